@@ -1,0 +1,7 @@
+export * from './common.js';
+export * from './config.js';
+export * from './actions.js';
+export * from './report.js';
+export * from './lease.js';
+export * from './reply.js';
+export * from './signing.js';

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { EpochMs, NodeId, ChainId, Role, CometNodeId } from './common.js';
+import { Action } from './actions.js';
+import { LeaseGrant } from './lease.js';
+
+export const ReportReply = z.strictObject({
+  /** Actions to execute, each at most once; re-sent until its result arrives. */
+  actions: z.array(Action).max(50),
+  lease: LeaseGrant.nullable(),
+  /** Config version the node should be at; an apply-config action comes with a new one. */
+  configVersion: z.string().max(64).nullable(),
+  nextReportMs: z.number().int().min(500).max(300_000),
+  commanderTime: EpochMs,
+  /** When the commander's scheduled tick last ran: pilots raise a dead-man alert when it is stale. */
+  lastTickAt: EpochMs.nullable(),
+  /** Ids of results the commander stored; the pilot stops re-sending them. */
+  ackedResults: z.array(z.string().max(128)).max(100),
+});
+export type ReportReply = z.infer<typeof ReportReply>;
+
+export const EnrollRequest = z.strictObject({
+  enrollmentToken: z.string().min(16).max(256),
+  name: NodeId,
+  role: Role,
+  chainId: ChainId,
+  pilotVersion: z.string().max(32),
+  /** Random value the pilot keeps; only a caller presenting it again can collect the node secret. */
+  claim: z.string().regex(/^[0-9a-f]{64}$/, 'use 64 lowercase hex characters (32 random bytes)'),
+  cometNodeId: CometNodeId.nullable(),
+  /** host:port other nodes dial for p2p (private address for validators, public for sentries). */
+  p2pAddress: z.string().max(255).nullable(),
+  /** Cloud instance id, for sentries that Beam may rotate or replace. */
+  instanceId: z.string().max(64).nullable(),
+});
+export type EnrollRequest = z.infer<typeof EnrollRequest>;
+
+export const EnrollReply = z.discriminatedUnion('status', [
+  z.strictObject({ status: z.literal('pending'), nodeId: NodeId, retryAfterMs: z.number().int().positive() }),
+  z.strictObject({
+    status: z.literal('approved'),
+    nodeId: NodeId,
+    /** 32-byte hex HMAC key for this node only. */
+    secret: z.string().regex(/^[0-9a-f]{64}$/),
+  }),
+]);
+export type EnrollReply = z.infer<typeof EnrollReply>;
+
+/** Every 4xx/5xx body the commander sends. */
+export const ErrorReply = z.strictObject({ error: z.string(), detail: z.string().optional() });
+export type ErrorReply = z.infer<typeof ErrorReply>;
