@@ -1,0 +1,166 @@
+/**
+ * The contract between the chain state machine (devnet/chain, pure, no I/O) and the hub process
+ * that drives it (devnet/hub, devnet/node). Bytes are Uint8Array; addresses are uppercase hex
+ * (consensus) or bech32 (accounts, operators); times are milliseconds since the epoch.
+ */
+
+export interface ChainParams {
+  chainId: string;
+  denom: string;
+  bech32Prefix: string;
+  slashing: {
+    signedBlocksWindow: number;
+    /** Fraction, e.g. 0.5. */
+    minSignedPerWindow: number;
+    downtimeJailMs: number;
+    /** Fractions of stake slashed. */
+    slashFractionDowntime: number;
+    slashFractionDoubleSign: number;
+  };
+  gov: {
+    minDeposit: string;
+    votingPeriodMs: number;
+    quorum: number;
+    threshold: number;
+    vetoThreshold: number;
+  };
+  /** Base units minted as block rewards per block, split by voting power among signers. */
+  blockReward: string;
+  /** Minimum gas price in `denom` per gas unit (fees below are rejected as in a real node). */
+  minGasPrice: number;
+  maxValidators: number;
+}
+
+export interface GenesisAccount {
+  address: string;
+  coins: { denom: string; amount: string }[];
+}
+
+export interface GenesisValidator {
+  moniker: string;
+  /** Bech32 account address of the operator; must be a genesis account with enough funds. */
+  operatorAccount: string;
+  /** Ed25519 consensus public key, 32 bytes. */
+  consensusPubkey: Uint8Array;
+  selfDelegation: string;
+  /** Decimal fraction as a string, e.g. "0.05". */
+  commissionRate: string;
+}
+
+export interface Genesis {
+  params: ChainParams;
+  genesisTimeMs: number;
+  accounts: GenesisAccount[];
+  validators: GenesisValidator[];
+}
+
+export interface CommitSig {
+  /** Uppercase hex consensus address (first 20 bytes of sha256 of the ed25519 pubkey). */
+  validatorAddress: string;
+  timestampMs: number;
+  /** Ed25519 signature over the canonical precommit sign bytes, verified by the hub. */
+  signature: Uint8Array;
+}
+
+export interface Commit {
+  height: number;
+  round: number;
+  blockHash: Uint8Array;
+  /** Signatures in validator-set order; `null` for a validator that did not sign (BlockIDFlagAbsent). */
+  signatures: (CommitSig | null)[];
+}
+
+export interface DoubleSignEvidence {
+  validatorAddress: string;
+  height: number;
+  timeMs: number;
+  /** Node names that produced the conflicting signatures (devnet bookkeeping). */
+  nodes: string[];
+}
+
+export interface TxResult {
+  code: number;
+  codespace: string;
+  log: string;
+  gasWanted: number;
+  gasUsed: number;
+  /** ABCI events, attribute keys and values as plain strings (CometBFT 0.38 style). */
+  events: { type: string; attributes: { key: string; value: string; index: boolean }[] }[];
+  /** Protobuf-encoded TxMsgData, as a real chain returns in `data`. */
+  data: Uint8Array;
+}
+
+export interface IndexedTx {
+  hash: Uint8Array;
+  height: number;
+  index: number;
+  tx: Uint8Array;
+  result: TxResult;
+}
+
+export interface BlockHeader {
+  chainId: string;
+  height: number;
+  timeMs: number;
+  lastBlockHash: Uint8Array;
+  appHash: Uint8Array;
+  validatorsHash: Uint8Array;
+  proposerAddress: string;
+}
+
+export interface Block {
+  header: BlockHeader;
+  hash: Uint8Array;
+  txs: Uint8Array[];
+  /** The commit for height - 1 (empty at height 1). */
+  lastCommit: Commit | null;
+  evidence: DoubleSignEvidence[];
+}
+
+export interface ValidatorSetEntry {
+  address: string;
+  pubkey: Uint8Array;
+  votingPower: number;
+  proposerPriority: number;
+}
+
+export interface QueryResult {
+  code: number;
+  codespace: string;
+  log: string;
+  value: Uint8Array;
+  height: number;
+}
+
+export interface CheckTxResult {
+  code: number;
+  codespace: string;
+  log: string;
+  hash: Uint8Array;
+  gasWanted: number;
+}
+
+/** The chain as the hub sees it. Deterministic: all time comes in through arguments. */
+export interface ChainApp {
+  readonly params: ChainParams;
+  /** Latest committed height (0 before the first block). */
+  height(): number;
+  block(height: number): Block | undefined;
+  /** Validator set that signs `height` (bonded, not jailed, by power). */
+  validatorSet(height: number): ValidatorSetEntry[];
+  /** Admits a tx to the mempool after the ante checks (decode, signature, sequence, fee); code 0 = accepted. */
+  checkTx(tx: Uint8Array): CheckTxResult;
+  /**
+   * Produces the next block: rewards and liveness from `lastCommit`, evidence (slash + jail +
+   * tombstone), mempool txs in order, end of voting periods, validator set updates.
+   */
+  produceBlock(input: { timeMs: number; lastCommit: Commit | null; evidence: DoubleSignEvidence[] }): Block;
+  txResult(hash: Uint8Array): IndexedTx | undefined;
+  /** Txs of one block or matching a CometBFT query subset: `tx.hash='…'`, `tx.height=N`, `message.sender='…'`. */
+  searchTxs(query: string): IndexedTx[];
+  /** ABCI query with gRPC paths such as `/cosmos.bank.v1beta1.Query/AllBalances`; latest state. */
+  query(path: string, data: Uint8Array): QueryResult;
+  /** Devnet controls (not reachable through transactions). */
+  fund(address: string, coins: { denom: string; amount: string }[]): void;
+  submitProposal(input: { title: string; summary: string; proposer: string; votingPeriodMs?: number; nowMs: number }): string;
+}
