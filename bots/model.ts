@@ -54,7 +54,14 @@ export interface ChatUser {
 
 export type ChatInput =
   | { kind: 'command'; platform: Platform; chat: string; user: ChatUser; text: string }
-  | { kind: 'button'; platform: Platform; chat: string; user: ChatUser; buttonId: string; message?: MessageRef };
+  | {
+      kind: 'button';
+      platform: Platform;
+      chat: string;
+      user: ChatUser;
+      buttonId: string;
+      message?: MessageRef;
+    };
 
 /** What a transport can do for the commander. */
 export interface ChatTransport {
@@ -62,3 +69,21 @@ export interface ChatTransport {
   post(chat: string, message: ChatMessage): Promise<MessageRef>;
   update(ref: MessageRef, message: ChatMessage): Promise<void>;
 }
+
+/** One answer to an input, as a handler (the commander's chatops) gives it to a transport adapter. */
+export interface ChatReply {
+  message: ChatMessage;
+  /** Update this posted message in place instead of posting a new one. */
+  replace?: MessageRef;
+  /** Only the requester needs to see it (Slack: an ephemeral response; elsewhere an ordinary message). */
+  private?: boolean;
+  /** Told where a new message was posted, so that later replies about the same subject can update it. */
+  onPosted?: (ref: MessageRef) => Promise<void>;
+}
+
+/**
+ * What an adapter calls for every verified, deduplicated input. It must be quick (record the intent,
+ * answer): Slack allows 3 s for the whole request; slow work goes on elsewhere and reports through a
+ * ChatTransport later.
+ */
+export type InputHandler = (input: ChatInput) => Promise<ChatReply[] | undefined>;

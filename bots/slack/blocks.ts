@@ -1,0 +1,71 @@
+import type { ChatMessage, Severity } from '../model.js';
+
+/** A Block Kit block, loosely typed: only what Beam renders. */
+export type SlackBlock = Record<string, unknown>;
+
+const SEVERITY_MARK: Record<Severity, string> = {
+  info: 'ℹ️',
+  ok: '✅',
+  warning: '⚠️',
+  critical: '🚨',
+};
+
+/** Slack mrkdwn needs only &, < and > escaped; everything else is shown as typed. */
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Header blocks take plain text of at most 150 characters. */
+function headerText(message: ChatMessage): string {
+  const mark = message.severity ? `${SEVERITY_MARK[message.severity]} ` : '';
+  const text = `${mark}${message.title}`;
+  return text.length > 150 ? `${text.slice(0, 149)}…` : text;
+}
+
+/** Renders a chat message as Block Kit; `text` is the notification fallback Slack also wants. */
+export function renderSlack(message: ChatMessage): { text: string; blocks: SlackBlock[] } {
+  const blocks: SlackBlock[] = [{ type: 'header', text: { type: 'plain_text', text: headerText(message) } }];
+  if (message.text)
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: escapeMrkdwn(message.text) } });
+  if (message.fields?.length) {
+    // A section holds at most 10 fields.
+    for (let i = 0; i < message.fields.length; i += 10) {
+      blocks.push({
+        type: 'section',
+        fields: message.fields.slice(i, i + 10).map((f) => ({
+          type: 'mrkdwn',
+          text: `*${escapeMrkdwn(f.label)}*\n${escapeMrkdwn(f.value)}`,
+        })),
+      });
+    }
+  }
+  if (message.preformatted) {
+    blocks.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: '```' + escapeMrkdwn(message.preformatted) + '```' },
+    });
+  }
+  if (message.link) {
+    blocks.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: `<${message.link.url}|${escapeMrkdwn(message.link.label)}>` },
+    });
+  }
+  if (message.buttons?.length) {
+    blocks.push({
+      type: 'actions',
+      elements: message.buttons.map((b) => ({
+        type: 'button',
+        // action_id must be unique within the message; the value carries the interaction id.
+        action_id: `beam:${b.id}`,
+        text: { type: 'plain_text', text: b.label },
+        value: b.id,
+        ...(b.style ? { style: b.style } : {}),
+      })),
+    });
+  }
+  if (message.context) {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: escapeMrkdwn(message.context) }] });
+  }
+  return { text: headerText(message), blocks };
+}
