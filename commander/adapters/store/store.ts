@@ -1,0 +1,282 @@
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { Lease } from '../../../protocol/index.js';
+import type { MessageRef } from '../../../bots/model.js';
+import type { AlertRecord } from '../../domain/alerts.js';
+import type { NodeRecord } from '../../domain/registry.js';
+import type { DocSender } from './client.js';
+
+/**
+ * Single-table layout (pk / sk):
+ *   NODE / <nodeId>                 node record (registry, last report, queued actions, desired config)
+ *   SECRET / <nodeId>               the node's HMAC secret (never listed with nodes)
+ *   LEASE#<chainId> / <validator>   signing lease
+ *   ALERT / <key>                   alert (ttl once resolved)
+ *   MSG / <subject>                 message refs of a chat subject, per destination (ttl)
+ *   AUDIT / <time>#<random>         audit entry (ttl)
+ *   TICK / TICK                     tick heartbeat
+ *   INTERACTION / <id>, OPERATION / <id>, PROPOSAL#<chainId> / <id>: generic items (ttl optional)
+ * Every item carries `type` and `version`; writes are single-item puts conditioned on `version`.
+ */
+export const KEYS = {
+  node: (id: string) => ({ pk: 'NODE', sk: id }),
+  secret: (id: string) => ({ pk: 'SECRET', sk: id }),
+  lease: (chainId: string, validator: string) => ({ pk: `LEASE#${chainId}`, sk: validator }),
+  alert: (key: string) => ({ pk: 'ALERT', sk: key }),
+  messageRefs: (subject: string) => ({ pk: 'MSG', sk: subject }),
+  tick: () => ({ pk: 'TICK', sk: 'TICK' }),
+  audit: (sk: string) => ({ pk: 'AUDIT', sk }),
+} as const;
+
+export type Key = { pk: string; sk: string };
+
+export interface Versioned<T> {
+  value: T;
+  version: number;
+}
+
+export interface AuditEntry {
+  at: number;
+  actor: string;
+  action: string;
+  target: string | null;
+  outcome: 'ok' | 'denied' | 'failed';
+  detail: string | null;
+}
+
+export interface StoredMessageRefs {
+  subject: string;
+  refs: MessageRef[];
+}
+
+/** A conditional write lost against another writer: reload and decide again. */
+export class VersionConflict extends Error {
+  constructor(key: Key) {
+    super(`concurrent change to ${key.pk}/${key.sk}`);
+  }
+}
+
+const META = new Set(['pk', 'sk', 'type', 'version', 'ttl']);
+const DAY_S = 86_400;
+
+function strip<T>(item: Record<string, unknown>): Versioned<T> {
+  const value: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(item)) if (!META.has(k)) value[k] = v;
+  return { value: value as T, version: Number(item.version ?? 0) };
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (error as Error)?.name === 'ConditionalCheckFailedException';
+}
+
+export interface StoreOptions {
+  tableName: string;
+  /** The store's clock for TTL checks; tests inject a fake one. */
+  now?: () => number;
+}
+
+export class Store {
+  readonly tableName: string;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly db: DocSender,
+    options: StoreOptions,
+  ) {
+    this.tableName = options.tableName;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** dynalite never deletes expired items: a passed ttl reads as absent everywhere. */
+  private live(item: Record<string, unknown> | undefined): item is Record<string, unknown> {
+    if (!item) return false;
+    return typeof item.ttl !== 'number' || item.ttl * 1000 > this.now();
+  }
+
+  async get<T>(key: Key): Promise<Versioned<T> | null> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+    );
+    return this.live(out.Item) ? strip<T>(out.Item) : null;
+  }
+
+  /** Reads several items in one round trip; the result is in the order of `keys`. */
+  async getMany(keys: Key[]): Promise<(Versioned<unknown> | null)[]> {
+    let pending: Key[] = keys;
+    const found = new Map<string, Record<string, unknown>>();
+    for (let round = 0; pending.length > 0; round++) {
+      if (round > 5) throw new Error('BatchGet kept returning unprocessed keys');
+      const out = await this.db.send(
+        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
+      );
+      for (const item of out.Responses?.[this.tableName] ?? []) found.set(`${item.pk}\u0000${item.sk}`, item);
+      pending = (out.UnprocessedKeys?.[this.tableName]?.Keys as Key[] | undefined) ?? [];
+    }
+    return keys.map((k) => {
+      const item = found.get(`${k.pk}\u0000${k.sk}`);
+      return this.live(item) ? strip(item) : null;
+    });
+  }
+
+  async query<T>(
+    pk: string,
+    options: { limit?: number; newestFirst?: boolean } = {},
+  ): Promise<Versioned<T>[]> {
+    const items: Versioned<T>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+          ConsistentRead: true,
+          ScanIndexForward: !options.newestFirst,
+          ExclusiveStartKey: start,
+          ...(options.limit ? { Limit: options.limit } : {}),
+        }),
+      );
+      for (const item of out.Items ?? []) if (this.live(item)) items.push(strip<T>(item));
+      start = out.LastEvaluatedKey;
+    } while (start && !(options.limit && items.length >= options.limit));
+    return options.limit ? items.slice(0, options.limit) : items;
+  }
+
+  /**
+   * Writes an item only if it is still at `expected` (null: only if absent, or expired). Returns the
+   * new version; throws VersionConflict when another writer got there first.
+   */
+  async put<T extends object>(
+    key: Key,
+    type: string,
+    value: T,
+    expected: number | null,
+    ttlAt: number | null = null,
+  ): Promise<number> {
+    const version = (expected ?? 0) + 1;
+    const item = {
+      ...value,
+      ...key,
+      type,
+      version,
+      ...(ttlAt !== null ? { ttl: Math.ceil(ttlAt / 1000) } : {}),
+    };
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ...(expected === null
+            ? {
+                ConditionExpression: 'attribute_not_exists(pk) OR (attribute_exists(#ttl) AND #ttl < :nowS)',
+                ExpressionAttributeNames: { '#ttl': 'ttl' },
+                ExpressionAttributeValues: { ':nowS': Math.floor(this.now() / 1000) },
+              }
+            : {
+                ConditionExpression: '#v = :v',
+                ExpressionAttributeNames: { '#v': 'version' },
+                ExpressionAttributeValues: { ':v': expected },
+              }),
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new VersionConflict(key);
+      throw error;
+    }
+    return version;
+  }
+
+  /** Every item, raw: for tests that check a rejected request left the table as it was. */
+  async scanAll(): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new ScanCommand({ TableName: this.tableName, ConsistentRead: true, ExclusiveStartKey: start }),
+      );
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  // Typed accessors ----------------------------------------------------------------------------
+
+  getNode(id: string) {
+    return this.get<NodeRecord>(KEYS.node(id));
+  }
+  async listNodes(): Promise<Versioned<NodeRecord>[]> {
+    return this.query<NodeRecord>('NODE');
+  }
+  putNode(node: NodeRecord, expected: number | null) {
+    return this.put(KEYS.node(node.id), 'node', node, expected);
+  }
+  async getSecret(nodeId: string): Promise<string | null> {
+    const item = await this.get<{ secret: string }>(KEYS.secret(nodeId));
+    return item?.value.secret ?? null;
+  }
+  /** Written once per node at approval; a second approval keeps the first secret. */
+  async putSecretOnce(nodeId: string, secret: string): Promise<void> {
+    try {
+      await this.put(KEYS.secret(nodeId), 'node-secret', { nodeId, secret }, null);
+    } catch (error) {
+      if (!(error instanceof VersionConflict)) throw error;
+    }
+  }
+  listAlerts() {
+    return this.query<AlertRecord>('ALERT');
+  }
+  getAlert(key: string) {
+    return this.get<AlertRecord>(KEYS.alert(key));
+  }
+  /** Resolved alerts expire after a week; open ones stay. */
+  putAlert(alert: AlertRecord, expected: number | null) {
+    const ttl =
+      alert.state === 'resolved' && alert.resolvedAt !== null ? alert.resolvedAt + 7 * DAY_S * 1000 : null;
+    return this.put(KEYS.alert(alert.key), 'alert', alert, expected, ttl);
+  }
+  getMessageRefs(subject: string) {
+    return this.get<StoredMessageRefs>(KEYS.messageRefs(subject));
+  }
+  putMessageRefs(refs: StoredMessageRefs, expected: number | null) {
+    return this.put(
+      KEYS.messageRefs(refs.subject),
+      'message-refs',
+      refs,
+      expected,
+      this.now() + 30 * DAY_S * 1000,
+    );
+  }
+  getLease(chainId: string, validator: string) {
+    return this.get<Lease>(KEYS.lease(chainId, validator));
+  }
+  putLease(lease: Lease, expected: number | null) {
+    return this.put(KEYS.lease(lease.chainId, lease.validator), 'lease', lease, expected);
+  }
+  async getLastTickAt(): Promise<number | null> {
+    return (await this.get<{ at: number }>(KEYS.tick()))?.value.at ?? null;
+  }
+  /** The tick's heartbeat: last writer wins, so no version guard is needed beyond a fresh read. */
+  async recordTick(at: number): Promise<void> {
+    const prior = await this.get<{ at: number }>(KEYS.tick());
+    await this.put(KEYS.tick(), 'tick', { at }, prior?.version ?? null);
+  }
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    const sk = `${new Date(entry.at).toISOString()}#${Math.random().toString(36).slice(2, 10)}`;
+    await this.put(KEYS.audit(sk), 'audit', entry, null, entry.at + 90 * DAY_S * 1000);
+  }
+  async listAudit(limit: number): Promise<AuditEntry[]> {
+    return (await this.query<AuditEntry>('AUDIT', { limit, newestFirst: true })).map((v) => v.value);
+  }
+}
+
+/** Load → decide → conditional write, reloading and deciding again when another writer won. */
+export async function withRetry<T>(attempt: () => Promise<T>, attempts = 10): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof VersionConflict) || i >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * i));
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import type { Store } from '../adapters/store/store.js';
+import type { ChatPort } from '../notify/notifier.js';
+import type { CommanderSettings } from '../settings.js';
+
+export interface Logger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** Everything handlers and the application need; built once per process (Lambda cold start or serve). */
+export interface CommanderDeps {
+  store: Store;
+  settings: CommanderSettings;
+  chat: ChatPort;
+  now: () => number;
+  log: Logger;
+  /**
+   * Cloud operations (EC2) come through the port in commander/adapters/ec2/port.ts; the sentry work
+   * wires it in here.
+   */
+  cloud?: unknown;
+}
+
+/** Who asked: a chat user, the CLI, or the commander itself. Written to every audit entry. */
+export interface Actor {
+  kind: 'slack' | 'telegram' | 'console' | 'cli' | 'system' | 'pilot';
+  id: string;
+  name?: string;
+}
+
+export function actorLabel(actor: Actor): string {
+  return `${actor.kind}:${actor.id}${actor.name ? ` (${actor.name})` : ''}`;
+}
+
+export const SYSTEM: Actor = { kind: 'system', id: 'commander' };

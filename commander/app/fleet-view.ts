@@ -1,0 +1,90 @@
+import type { Versioned } from '../adapters/store/store.js';
+import { type Finding, type HealthThresholds, evaluateHealth } from '../domain/health.js';
+import type { NodeRecord } from '../domain/registry.js';
+
+export type HealthState = 'healthy' | 'warning' | 'critical' | 'pending' | 'rejected';
+
+/** One node as people see it in listings and status. */
+export interface NodeView {
+  id: string;
+  chainId: string;
+  role: NodeRecord['role'];
+  status: NodeRecord['status'];
+  health: HealthState;
+  height: number | null;
+  /** Blocks behind our best node on the same chain. */
+  lag: number | null;
+  peers: number | null;
+  lastSeen: number | null;
+  pilotVersion: string;
+  /** The daemon runs with the real validator key (this node signs). */
+  signing: boolean;
+  configVersion: string | null;
+  desiredConfigVersion: string | null;
+  findings: Finding[];
+}
+
+/** Findings for every approved node, judged against its siblings on the same chain. */
+export function findingsFor(
+  nodes: readonly NodeRecord[],
+  thresholds: HealthThresholds,
+  reportIntervalMs: number,
+  now: number,
+): Map<string, Finding[]> {
+  const approved = nodes.filter((n) => n.status === 'approved');
+  return new Map(
+    approved.map((n) => [
+      n.id,
+      evaluateHealth(
+        n,
+        approved.filter((s) => s.chainId === n.chainId),
+        thresholds,
+        reportIntervalMs,
+        now,
+      ),
+    ]),
+  );
+}
+
+export function nodeViews(
+  stored: readonly Versioned<NodeRecord>[],
+  thresholds: HealthThresholds,
+  reportIntervalMs: number,
+  now: number,
+): NodeView[] {
+  const nodes = stored.map((s) => s.value);
+  const findings = findingsFor(nodes, thresholds, reportIntervalMs, now);
+  const best = new Map<string, number>();
+  for (const n of nodes) {
+    const h = n.lastReport?.daemon.height;
+    if (n.status === 'approved' && h != null) best.set(n.chainId, Math.max(best.get(n.chainId) ?? 0, h));
+  }
+  return nodes.map((n) => {
+    const f = findings.get(n.id) ?? [];
+    const height = n.lastReport?.daemon.height ?? null;
+    const health: HealthState =
+      n.status !== 'approved'
+        ? n.status
+        : f.some((x) => x.severity === 'critical')
+          ? 'critical'
+          : f.some((x) => x.severity === 'warning')
+            ? 'warning'
+            : 'healthy';
+    return {
+      id: n.id,
+      chainId: n.chainId,
+      role: n.role,
+      status: n.status,
+      health,
+      height,
+      lag: height === null ? null : (best.get(n.chainId) ?? height) - height,
+      peers: n.lastReport?.daemon.peers ?? null,
+      lastSeen: n.lastSeen,
+      pilotVersion: n.pilotVersion,
+      signing: n.lastReport?.custody?.holdsValidatorKey ?? false,
+      configVersion: n.lastReport?.configVersion ?? null,
+      desiredConfigVersion: n.desiredConfig?.version ?? null,
+      findings: f,
+    };
+  });
+}

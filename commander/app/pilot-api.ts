@@ -1,0 +1,207 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  type EnrollReply,
+  EnrollRequest,
+  type ErrorReply,
+  HEADER_NODE,
+  HEADER_SIGNATURE,
+  HEADER_TIMESTAMP,
+  MAX_BODY_BYTES,
+  NodeId,
+  Report,
+  type ReportReply,
+  describeZodError,
+  verifySignature,
+} from '../../protocol/index.js';
+import { KEYS, withRetry } from '../adapters/store/store.js';
+import type { NodeRecord } from '../domain/registry.js';
+import { applyReport, decideEnrollment, secretCollectable } from '../domain/registry.js';
+import type { CommanderDeps } from './context.js';
+
+/** A reply the HTTP layer sends as JSON. */
+export interface PilotReply {
+  status: number;
+  body: ReportReply | EnrollReply | ErrorReply;
+}
+
+export interface PilotRequest {
+  /** Header names lowercased. */
+  headers: Readonly<Record<string, string | undefined>>;
+  /** The raw body exactly as received (signatures cover these bytes). */
+  body: string;
+}
+
+const fail = (status: number, error: string, detail?: string): PilotReply => ({
+  status,
+  body: detail === undefined ? { error } : { error, detail },
+});
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest();
+
+/** Constant-time token comparison that leaks neither content nor length. */
+export function tokensEqual(given: string, expected: string): boolean {
+  return timingSafeEqual(sha256(given), sha256(expected));
+}
+
+function parseJson(body: string): { ok: true; value: unknown } | { ok: false; reply: PilotReply } {
+  if (Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES) {
+    return { ok: false, reply: fail(413, 'body too large', `the limit is ${MAX_BODY_BYTES} bytes`) };
+  }
+  try {
+    return { ok: true, value: JSON.parse(body) };
+  } catch (error) {
+    return { ok: false, reply: fail(400, 'malformed JSON', (error as Error).message) };
+  }
+}
+
+/** POST /v1/pilot/enroll: register a name (pending or auto-approved) and hand the secret to its claimant. */
+export async function handleEnroll(deps: CommanderDeps, request: PilotRequest): Promise<PilotReply> {
+  const json = parseJson(request.body);
+  if (!json.ok) return json.reply;
+  const parsed = EnrollRequest.safeParse(json.value);
+  if (!parsed.success) return fail(400, 'invalid enroll request', describeZodError(parsed.error));
+  const enroll = parsed.data;
+  if (!tokensEqual(enroll.enrollmentToken, deps.settings.enrollmentToken)) {
+    return fail(
+      401,
+      'wrong enrollment token',
+      'use the fleet enrollment token the commander was configured with',
+    );
+  }
+  const claimHash = sha256(enroll.claim).toString('hex');
+
+  const node = await withRetry(async () => {
+    const existing = await deps.store.getNode(enroll.name);
+    const now = deps.now();
+    const decision = decideEnrollment(
+      existing?.value ?? null,
+      enroll,
+      claimHash,
+      deps.settings.autoApprove,
+      now,
+    );
+    if (decision.kind !== 'created') return decision.kind === 'unchanged' ? decision.node : null;
+    // The secret exists before the node reads as approved, so a claimant never sees approved-without-secret.
+    if (decision.autoApproved) await deps.store.putSecretOnce(enroll.name, newSecret());
+    await deps.store.putNode(decision.node, null);
+    await deps.store.appendAudit({
+      at: now,
+      actor: `pilot:${enroll.name}`,
+      action: 'enroll',
+      target: enroll.name,
+      outcome: 'ok',
+      detail: `${enroll.role} on ${enroll.chainId}${decision.autoApproved ? ', auto-approved' : ', pending approval'}`,
+    });
+    deps.log.info(
+      { node: enroll.name, role: enroll.role, autoApproved: decision.autoApproved },
+      'node enrolled',
+    );
+    return decision.node;
+  });
+  if (!node)
+    return fail(409, 'name taken', `node ${enroll.name} was enrolled with another claim; pick another name`);
+  return enrollReply(deps, node);
+}
+
+async function enrollReply(deps: CommanderDeps, node: NodeRecord): Promise<PilotReply> {
+  if (node.status === 'rejected')
+    return fail(403, 'enrollment rejected', `node ${node.id} was rejected by an operator`);
+  if (node.status === 'pending') {
+    return {
+      status: 202,
+      body: { status: 'pending', nodeId: node.id, retryAfterMs: deps.settings.enrollRetryMs },
+    };
+  }
+  if (!secretCollectable(node)) {
+    return fail(
+      409,
+      'already enrolled',
+      `node ${node.id} has reported already; its secret is not handed out again`,
+    );
+  }
+  const secret = await deps.store.getSecret(node.id);
+  if (!secret) {
+    return {
+      status: 202,
+      body: { status: 'pending', nodeId: node.id, retryAfterMs: deps.settings.enrollRetryMs },
+    };
+  }
+  return { status: 200, body: { status: 'approved', nodeId: node.id, secret } };
+}
+
+export function newSecret(): string {
+  return randomBytes(32).toString('hex');
+}
+
+/**
+ * POST /v1/pilot/report. Costs two store calls: one BatchGet (node, secret, tick heartbeat) and one
+ * conditional put of the node item; a lost race reloads and decides again. Rejections write nothing.
+ */
+export async function handleReport(deps: CommanderDeps, request: PilotRequest): Promise<PilotReply> {
+  if (Buffer.byteLength(request.body, 'utf8') > MAX_BODY_BYTES) {
+    return fail(413, 'body too large', `the limit is ${MAX_BODY_BYTES} bytes`);
+  }
+  const nodeHeader = NodeId.safeParse(request.headers[HEADER_NODE]);
+  if (!nodeHeader.success)
+    return fail(401, `missing or malformed ${HEADER_NODE} header`, 'send the enrolled node id');
+  const nodeId = nodeHeader.data;
+
+  return withRetry(async () => {
+    const [nodeItem, secretItem, tickItem] = await deps.store.getMany([
+      KEYS.node(nodeId),
+      KEYS.secret(nodeId),
+      KEYS.tick(),
+    ]);
+    const stored = nodeItem as { value: NodeRecord; version: number } | null;
+    const secret = (secretItem?.value as { secret?: string } | undefined)?.secret;
+    if (!stored || !secret || stored.value.status !== 'approved') {
+      return fail(401, 'unknown node', `node ${nodeId} is not enrolled and approved; enroll it first`);
+    }
+    const now = deps.now();
+    const check = verifySignature(
+      secret,
+      request.headers[HEADER_TIMESTAMP],
+      request.headers[HEADER_SIGNATURE],
+      request.body,
+      now,
+    );
+    if (!check.ok) return fail(401, 'bad signature', check.reason);
+
+    const json = parseJson(request.body);
+    if (!json.ok) return json.reply;
+    const parsed = Report.safeParse(json.value);
+    if (!parsed.success) return fail(400, 'invalid report', describeZodError(parsed.error));
+    const report = parsed.data;
+    const node = stored.value;
+    if (report.nodeId !== nodeId) {
+      return fail(
+        400,
+        'node mismatch',
+        `nodeId ${report.nodeId} in the body differs from the ${HEADER_NODE} header`,
+      );
+    }
+    if (report.chainId !== node.chainId || report.role !== node.role) {
+      return fail(
+        400,
+        'registration mismatch',
+        `node ${nodeId} is enrolled as ${node.role} on ${node.chainId}; re-enroll to change role or chain`,
+      );
+    }
+    if (report.seq <= node.lastSeq) {
+      return fail(409, 'replayed report', `seq ${report.seq} is not above the last accepted ${node.lastSeq}`);
+    }
+
+    const applied = applyReport(node, report, now);
+    await deps.store.putNode(applied.node, stored.version);
+    const reply: ReportReply = {
+      actions: applied.node.actions,
+      lease: null,
+      configVersion: applied.node.desiredConfig?.version ?? null,
+      nextReportMs: deps.settings.reportIntervalMs,
+      commanderTime: now,
+      lastTickAt: (tickItem?.value as { at?: number } | undefined)?.at ?? null,
+      ackedResults: applied.acked,
+    };
+    return { status: 200, body: reply };
+  });
+}

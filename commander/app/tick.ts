@@ -1,0 +1,90 @@
+import type { Action } from '../../protocol/index.js';
+import { VersionConflict, withRetry } from '../adapters/store/store.js';
+import { alertSubject, renderAlert } from '../domain/alert-messages.js';
+import { reconcileAlerts } from '../domain/alerts.js';
+import { desiredConfig } from '../domain/node-config.js';
+import { type NodeRecord, queueAction } from '../domain/registry.js';
+import type { CommanderDeps } from './context.js';
+import { findingsFor } from './fleet-view.js';
+
+export interface TickSummary {
+  at: number;
+  nodes: number;
+  findings: number;
+  opened: number;
+  reminders: number;
+  resolved: number;
+  configsQueued: number;
+}
+
+/** The scheduled tick: converge configs, evaluate health, drive alerts, then record the heartbeat. */
+export async function runTick(deps: CommanderDeps): Promise<TickSummary> {
+  const now = deps.now();
+  const nodes = (await deps.store.listNodes()).map((n) => n.value);
+  const configsQueued = await convergeConfigs(deps, nodes);
+
+  const findings = [
+    ...findingsFor(nodes, deps.settings.thresholds, deps.settings.reportIntervalMs, now).values(),
+  ].flat();
+  const stored = await deps.store.listAlerts();
+  const versions = new Map(stored.map((a) => [a.value.key, a.version]));
+  const decision = reconcileAlerts(
+    stored.map((a) => a.value),
+    findings,
+    deps.settings.alerts,
+    now,
+  );
+  const written = new Set<string>();
+  for (const alert of decision.changed) {
+    try {
+      await deps.store.putAlert(alert, versions.get(alert.key) ?? null);
+      written.add(alert.key);
+    } catch (error) {
+      // Someone (an ack, a mute) changed it meanwhile: the next tick decides on the fresh state.
+      if (!(error instanceof VersionConflict)) throw error;
+    }
+  }
+  const counts = { opened: 0, reminders: 0, resolved: 0 };
+  for (const notice of decision.notices) {
+    if (!written.has(notice.alert.key)) continue;
+    const subject = alertSubject(notice.alert);
+    const message = renderAlert(notice.alert, now);
+    if (notice.kind === 'opened' || notice.kind === 'reminder') await deps.chat.post(subject, message);
+    else await deps.chat.update(subject, message);
+    if (notice.kind === 'opened') counts.opened++;
+    else if (notice.kind === 'reminder') counts.reminders++;
+    else if (notice.kind === 'resolved') counts.resolved++;
+  }
+  await deps.store.recordTick(now);
+  return { at: now, nodes: nodes.length, findings: findings.length, configsQueued, ...counts };
+}
+
+/** Gives every approved node whose generated config changed a new desired config and an apply-config action. */
+async function convergeConfigs(deps: CommanderDeps, nodes: readonly NodeRecord[]): Promise<number> {
+  let queued = 0;
+  for (const node of nodes) {
+    if (node.status !== 'approved') continue;
+    const desired = desiredConfig(node, nodes);
+    if (node.desiredConfig?.version === desired.version) continue;
+    await withRetry(async () => {
+      const fresh = await deps.store.getNode(node.id);
+      if (!fresh || fresh.value.desiredConfig?.version === desired.version) return;
+      const action: Action = {
+        id: `cfg-${node.id}-${desired.version}`,
+        type: 'apply-config',
+        issuedAt: deps.now(),
+        version: desired.version,
+        patch: desired.patch,
+        restart: false,
+      };
+      // A newer config supersedes any older one still waiting.
+      const cleared = {
+        ...fresh.value,
+        actions: fresh.value.actions.filter((a) => a.type !== 'apply-config'),
+      };
+      await deps.store.putNode({ ...queueAction(cleared, action), desiredConfig: desired }, fresh.version);
+      queued++;
+    });
+  }
+  return queued;
+}

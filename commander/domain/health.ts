@@ -1,0 +1,209 @@
+import { z } from 'zod';
+import type { NodeRecord } from './registry.js';
+
+export type FindingSeverity = 'info' | 'warning' | 'critical';
+
+/** One thing wrong with a node; `key` is stable across ticks so alerts dedupe on it. */
+export interface Finding {
+  key: string;
+  nodeId: string;
+  chainId: string;
+  severity: FindingSeverity;
+  title: string;
+  detail: string;
+}
+
+export const HealthThresholds = z.strictObject({
+  /** A pilot is silent after this many missed report intervals. */
+  silentIntervals: z.number().int().min(1).default(3),
+  /** Blocks behind the highest of our own nodes on the same chain. */
+  heightLagWarn: z.number().int().min(1).default(5),
+  heightLagCritical: z.number().int().min(1).default(50),
+  /** Latest block older than this while the daemon is up and synced: the chain (or our view) halted. */
+  chainHaltedMs: z.number().int().min(1000).default(60_000),
+  minPeersWarn: z.number().int().min(0).default(2),
+  minPeersCritical: z.number().int().min(0).default(0),
+  diskFreeWarnShare: z.number().min(0).max(1).default(0.15),
+  diskFreeCriticalShare: z.number().min(0).max(1).default(0.05),
+  memFreeWarnShare: z.number().min(0).max(1).default(0.1),
+  /** Consecutive commits without our signature. */
+  missedBlocksWarn: z.number().int().min(1).default(3),
+  missedBlocksCritical: z.number().int().min(1).default(10),
+  /** Share of the slashing allowance (window × (1 − minSignedPerWindow)) used, in tiers. */
+  missedWindowWarnShare: z.number().min(0).max(1).default(0.25),
+  missedWindowCriticalShare: z.number().min(0).max(1).default(0.6),
+  /** Above this share of the network signing, our miss is "solo" (ours alone), not a network stall. */
+  soloMissNetworkShare: z.number().min(0).max(1).default(0.67),
+});
+export type HealthThresholds = z.infer<typeof HealthThresholds>;
+
+export function defaultThresholds(): HealthThresholds {
+  return HealthThresholds.parse({});
+}
+
+/** Evaluates one approved node against its own report and its siblings on the same chain. */
+export function evaluateHealth(
+  node: NodeRecord,
+  siblings: readonly NodeRecord[],
+  thresholds: HealthThresholds,
+  reportIntervalMs: number,
+  now: number,
+): Finding[] {
+  const findings: Finding[] = [];
+  const add = (suffix: string, severity: FindingSeverity, title: string, detail: string) =>
+    findings.push({
+      key: `node:${node.id}:${suffix}`,
+      nodeId: node.id,
+      chainId: node.chainId,
+      severity,
+      title,
+      detail,
+    });
+
+  const silentAfter = thresholds.silentIntervals * reportIntervalMs;
+  const since = node.lastSeen ?? node.decidedAt ?? node.enrolledAt;
+  if (now - since > silentAfter) {
+    add(
+      'pilot-silent',
+      'critical',
+      `${node.id}: pilot silent`,
+      node.lastSeen === null
+        ? `no report since approval ${fmtAgo(now - since)}`
+        : `last report ${fmtAgo(now - since)} (expected every ${reportIntervalMs / 1000} s)`,
+    );
+    return findings; // older facts are stale: judge nothing else on them
+  }
+  const report = node.lastReport;
+  if (!report) return findings;
+  const { daemon, host, chain } = report;
+
+  if (daemon.desired === 'running' && !daemon.running) {
+    add(
+      'daemon-down',
+      'critical',
+      `${node.id}: daemon down`,
+      `restarts since pilot start: ${daemon.restarts}`,
+    );
+  } else if (daemon.running && !daemon.rpcReachable) {
+    add('rpc-unreachable', 'warning', `${node.id}: daemon RPC not answering`, 'process is up, RPC is not');
+  }
+  if (daemon.catchingUp)
+    add('catching-up', 'warning', `${node.id}: catching up`, `at height ${daemon.height ?? '?'}`);
+
+  const best = Math.max(0, ...siblings.map((s) => s.lastReport?.daemon.height ?? 0));
+  if (daemon.height !== null && best - daemon.height >= thresholds.heightLagWarn) {
+    const lag = best - daemon.height;
+    add(
+      'height-lag',
+      lag >= thresholds.heightLagCritical ? 'critical' : 'warning',
+      `${node.id}: ${lag} blocks behind`,
+      `height ${daemon.height}, our best node is at ${best}`,
+    );
+  }
+  if (
+    daemon.running &&
+    daemon.catchingUp === false &&
+    daemon.latestBlockTime !== null &&
+    now - daemon.latestBlockTime > thresholds.chainHaltedMs
+  ) {
+    add(
+      'chain-halted',
+      'critical',
+      `${node.id}: no new block`,
+      `latest block ${fmtAgo(now - daemon.latestBlockTime)} at height ${daemon.height ?? '?'}`,
+    );
+  }
+  if (daemon.peers !== null && daemon.peers <= thresholds.minPeersWarn) {
+    add(
+      'low-peers',
+      daemon.peers <= thresholds.minPeersCritical ? 'critical' : 'warning',
+      `${node.id}: ${daemon.peers} peers`,
+      `threshold ${thresholds.minPeersWarn}`,
+    );
+  }
+  if (host.diskTotalBytes > 0) {
+    const free = host.diskFreeBytes / host.diskTotalBytes;
+    if (free <= thresholds.diskFreeWarnShare) {
+      add(
+        'disk',
+        free <= thresholds.diskFreeCriticalShare ? 'critical' : 'warning',
+        `${node.id}: disk ${pct(1 - free)} full`,
+        `${fmtBytes(host.diskFreeBytes)} free`,
+      );
+    }
+  }
+  if (host.memTotalBytes > 0 && host.memAvailableBytes / host.memTotalBytes <= thresholds.memFreeWarnShare) {
+    add('memory', 'warning', `${node.id}: memory low`, `${fmtBytes(host.memAvailableBytes)} available`);
+  }
+  if (chain) evaluateSigning(chain, thresholds, add);
+  return findings;
+}
+
+type Add = (suffix: string, severity: FindingSeverity, title: string, detail: string) => void;
+
+function evaluateSigning(
+  chain: NonNullable<NodeRecord['lastReport']>['chain'] & object,
+  t: HealthThresholds,
+  add: Add,
+) {
+  const who = chain.validatorAddress ? `validator ${chain.validatorAddress.slice(0, 8)}` : 'validator';
+  const info = chain.signingInfo;
+  if (info?.tombstoned) add('tombstoned', 'critical', `${who} tombstoned`, 'the key can never sign again');
+  else if (chain.validator?.jailed)
+    add('jailed', 'critical', `${who} jailed`, jailDetail(info?.jailedUntil ?? null));
+  else if (chain.validator && chain.validator.status !== 'bonded') {
+    add('inactive', 'critical', `${who} out of the active set`, `status ${chain.validator.status}`);
+  }
+
+  let streak = 0;
+  for (const commit of [...chain.recentCommits].sort((a, b) => b.height - a.height)) {
+    if (commit.signed) break;
+    streak += 1;
+  }
+  if (streak >= t.missedBlocksWarn) {
+    const share = chain.networkSignedShare;
+    const solo = share !== null && share >= t.soloMissNetworkShare;
+    const stall = share !== null && !solo;
+    add(
+      'missed-blocks',
+      streak >= t.missedBlocksCritical || solo ? 'critical' : 'warning',
+      stall
+        ? `${who} missed ${streak} blocks (network-wide stall)`
+        : `${who} missed ${streak} blocks in a row`,
+      share === null
+        ? 'network signing share unknown'
+        : `${pct(share)} of the network signed the latest commit${solo ? ': this miss is ours alone' : ''}`,
+    );
+  }
+  if (info?.signedBlocksWindow && info.minSignedPerWindow !== null) {
+    const allowance = info.signedBlocksWindow * (1 - info.minSignedPerWindow);
+    const used = allowance > 0 ? info.missedBlocksCounter / allowance : 0;
+    if (used >= t.missedWindowWarnShare) {
+      add(
+        'missed-window',
+        used >= t.missedWindowCriticalShare ? 'critical' : 'warning',
+        `${who} used ${pct(used)} of its downtime allowance`,
+        `${info.missedBlocksCounter} missed of ${Math.floor(allowance)} allowed in a ${info.signedBlocksWindow}-block window`,
+      );
+    }
+  }
+}
+
+function jailDetail(until: number | null): string {
+  return until === null ? 'until unjailed' : `jailed until ${new Date(until).toISOString()}`;
+}
+
+function pct(share: number): string {
+  return `${Math.round(share * 100)}%`;
+}
+
+export function fmtAgo(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s ago`;
+  const m = Math.round(s / 60);
+  return m < 120 ? `${m} min ago` : `${Math.round(m / 60)} h ago`;
+}
+
+function fmtBytes(bytes: number): string {
+  return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${Math.round(bytes / 1e6)} MB`;
+}

@@ -1,0 +1,151 @@
+import type {
+  Action,
+  ActionResult,
+  DesiredConfig,
+  EnrollRequest,
+  Report,
+  Role,
+} from '../../protocol/index.js';
+
+export type NodeStatus = 'pending' | 'approved' | 'rejected';
+
+/** The last report as kept on the node: results and proposal texts are dropped to keep the item small. */
+export type ReportSummary = Omit<Report, 'results'>;
+
+/** Everything the commander knows about one node; pure data, persisted as the node item. */
+export interface NodeRecord {
+  id: string;
+  chainId: string;
+  role: Role;
+  status: NodeStatus;
+  /** sha256 of the pilot's enrollment claim, hex; the claim itself is never stored. */
+  claimHash: string;
+  cometNodeId: string | null;
+  p2pAddress: string | null;
+  instanceId: string | null;
+  pilotVersion: string;
+  enrolledAt: number;
+  decidedAt: number | null;
+  decidedBy: string | null;
+  /** Highest accepted report seq; 0 until the first report (the secret is collectable only then). */
+  lastSeq: number;
+  lastSeen: number | null;
+  reportCount: number;
+  lastReport: ReportSummary | null;
+  /** Actions queued for the pilot, re-sent on every reply until a report carries their result. */
+  actions: Action[];
+  recentResults: ActionResult[];
+  /** The generated config the pilot should converge to. */
+  desiredConfig: DesiredConfig | null;
+}
+
+export const MAX_PENDING_ACTIONS = 50;
+const RECENT_RESULTS = 20;
+
+export interface AutoApprovePolicy {
+  /** Roles approved at enrollment without a person; typically `['sentry']` for autoscaled sentries. */
+  roles: Role[];
+  /** Only approve automatically when the pilot names its cloud instance. */
+  requireInstanceId: boolean;
+}
+
+export type EnrollDecision =
+  | { kind: 'created'; node: NodeRecord; autoApproved: boolean }
+  | { kind: 'unchanged'; node: NodeRecord }
+  | { kind: 'claim-mismatch' };
+
+/** Enrollment of a name: a new node, a repeated poll by the same claimant, or a name taken by another. */
+export function decideEnrollment(
+  existing: NodeRecord | null,
+  request: EnrollRequest,
+  claimHash: string,
+  policy: AutoApprovePolicy,
+  now: number,
+): EnrollDecision {
+  if (existing) {
+    return existing.claimHash === claimHash
+      ? { kind: 'unchanged', node: existing }
+      : { kind: 'claim-mismatch' };
+  }
+  const autoApproved =
+    policy.roles.includes(request.role) && (!policy.requireInstanceId || request.instanceId !== null);
+  return {
+    kind: 'created',
+    autoApproved,
+    node: {
+      id: request.name,
+      chainId: request.chainId,
+      role: request.role,
+      status: autoApproved ? 'approved' : 'pending',
+      claimHash,
+      cometNodeId: request.cometNodeId,
+      p2pAddress: request.p2pAddress,
+      instanceId: request.instanceId,
+      pilotVersion: request.pilotVersion,
+      enrolledAt: now,
+      decidedAt: autoApproved ? now : null,
+      decidedBy: autoApproved ? 'auto-approve policy' : null,
+      lastSeq: 0,
+      lastSeen: null,
+      reportCount: 0,
+      lastReport: null,
+      actions: [],
+      recentResults: [],
+      desiredConfig: null,
+    },
+  };
+}
+
+/** A node's secret may be collected only by its claimant, once approved and before its first report. */
+export function secretCollectable(node: NodeRecord): boolean {
+  return node.status === 'approved' && node.lastSeq === 0;
+}
+
+export function summarizeReport(report: Report): ReportSummary {
+  const { results: _results, ...rest } = report;
+  if (!rest.chain) return rest;
+  return {
+    ...rest,
+    chain: {
+      ...rest.chain,
+      proposals: rest.chain.proposals.map((p) => ({ ...p, summary: '' })),
+    },
+  };
+}
+
+/** Folds an accepted report into the node: facts, seq, and results that retire queued actions. */
+export function applyReport(
+  node: NodeRecord,
+  report: Report,
+  now: number,
+): { node: NodeRecord; acked: string[] } {
+  const resultIds = new Set(report.results.map((r) => r.id));
+  const known = new Set(node.recentResults.map((r) => r.id));
+  const fresh = report.results.filter((r) => !known.has(r.id));
+  return {
+    acked: [...resultIds],
+    node: {
+      ...node,
+      role: report.role,
+      pilotVersion: report.pilotVersion,
+      cometNodeId: report.daemon.cometNodeId ?? node.cometNodeId,
+      lastSeq: report.seq,
+      lastSeen: now,
+      reportCount: node.reportCount + 1,
+      lastReport: summarizeReport(report),
+      actions: node.actions.filter((a) => !resultIds.has(a.id)),
+      recentResults: [...node.recentResults, ...fresh].slice(-RECENT_RESULTS),
+    },
+  };
+}
+
+export class ActionQueueFull extends Error {}
+
+/** Queues an action unless one of the same id is already queued. */
+export function queueAction(node: NodeRecord, action: Action): NodeRecord {
+  if (node.actions.some((a) => a.id === action.id)) return node;
+  if (node.actions.length >= MAX_PENDING_ACTIONS) {
+    throw new ActionQueueFull(`node ${node.id} already has ${MAX_PENDING_ACTIONS} actions waiting`);
+  }
+  return { ...node, actions: [...node.actions, action] };
+}

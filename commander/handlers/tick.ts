@@ -1,0 +1,21 @@
+import type { CommanderDeps } from '../app/context.js';
+import { type TickSummary, runTick } from '../app/tick.js';
+import { buildDeps } from '../deps.js';
+import { settingsFromEnv } from '../env.js';
+import type { ScheduledEvent } from './lambda-types.js';
+
+let cached: Promise<CommanderDeps> | undefined;
+
+/** EventBridge schedule entry point: one tick of health, alerts and config convergence. */
+export async function handler(_event: ScheduledEvent): Promise<TickSummary> {
+  cached ??= settingsFromEnv(process.env)
+    .then((settings) => buildDeps(settings))
+    .catch((error) => {
+      cached = undefined;
+      throw error;
+    });
+  const deps = await cached;
+  const summary = await runTick(deps);
+  deps.log.info({ ...summary }, 'tick');
+  return summary;
+}
