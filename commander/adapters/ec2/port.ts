@@ -1,0 +1,115 @@
+// The commander's view of the cloud: what sentry defence needs from EC2, in domain terms.
+// Every operation is safe to retry with the same arguments; none touches a resource Beam does not own.
+
+/** Tags Beam puts on what it owns. */
+export const BEAM_TAGS = {
+  managed: 'beam:managed',
+  fleet: 'beam:fleet',
+  node: 'beam:node',
+  role: 'beam:role',
+  op: 'beam:op',
+} as const;
+
+export type SentryState = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
+
+export interface SentryInstance {
+  instanceId: string;
+  /** The `beam:node` tag: the registry name of the sentry, when the instance carries one. */
+  node: string | undefined;
+  name: string | undefined;
+  state: SentryState;
+  privateIp: string | undefined;
+  publicIp: string | undefined;
+  /** Autoscaling group (the `aws:autoscaling:groupName` tag). */
+  group: string | undefined;
+  launchTime: Date | undefined;
+  tags: Record<string, string>;
+}
+
+export interface ManagedAddress {
+  allocationId: string;
+  publicIp: string;
+  associationId: string | undefined;
+  instanceId: string | undefined;
+  node: string | undefined;
+  /** The rotation that allocated it (`beam:op`). */
+  op: string | undefined;
+  tags: Record<string, string>;
+}
+
+export interface RotateAddressRequest {
+  fleet: string;
+  /** Registry name of the sentry, tagged on the new address as `beam:node`. */
+  node: string;
+  instanceId: string;
+  /** Identifies this rotation: a retry with the same key resumes it instead of allocating again. */
+  opKey: string;
+}
+
+export interface RotationResult {
+  instanceId: string;
+  allocationId: string;
+  /** The sentry's new `external_address` host. */
+  publicIp: string;
+  associationId: string;
+  /** The public IP the instance had before this rotation, when this call saw it. */
+  previousPublicIp: string | undefined;
+  /** Beam addresses of this node released by this call (the old one, and any left by crashed attempts). */
+  released: string[];
+  /** An Elastic IP Beam does not own that the rotation displaced: left allocated, for a human to decide. */
+  foreignAllocationId: string | undefined;
+}
+
+export interface TerminateResult {
+  instanceId: string;
+  previousState: SentryState;
+  currentState: SentryState;
+}
+
+export interface CloudPort {
+  /** Beam-managed sentries of the fleet (`beam:role=sentry`, `beam:managed=true`, `beam:fleet`), any state. */
+  describeSentries(fleet: string): Promise<SentryInstance[]>;
+  /** Elastic IPs tagged `beam:managed=true` of the fleet. */
+  listAddresses(fleet: string): Promise<ManagedAddress[]>;
+  /**
+   * Gives the sentry a fresh Elastic IP: allocate (tagged with the op), associate, release the old
+   * Beam address. Idempotent per `opKey`: a retry after any failure converges on exactly one Beam
+   * address associated to the instance and none leaked.
+   */
+  rotateAddress(request: RotateAddressRequest): Promise<RotationResult>;
+  /** Releases a Beam address of the fleet; refuses untagged, other-fleet or associated addresses. */
+  releaseAddress(fleet: string, allocationId: string): Promise<void>;
+  /** Terminates a Beam-managed sentry of the fleet (its autoscaling group replaces it); refuses others. */
+  terminateSentry(fleet: string, instanceId: string): Promise<TerminateResult>;
+}
+
+export type CloudErrorKind =
+  | 'limit'
+  | 'not-found'
+  | 'unauthorized'
+  | 'conflict'
+  | 'transient'
+  | 'invalid'
+  | 'refused';
+
+/**
+ * A failed cloud operation. `message` says what to do; `retryable` tells the domain that the same
+ * operation (same op key) may simply be tried again later. `refused` means Beam's own ownership rules
+ * stopped it: nothing was changed.
+ */
+export class CloudError extends Error {
+  constructor(
+    readonly kind: CloudErrorKind,
+    message: string,
+    /** The AWS error code, when EC2 answered with one. */
+    readonly code: string | undefined = undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'CloudError';
+  }
+
+  get retryable(): boolean {
+    return this.kind === 'transient';
+  }
+}
