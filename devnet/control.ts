@@ -1,0 +1,198 @@
+/** The devnet control API: loopback HTTP JSON, zod-validated bodies, 4xx with a message that names the field. */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
+import { fromBech32 } from '@cosmjs/encoding';
+import { z } from 'zod';
+import type { Hub } from './hub.js';
+
+const amount = z.string().regex(/^\d+$/, 'must be a whole number of base units as a string, e.g. "1000000"');
+
+export const FundBody = z.object({ address: z.string().min(1), amount, denom: z.string().min(1).optional() });
+export const AccountBody = z.object({
+  name: z.string().min(1).optional(),
+  amount: amount.optional(),
+  denom: z.string().min(1).optional(),
+});
+export const ProposalBody = z.object({
+  title: z.string().min(1),
+  summary: z.string().min(1),
+  votingPeriodMs: z.number().int().positive().optional(),
+  proposer: z.string().min(1).optional(),
+});
+export const BlockTimeBody = z.object({ blockTimeMs: z.number().int().min(20).max(60_000) });
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function validate<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    throw new HttpError(
+      400,
+      parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+    );
+  }
+  return parsed.data;
+}
+
+export interface ControlOptions {
+  hub: Hub;
+  /** Proposer used when a proposal request names none (a funded genesis account). */
+  defaultProposer: string;
+  host?: string;
+  port?: number;
+}
+
+export class ControlApi {
+  private server: Server | undefined;
+  url = '';
+
+  constructor(private readonly options: ControlOptions) {}
+
+  async start(): Promise<string> {
+    const server = createServer((req, res) => void this.serve(req, res));
+    this.server = server;
+    const host = this.options.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port ?? 0, host, () => resolve());
+    });
+    const addr = server.address();
+    if (!addr || typeof addr === 'string') throw new Error('control: no TCP address');
+    this.url = `http://${host}:${addr.port}`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      let body: unknown;
+      if (req.method === 'POST' || req.method === 'PUT') {
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        try {
+          body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+        } catch {
+          throw new HttpError(400, 'body: must be JSON');
+        }
+      }
+      reply(200, await this.route(req.method ?? 'GET', url, body));
+    } catch (error) {
+      if (error instanceof HttpError) reply(error.status, { error: error.message });
+      else reply(500, { error: (error as Error).message });
+    }
+  }
+
+  private async route(method: string, url: URL, body: unknown): Promise<unknown> {
+    const { hub } = this.options;
+    const chain = hub.chain;
+    const denom = chain.params.denom;
+    const path = url.pathname.replace(/\/+$/, '');
+    const nodeAction = /^\/nodes\/([^/]+)\/(partition|heal)$/.exec(path);
+    if (method === 'POST' && nodeAction?.[1] && nodeAction[2]) {
+      const name = decodeURIComponent(nodeAction[1]);
+      if (!hub.nodes().some((n) => n.name === name)) {
+        throw new HttpError(404, `node "${name}" is not connected to the hub; see GET /nodes`);
+      }
+      if (nodeAction[2] === 'partition') hub.partition(name);
+      else hub.heal(name);
+      return { node: name, partitioned: nodeAction[2] === 'partition' };
+    }
+    switch (`${method} ${path}`) {
+      case 'GET /status':
+        return { chainId: chain.params.chainId, height: chain.height(), blockTimeMs: hub.blockTimeMs };
+      case 'GET /nodes':
+        return { nodes: hub.nodes() };
+      case 'POST /fund': {
+        const b = validate(FundBody, body);
+        this.checkAddress(b.address, 'address');
+        chain.fund(b.address, [{ denom: b.denom ?? denom, amount: b.amount }]);
+        return { address: b.address, funded: { denom: b.denom ?? denom, amount: b.amount } };
+      }
+      case 'POST /accounts': {
+        const b = validate(AccountBody, body);
+        const wallet = await DirectSecp256k1HdWallet.generate(24, { prefix: chain.params.bech32Prefix });
+        const [account] = await wallet.getAccounts();
+        if (!account) throw new Error('wallet has no account');
+        const coins = [{ denom: b.denom ?? denom, amount: b.amount ?? '1000000000' }];
+        chain.fund(account.address, coins);
+        return {
+          name: b.name ?? null,
+          address: account.address,
+          mnemonic: wallet.mnemonic,
+          funded: coins[0],
+        };
+      }
+      case 'POST /proposals': {
+        const b = validate(ProposalBody, body);
+        const proposer = b.proposer ?? this.options.defaultProposer;
+        this.checkAddress(proposer, 'proposer');
+        const proposalId = chain.submitProposal({
+          title: b.title,
+          summary: b.summary,
+          proposer,
+          votingPeriodMs: b.votingPeriodMs,
+          nowMs: Date.now(),
+        });
+        return { proposalId };
+      }
+      case 'POST /block-time': {
+        const b = validate(BlockTimeBody, body);
+        hub.setBlockTime(b.blockTimeMs);
+        return { blockTimeMs: b.blockTimeMs };
+      }
+      case 'GET /evidence':
+        return { evidence: hub.evidence };
+      case 'GET /validators':
+        return {
+          validators: chain
+            .validatorSet(chain.height())
+            .map((v) => ({ address: v.address, votingPower: v.votingPower })),
+          liveness: hub.validatorLiveness(),
+        };
+      case 'GET /signatures': {
+        const fromHeight = url.searchParams.get('fromHeight');
+        if (fromHeight !== null && !/^\d+$/.test(fromHeight))
+          throw new HttpError(400, 'fromHeight: must be a whole number');
+        return {
+          signatures: hub.signatures({
+            address: url.searchParams.get('address') ?? undefined,
+            fromHeight: fromHeight === null ? undefined : Number(fromHeight),
+          }),
+        };
+      }
+      default:
+        throw new HttpError(
+          404,
+          `no route ${method} ${path}; routes: GET /status, GET /nodes, POST /fund, POST /accounts, POST /proposals, POST /nodes/:name/partition, POST /nodes/:name/heal, POST /block-time, GET /evidence, GET /validators, GET /signatures`,
+        );
+    }
+  }
+
+  private checkAddress(address: string, field: string): void {
+    try {
+      if (fromBech32(address, 90).prefix !== this.options.hub.chain.params.bech32Prefix)
+        throw new Error('prefix');
+    } catch {
+      throw new HttpError(
+        400,
+        `${field}: "${address}" is not a ${this.options.hub.chain.params.bech32Prefix}1… bech32 address`,
+      );
+    }
+  }
+}

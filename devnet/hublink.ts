@@ -1,0 +1,97 @@
+/** The node's side of the hub link: request/response by id plus pushed `sign` requests. */
+import { connect, type Socket } from 'node:net';
+import { onLines, parseHostPort, sendLine } from './wire.js';
+
+export interface HubPush {
+  t: 'sign';
+  [key: string]: unknown;
+}
+
+export class HubLinkError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Keeps one connection to the hub, reconnecting every `retryMs`; `onConnect` runs after each hello. */
+export class HubLink {
+  private socket: Socket | undefined;
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly address: string,
+    private readonly hello: Record<string, unknown>,
+    private readonly onPush: (push: HubPush) => void,
+    private readonly onConnect: (hello: { chainId: string; height: number }) => void,
+    private readonly retryMs = 300,
+  ) {}
+
+  get connected(): boolean {
+    return !!this.socket && !this.socket.destroyed;
+  }
+
+  start(): void {
+    const { host, port } = parseHostPort(this.address);
+    const socket = connect({ host, port });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.on('connect', () => {
+      this.request('hello', this.hello).then(
+        (r) => this.onConnect(r as { chainId: string; height: number }),
+        () => socket.destroy(),
+      );
+    });
+    onLines(socket, (msg) => {
+      const m = msg as {
+        id?: number;
+        result?: unknown;
+        error?: { code: number; message: string; data: string };
+        t?: string;
+      };
+      if (m.t) return this.onPush(m as HubPush);
+      const waiter = m.id === undefined ? undefined : this.waiting.get(m.id);
+      if (!waiter || m.id === undefined) return;
+      this.waiting.delete(m.id);
+      if (m.error) waiter.reject(new HubLinkError(m.error.code, m.error.message, m.error.data));
+      else waiter.resolve(m.result);
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      for (const w of this.waiting.values())
+        w.reject(new HubLinkError(-32603, 'Internal error', 'hub connection lost'));
+      this.waiting.clear();
+      if (!this.stopped) this.retryTimer = setTimeout(() => this.start(), this.retryMs);
+    });
+  }
+
+  request(m: string, body: Record<string, unknown>): Promise<unknown> {
+    const socket = this.socket;
+    if (!socket || socket.destroyed || (m !== 'hello' && socket.connecting)) {
+      return Promise.reject(
+        new HubLinkError(-32603, 'Internal error', 'not connected to the chain (hub unreachable)'),
+      );
+    }
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      sendLine(socket, { ...body, m, id });
+    });
+  }
+
+  send(message: Record<string, unknown>): void {
+    if (this.socket) sendLine(this.socket, message);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.socket?.destroy();
+  }
+}

@@ -1,0 +1,83 @@
+/** Programmatic devnet: hub and control API in-process, nodes as real child processes. */
+import { createChain, defaultParams } from './chain/index.js';
+import { ControlApi } from './control.js';
+import { submitGrants } from './grants.js';
+import { Hub } from './hub.js';
+import type { DevnetInfo } from './info.js';
+import { type LayoutOptions, layoutDevnet, writeDevnetInfo } from './launcher.js';
+import { parseHostPort } from './wire.js';
+import { NodeProcess } from './processes.js';
+
+export type { DevnetInfo, DevnetNode } from './info.js';
+export { readDevnetInfo } from './info.js';
+export type { LayoutOptions } from './launcher.js';
+
+export interface DevnetOptions extends LayoutOptions {
+  /** Start the node processes (default true). */
+  startNodes?: boolean;
+  /** Authz grants from each validator's account to `hot` in the first block (default true). */
+  grants?: boolean;
+  /** Control API port on 127.0.0.1 (default: any free port). */
+  controlPort?: number;
+}
+
+export interface Devnet {
+  info: DevnetInfo;
+  hub: Hub;
+  /** Starts (or restarts) a node process by name. */
+  startNode(name: string): void;
+  /** Sends a signal to a node process (SIGKILL for a crash). */
+  killNode(name: string, signal?: NodeJS.Signals): void;
+  /** SIGTERM then SIGKILL after a grace period; resolves once it exited. */
+  stopNode(name: string): Promise<void>;
+  node(name: string): NodeProcess;
+  stop(): Promise<void>;
+}
+
+export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
+  const params = defaultParams({
+    chainId: options.chainId ?? 'beam-devnet-1',
+    denom: 'stake',
+    bech32Prefix: 'cosmos',
+    ...options.params,
+  });
+  const { info, genesis, hubAddress } = await layoutDevnet(options, params);
+  const chain = createChain(genesis);
+  const hub = new Hub({ chain, blockTimeMs: info.blockTimeMs, ...parseHostPort(hubAddress) });
+  const faucet = info.accounts.find((a) => a.name === 'faucet');
+  const control = new ControlApi({ hub, defaultProposer: faucet?.address ?? '', port: options.controlPort });
+  const processes = new Map(info.nodes.map((n) => [n.name, new NodeProcess(n.name, n.home, n.command)]));
+  const stop = async () => {
+    await Promise.all([...processes.values()].map((p) => p.stop()));
+    await control.stop();
+    await hub.stop();
+  };
+  try {
+    await hub.start();
+    info.hub.controlUrl = await control.start();
+    writeDevnetInfo(info);
+    const hot = info.accounts.find((a) => a.name === 'hot');
+    if (options.grants !== false && hot) {
+      for (const v of info.validators)
+        await submitGrants(chain, v.accountMnemonic, hot.address, v.operatorAddress);
+    }
+    if (options.startNodes !== false) for (const p of processes.values()) p.start();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const node = (name: string) => {
+    const p = processes.get(name);
+    if (!p) throw new Error(`no node named "${name}"; nodes: ${[...processes.keys()].join(', ')}`);
+    return p;
+  };
+  return {
+    info,
+    hub,
+    node,
+    startNode: (name) => node(name).start(),
+    killNode: (name, signal = 'SIGKILL') => node(name).kill(signal),
+    stopNode: (name) => node(name).stop(),
+    stop,
+  };
+}

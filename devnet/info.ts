@@ -1,0 +1,52 @@
+/** DIR/devnet.json: the machine-readable description of a running devnet (others code against these names). */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+export const DevnetValidator = z.object({
+  name: z.string(),
+  moniker: z.string(),
+  operatorAddress: z.string(),
+  accountAddress: z.string(),
+  accountMnemonic: z.string(),
+  consensusAddress: z.string(),
+  keyFile: z.string(),
+});
+
+export const DevnetNode = z.object({
+  name: z.string(),
+  role: z.enum(['validator', 'sentry']),
+  validator: z.string().nullable(),
+  signing: z.boolean(),
+  home: z.string(),
+  rpcUrl: z.string(),
+  p2pAddress: z.string(),
+  cometNodeId: z.string(),
+  command: z.array(z.string()),
+});
+
+export const DevnetAccount = z.object({ name: z.string(), address: z.string(), mnemonic: z.string() });
+
+export const DevnetInfo = z.object({
+  chainId: z.string(),
+  denom: z.string(),
+  bech32Prefix: z.string(),
+  blockTimeMs: z.number(),
+  dir: z.string(),
+  hub: z.object({ controlUrl: z.string() }),
+  validators: z.array(DevnetValidator),
+  nodes: z.array(DevnetNode),
+  accounts: z.array(DevnetAccount),
+});
+export type DevnetInfo = z.infer<typeof DevnetInfo>;
+export type DevnetNode = z.infer<typeof DevnetNode>;
+
+export function readDevnetInfo(dir: string): DevnetInfo {
+  const path = join(dir, 'devnet.json');
+  const parsed = DevnetInfo.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  if (!parsed.success)
+    throw new Error(
+      `${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  return parsed.data;
+}

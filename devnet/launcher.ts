@@ -1,0 +1,201 @@
+/** Lays out a devnet directory: keys, node homes (CometBFT files), genesis and devnet.json. */
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fromBech32, toBech32 } from '@cosmjs/encoding';
+import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
+import type { ChainParams, Genesis } from './chain/types.js';
+import { renderConfigToml } from './config.js';
+import type { DevnetInfo, DevnetNode } from './info.js';
+import { addressOf, generateEd25519, nodeIdOf, nodeKeyJson, privValidatorKeyJson } from './keys.js';
+import { INITIAL_STATE, writePrivState } from './privstate.js';
+
+export interface LayoutOptions {
+  dir: string;
+  validators?: number;
+  standby?: number;
+  sentries?: number;
+  blockTimeMs?: number;
+  /** p2p port of every node; rpc is portBase+1, the hub's node link 127.0.0.1:portBase+2. */
+  portBase?: number;
+  chainId?: string;
+  reset?: boolean;
+  /** Overrides of the chain's default parameters (slashing window, voting period...). */
+  params?: Partial<ChainParams>;
+}
+
+export const CLI_PATH = join(dirname(fileURLToPath(import.meta.url)), 'cli.ts');
+const SELF_DELEGATION = '100000000';
+const TEST_ACCOUNTS: [string, string][] = [
+  ['faucet', '10000000000000'],
+  ['hot', '1000000000'],
+  ['alice', '10000000000'],
+  ['bob', '10000000000'],
+];
+
+export function nodeCommand(home: string): string[] {
+  return [process.execPath, '--import', 'tsx', CLI_PATH, 'node', '--home', home];
+}
+
+async function newAccount(prefix: string) {
+  const wallet = await DirectSecp256k1HdWallet.generate(24, { prefix });
+  const [account] = await wallet.getAccounts();
+  if (!account) throw new Error('wallet has no account');
+  return { address: account.address, mnemonic: wallet.mnemonic };
+}
+
+function writeJson(path: string, value: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+}
+
+interface PlannedNode {
+  name: string;
+  role: 'validator' | 'sentry';
+  validator: string | null;
+  signing: boolean;
+  ip: string;
+  nodeKey: ReturnType<typeof generateEd25519>;
+  validatorKey: ReturnType<typeof generateEd25519>;
+}
+
+/** Creates DIR (refusing to overwrite an existing devnet unless `reset`) and returns its description and genesis. */
+export async function layoutDevnet(
+  options: LayoutOptions,
+  params: ChainParams,
+): Promise<{ info: DevnetInfo; genesis: Genesis; hubAddress: string }> {
+  const dir = resolve(options.dir);
+  if (existsSync(join(dir, 'devnet.json'))) {
+    if (!options.reset)
+      throw new Error(`${dir} already holds a devnet (devnet.json); pass --reset to recreate it`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  mkdirSync(dir, { recursive: true });
+  const portBase = options.portBase ?? 26656;
+  const hubAddress = `127.0.0.1:${portBase + 2}`;
+  const prefix = params.bech32Prefix;
+  const denom = params.denom;
+  const validators: DevnetInfo['validators'] = [];
+  const genesis: Genesis = { params, genesisTimeMs: Date.now(), accounts: [], validators: [] };
+  const planned: PlannedNode[] = [];
+  const ip = () => `127.0.0.${planned.length + 2}`;
+
+  for (let i = 0; i < (options.validators ?? 1); i++) {
+    const name = i === 0 ? 'val' : `val${i + 1}`;
+    const key = generateEd25519();
+    const operator = await newAccount(prefix);
+    const keyFile = join(dir, 'keys', name, 'priv_validator_key.json');
+    writeJson(keyFile, privValidatorKeyJson(key));
+    validators.push({
+      name,
+      moniker: `${name}-moniker`,
+      operatorAddress: toBech32(`${prefix}valoper`, fromBech32(operator.address, 90).data),
+      accountAddress: operator.address,
+      accountMnemonic: operator.mnemonic,
+      consensusAddress: addressOf(key.publicKey),
+      keyFile,
+    });
+    genesis.accounts.push({
+      address: operator.address,
+      coins: [{ denom, amount: String(BigInt(SELF_DELEGATION) + 1_000_000_000n) }],
+    });
+    genesis.validators.push({
+      moniker: `${name}-moniker`,
+      operatorAccount: operator.address,
+      consensusPubkey: key.publicKey,
+      selfDelegation: SELF_DELEGATION,
+      commissionRate: '0.05',
+    });
+    for (let s = 0; s <= (options.standby ?? 1); s++) {
+      const primary = s === 0;
+      planned.push({
+        name: `${name}-${String.fromCharCode(97 + s)}`,
+        role: 'validator',
+        validator: name,
+        signing: primary,
+        ip: ip(),
+        nodeKey: generateEd25519(),
+        validatorKey: primary ? key : generateEd25519(),
+      });
+    }
+  }
+  for (let i = 1; i <= (options.sentries ?? 3); i++) {
+    planned.push({
+      name: `sentry-${i}`,
+      role: 'sentry',
+      validator: null,
+      signing: false,
+      ip: ip(),
+      nodeKey: generateEd25519(),
+      validatorKey: generateEd25519(),
+    });
+  }
+
+  const accounts: DevnetInfo['accounts'] = [];
+  for (const [name, amount] of TEST_ACCOUNTS) {
+    const account = await newAccount(prefix);
+    accounts.push({ name, ...account });
+    genesis.accounts.push({ address: account.address, coins: [{ denom, amount }] });
+  }
+
+  const peerAddress = (n: PlannedNode) => `${nodeIdOf(n.nodeKey.publicKey)}@${n.ip}:${portBase}`;
+  const sentries = planned.filter((n) => n.role === 'sentry');
+  const validatorNodes = planned.filter((n) => n.role === 'validator');
+  const nodes: DevnetNode[] = planned.map((n) => {
+    const home = join(dir, 'nodes', n.name);
+    const isSentry = n.role === 'sentry';
+    const validatorIds = validatorNodes.map((v) => nodeIdOf(v.nodeKey.publicKey));
+    mkdirSync(join(home, 'config'), { recursive: true });
+    mkdirSync(join(home, 'data'), { recursive: true });
+    writeFileSync(
+      join(home, 'config', 'config.toml'),
+      renderConfigToml({
+        moniker: n.name,
+        hubAddress,
+        rpcAddress: `${n.ip}:${portBase + 1}`,
+        p2pAddress: `${n.ip}:${portBase}`,
+        persistentPeers: isSentry ? [] : sentries.map(peerAddress),
+        privatePeerIds: isSentry ? validatorIds : [],
+        unconditionalPeerIds: isSentry ? validatorIds : [],
+        pex: isSentry,
+        externalAddress: isSentry ? `198.51.100.${planned.indexOf(n) + 10}:${portBase}` : '',
+        doubleSignCheckHeight: 0,
+        timeoutCommitMs: options.blockTimeMs ?? 1000,
+      }),
+    );
+    writeJson(join(home, 'config', 'node_key.json'), nodeKeyJson(n.nodeKey));
+    const keyPath = join(home, 'config', 'priv_validator_key.json');
+    const real = validators.find((v) => v.name === n.validator);
+    if (n.signing && real) copyFileSync(real.keyFile, keyPath);
+    else writeJson(keyPath, privValidatorKeyJson(n.validatorKey));
+    writePrivState(join(home, 'data', 'priv_validator_state.json'), INITIAL_STATE);
+    return {
+      name: n.name,
+      role: n.role,
+      validator: n.validator,
+      signing: n.signing,
+      home,
+      rpcUrl: `http://${n.ip}:${portBase + 1}`,
+      p2pAddress: `${n.ip}:${portBase}`,
+      cometNodeId: nodeIdOf(n.nodeKey.publicKey),
+      command: nodeCommand(home),
+    };
+  });
+
+  const info: DevnetInfo = {
+    chainId: params.chainId,
+    denom,
+    bech32Prefix: prefix,
+    blockTimeMs: options.blockTimeMs ?? 1000,
+    dir,
+    hub: { controlUrl: '' },
+    validators,
+    nodes,
+    accounts,
+  };
+  return { info, genesis, hubAddress };
+}
+
+export function writeDevnetInfo(info: DevnetInfo): void {
+  writeJson(join(info.dir, 'devnet.json'), info);
+}

@@ -1,0 +1,362 @@
+/**
+ * `devnet node --home DIR`: a Cosmos-daemon look-alike. Reads the CometBFT files of its home,
+ * signs precommits the hub asks for (never at or below its persisted height/round/step, and only
+ * after the new state is on disk), keeps a real p2p listener and peers, and serves CometBFT
+ * JSON-RPC; chain-wide queries go to the hub.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isAbsolute, join } from 'node:path';
+import { z } from 'zod';
+import { COMET_VERSION, b64, pubkeyJson } from './cometjson.js';
+import { type NodeConfig, parseNodeConfig } from './config.js';
+import { HubLink, HubLinkError, type HubPush } from './hublink.js';
+import {
+  type Ed25519Key,
+  NodeKeyFile,
+  PrivValidatorKeyFile,
+  addressOf,
+  keyFromPrivKeyValue,
+  nodeIdOf,
+  signEd25519,
+} from './keys.js';
+import { P2p } from './p2p.js';
+import { INITIAL_STATE, PRECOMMIT_STEP, maySign, readPrivState, writePrivState } from './privstate.js';
+import { precommitSignBytes } from './vote.js';
+import { parseHostPort } from './wire.js';
+
+const SignRequest = z.object({
+  chainId: z.string(),
+  height: z.number().int().positive(),
+  round: z.number().int().nonnegative(),
+  blockHash: z.string(),
+  partsHash: z.string(),
+});
+
+interface RpcFailure {
+  code: number;
+  message: string;
+  data: string;
+}
+
+export class DaemonError extends Error {}
+
+function readJson<T>(path: string, schema: z.ZodType<T>): T {
+  if (!existsSync(path)) throw new DaemonError(`${path}: file not found`);
+  const parsed = schema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  if (!parsed.success) {
+    throw new DaemonError(
+      `${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  }
+  return parsed.data;
+}
+
+export class NodeDaemon {
+  readonly config: NodeConfig;
+  readonly nodeId: string;
+  readonly validatorKey: Ed25519Key;
+  readonly validatorAddress: string;
+  private readonly statePath: string;
+  private readonly hub: HubLink;
+  private readonly p2p: P2p;
+  private rpcServer: Server | undefined;
+  private chainId = '';
+  private checkedDoubleSign = false;
+  private readonly persistentPeers: string[];
+
+  constructor(
+    readonly home: string,
+    private readonly onFatal: (message: string) => void,
+  ) {
+    const path = (p: string) => (isAbsolute(p) ? p : join(home, p));
+    const configPath = join(home, 'config', 'config.toml');
+    if (!existsSync(configPath)) throw new DaemonError(`${configPath}: file not found (is --home right?)`);
+    this.config = parseNodeConfig(readFileSync(configPath, 'utf8'), configPath);
+    const nodeKey = keyFromPrivKeyValue(
+      readJson(path(this.config.node_key_file), NodeKeyFile).priv_key.value,
+    );
+    this.nodeId = nodeIdOf(nodeKey.publicKey);
+    const pv = readJson(path(this.config.priv_validator_key_file), PrivValidatorKeyFile);
+    this.validatorKey = keyFromPrivKeyValue(pv.priv_key.value);
+    this.validatorAddress = addressOf(this.validatorKey.publicKey);
+    if (pv.address !== this.validatorAddress) {
+      throw new DaemonError(`${path(this.config.priv_validator_key_file)}: address does not match the key`);
+    }
+    this.statePath = path(this.config.priv_validator_state_file);
+    if (!existsSync(this.statePath)) writePrivState(this.statePath, INITIAL_STATE);
+    readPrivState(this.statePath);
+    this.persistentPeers = this.config.p2p.persistent_peers;
+    const { host, port } = parseHostPort(this.config.rpc.laddr);
+    const p2pAddr = parseHostPort(this.config.p2p.laddr);
+    this.hub = new HubLink(
+      this.config.proxy_app,
+      {
+        name: this.config.moniker,
+        nodeId: this.nodeId,
+        pubkey: b64(this.validatorKey.publicKey),
+        rpcAddress: `${host}:${port}`,
+        p2pAddress: `${p2pAddr.host}:${p2pAddr.port}`,
+      },
+      (push) => this.onPush(push),
+      (hello) => void this.onHubConnected(hello),
+    );
+    this.p2p = new P2p({
+      self: { id: this.nodeId, network: '', moniker: this.config.moniker, listenAddr: this.config.p2p.laddr },
+      laddr: this.config.p2p.laddr,
+      maxInbound: this.config.p2p.max_num_inbound_peers,
+      handshakeTimeoutMs: this.config.p2p.handshake_timeout,
+      unconditionalIds: this.config.p2p.unconditional_peer_ids,
+    });
+  }
+
+  async start(): Promise<void> {
+    this.hub.start();
+    const { host, port } = parseHostPort(this.config.rpc.laddr);
+    const server = createServer((req, res) => void this.serveHttp(req, res));
+    this.rpcServer = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.hub.stop();
+    await this.p2p.stop();
+    this.rpcServer?.closeAllConnections();
+    await new Promise<void>((resolve) =>
+      this.rpcServer ? this.rpcServer.close(() => resolve()) : resolve(),
+    );
+  }
+
+  private async onHubConnected(hello: { chainId: string }): Promise<void> {
+    const first = !this.chainId;
+    this.chainId = hello.chainId;
+    if (!first) return;
+    const checkBlocks = this.config.consensus.double_sign_check_height;
+    if (checkBlocks > 0) {
+      const signed = await this.hub.request('signedRecently', {
+        address: this.validatorAddress,
+        blocks: checkBlocks,
+      });
+      if (signed) {
+        return this.onFatal(
+          `Error: failed to start node: this node's validator key (address ${this.validatorAddress}) has signed in the last ${checkBlocks} blocks (consensus.double_sign_check_height = ${checkBlocks}); stop the other signer, wait, then restart`,
+        );
+      }
+    }
+    this.checkedDoubleSign = true;
+    this.p2p.setNetwork(this.chainId);
+    try {
+      await this.p2p.listen();
+    } catch (error) {
+      return this.onFatal(
+        `Error: failed to listen on p2p.laddr ${this.config.p2p.laddr}: ${(error as Error).message}`,
+      );
+    }
+    for (const peer of this.persistentPeers) this.p2p.dial(peer);
+  }
+
+  private onPush(push: HubPush): void {
+    if (push.t === 'sign' && this.checkedDoubleSign) this.sign(SignRequest.parse(push));
+  }
+
+  private sign(req: z.infer<typeof SignRequest>): void {
+    if (req.chainId !== this.chainId) return;
+    const state = readPrivState(this.statePath);
+    if (!maySign(state, req.height, req.round, PRECOMMIT_STEP)) return;
+    const timestampMs = Date.now();
+    const signBytes = precommitSignBytes({
+      chainId: req.chainId,
+      height: req.height,
+      round: req.round,
+      blockHash: Buffer.from(req.blockHash, 'hex'),
+      partsHash: Buffer.from(req.partsHash, 'hex'),
+      timestampMs,
+    });
+    const signature = signEd25519(this.validatorKey, signBytes);
+    // Persist before the signature leaves the process: a crash after this line can only lose a vote.
+    writePrivState(this.statePath, {
+      height: String(req.height),
+      round: req.round,
+      step: PRECOMMIT_STEP,
+      signature: b64(signature),
+      signbytes: Buffer.from(signBytes).toString('hex').toUpperCase(),
+    });
+    this.hub.send({ m: 'sig', height: req.height, round: req.round, timestampMs, signature: b64(signature) });
+  }
+
+  private async localRpc(method: string, params: Record<string, unknown>): Promise<unknown> {
+    switch (method) {
+      case 'health':
+        return {};
+      case 'status': {
+        const sync = await this.hub.request('rpc', { method: 'devnet_sync_info', params: {} });
+        const vals = (await this.hub.request('rpc', { method: 'validators', params: { per_page: 100 } })) as {
+          validators: { address: string; voting_power: string }[];
+        };
+        const power = vals.validators.find((v) => v.address === this.validatorAddress)?.voting_power ?? '0';
+        return {
+          node_info: this.nodeInfo(),
+          sync_info: sync,
+          validator_info: {
+            address: this.validatorAddress,
+            pub_key: pubkeyJson(this.validatorKey.publicKey),
+            voting_power: power,
+          },
+        };
+      }
+      case 'net_info': {
+        const peers = [...this.p2p.peers.values()];
+        return {
+          listening: true,
+          listeners: [
+            `Listener(@${parseHostPort(this.config.p2p.laddr).host}:${parseHostPort(this.config.p2p.laddr).port})`,
+          ],
+          n_peers: String(peers.length),
+          peers: peers.map((p) => ({
+            node_info: {
+              ...this.nodeInfo(),
+              id: p.info.id,
+              moniker: p.info.moniker,
+              listen_addr: p.info.listenAddr,
+            },
+            is_outbound: p.outbound,
+            connection_status: { Duration: String((Date.now() - p.since) * 1_000_000) },
+            remote_ip: p.remoteIp,
+          })),
+        };
+      }
+      case 'dial_peers': {
+        if (!this.config.rpc.unsafe)
+          throw {
+            code: -32603,
+            message: 'Internal error',
+            data: 'unsafe RPC commands are disabled (rpc.unsafe = false)',
+          };
+        const peers = params.peers;
+        if (!Array.isArray(peers) || peers.some((p) => typeof p !== 'string')) {
+          throw {
+            code: -32602,
+            message: 'Invalid params',
+            data: 'peers must be a list of "id@host:port" strings',
+          };
+        }
+        try {
+          for (const p of peers as string[]) this.p2p.dial(p);
+        } catch (error) {
+          throw { code: -32603, message: 'Internal error', data: (error as Error).message };
+        }
+        return { log: `Dialing peers in progress. See /net_info for details` };
+      }
+      default:
+        return this.hub.request('rpc', { method, params });
+    }
+  }
+
+  private nodeInfo() {
+    const { host, port } = parseHostPort(this.config.rpc.laddr);
+    return {
+      protocol_version: { p2p: '8', block: '11', app: '0' },
+      id: this.nodeId,
+      listen_addr: this.config.p2p.laddr,
+      network: this.chainId,
+      version: COMET_VERSION,
+      channels: '40202122233038606100',
+      moniker: this.config.moniker,
+      other: { tx_index: 'on', rpc_address: `tcp://${host}:${port}` },
+    };
+  }
+
+  private async serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    let id: unknown = -1;
+    let method: string;
+    let params: Record<string, unknown>;
+    const isPost = req.method === 'POST';
+    if (isPost) {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+          id?: unknown;
+          method?: unknown;
+          params?: unknown;
+        };
+        id = body.id ?? -1;
+        method = String(body.method ?? '');
+        params = (body.params && typeof body.params === 'object' ? body.params : {}) as Record<
+          string,
+          unknown
+        >;
+      } catch {
+        return reply(200, {
+          jsonrpc: '2.0',
+          id: -1,
+          error: { code: -32700, message: 'Parse error', data: 'invalid JSON' },
+        });
+      }
+    } else {
+      method = url.pathname.replace(/^\//, '');
+      params = uriParams(url.searchParams);
+    }
+    try {
+      const result = await this.localRpc(method, params);
+      reply(200, { jsonrpc: '2.0', id, result });
+    } catch (error) {
+      const e: RpcFailure =
+        error instanceof HubLinkError
+          ? { code: error.code, message: error.message, data: error.data }
+          : error instanceof Error
+            ? { code: -32603, message: 'Internal error', data: error.message }
+            : (error as RpcFailure);
+      reply(isPost ? 200 : 500, { jsonrpc: '2.0', id, error: e });
+    }
+  }
+}
+
+/** CometBFT URI params: strings may be quoted, byte params (`tx`, `hash`) are 0x-hex. */
+function uriParams(search: URLSearchParams): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, raw] of search) {
+    const v = raw.replace(/^"(.*)"$/, '$1');
+    if ((k === 'tx' || k === 'hash') && /^0x/i.test(v))
+      out[k] = Buffer.from(v.slice(2), 'hex').toString('base64');
+    else if (k === 'peers') out[k] = JSON.parse(raw);
+    else if (k === 'prove' || k === 'persistent' || k === 'unconditional' || k === 'private')
+      out[k] = v === 'true';
+    else out[k] = v;
+  }
+  return out;
+}
+
+/** Runs the daemon until SIGTERM/SIGINT; fatal start errors exit non-zero as CometBFT does. */
+export async function runNode(home: string): Promise<void> {
+  let daemon: NodeDaemon;
+  const fatal = (message: string) => {
+    console.error(message);
+    process.exit(1);
+  };
+  try {
+    daemon = new NodeDaemon(home, fatal);
+    await daemon.start();
+  } catch (error) {
+    return fatal(`Error: ${(error as Error).message}`);
+  }
+  console.log(
+    `devnet node ${daemon.config.moniker} (${daemon.nodeId}) rpc ${daemon.config.rpc.laddr} p2p ${daemon.config.p2p.laddr}`,
+  );
+  const shutdown = () => {
+    daemon.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
