@@ -1,0 +1,288 @@
+/** Beam's chat command language (DESIGN §8): one grammar for Slack, Telegram and the console. */
+import { z } from 'zod';
+import { NodeId, VoteOption } from '../../protocol/index.js';
+import type { AccessRole } from './ports.js';
+
+const Duration = z
+  .string()
+  .regex(/^\d+[smhd]$/, 'use a number and a unit: 30s, 15m, 2h or 1d')
+  .transform((text) => {
+    const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+      text.slice(-1) as 's' | 'm' | 'h' | 'd'
+    ];
+    return Number(text.slice(0, -1)) * unit;
+  })
+  .refine((ms) => ms > 0 && ms <= 30 * 86_400_000, 'use a duration between 1s and 30d');
+
+const ProposalId = z.string().regex(/^\d{1,12}$/, 'use the numeric proposal id, e.g. 42');
+const AlertKey = z.string().regex(/^[A-Za-z0-9:._-]{1,128}$/, 'use the alert key shown in the alert message');
+const PolicyKey = z.string().regex(/^[a-zA-Z][a-zA-Z0-9.]{0,63}$/, 'use a policy key as `policy` lists it');
+
+export const CommandSchema = z.discriminatedUnion('name', [
+  z.object({ name: z.literal('status') }),
+  z.object({ name: z.literal('nodes') }),
+  z.object({ name: z.literal('node'), node: NodeId }),
+  z.object({ name: z.literal('proposals') }),
+  z.object({
+    name: z.literal('vote'),
+    proposalId: ProposalId,
+    option: VoteOption,
+    memo: z.string().max(256, 'keep the memo under 256 characters').optional(),
+  }),
+  z.object({ name: z.literal('failover'), to: NodeId.optional() }),
+  z.object({ name: z.literal('switchover') }),
+  z.object({ name: z.literal('rotate-ip'), sentry: NodeId }),
+  z.object({ name: z.literal('replace'), sentry: NodeId }),
+  z.object({ name: z.literal('restart'), node: NodeId }),
+  z.object({ name: z.literal('config'), node: NodeId }),
+  z.object({ name: z.literal('bond'), now: z.boolean() }),
+  z.object({ name: z.literal('policy'), key: PolicyKey.optional(), value: z.string().max(256).optional() }),
+  z.object({ name: z.literal('mute'), target: AlertKey, duration: Duration }),
+  z.object({ name: z.literal('ack'), alert: AlertKey }),
+  z.object({
+    name: z.literal('audit'),
+    limit: z.coerce
+      .number()
+      .int('use a whole number')
+      .min(1)
+      .max(100, 'show at most 100 entries')
+      .default(10),
+  }),
+  z.object({ name: z.literal('help'), topic: z.string().optional() }),
+]);
+export type Command = z.output<typeof CommandSchema>;
+export type CommandName = Command['name'];
+
+interface CommandSpec {
+  usage: string;
+  summary: string;
+  /** Maps the words after the command name to the fields zod checks, or says what is wrong. */
+  fields(words: string[]): Record<string, unknown> | string;
+  /** The least role allowed to run it. */
+  role(command: Command): AccessRole;
+  /** Dangerous commands run only after a [Confirm] press. */
+  dangerous(command: Command): boolean;
+}
+
+const viewer = () => 'viewer' as const;
+const operator = () => 'operator' as const;
+const never = () => false;
+const always = () => true;
+
+/** Takes exactly the named positional words (optional ones end in `?`). */
+function positional(...names: string[]) {
+  return (words: string[]): Record<string, unknown> | string => {
+    const required = names.filter((n) => !n.endsWith('?')).length;
+    if (words.length < required) return `missing ${names[words.length]!.replace('?', '')}`;
+    if (words.length > names.length) return `unexpected "${words.slice(names.length).join(' ')}"`;
+    return Object.fromEntries(words.map((w, i) => [names[i]!.replace('?', ''), w]));
+  };
+}
+
+export const COMMANDS: Record<CommandName, CommandSpec> = {
+  status: {
+    usage: 'status',
+    summary: 'fleet status: nodes, signer, missed blocks',
+    fields: positional(),
+    role: viewer,
+    dangerous: never,
+  },
+  nodes: { usage: 'nodes', summary: 'list the nodes', fields: positional(), role: viewer, dangerous: never },
+  node: {
+    usage: 'node <name>',
+    summary: 'one node in detail',
+    fields: positional('node'),
+    role: viewer,
+    dangerous: never,
+  },
+  proposals: {
+    usage: 'proposals',
+    summary: 'governance proposals in voting period, with vote buttons',
+    fields: positional(),
+    role: viewer,
+    dangerous: never,
+  },
+  vote: {
+    usage: 'vote <id> <yes|no|abstain|no_with_veto> [memo…]',
+    summary: 'record a vote; the active validator casts it through authz',
+    fields: (words) => {
+      const [proposalId, option, ...memo] = words;
+      if (!proposalId) return 'missing proposal id';
+      if (!option) return 'missing vote option';
+      return { proposalId, option: option.toLowerCase(), ...(memo.length ? { memo: memo.join(' ') } : {}) };
+    },
+    role: operator,
+    dangerous: never,
+  },
+  failover: {
+    usage: 'failover [to <node>]',
+    summary: 'move signing to a standby (asks for confirmation)',
+    fields: (words) => {
+      if (words.length === 0) return {};
+      if (words[0] !== 'to') return `expected "to <node>", got "${words.join(' ')}"`;
+      return words.length === 2
+        ? { to: words[1] }
+        : words.length < 2
+          ? 'missing node after "to"'
+          : `unexpected "${words.slice(2).join(' ')}"`;
+    },
+    role: operator,
+    dangerous: always,
+  },
+  switchover: {
+    usage: 'switchover',
+    summary: 'planned switchover to the standby: demote first, then promote (asks for confirmation)',
+    fields: positional(),
+    role: operator,
+    dangerous: always,
+  },
+  'rotate-ip': {
+    usage: 'rotate-ip <sentry>',
+    summary: 'give a sentry a new public IP (asks for confirmation)',
+    fields: positional('sentry'),
+    role: operator,
+    dangerous: always,
+  },
+  replace: {
+    usage: 'replace <sentry>',
+    summary: 'terminate a sentry so its autoscaling group replaces it (asks for confirmation)',
+    fields: positional('sentry'),
+    role: operator,
+    dangerous: always,
+  },
+  restart: {
+    usage: 'restart <node>',
+    summary: "restart a node's daemon (asks for confirmation)",
+    fields: positional('node'),
+    role: operator,
+    dangerous: always,
+  },
+  config: {
+    usage: 'config <node>',
+    summary: 'the config.toml settings Beam manages for a node',
+    fields: positional('node'),
+    role: viewer,
+    dangerous: never,
+  },
+  bond: {
+    usage: 'bond [now]',
+    summary: 'preview auto-bond; `bond now` delegates (asks for confirmation)',
+    fields: (words) =>
+      words.length === 0
+        ? { now: false }
+        : words.length === 1 && words[0] === 'now'
+          ? { now: true }
+          : `expected "now", got "${words.join(' ')}"`,
+    role: (c) => (c.name === 'bond' && c.now ? 'operator' : 'viewer'),
+    dangerous: (c) => c.name === 'bond' && c.now,
+  },
+  policy: {
+    usage: 'policy [<key> <value>]',
+    summary: 'show the policy, or change one key (admin; asks for confirmation)',
+    fields: (words) => {
+      if (words.length === 0) return {};
+      if (words.length === 1) return `missing value for ${words[0]}`;
+      return { key: words[0], value: words.slice(1).join(' ') };
+    },
+    role: (c) => (c.name === 'policy' && c.key !== undefined ? 'admin' : 'viewer'),
+    dangerous: (c) => c.name === 'policy' && c.key !== undefined,
+  },
+  mute: {
+    usage: 'mute <alert|node> <duration>',
+    summary: 'silence an alert, or every alert of a node, for 30s/15m/2h/1d',
+    fields: positional('target', 'duration'),
+    role: operator,
+    dangerous: never,
+  },
+  ack: {
+    usage: 'ack <alert>',
+    summary: 'acknowledge an alert',
+    fields: positional('alert'),
+    role: operator,
+    dangerous: never,
+  },
+  audit: {
+    usage: 'audit [n]',
+    summary: 'the last n commands and clicks (10 by default)',
+    fields: positional('limit?'),
+    role: operator,
+    dangerous: never,
+  },
+  help: {
+    usage: 'help [command]',
+    summary: 'this list, or one command',
+    fields: positional('topic?'),
+    role: viewer,
+    dangerous: never,
+  },
+};
+
+export const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];
+
+export function isCommandName(word: string): word is CommandName {
+  return Object.hasOwn(COMMANDS, word);
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+export type ParseResult = { ok: true; command: Command } | { ok: false; error: string; usage?: string };
+
+/** Parses a command line such as `vote 42 yes looks good`. Errors say what was wrong and show the usage. */
+export function parseCommand(line: string): ParseResult {
+  const [first, ...words] = line.trim().split(/\s+/).filter(Boolean);
+  if (!first) return { ok: false, error: 'no command given; try `help`' };
+  const name = first.toLowerCase();
+  if (!isCommandName(name)) {
+    const near = COMMAND_NAMES.filter((c) => editDistance(name, c) <= 2);
+    const hint = near.length ? ` Did you mean ${near.map((c) => `\`${c}\``).join(' or ')}?` : '';
+    return { ok: false, error: `unknown command "${first}".${hint} Commands: ${COMMAND_NAMES.join(', ')}.` };
+  }
+  const spec = COMMANDS[name];
+  const fields = spec.fields(words);
+  if (typeof fields === 'string') return { ok: false, error: `${name}: ${fields}`, usage: spec.usage };
+  const parsed = CommandSchema.safeParse({ name, ...fields });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const field = issue.path.join('.') || name;
+      const given = issue.path.length
+        ? (fields as Record<string, unknown>)[String(issue.path[0])]
+        : undefined;
+      return `${field}: ${issue.message}${given !== undefined ? ` (got "${String(given)}")` : ''}`;
+    });
+    return { ok: false, error: `${name}: ${problems.join('; ')}`, usage: spec.usage };
+  }
+  return { ok: true, command: parsed.data };
+}
+
+/** The command line that re-creates a command, stored behind confirmation buttons. */
+export function formatCommand(command: Command): string {
+  switch (command.name) {
+    case 'failover':
+      return command.to ? `failover to ${command.to}` : 'failover';
+    case 'rotate-ip':
+    case 'replace':
+      return `${command.name} ${command.sentry}`;
+    case 'restart':
+      return `restart ${command.node}`;
+    case 'bond':
+      return command.now ? 'bond now' : 'bond';
+    case 'policy':
+      return command.key ? `policy ${command.key} ${command.value ?? ''}`.trim() : 'policy';
+    default:
+      return command.name;
+  }
+}

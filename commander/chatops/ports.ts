@@ -1,0 +1,172 @@
+/**
+ * What chatops needs from the rest of the commander, as plain typed data. The commander's application
+ * API implements these; tests use in-memory doubles. Every mutating call carries the person who asked
+ * (`by`) so that the commander can record it with the operation.
+ */
+import type { MessageRef, Platform } from '../../bots/model.js';
+import type { Role, VoteOption } from '../../protocol/index.js';
+
+export type AccessRole = 'viewer' | 'operator' | 'admin';
+
+/** Who asked, on which platform. */
+export interface Actor {
+  platform: Platform;
+  userId: string;
+  name?: string;
+}
+
+export interface NodeSummary {
+  name: string;
+  role: Role;
+  /** The commander's view, e.g. `active`, `standby`, `healthy`, `degraded`, `down`, `pending`. */
+  state: string;
+  height?: number;
+  /** Blocks behind the fleet's best height. */
+  lag?: number;
+  peers?: number;
+  /** True for the validator currently holding the signing lease. */
+  signing?: boolean;
+}
+
+export interface FleetStatus {
+  chainId: string;
+  height?: number;
+  /** The node holding the signing lease, if any. */
+  signer?: string;
+  leaseEpoch?: number;
+  /** Blocks the validator missed among the last `window` blocks. */
+  missedBlocks: { missed: number; window: number };
+  failoverMode: 'confirm' | 'auto';
+  openAlerts: number;
+  nodes: NodeSummary[];
+}
+
+export interface NodeDetail extends NodeSummary {
+  publicIp?: string;
+  cometNodeId?: string;
+  catchingUp?: boolean;
+  /** When the node's pilot last reported (epoch ms). */
+  lastReportAt?: number;
+  diskFreePercent?: number;
+  desiredConfigVersion?: number;
+  appliedConfigVersion?: number;
+}
+
+export interface NodeConfigView {
+  node: string;
+  version: number;
+  /** The config.toml keys the commander manages, as `section.key` → rendered value. */
+  settings: Record<string, string>;
+}
+
+export interface ProposalView {
+  id: string;
+  title: string;
+  /** End of the voting period (epoch ms). */
+  votingEnd: number;
+  ourVote?: VoteOption;
+  explorerUrl?: string;
+}
+
+/** What the commander did with a request: started an operation, or refused it (with why). */
+export interface OperationResult {
+  accepted: boolean;
+  /** What happened or why not, one sentence for the chat. */
+  summary: string;
+  /** The durable operation that carries on; its progress is reported under subject `operation:<id>`. */
+  operationId?: string;
+}
+
+export interface BondPreview {
+  validator: string;
+  liquid: string;
+  reserve: string;
+  wouldDelegate: string;
+}
+
+export interface PolicyEntry {
+  key: string;
+  value: string;
+  description?: string;
+}
+
+export interface AuditEntry {
+  at: number;
+  platform: Platform;
+  chat: string;
+  userId: string;
+  /** `command <name>` or `button <id>`, plus the text as typed. */
+  action: string;
+  allowed: boolean;
+  /** Why it was refused, or what it did. */
+  reason?: string;
+}
+
+export interface FleetOps {
+  fleetStatus(): Promise<FleetStatus>;
+  listNodes(): Promise<NodeSummary[]>;
+  node(name: string): Promise<NodeDetail | undefined>;
+  nodeConfig(name: string): Promise<NodeConfigView | undefined>;
+  proposals(): Promise<ProposalView[]>;
+  recordVote(request: {
+    proposalId: string;
+    option: VoteOption;
+    memo?: string;
+    by: Actor;
+  }): Promise<OperationResult>;
+  /** Unplanned failover to `to` (or the best standby). */
+  requestFailover(request: { to?: string; by: Actor }): Promise<OperationResult>;
+  /** Planned switchover: demote first, then promote the standby. */
+  switchover(request: { by: Actor }): Promise<OperationResult>;
+  rotateIp(request: { sentry: string; by: Actor }): Promise<OperationResult>;
+  replaceSentry(request: { sentry: string; by: Actor }): Promise<OperationResult>;
+  restart(request: { node: string; by: Actor }): Promise<OperationResult>;
+  bondPreview(): Promise<BondPreview>;
+  bond(request: { by: Actor }): Promise<OperationResult>;
+  policy(): Promise<PolicyEntry[]>;
+  setPolicy(request: { key: string; value: string; by: Actor }): Promise<OperationResult>;
+  /** Mutes an alert key or every alert of a node until `until` (epoch ms). */
+  mute(request: { target: string; until: number; by: Actor }): Promise<OperationResult>;
+  ack(request: { alert: string; by: Actor }): Promise<OperationResult>;
+}
+
+export interface AuditLog {
+  record(entry: AuditEntry): Promise<void>;
+  /** The newest `limit` entries, newest first. */
+  list(limit: number): Promise<AuditEntry[]>;
+}
+
+/**
+ * What a set of buttons stands for: each choice is a command line run when its button is pressed
+ * (re-checked then), or '' for "cancel". Buttons carry `<id>:<choice>`.
+ */
+export interface StoredInteraction {
+  /** Short random id. */
+  id: string;
+  /** Choice key → command line, e.g. `{ ok: 'failover to val-2', no: '' }`. */
+  choices: Record<string, string>;
+  /** Confirmations act once: the first accepted press consumes the interaction. */
+  actOnce: boolean;
+  /** When set, only this person or an admin may press (a confirmation belongs to its requester). */
+  restrictedTo?: Actor;
+  chat: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface InteractionStore {
+  save(interaction: StoredInteraction): Promise<void>;
+  /** The interaction, unless it is unknown, expired (at `now`) or consumed. */
+  load(id: string, now: number): Promise<StoredInteraction | undefined>;
+  /**
+   * Marks it consumed and returns it, atomically: of any number of concurrent calls for one id, exactly
+   * one gets the interaction (if unexpired at `now`); the others get undefined.
+   */
+  consume(id: string, now: number): Promise<StoredInteraction | undefined>;
+}
+
+/** Where the message about a subject (an operation, an alert, a proposal) was posted in each chat. */
+export interface SubjectRefs {
+  get(subject: string, platform: Platform, chat: string): Promise<MessageRef | undefined>;
+  set(subject: string, ref: MessageRef): Promise<void>;
+}
