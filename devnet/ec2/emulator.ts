@@ -57,6 +57,8 @@ export interface Ec2Emulator {
   instance(instanceId: string): Instance;
   instances(): Instance[];
   addresses(): Address[];
+  /** Sets tags on an instance or address, as CreateTags would (e.g. a launcher naming a replacement). */
+  tagResource(resourceId: string, tags: Record<string, string>): void;
   requests(): RequestRecord[];
   clearRequests(): void;
   /** The next `count` calls of `action` fail with EC2 error `code` (HTTP status as EC2 uses for it). */
@@ -295,6 +297,11 @@ export async function startEc2Emulator(opts: Ec2EmulatorOptions = {}): Promise<E
     instance: (instanceId) => account.instance(instanceId),
     instances: () => account.instances(),
     addresses: () => account.addresses(),
+    tagResource: (resourceId, tags) =>
+      account.createTags(
+        [resourceId],
+        Object.entries(tags).map(([key, value]) => ({ key, value })),
+      ),
     requests: () => [...log],
     clearRequests: () => {
       log.length = 0;

@@ -146,7 +146,12 @@ export class Ec2Cloud implements CloudPort {
         : await this.associate(target.allocationId, instanceId);
 
     const displaced = onInstance && onInstance.allocationId !== target.allocationId ? onInstance : undefined;
-    const released = await this.releaseLeftovers(fleet, node, target.allocationId, displaced?.allocationId);
+    const released = await this.releaseLeftovers(
+      fleet,
+      node,
+      target.allocationId,
+      displaced ? [displaced.allocationId] : [],
+    );
     return {
       instanceId,
       allocationId: target.allocationId,
@@ -182,18 +187,24 @@ export class Ec2Cloud implements CloudPort {
 
   async terminateSentry(fleet: string, instanceId: string): Promise<TerminateResult> {
     const instance = await this.ownedSentry(fleet, instanceId, 'terminate');
-    if (instance.state === 'shutting-down' || instance.state === 'terminated') {
-      return { instanceId, previousState: instance.state, currentState: instance.state };
+    const attached = (await this.listAddresses(fleet)).filter((a) => a.instanceId === instanceId);
+    let previousState = instance.state;
+    let currentState = instance.state;
+    if (instance.state !== 'shutting-down' && instance.state !== 'terminated') {
+      const out = await this.call('TerminateInstances', (ec2) =>
+        ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] })),
+      );
+      const change = out.TerminatingInstances?.find((c) => c.InstanceId === instanceId);
+      previousState = (change?.PreviousState?.Name ?? instance.state) as SentryState;
+      currentState = (change?.CurrentState?.Name ?? 'shutting-down') as SentryState;
     }
-    const out = await this.call('TerminateInstances', (ec2) =>
-      ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] })),
+    const released = await this.releaseLeftovers(
+      fleet,
+      instance.node,
+      undefined,
+      attached.map((a) => a.allocationId),
     );
-    const change = out.TerminatingInstances?.find((c) => c.InstanceId === instanceId);
-    return {
-      instanceId,
-      previousState: (change?.PreviousState?.Name ?? instance.state) as SentryState,
-      currentState: (change?.CurrentState?.Name ?? 'shutting-down') as SentryState,
-    };
+    return { instanceId, previousState, currentState, released };
   }
 
   // ---- rotation steps ----
@@ -275,17 +286,20 @@ export class Ec2Cloud implements CloudPort {
   }
 
   /**
-   * Releases the node's unassociated Beam addresses other than `keep`: the one the rotation displaced
-   * and any a crashed or SDK-retried attempt allocated. Associated or foreign addresses are never touched.
+   * Releases the node's unassociated Beam addresses other than `keep`, plus the `displaced` ones if
+   * Beam's: what a rotation replaced or a terminated sentry held, and any a crashed or SDK-retried
+   * attempt allocated. Associated or foreign addresses are never touched.
    */
   private async releaseLeftovers(
     fleet: string,
-    node: string,
-    keep: string,
-    displaced: string | undefined,
+    node: string | undefined,
+    keep: string | undefined,
+    displaced: readonly string[],
   ): Promise<string[]> {
+    const ownedByNode = (a: ManagedAddress) => node !== undefined && a.node === node;
     const leftovers = (await this.listAddresses(fleet)).filter(
-      (a) => a.allocationId !== keep && !a.instanceId && (a.node === node || a.allocationId === displaced),
+      (a) =>
+        a.allocationId !== keep && !a.instanceId && (ownedByNode(a) || displaced.includes(a.allocationId)),
     );
     const released: string[] = [];
     for (const address of leftovers) {

@@ -75,15 +75,20 @@ export function toCloudError(error: unknown, action: string, region: string): Cl
       `ec2:${action} in ${region} conflicts with the current state: ${detail} (${code})`,
     );
   }
+  // An SDK error without an HTTP status never got an answer (timeout, reset): worth retrying.
+  const unanswered = shape.$metadata !== undefined && status === undefined;
   if (
     (code !== undefined && TRANSIENT_CODES.has(code)) ||
-    (status !== undefined && status >= 500) ||
-    !status
+    unanswered ||
+    (status !== undefined && status >= 500)
   ) {
     return make(
       'transient',
       `ec2:${action} in ${region} failed temporarily (${code ?? 'no response'}): ${detail}; it will be retried`,
     );
   }
-  return make('invalid', `EC2 rejected ${action} in ${region} (${code ?? `HTTP ${status}`}): ${detail}`);
+  return make(
+    'invalid',
+    `EC2 rejected ${action} in ${region} (${code ?? `HTTP ${status ?? '?'}`}): ${detail}`,
+  );
 }

@@ -64,6 +64,8 @@ export interface TerminateResult {
   instanceId: string;
   previousState: SentryState;
   currentState: SentryState;
+  /** Beam addresses the terminated sentry had, released (EC2 only disassociates them). */
+  released: string[];
 }
 
 export interface CloudPort {
@@ -74,12 +76,17 @@ export interface CloudPort {
   /**
    * Gives the sentry a fresh Elastic IP: allocate (tagged with the op), associate, release the old
    * Beam address. Idempotent per `opKey`: a retry after any failure converges on exactly one Beam
-   * address associated to the instance and none leaked.
+   * address associated to the instance and none leaked. The caller runs one rotation per node at a
+   * time: leftovers are found by the node's `beam:node` tag.
    */
   rotateAddress(request: RotateAddressRequest): Promise<RotationResult>;
   /** Releases a Beam address of the fleet; refuses untagged, other-fleet or associated addresses. */
   releaseAddress(fleet: string, allocationId: string): Promise<void>;
-  /** Terminates a Beam-managed sentry of the fleet (its autoscaling group replaces it); refuses others. */
+  /**
+   * Terminates a Beam-managed sentry of the fleet (its autoscaling group replaces it) and releases its
+   * Beam addresses once EC2 has disassociated them; refuses other instances. A repeat releases what
+   * the first call could not yet.
+   */
   terminateSentry(fleet: string, instanceId: string): Promise<TerminateResult>;
 }
 

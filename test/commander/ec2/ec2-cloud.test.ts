@@ -393,11 +393,19 @@ describe('terminateSentry', () => {
     }
     expect(emulator.requests().filter((r) => r.action === 'TerminateInstances')).toEqual([]);
 
+    const held = await ec2.rotateAddress({
+      fleet: FLEET,
+      node: 'sentry-a',
+      instanceId: a.instanceId,
+      opKey: 'o',
+    });
     expect(await ec2.terminateSentry(FLEET, a.instanceId)).toEqual({
       instanceId: a.instanceId,
       previousState: 'running',
       currentState: 'shutting-down',
+      released: [held.allocationId],
     });
+    expect(emulator.addresses()).toEqual([]);
     await emulator.idle();
     expect(replaced).toEqual([a.instanceId]);
     expect((await ec2.terminateSentry(FLEET, a.instanceId)).currentState).toBe('terminated');
@@ -434,5 +442,26 @@ describe('configuration and transport', () => {
     } finally {
       vi.unstubAllEnvs();
     }
+  });
+});
+
+describe('terminateSentry after a failure', () => {
+  it('releases the terminated sentry’s address on the retry when the first release failed', async () => {
+    const a = sentry('sentry-a');
+    const ec2 = cloud();
+    const held = await ec2.rotateAddress({
+      fleet: FLEET,
+      node: 'sentry-a',
+      instanceId: a.instanceId,
+      opKey: 'o',
+    });
+    emulator.failNext('ReleaseAddress', 'InternalError');
+    expect((await cloudError(ec2.terminateSentry(FLEET, a.instanceId))).kind).toBe('transient');
+    expect(beamAddresses().leaked.map((x) => x.allocationId)).toEqual([held.allocationId]);
+
+    const retried = await ec2.terminateSentry(FLEET, a.instanceId);
+    expect(retried.released).toEqual([held.allocationId]);
+    expect(emulator.addresses()).toEqual([]);
+    expect(emulator.requests().filter((r) => r.action === 'TerminateInstances')).toHaveLength(1);
   });
 });

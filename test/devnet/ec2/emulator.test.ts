@@ -275,6 +275,9 @@ describe('tags', () => {
     );
     expect(emulator.addresses()[0]?.tags).toEqual({ 'beam:managed': 'true' });
 
+    emulator.tagResource(instance.instanceId, { 'beam:node': 'sentry-2' });
+    expect(emulator.instance(instance.instanceId).tags['beam:node']).toBe('sentry-2');
+
     const reserved = await errorOf(
       ec2.send(new CreateTagsCommand({ Resources: resources, Tags: [{ Key: 'aws:x', Value: '1' }] })),
     );
