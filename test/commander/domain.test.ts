@@ -1,0 +1,192 @@
+import { describe, expect, it } from 'vitest';
+import type { Report } from '../../protocol/index.js';
+import {
+  type AlertRecord,
+  AlertPolicy,
+  inQuietHours,
+  reconcileAlerts,
+} from '../../commander/domain/alerts.js';
+import { type Finding, defaultThresholds, evaluateHealth } from '../../commander/domain/health.js';
+import { renewOnReport } from '../../commander/domain/lease.js';
+import {
+  type NodeRecord,
+  applyReport,
+  decideEnrollment,
+  queueAction,
+} from '../../commander/domain/registry.js';
+import { sampleReport } from '../fixtures/report.js';
+import { T0, enrollRequest } from './helpers.js';
+
+const t = defaultThresholds();
+
+function node(overrides: Partial<Report> = {}, id = 'val-a'): NodeRecord {
+  const created = decideEnrollment(
+    null,
+    enrollRequest({ name: id }),
+    'h',
+    { roles: ['validator'], requireInstanceId: false },
+    T0,
+  );
+  if (created.kind !== 'created') throw new Error('expected a new node');
+  const base = sampleReport({ nodeId: id, seq: 1 });
+  return applyReport(
+    created.node,
+    { ...base, daemon: { ...base.daemon, latestBlockTime: T0 }, ...overrides },
+    T0,
+  ).node;
+}
+
+const chain = (overrides: Partial<NonNullable<Report['chain']>> = {}): NonNullable<Report['chain']> => ({
+  validatorAddress: 'A'.repeat(40),
+  operatorAddress: null,
+  recentCommits: [],
+  signingInfo: null,
+  validator: { jailed: false, status: 'bonded', tokens: '1' },
+  networkSignedShare: 1,
+  balances: [],
+  rewards: [],
+  commission: [],
+  proposals: [],
+  grants: null,
+  errors: [],
+  ...overrides,
+});
+
+const keys = (findings: Finding[]) => findings.map((f) => `${f.key.split(':')[2]}/${f.severity}`).sort();
+
+describe('health', () => {
+  it('finds nothing wrong with a healthy node', () => {
+    expect(evaluateHealth(node(), [node()], t, 5000, T0 + 1000)).toEqual([]);
+  });
+
+  it('calls a pilot silent after three intervals, and judges nothing else on stale facts', () => {
+    const n = node({ daemon: { ...sampleReport().daemon, running: false } });
+    expect(keys(evaluateHealth(n, [n], t, 5000, T0 + 15_000))).toEqual(['daemon-down/critical']);
+    expect(keys(evaluateHealth(n, [n], t, 5000, T0 + 15_001))).toEqual(['pilot-silent/critical']);
+  });
+
+  it('grades lag against our best node, peers, disk and memory', () => {
+    const base = sampleReport();
+    const behind = node({
+      daemon: { ...base.daemon, height: 4, peers: 0, latestBlockTime: T0 },
+      host: { ...base.host, diskFreeBytes: 0.04e9, memAvailableBytes: 0.1e9 },
+    });
+    const ahead = node({ daemon: { ...base.daemon, height: 60, latestBlockTime: T0 } }, 'val-b');
+    expect(keys(evaluateHealth(behind, [behind, ahead], t, 5000, T0))).toEqual([
+      'disk/critical',
+      'height-lag/critical',
+      'low-peers/critical',
+      'memory/warning',
+    ]);
+  });
+
+  it('tells a solo miss from a network-wide stall, and tiers the downtime allowance', () => {
+    const commits = [1, 2, 3, 4].map((h) => ({ height: h, signed: h === 1, at: T0 }));
+    const signingInfo = {
+      missedBlocksCounter: 20,
+      signedBlocksWindow: 100,
+      minSignedPerWindow: 0.5,
+      jailedUntil: null,
+      tombstoned: false,
+    };
+    const solo = node({ chain: chain({ recentCommits: commits, networkSignedShare: 0.95, signingInfo }) });
+    const soloFindings = evaluateHealth(solo, [solo], t, 5000, T0);
+    expect(keys(soloFindings)).toEqual(['missed-blocks/critical', 'missed-window/warning']);
+    expect(soloFindings[0]!.detail).toContain('ours alone');
+    const stall = node({ chain: chain({ recentCommits: commits, networkSignedShare: 0.4 }) });
+    const [stalled] = evaluateHealth(stall, [stall], t, 5000, T0);
+    expect(stalled).toMatchObject({
+      severity: 'warning',
+      title: expect.stringContaining('network-wide stall'),
+    });
+  });
+
+  it('reports jailed, tombstoned, inactive and a halted chain', () => {
+    const stale = node({ daemon: { ...sampleReport().daemon, latestBlockTime: T0 - 120_000 } });
+    expect(keys(evaluateHealth(stale, [stale], t, 5000, T0))).toEqual(['chain-halted/critical']);
+    const jailed = node({ chain: chain({ validator: { jailed: true, status: 'unbonding', tokens: '1' } }) });
+    expect(keys(evaluateHealth(jailed, [jailed], t, 5000, T0))).toEqual(['jailed/critical']);
+    const out = node({ chain: chain({ validator: { jailed: false, status: 'unbonded', tokens: '1' } }) });
+    expect(keys(evaluateHealth(out, [out], t, 5000, T0))).toEqual(['inactive/critical']);
+    const info = {
+      missedBlocksCounter: 0,
+      signedBlocksWindow: 100,
+      minSignedPerWindow: 0.5,
+      jailedUntil: null,
+      tombstoned: true,
+    };
+    const dead = node({ chain: chain({ signingInfo: info }) });
+    expect(keys(evaluateHealth(dead, [dead], t, 5000, T0))).toEqual(['tombstoned/critical']);
+  });
+});
+
+describe('alerts', () => {
+  const finding = (severity: Finding['severity'] = 'critical'): Finding => ({
+    key: 'node:val-a:disk',
+    nodeId: 'val-a',
+    chainId: 'c',
+    severity,
+    title: 'disk',
+    detail: 'd',
+  });
+  const policy = AlertPolicy.parse({ renotifyCriticalMs: 60_000, quietHours: { startHour: 22, endHour: 6 } });
+  const step = (alerts: AlertRecord[], findings: Finding[], now: number) => {
+    const d = reconcileAlerts(alerts, findings, policy, now);
+    const byKey = new Map(alerts.map((a) => [a.key, a]));
+    for (const a of d.changed) byKey.set(a.key, a);
+    return { alerts: [...byKey.values()], kinds: d.notices.map((n) => n.kind) };
+  };
+
+  it('opens once per key, re-notifies critical ones on the policy, and resolves', () => {
+    let s = step([], [finding(), { ...finding(), title: 'other text, same key' }], T0);
+    expect(s.kinds).toEqual(['opened']);
+    expect(s.alerts).toHaveLength(1);
+    s = step(s.alerts, [finding()], T0 + 59_999);
+    expect(s.kinds).toEqual([]);
+    s = step(s.alerts, [finding()], T0 + 60_000);
+    expect(s.kinds).toEqual(['reminder']);
+    s = step(s.alerts, [], T0 + 70_000);
+    expect(s.kinds).toEqual(['resolved']);
+    expect(s.alerts[0]).toMatchObject({ state: 'resolved', resolvedAt: T0 + 70_000 });
+  });
+
+  it('re-notifies an escalation even when acknowledged, but never reminds about a warning by default', () => {
+    let s = step([], [finding('warning')], T0);
+    s = { ...s, alerts: s.alerts.map((a) => ({ ...a, acknowledgedBy: 'x', acknowledgedAt: T0 })) };
+    expect(step(s.alerts, [finding('warning')], T0 + 10 * 60_000).kinds).toEqual([]);
+    const escalated = step(s.alerts, [finding('critical')], T0 + 1000);
+    expect(escalated.kinds).toEqual(['reminder']);
+    expect(escalated.alerts[0]!.acknowledgedBy).toBeNull();
+  });
+
+  it('holds informational alerts during quiet hours (across midnight) and tells them after', () => {
+    const night = Date.UTC(2026, 0, 5, 23, 0);
+    expect(inQuietHours(policy, night)).toBe(true);
+    expect(inQuietHours(policy, Date.UTC(2026, 0, 5, 12, 0))).toBe(false);
+    let s = step([], [finding('info')], night);
+    expect(s.kinds).toEqual([]);
+    s = step(s.alerts, [finding('info')], Date.UTC(2026, 0, 6, 6, 0));
+    expect(s.kinds).toEqual(['opened']);
+    // Critical alerts ignore quiet hours.
+    expect(step([], [finding('critical')], night).kinds).toEqual(['opened']);
+  });
+});
+
+describe('registry and lease', () => {
+  it('caps queued actions and ignores a repeated id', () => {
+    let n = node();
+    const action = { id: 'a', type: 'restart-daemon' as const, issuedAt: T0 };
+    n = queueAction(queueAction(n, action), action);
+    expect(n.actions).toHaveLength(1);
+    for (let i = 1; i < 50; i++) n = queueAction(n, { ...action, id: `a${i}` });
+    expect(() => queueAction(n, { ...action, id: 'over' })).toThrow(/50 actions/);
+  });
+
+  it('renews a lease only for its healthy, unexpired holder', () => {
+    const lease = { chainId: 'c', validator: 'v', holder: 'val-a', epoch: 3, expiresAt: T0 + 10_000 };
+    expect(renewOnReport(lease, 'val-a', true, T0, 30_000).expiresAt).toBe(T0 + 30_000);
+    expect(renewOnReport(lease, 'val-a', false, T0, 30_000)).toBe(lease);
+    expect(renewOnReport(lease, 'val-b', true, T0, 30_000)).toBe(lease);
+    expect(renewOnReport(lease, 'val-a', true, T0 + 10_000, 30_000)).toBe(lease);
+  });
+});
