@@ -1,0 +1,341 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Alarm, ComparisonOperator, type Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Code, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import { COMMANDER_ENTRIES, type CommanderEntries, LAMBDA_BUNDLE, REPO_ROOT } from './bundle.js';
+import { fleetEc2Statements } from './ec2-policy.js';
+import { localBundling, requireFiles } from './local-bundling.js';
+
+/** Node 22: the runtime the bundles target (LAMBDA_BUNDLE.target). */
+export const LAMBDA_RUNTIME = Runtime.NODEJS_22_X;
+
+/**
+ * The environment variables the commander's Lambdas get. Secrets are passed by ARN only; the handlers
+ * read the values from Secrets Manager at runtime.
+ */
+export const COMMANDER_ENV = {
+  tableName: 'BEAM_TABLE_NAME',
+  fleet: 'BEAM_FLEET',
+  slackSigningSecretArn: 'BEAM_SLACK_SIGNING_SECRET_ARN',
+  slackBotTokenArn: 'BEAM_SLACK_BOT_TOKEN_ARN',
+  telegramBotTokenArn: 'BEAM_TELEGRAM_BOT_TOKEN_ARN',
+  telegramWebhookSecretArn: 'BEAM_TELEGRAM_WEBHOOK_SECRET_ARN',
+  enrollmentTokenArn: 'BEAM_ENROLLMENT_TOKEN_ARN',
+} as const;
+
+/** The HTTP routes of the commander API, all served by the http Lambda. */
+export const COMMANDER_ROUTES: readonly { method: HttpMethod; path: string }[] = [
+  { method: HttpMethod.POST, path: '/v1/pilot/enroll' },
+  { method: HttpMethod.POST, path: '/v1/pilot/report' },
+  { method: HttpMethod.GET, path: '/healthz' },
+  { method: HttpMethod.POST, path: '/slack/events' },
+  { method: HttpMethod.POST, path: '/telegram/webhook' },
+];
+
+export interface CommanderStackProps extends StackProps {
+  fleet: string;
+  /** Interval of the tick Lambda (default 1 minute). */
+  tickRate?: Duration;
+  logRetention: RetentionDays;
+  /** E-mail subscribed to an SNS topic that receives the alarms; no topic when absent. */
+  alarmEmail?: string;
+  /** Lambda entry files relative to the repository root (default COMMANDER_ENTRIES). */
+  entries?: CommanderEntries;
+}
+
+export class CommanderStack extends Stack {
+  readonly table: Table;
+  readonly api: HttpApi;
+  /** The commander's base URL (the API's `$default` stage), for pilots. */
+  readonly url: string;
+  readonly enrollmentToken: Secret;
+  readonly httpFunction: NodejsFunction;
+  readonly tickFunction: NodejsFunction;
+  readonly alarms: Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: CommanderStackProps) {
+    super(scope, id, props);
+    const entries = props.entries ?? COMMANDER_ENTRIES;
+
+    this.table = new Table(this, 'Table', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: 'expiresAt',
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const secrets = this.createSecrets();
+    this.enrollmentToken = secrets.enrollmentToken;
+
+    const common = { [COMMANDER_ENV.tableName]: this.table.tableName, [COMMANDER_ENV.fleet]: props.fleet };
+    this.httpFunction = this.commanderFunction('Http', entries.http, props, {
+      memorySize: 512,
+      timeout: Duration.seconds(15),
+      environment: common,
+      secrets: {
+        [COMMANDER_ENV.slackSigningSecretArn]: secrets.slackSigningSecret,
+        [COMMANDER_ENV.slackBotTokenArn]: secrets.slackBotToken,
+        [COMMANDER_ENV.telegramBotTokenArn]: secrets.telegramBotToken,
+        [COMMANDER_ENV.telegramWebhookSecretArn]: secrets.telegramWebhookSecret,
+        [COMMANDER_ENV.enrollmentTokenArn]: secrets.enrollmentToken,
+      },
+    });
+    // The tick only sends notifications; it never verifies inbound requests or enrollments.
+    this.tickFunction = this.commanderFunction('Tick', entries.tick, props, {
+      memorySize: 512,
+      timeout: Duration.seconds(50),
+      environment: common,
+      secrets: {
+        [COMMANDER_ENV.slackBotTokenArn]: secrets.slackBotToken,
+        [COMMANDER_ENV.telegramBotTokenArn]: secrets.telegramBotToken,
+      },
+    });
+
+    new Rule(this, 'TickSchedule', {
+      description: 'Beam commander tick: health, alerts, failover and governance timers',
+      schedule: Schedule.rate(props.tickRate ?? Duration.minutes(1)),
+      // A missed tick is superseded by the next one; retrying it would only pile up.
+      targets: [
+        new LambdaFunction(this.tickFunction, { retryAttempts: 0, maxEventAge: Duration.minutes(1) }),
+      ],
+    });
+
+    this.api = this.createApi(props.logRetention);
+    this.url = this.api.apiEndpoint;
+    this.createAlarms(props.alarmEmail);
+
+    new CfnOutput(this, 'CommanderUrl', { value: this.url, description: 'commander.url for pilots' });
+    new CfnOutput(this, 'SlackRequestUrl', { value: `${this.url}/slack/events` });
+    new CfnOutput(this, 'TelegramWebhookUrl', { value: `${this.url}/telegram/webhook` });
+    new CfnOutput(this, 'TableName', { value: this.table.tableName });
+    for (const [name, secret] of Object.entries(secrets)) {
+      new CfnOutput(this, `${name[0]!.toUpperCase()}${name.slice(1)}SecretArn`, { value: secret.secretArn });
+    }
+  }
+
+  private createSecrets() {
+    const operatorSet = (id: string, what: string) =>
+      new Secret(this, id, {
+        description: `${what}; set by the operator after deploy (aws secretsmanager put-secret-value)`,
+      });
+    // Telegram accepts 1-256 characters of A-Z a-z 0-9 _ - as webhook secret token.
+    const generated = (id: string, what: string, length: number) =>
+      new Secret(this, id, {
+        description: `${what}; generated at deploy`,
+        generateSecretString: { passwordLength: length, excludePunctuation: true, includeSpace: false },
+      });
+    const secrets = {
+      slackSigningSecret: operatorSet('SlackSigningSecret', 'Slack app signing secret'),
+      slackBotToken: operatorSet('SlackBotToken', 'Slack bot token (xoxb-…)'),
+      telegramBotToken: operatorSet('TelegramBotToken', 'Telegram bot token from @BotFather'),
+      telegramWebhookSecret: generated('TelegramWebhookSecret', 'Telegram webhook secret token', 64),
+      enrollmentToken: generated('EnrollmentToken', 'Fleet enrollment token for new pilots', 48),
+    };
+    for (const secret of Object.values(secrets)) {
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Slack and Telegram issue their tokens, so AWS cannot rotate them; the webhook secret and the ' +
+          'enrollment token are rotated by the operator (put-secret-value), since a rotation must be ' +
+          'coordinated with Telegram setWebhook and with pilots still to enroll.',
+      });
+    }
+    return secrets;
+  }
+
+  /**
+   * A commander Lambda bundled by NodejsFunction with LAMBDA_BUNDLE, its own log group and a role
+   * limited to that log group, the table, the fleet's EC2 resources and the secrets it is given.
+   */
+  private commanderFunction(
+    id: string,
+    entry: string,
+    props: CommanderStackProps,
+    options: {
+      memorySize: number;
+      timeout: Duration;
+      environment: Record<string, string>;
+      secrets: Record<string, Secret>;
+    },
+  ): NodejsFunction {
+    const logGroup = new LogGroup(this, `${id}Logs`, {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = new Role(this, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Beam commander ${id.toLowerCase()} Lambda`,
+    });
+    logGroup.grantWrite(role);
+    this.table.grant(
+      role,
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+    );
+    for (const statement of fleetEc2Statements(this, props.fleet)) role.addToPolicy(statement);
+    const secretArns: Record<string, string> = {};
+    for (const [name, secret] of Object.entries(options.secrets)) {
+      secret.grantRead(role);
+      secretArns[name] = secret.secretArn;
+    }
+
+    const fn = new NodejsFunction(this, id, {
+      ...this.bundledCode(entry),
+      runtime: LAMBDA_RUNTIME,
+      architecture: Architecture.ARM_64,
+      memorySize: options.memorySize,
+      timeout: options.timeout,
+      role,
+      logGroup,
+      environment: { ...options.environment, ...secretArns, NODE_OPTIONS: '--enable-source-maps' },
+      description: `Beam commander ${id.toLowerCase()} handler (${entry})`,
+    });
+    acknowledgeFleetEc2Wildcards(role);
+    Validations.of(fn).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason: 'Pinned to Node.js 22, the target of the bundles and of the whole code base (DESIGN.md §11).',
+    });
+    return fn;
+  }
+
+  /**
+   * NodejsFunction insists that its entry exists even when CDK skips bundling this stack, and the
+   * commander's handlers are built apart from infra. A missing entry is therefore handed to CDK as a
+   * bundling step that fails with a clear message, which only a bundled synth (a deploy) ever runs.
+   */
+  private bundledCode(entry: string) {
+    if (existsSync(path.resolve(REPO_ROOT, entry))) {
+      return {
+        entry: path.resolve(REPO_ROOT, entry),
+        projectRoot: REPO_ROOT,
+        depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+        bundling: {
+          format: OutputFormat.ESM,
+          target: LAMBDA_BUNDLE.target,
+          minify: LAMBDA_BUNDLE.minify,
+          sourceMap: LAMBDA_BUNDLE.sourceMap,
+          externalModules: [...LAMBDA_BUNDLE.externalModules],
+          mainFields: [...LAMBDA_BUNDLE.mainFields],
+          banner: LAMBDA_BUNDLE.banner,
+        },
+      };
+    }
+    return {
+      handler: 'index.handler',
+      code: Code.fromAsset(REPO_ROOT, {
+        bundling: localBundling(() =>
+          requireFiles(REPO_ROOT, [entry], 'the commander handler must exist before this stack is deployed'),
+        ),
+      }),
+    };
+  }
+
+  private createApi(logRetention: RetentionDays): HttpApi {
+    const api = new HttpApi(this, 'Api', {
+      description: 'Beam commander: pilot API, Slack events, Telegram webhook',
+      createDefaultStage: false,
+    });
+    const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
+      retention: logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    new HttpStage(this, 'DefaultStage', {
+      httpApi: api,
+      autoDeploy: true,
+      // A fleet reports every few seconds per node; this bounds what a flood can cost.
+      throttle: { rateLimit: 100, burstLimit: 200 },
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
+    });
+    const integration = new HttpLambdaIntegration('Http', this.httpFunction);
+    for (const route of COMMANDER_ROUTES) {
+      const [added] = api.addRoutes({ path: route.path, methods: [route.method], integration });
+      Validations.of(added!).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'Each route authenticates in the handler with its own scheme, which API Gateway authorizers ' +
+          'cannot express: per-node HMAC signatures (pilot API), the Slack signing secret, the Telegram ' +
+          'secret-token header; /healthz reveals nothing.',
+      });
+    }
+    return api;
+  }
+
+  private createAlarms(alarmEmail: string | undefined): void {
+    const topic = alarmEmail ? new Topic(this, 'AlarmTopic', { enforceSSL: true }) : undefined;
+    if (topic && alarmEmail) {
+      topic.addSubscription(new EmailSubscription(alarmEmail));
+      Validations.of(topic).acknowledge({
+        id: 'AwsSolutions-SNS2',
+        reason:
+          'Alarm notifications carry no secrets, and CloudWatch cannot publish to a topic encrypted with ' +
+          'the AWS managed SNS key.',
+      });
+    }
+    const alarm = (id: string, metric: Metric, description: string) => {
+      const created = new Alarm(this, id, {
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      if (topic) created.addAlarmAction(new SnsAction(topic));
+      this.alarms.push(created);
+    };
+    const period = Duration.minutes(5);
+    for (const [name, fn] of [
+      ['Http', this.httpFunction],
+      ['Tick', this.tickFunction],
+    ] as const) {
+      alarm(
+        `${name}Errors`,
+        fn.metricErrors({ period }),
+        `Beam ${name.toLowerCase()} Lambda returned errors`,
+      );
+      alarm(
+        `${name}Throttles`,
+        fn.metricThrottles({ period }),
+        `Beam ${name.toLowerCase()} Lambda was throttled`,
+      );
+    }
+    alarm('Api5xx', this.api.metricServerError({ period }), 'Beam commander API answered 5xx');
+  }
+}
+
+/** The fleet EC2 policy's wildcards, each with the reason it cannot be narrower. */
+function acknowledgeFleetEc2Wildcards(role: Role): void {
+  Validations.of(role).acknowledge(
+    {
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'EC2 Describe actions do not support resource-level permissions; they only read.',
+    },
+    ...['elastic-ip', 'instance', 'network-interface'].map((resource) => ({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:${resource}/*]`,
+      reason:
+        'Elastic IPs and sentries come and go at runtime, so their ids are unknown here; every action on ' +
+        'them is conditioned on the beam:managed and beam:fleet tags (and allocation on request tags).',
+    })),
+  );
+}

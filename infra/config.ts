@@ -1,0 +1,111 @@
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { z } from 'zod';
+
+const RETENTION_DAYS = Object.values(RetentionDays).filter(
+  (v): v is number => typeof v === 'number' && v > 0,
+);
+
+/**
+ * The CDK context keys Beam reads (`cdk.json` "context", or `cdk deploy -c key=value`). Values given
+ * on the command line arrive as strings, hence the coercion of numbers.
+ */
+const count = (fallback: number) => z.coerce.number().int().min(0).max(100).default(fallback);
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+export const BeamContext = z.strictObject({
+  /** Fleet name: tags every managed resource (`beam:fleet`) and scopes the commander's EC2 rights. */
+  'beam:fleet': z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'use 1-31 lowercase letters, digits or dashes, e.g. "mainnet"')
+    .default('beam'),
+  'beam:chainId': z
+    .string()
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,49}$/, 'use a Cosmos chain id such as "cosmoshub-4"')
+    .default('cosmoshub-4'),
+  /** systemd unit of the chain daemon the pilot supervises, and the daemon's home directory. */
+  'beam:daemonUnit': z
+    .string()
+    .regex(/^[a-zA-Z0-9@_.-]+\.service$/, 'use a systemd unit name such as "gaiad.service"')
+    .default('gaiad.service'),
+  'beam:daemonHome': z
+    .string()
+    .startsWith('/', 'use an absolute path such as "/var/lib/gaiad"')
+    .default('/var/lib/gaiad'),
+  'beam:validatorInstanceType': z.string().min(1).default('m7g.xlarge'),
+  'beam:sentryInstanceType': z.string().min(1).default('m7g.large'),
+  'beam:validatorVolumeGiB': z.coerce.number().int().min(20).max(16_384).default(500),
+  'beam:sentryVolumeGiB': z.coerce.number().int().min(20).max(16_384).default(200),
+  'beam:sentryMin': count(2),
+  'beam:sentryDesired': count(2),
+  'beam:sentryMax': count(4),
+  'beam:natGateways': z.coerce.number().int().min(1).max(2).default(1),
+  'beam:tickRateMinutes': z.coerce.number().int().min(1).max(60).default(1),
+  'beam:logRetentionDays': z.coerce
+    .number()
+    .refine(
+      (days) => RETENTION_DAYS.includes(days),
+      `use one of CloudWatch's retention periods: ${RETENTION_DAYS.join(', ')}`,
+    )
+    .default(30),
+  /** Alarm notifications go to an SNS topic with this e-mail subscription; no topic when empty. */
+  'beam:alarmEmail': optionalText.pipe(z.email('use an e-mail address, or "" for no alarm topic').optional()),
+  /** The validator's 40-hex consensus address; the example network stack is built only when it is set. */
+  'beam:validatorConsensusAddress': optionalText.pipe(
+    z
+      .string()
+      .regex(
+        /^[0-9A-F]{40}$/,
+        'use the 40-hex uppercase consensus address (`gaiad tendermint show-address` hex)',
+      )
+      .optional(),
+  ),
+  /** Commander URL and enrollment secret for a network stack deployed apart from the commander stack. */
+  'beam:commanderUrl': optionalText.pipe(
+    z.url('use the commander URL, e.g. https://abc.execute-api…').optional(),
+  ),
+  'beam:enrollmentTokenSecretArn': optionalText.pipe(
+    z
+      .string()
+      .regex(/^arn:aws[a-z-]*:secretsmanager:/, 'use the full ARN of the enrollment token secret')
+      .optional(),
+  ),
+});
+export type BeamContext = z.infer<typeof BeamContext>;
+export const CONTEXT_KEYS = Object.keys(BeamContext.shape) as (keyof BeamContext)[];
+
+/**
+ * Validates the app's context (`app.node.getAllContext()`): only `beam:` keys are Beam's, and one it does
+ * not know is an error (most likely a typo that would otherwise be ignored silently).
+ */
+export function parseBeamContext(raw: Record<string, unknown>): BeamContext {
+  const own = Object.fromEntries(Object.entries(raw).filter(([key]) => key.startsWith('beam:')));
+  const result = BeamContext.safeParse(own);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown context key(s) ${issue.keys.join(', ')}: known keys are ${CONTEXT_KEYS.join(', ')}`
+        : `context ${issue.path.join('.')}: ${issue.message}`,
+    );
+    throw new Error(`Beam CDK context is invalid:\n  ${problems.join('\n  ')}`);
+  }
+  const ctx = result.data;
+  if (
+    !(
+      ctx['beam:sentryMin'] <= ctx['beam:sentryDesired'] && ctx['beam:sentryDesired'] <= ctx['beam:sentryMax']
+    )
+  ) {
+    throw new Error(
+      'Beam CDK context is invalid:\n  context beam:sentryMin/Desired/Max: use sentryMin <= sentryDesired <= sentryMax',
+    );
+  }
+  if (Boolean(ctx['beam:commanderUrl']) !== Boolean(ctx['beam:enrollmentTokenSecretArn'])) {
+    throw new Error(
+      'Beam CDK context is invalid:\n  context beam:commanderUrl and beam:enrollmentTokenSecretArn: set both (network ' +
+        'stack apart from the commander stack) or neither (taken from the commander stack)',
+    );
+  }
+  return ctx;
+}

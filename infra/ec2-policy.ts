@@ -1,0 +1,71 @@
+import { type Stack, ArnFormat } from 'aws-cdk-lib';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+
+/** The tags that mark what Beam may change through the EC2 API. Validators never carry `beam:managed`. */
+export const TAG = {
+  managed: 'beam:managed',
+  fleet: 'beam:fleet',
+  role: 'beam:role',
+} as const;
+
+/**
+ * The commander's EC2 rights: read everything (EC2's Describe actions support no resource scoping),
+ * change only Elastic IPs and instances tagged as this fleet's managed resources, terminate only its
+ * sentries, and allocate Elastic IPs only when they are tagged as its own at creation.
+ */
+export function fleetEc2Statements(stack: Stack, fleet: string): PolicyStatement[] {
+  const arn = (resource: string) =>
+    stack.formatArn({
+      service: 'ec2',
+      resource,
+      resourceName: '*',
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+  const elasticIps = arn('elastic-ip');
+  const instances = arn('instance');
+  const networkInterfaces = arn('network-interface');
+  const ownedExisting = {
+    StringEquals: { [`ec2:ResourceTag/${TAG.managed}`]: 'true', [`ec2:ResourceTag/${TAG.fleet}`]: fleet },
+  };
+  return [
+    new PolicyStatement({
+      sid: 'DescribeFleet',
+      effect: Effect.ALLOW,
+      actions: ['ec2:DescribeInstances', 'ec2:DescribeAddresses', 'ec2:DescribeTags'],
+      resources: ['*'],
+    }),
+    new PolicyStatement({
+      sid: 'ChangeOwnedAddressesAndInstances',
+      effect: Effect.ALLOW,
+      actions: ['ec2:AssociateAddress', 'ec2:DisassociateAddress', 'ec2:ReleaseAddress', 'ec2:CreateTags'],
+      // Associate/Disassociate also authorize the instance's network interface, tagged at launch too.
+      resources: [elasticIps, instances, networkInterfaces],
+      conditions: ownedExisting,
+    }),
+    new PolicyStatement({
+      sid: 'TerminateOwnedSentries',
+      effect: Effect.ALLOW,
+      actions: ['ec2:TerminateInstances'],
+      resources: [instances],
+      conditions: {
+        StringEquals: { ...ownedExisting.StringEquals, [`ec2:ResourceTag/${TAG.role}`]: 'sentry' },
+      },
+    }),
+    new PolicyStatement({
+      sid: 'AllocateTaggedAddress',
+      effect: Effect.ALLOW,
+      actions: ['ec2:AllocateAddress'],
+      resources: [elasticIps],
+      conditions: {
+        StringEquals: { [`aws:RequestTag/${TAG.managed}`]: 'true', [`aws:RequestTag/${TAG.fleet}`]: fleet },
+      },
+    }),
+    new PolicyStatement({
+      sid: 'TagOnAllocate',
+      effect: Effect.ALLOW,
+      actions: ['ec2:CreateTags'],
+      resources: [elasticIps],
+      conditions: { StringEquals: { 'ec2:CreateAction': 'AllocateAddress' } },
+    }),
+  ];
+}
