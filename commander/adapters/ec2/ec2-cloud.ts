@@ -138,6 +138,12 @@ export class Ec2Cloud implements CloudPort {
         `Sentry ${instanceId} is ${instance.state}: its address cannot be rotated`,
       );
     }
+    if (instance.node !== undefined && instance.node !== node) {
+      throw new CloudError(
+        'refused',
+        `Instance ${instanceId} is sentry ${instance.node}, not ${node}: check which instance ${node} runs on`,
+      );
+    }
     const [onInstance] = await this.describeAddresses([{ Name: 'instance-id', Values: [instanceId] }]);
     const target = await this.addressForOp(fleet, node, instanceId, opKey);
     const associationId =

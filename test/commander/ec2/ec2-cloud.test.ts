@@ -286,6 +286,12 @@ describe('rotateAddress', () => {
     );
     expect(error.kind).toBe('refused');
     expect(error.message).toContain('beam:managed=true');
+    const b = sentry('sentry-b');
+    const mismatch = await cloudError(
+      cloud().rotateAddress({ fleet: FLEET, node: 'sentry-a', instanceId: b.instanceId, opKey: 'op-1' }),
+    );
+    expect(mismatch.kind).toBe('refused');
+    expect(mismatch.message).toContain('is sentry sentry-b, not sentry-a');
     expect(emulator.addresses()).toEqual([]);
   });
 
