@@ -471,3 +471,49 @@ describe('terminateSentry after a failure', () => {
     expect(emulator.requests().filter((r) => r.action === 'TerminateInstances')).toHaveLength(1);
   });
 });
+
+describe('error kinds', () => {
+  it('reports a rotation whose address was moved elsewhere as a conflict, and bad input as invalid', async () => {
+    const a = sentry('sentry-a');
+    const b = sentry('sentry-b');
+    const ec2 = cloud();
+    const rotated = await ec2.rotateAddress({
+      fleet: FLEET,
+      node: 'sentry-a',
+      instanceId: a.instanceId,
+      opKey: 'o',
+    });
+    const raw = new EC2Client({ endpoint: emulator.url, region: 'us-east-1', credentials: CREDENTIALS });
+    try {
+      await raw.send(
+        new AssociateAddressCommand({
+          AllocationId: rotated.allocationId,
+          InstanceId: b.instanceId,
+          AllowReassociation: true,
+        }),
+      );
+    } finally {
+      raw.destroy();
+    }
+    const conflict = await cloudError(
+      ec2.rotateAddress({ fleet: FLEET, node: 'sentry-a', instanceId: a.instanceId, opKey: 'o' }),
+    );
+    expect(conflict.kind).toBe('conflict');
+    expect(conflict.message).toContain(`now associated with ${b.instanceId}`);
+    expect(emulator.addresses().find((x) => x.allocationId === rotated.allocationId)?.instanceId).toBe(
+      b.instanceId,
+    );
+
+    emulator.failNext('DescribeInstances', 'InvalidParameterValue', 1, { message: 'Invalid id: "x"' });
+    const invalid = await cloudError(ec2.describeSentries(FLEET));
+    expect(invalid.kind).toBe('invalid');
+    expect(invalid.message).toBe(
+      'EC2 rejected DescribeInstances in us-east-1 (InvalidParameterValue): Invalid id: "x"',
+    );
+
+    emulator.failNext('DescribeInstances', 'AuthFailure');
+    const auth = await cloudError(ec2.describeSentries(FLEET));
+    expect(auth.kind).toBe('unauthorized');
+    expect(auth.message).toContain("AWS rejected the commander's credentials");
+  });
+});
