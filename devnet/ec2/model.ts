@@ -72,7 +72,7 @@ const PUBLIC_POOL = ['198.51.100', '203.0.113'].flatMap((net) =>
   Array.from({ length: 254 }, (_, i) => `${net}.${i + 1}`),
 );
 
-export const newId = (prefix: string): string => `${prefix}-${randomBytes(9).toString('hex').slice(0, 17)}`;
+const newId = (prefix: string): string => `${prefix}-${randomBytes(9).toString('hex').slice(0, 17)}`;
 
 /** EC2 filter values accept `*` and `?` wildcards. */
 function matchesValue(pattern: string, value: string): boolean {

@@ -13,7 +13,7 @@ export type XmlValue =
   | XmlValue[]
   | { [name: string]: XmlValue };
 
-export function escapeXml(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(
     /[<>&'"]/g,
     (ch) => `&${{ '<': 'lt', '>': 'gt', '&': 'amp', "'": 'apos', '"': 'quot' }[ch]};`,
