@@ -1,0 +1,671 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
+import pino from 'pino';
+import type { Action, ConfigPatch, KeyCustody, LeaseGrant, Report } from '../protocol/index.js';
+import { type AlertTargets, Latch, sendAlert } from './alerts.js';
+import { type AllowContext, refusal, utcDay } from './allowlist.js';
+import { ChainCollector } from './chain.js';
+import type { PilotConfig } from './config.js';
+import { Custody } from './custody.js';
+import { collectCommits, collectDaemon, hasFreshSignature, StallTracker } from './facts.js';
+import { writeFileAtomic } from './fsx.js';
+import { collectHost } from './host.js';
+import { ActionLedger, type Outcome } from './ledger.js';
+import { LeaseClock, monoNow, shouldFence } from './lease.js';
+import { serveLocal } from './localhttp.js';
+import { PilotMetrics } from './metrics.js';
+import { readTcpTables, summarizeInbound } from './procnet.js';
+import { backoffDelay, sendEnroll, sendReport } from './reporter.js';
+import { CometRpc } from './rpc.js';
+import { readSecret, StateStore, writeSecret } from './state.js';
+import { ProcessSupervisor, type Supervisor, SystemdSupervisor } from './supervisor.js';
+import { patchEdits, editToml } from './toml-edit.js';
+import { HotSigner } from './tx.js';
+
+export const PILOT_VERSION = '0.1.0';
+const GUARD_INTERVAL_MS = 250;
+
+export type Logger = pino.Logger;
+
+/**
+ * The node agent: supervises the daemon, collects facts, reports to the commander (or runs the
+ * standalone policies), executes actions at most once, and guards the validator key.
+ */
+export class Pilot {
+  readonly metrics = new PilotMetrics();
+  private readonly rpc: CometRpc;
+  private readonly ledger: ActionLedger;
+  private readonly custody: Custody | null;
+  private readonly lease: LeaseClock;
+  private readonly stall: StallTracker;
+  private readonly chain: ChainCollector | null = null;
+  private signer: HotSigner | null = null;
+  private secret: { nodeId: string; secret: string } | null = null;
+  private lastReport: Report | null = null;
+  private lastAcceptedAt: number | null = null;
+  private lastReplyMono = monoNow();
+  private lastLoopMono = monoNow();
+  private holdsKey = false;
+  private fenced = false;
+  private fencing = false;
+  private failures = 0;
+  private tickAgeMs = 0;
+  private closed = false;
+  private reportTimer: NodeJS.Timeout | null = null;
+  private guardTimer: NodeJS.Timeout | null = null;
+  private server: Server | null = null;
+  private readonly deadMan = new Latch();
+  private readonly alertTargets: AlertTargets | null;
+  url = '';
+
+  private constructor(
+    readonly cfg: PilotConfig,
+    readonly store: StateStore,
+    readonly supervisor: Supervisor,
+    readonly log: Logger,
+  ) {
+    const v = cfg.validator;
+    this.rpc = new CometRpc(cfg.daemon.rpc_url);
+    this.ledger = new ActionLedger(store);
+    this.custody =
+      cfg.node.role === 'validator' && v?.key_file
+        ? new Custody({ home: cfg.daemon.home, keyFile: v.key_file, stateDir: cfg.node.state_dir })
+        : null;
+    this.lease = new LeaseClock(v?.fence_margin_ms ?? 0);
+    this.stall = new StallTracker(v?.stall_after_ms ?? 15_000);
+    if (cfg.chain?.query_chain && v) {
+      this.chain = new ChainCollector({
+        rpcUrl: cfg.daemon.rpc_url,
+        prefix: cfg.chain.bech32_prefix,
+        consensusAddress: v.consensus_address,
+        operatorAddress: v.operator_address ?? null,
+        accountAddress: v.account_address ?? null,
+        granteeAddress: null,
+      });
+    }
+    const a = cfg.alerts;
+    this.alertTargets = a
+      ? {
+          slackWebhookUrl: a.slack_webhook_url,
+          telegramApiUrl: a.telegram_api_url,
+          telegramTokenFile: a.telegram_bot_token_file,
+          telegramChatId: a.telegram_chat_id,
+        }
+      : null;
+  }
+
+  static async create(cfg: PilotConfig, log: Logger = pino({ name: 'beam-pilot' })): Promise<Pilot> {
+    const store = await StateStore.open(cfg.node.state_dir);
+    const d = cfg.daemon;
+    const common = {
+      desired: store.get().desiredDaemon,
+      onDesired: (desired: 'running' | 'stopped') =>
+        store.update((s) => {
+          s.desiredDaemon = desired;
+        }),
+      backoffMs: d.restart_backoff_ms,
+      backoffMaxMs: d.restart_backoff_max_ms,
+      stopTimeoutMs: d.stop_timeout_ms,
+      log: (msg: string) => log.info(msg),
+    };
+    const supervisor =
+      d.mode === 'systemd'
+        ? new SystemdSupervisor(d.unit as string, common)
+        : new ProcessSupervisor(d.command as string[], cfg.node.state_dir, common);
+    return new Pilot(cfg, store, supervisor, log);
+  }
+
+  /** Safe boot, supervision, local HTTP, and the report and guard loops. */
+  async start(): Promise<void> {
+    const running = await this.supervisor.probe();
+    const saved = this.store.get().lease;
+    if (saved?.holder && saved.expiresAtWall > Date.now())
+      this.lease.restore(saved.epoch, saved.expiresAtWall, Date.now());
+    this.lease.epoch = Math.max(this.lease.epoch, this.store.get().highestEpoch);
+    if (this.custody) {
+      this.holdsKey = await this.custody.holdsValidatorKey();
+      // Safe boot: a stopped daemon never starts with the real key unless we hold a valid lease.
+      // Standalone (no commander) has no lease: a solo validator keeps its key.
+      if (!running && this.holdsKey && this.cfg.commander && this.lease.expired()) {
+        await this.custody.restoreOwnKey();
+        this.holdsKey = false;
+        this.log.warn(
+          'safe boot: the home held the validator key without a valid lease; restored the node key',
+        );
+      }
+    }
+    await this.supervisor.begin();
+    await this.initSigner();
+    const local = await serveLocal(this.cfg.http.listen, {
+      status: () => this.status(),
+      healthy: () => monoNow() - this.lastLoopMono < 3 * this.intervalMs() + 5000,
+      metrics: async () => ({
+        contentType: this.metrics.registry.contentType,
+        body: await this.metrics.registry.metrics(),
+      }),
+    });
+    this.server = local.server;
+    this.url = local.url;
+    if (this.custody && this.cfg.commander) {
+      this.guardTimer = setInterval(() => void this.guard(), GUARD_INTERVAL_MS);
+    }
+    this.schedule(0);
+  }
+
+  private intervalMs(): number {
+    return this.cfg.commander?.report_interval_ms ?? this.cfg.standalone?.interval_ms ?? 5000;
+  }
+
+  private async initSigner(): Promise<void> {
+    const c = this.cfg.chain;
+    const v = this.cfg.validator;
+    if (!c?.hot_mnemonic_file || !v?.account_address || !v.operator_address) return;
+    try {
+      const mnemonic = (await fs.readFile(c.hot_mnemonic_file, 'utf8')).trim();
+      const [acct] = await (
+        await DirectSecp256k1HdWallet.fromMnemonic(mnemonic, { prefix: c.bech32_prefix })
+      ).getAccounts();
+      if (this.chain && acct) this.chain.w.granteeAddress = acct.address;
+      this.signer = new HotSigner({
+        rpcUrl: this.cfg.daemon.rpc_url,
+        mnemonicFile: c.hot_mnemonic_file,
+        prefix: c.bech32_prefix,
+        gasPrice: c.gas_price,
+        gasLimit: c.gas_limit,
+        broadcastPollIntervalMs: c.broadcast_poll_interval_ms,
+        broadcastTimeoutMs: c.broadcast_timeout_ms,
+        granter: v.account_address,
+        valoper: v.operator_address,
+      });
+    } catch (error) {
+      this.log.error(`hot key unusable (${(error as Error).message}); votes and delegations are disabled`);
+    }
+  }
+
+  /** Stops the loops and the local server; the daemon is left as it is. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.reportTimer) clearTimeout(this.reportTimer);
+    if (this.guardTimer) clearInterval(this.guardTimer);
+    this.supervisor.detach();
+    this.chain?.disconnect();
+    this.signer?.disconnect();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+
+  status() {
+    return {
+      node: this.cfg.node.name,
+      role: this.cfg.node.role,
+      mode: this.cfg.commander ? 'commander' : 'standalone',
+      enrolled: this.secret !== null,
+      lastAcceptedAt: this.lastAcceptedAt,
+      leaseRemainingMs: this.lease.remainingMs(),
+      report: this.lastReport,
+    };
+  }
+
+  private schedule(ms: number): void {
+    if (this.closed) return;
+    this.reportTimer = setTimeout(() => void this.loop(), ms);
+  }
+
+  private async loop(): Promise<void> {
+    let next = this.intervalMs();
+    try {
+      const report = await this.collect();
+      this.lastReport = report;
+      this.metrics.update(report, this.lastAcceptedAt, this.lease.remainingMs());
+      if (this.cfg.commander) next = await this.reportOnce(report);
+      else await this.standalone(report);
+      this.lastLoopMono = monoNow();
+    } catch (error) {
+      this.log.error(`loop: ${(error as Error).message}`);
+    }
+    if (this.cfg.commander) await this.checkDeadMan();
+    this.schedule(next);
+  }
+
+  /** Gathers every fact of one report (seq and results are filled in when sending). */
+  async collect(): Promise<Report> {
+    const cfg = this.cfg;
+    const running = await this.supervisor.isRunning();
+    const daemon = await collectDaemon(this.rpc, {
+      running,
+      desired: this.supervisor.desired,
+      restarts: this.supervisor.restarts,
+    });
+    this.stall.observe(daemon.height);
+    let chain: Report['chain'] = null;
+    const v = cfg.validator;
+    if (v) {
+      const commits =
+        daemon.height !== null
+          ? await collectCommits(this.rpc, daemon.height, v.recent_commits, v.consensus_address)
+          : { recentCommits: [], networkSignedShare: null };
+      const base = {
+        validatorAddress: v.consensus_address,
+        ...commits,
+        operatorAddress: v.operator_address ?? null,
+        signingInfo: null,
+        validator: null,
+        balances: [],
+        rewards: [],
+        commission: [],
+        proposals: [],
+        grants: null,
+        errors: [] as string[],
+      };
+      const extra =
+        this.chain && daemon.rpcReachable
+          ? await this.chain
+              .collect()
+              .catch((e: Error) => ({ errors: [`chain queries: ${e.message.slice(0, 300)}`] }))
+          : {};
+      chain = { ...base, ...extra };
+    }
+    const sockets = summarizeInbound(
+      await readTcpTables(),
+      cfg.daemon.p2p_port,
+      {
+        inboundTotal: cfg.sockets.flood_inbound_total,
+        synRecv: cfg.sockets.flood_syn_recv,
+        perRemote: cfg.sockets.flood_per_remote,
+      },
+      cfg.daemon.p2p_host,
+    );
+    let custody: KeyCustody | null = null;
+    if (this.custody) {
+      this.holdsKey = await this.custody.holdsValidatorKey().catch(() => this.holdsKey);
+      const remaining = this.lease.remainingMs();
+      custody = {
+        holdsValidatorKey: this.holdsKey,
+        highestEpoch: this.store.get().highestEpoch,
+        leaseExpiresAt: remaining === null ? null : Math.max(0, Date.now() + remaining),
+        fenced: this.fenced,
+      };
+    }
+    return {
+      nodeId: cfg.node.name,
+      seq: this.store.get().seq + 1,
+      sentAt: Date.now(),
+      pilotVersion: PILOT_VERSION,
+      role: cfg.node.role,
+      chainId: cfg.node.chain_id,
+      daemon,
+      chain,
+      host: await collectHost(cfg.daemon.home),
+      sockets,
+      custody,
+      configVersion: this.store.get().configVersion,
+      results: this.ledger.pending().slice(-100),
+    };
+  }
+
+  /** One signed report; returns the delay before the next. Enrolls first when there is no secret. */
+  private async reportOnce(report: Report): Promise<number> {
+    const c = this.cfg.commander!;
+    this.secret ??= await readSecret(this.cfg.node.state_dir);
+    if (!this.secret) return this.enroll(report);
+    try {
+      const seq = await this.store.update((s) => ++s.seq);
+      const sentMono = monoNow();
+      const sentWall = Date.now();
+      const body: Report = { ...report, seq, sentAt: sentWall, results: this.ledger.pending().slice(-100) };
+      const reply = await sendReport(c.url, this.secret.secret, body, c.request_timeout_ms, sentWall);
+      this.failures = 0;
+      this.lastAcceptedAt = Date.now();
+      this.lastReplyMono = monoNow();
+      if (body.custody?.fenced) this.fenced = false;
+      await this.ledger.acknowledge(reply.ackedResults);
+      await this.applyLease(reply.lease, reply.commanderTime, sentMono, sentWall);
+      for (const action of reply.actions)
+        await this.runAction(action, reply.commanderTime, sentMono, sentWall);
+      this.tickAgeMs = reply.lastTickAt === null ? 0 : reply.commanderTime - reply.lastTickAt;
+      return Math.min(reply.nextReportMs, c.report_interval_ms);
+    } catch (error) {
+      this.failures++;
+      this.log.warn(`report failed (${this.failures}): ${(error as Error).message}`);
+      return backoffDelay(this.failures, c.report_interval_ms, Math.max(c.report_interval_ms, 60_000));
+    }
+  }
+
+  private async enroll(report: Report): Promise<number> {
+    const c = this.cfg.commander!;
+    if (!c.enrollment_token_file) {
+      this.log.error('no node secret and no commander.enrollment_token_file: cannot enroll');
+      return 30_000;
+    }
+    try {
+      const claim =
+        this.store.get().claim ??
+        (await this.store.update((s) => {
+          s.claim = randomBytes(32).toString('hex');
+          return s.claim;
+        }));
+      const token = (await fs.readFile(c.enrollment_token_file, 'utf8')).trim();
+      const reply = await sendEnroll(
+        c.url,
+        {
+          enrollmentToken: token,
+          name: this.cfg.node.name,
+          role: this.cfg.node.role,
+          chainId: this.cfg.node.chain_id,
+          pilotVersion: PILOT_VERSION,
+          claim,
+          cometNodeId: report.daemon.cometNodeId,
+          p2pAddress: this.cfg.daemon.p2p_host
+            ? `${this.cfg.daemon.p2p_host}:${this.cfg.daemon.p2p_port}`
+            : null,
+          instanceId: null,
+        },
+        c.request_timeout_ms,
+      );
+      if (reply.status === 'pending') {
+        this.log.info(`enrollment pending approval as ${reply.nodeId}`);
+        return Math.min(reply.retryAfterMs, 60_000);
+      }
+      await writeSecret(this.cfg.node.state_dir, reply.nodeId, reply.secret);
+      this.secret = { nodeId: reply.nodeId, secret: reply.secret };
+      await this.store.update((s) => {
+        s.claim = null;
+      });
+      this.log.info(`enrolled as ${reply.nodeId}`);
+      return 0;
+    } catch (error) {
+      this.failures++;
+      this.log.warn(`enrollment failed: ${(error as Error).message}`);
+      return backoffDelay(this.failures, c.report_interval_ms, 60_000);
+    }
+  }
+
+  private async applyLease(
+    grant: LeaseGrant | null,
+    commanderTime: number,
+    sentMono: number,
+    sentWall: number,
+  ) {
+    if (!grant || grant.epoch < this.store.get().highestEpoch) return;
+    this.lease.grant(grant, commanderTime, sentMono);
+    await this.store.update((s) => {
+      s.highestEpoch = Math.max(s.highestEpoch, grant.epoch);
+      s.lease = {
+        epoch: grant.epoch,
+        holder: grant.holder,
+        expiresAtWall: sentWall + (grant.expiresAt - commanderTime),
+      };
+    });
+  }
+
+  private allowContext(): AllowContext {
+    const s = this.store.get();
+    const l = this.cfg.limits;
+    const today = utcDay(Date.now());
+    return {
+      role: this.cfg.node.role,
+      custody: this.custody !== null,
+      signer: this.signer !== null,
+      denom: this.cfg.chain?.denom ?? null,
+      maxDelegatePerAction: BigInt(l.max_delegate_per_action),
+      maxDelegatePerDay: BigInt(l.max_delegate_per_day),
+      delegatedToday: s.delegated?.day === today ? BigInt(s.delegated.amount) : 0n,
+      allowVotes: l.allow_votes,
+      allowWithdraw: l.allow_withdraw,
+    };
+  }
+
+  /** Executes one action at most once (see ActionLedger), after the epoch fence and the allow-list. */
+  async runAction(action: Action, commanderTime: number, sentMono = monoNow(), sentWall = Date.now()) {
+    const refuse = () => {
+      if (action.type === 'promote' || action.type === 'demote') {
+        const highest = this.store.get().highestEpoch;
+        if (action.epoch < highest) return `stale epoch ${action.epoch}: highest seen is ${highest}`;
+      }
+      return refusal(action, this.allowContext());
+    };
+    const result = await this.ledger.execute(action, refuse, () =>
+      this.perform(action, commanderTime, sentMono, sentWall),
+    );
+    if (result)
+      this.log.info({ action: action.type, id: action.id, ok: result.ok, msg: result.message }, 'action');
+    return result;
+  }
+
+  private async perform(
+    action: Action,
+    commanderTime: number,
+    sentMono: number,
+    sentWall: number,
+  ): Promise<Outcome> {
+    const sup = this.supervisor;
+    switch (action.type) {
+      case 'restart-daemon':
+        await sup.restart();
+        return { ok: true, message: 'daemon restarted' };
+      case 'stop-daemon':
+        await sup.stop();
+        return { ok: true, message: 'daemon stopped and kept stopped' };
+      case 'start-daemon':
+        await sup.start();
+        return { ok: true, message: 'daemon started' };
+      case 'apply-config': {
+        const changed = await this.writeConfig(action.patch);
+        await this.store.update((s) => {
+          s.configVersion = action.version;
+        });
+        let note = '';
+        if (action.restart) await sup.restart();
+        else if (action.patch.p2p?.persistent_peers?.length && (await sup.isRunning())) {
+          note = await this.rpc
+            .dialPeers(action.patch.p2p.persistent_peers, {
+              persistent: true,
+              unconditional: false,
+              private: false,
+            })
+            .then(
+              () => '; dialed persistent peers',
+              (e: Error) => `; dial_peers failed (${e.message.slice(0, 200)}), peers apply at next start`,
+            );
+        }
+        return {
+          ok: true,
+          message: `config ${action.version}: changed ${changed.join(', ') || 'nothing'}${note}`,
+        };
+      }
+      case 'dial-peers':
+        await this.rpc.dialPeers(action.peers, action);
+        return { ok: true, message: `dialed ${action.peers.length} peer(s)` };
+      case 'promote':
+        return this.promote(action, commanderTime, sentMono, sentWall);
+      case 'demote':
+        return this.demote(action.epoch);
+      case 'vote':
+        return this.tx(await this.signer!.vote(action.proposalId, action.option, action.memo));
+      case 'delegate': {
+        const out = await this.tx(await this.signer!.delegate(action.amount, action.memo));
+        if (out.ok) {
+          const today = utcDay(Date.now());
+          await this.store.update((s) => {
+            const before = s.delegated?.day === today ? BigInt(s.delegated.amount) : 0n;
+            s.delegated = { day: today, amount: (before + BigInt(action.amount.amount)).toString() };
+          });
+        }
+        return out;
+      }
+      case 'withdraw-rewards':
+        return this.tx(await this.signer!.withdraw(action.commission));
+    }
+  }
+
+  private tx(r: { txHash: string; height: number; code: number; rawLog: string }): Outcome {
+    return {
+      ok: r.code === 0,
+      txHash: r.txHash.toUpperCase(),
+      height: r.height,
+      message: r.code === 0 ? 'tx committed' : `tx failed with code ${r.code}: ${r.rawLog.slice(0, 500)}`,
+    };
+  }
+
+  private async promote(
+    action: Extract<Action, { type: 'promote' }>,
+    commanderTime: number,
+    sentMono: number,
+    sentWall: number,
+  ): Promise<Outcome> {
+    const custody = this.custody!;
+    await custody.realKey(); // fails early on a missing or insecure key file
+    this.lease.fromAction(action.epoch, action.leaseExpiresAt, commanderTime, sentMono);
+    await this.store.update((s) => {
+      s.highestEpoch = Math.max(s.highestEpoch, action.epoch);
+      s.lease = {
+        epoch: action.epoch,
+        holder: true,
+        expiresAtWall: sentWall + (action.leaseExpiresAt - commanderTime),
+      };
+    });
+    const seen = await this.rpc
+      .status()
+      .then((s) => Number(s.sync_info.latest_block_height))
+      .catch(() => this.lastReport?.daemon.height ?? 0);
+    await this.supervisor.stop();
+    const { signHeight } = await custody.installValidatorKey(Math.max(action.minHeight, seen));
+    this.holdsKey = true;
+    await this.writeConfig({
+      consensus: { double_sign_check_height: this.cfg.validator!.double_sign_check_height },
+    });
+    await this.supervisor.start();
+    return {
+      ok: true,
+      message: `promoted at epoch ${action.epoch}; sign state at height ${signHeight}`,
+      height: signHeight,
+    };
+  }
+
+  private async demote(epoch: number): Promise<Outcome> {
+    await this.store.update((s) => {
+      s.highestEpoch = Math.max(s.highestEpoch, epoch);
+      s.lease = { epoch, holder: false, expiresAtWall: 0 };
+    });
+    this.lease.clear();
+    await this.supervisor.stop();
+    const { generated } = await this.custody!.restoreOwnKey();
+    this.holdsKey = false;
+    await this.supervisor.start();
+    return {
+      ok: true,
+      message: `demoted at epoch ${epoch}; running as a full node${generated ? ' with a new node key' : ''}`,
+    };
+  }
+
+  /** Changes only the Beam-owned keys of config.toml; keeps every other byte. Returns the changed keys. */
+  async writeConfig(patch: ConfigPatch): Promise<string[]> {
+    const file = path.join(this.cfg.daemon.home, 'config', 'config.toml');
+    const [text, stat] = await Promise.all([fs.readFile(file, 'utf8'), fs.stat(file)]);
+    const out = editToml(text, patchEdits(patch));
+    if (out.changed.length > 0) await writeFileAtomic(file, out.text, stat.mode & 0o777);
+    return out.changed;
+  }
+
+  /** Self-fencing: runs often, independent of the commander's reachability. */
+  private async guard(): Promise<void> {
+    if (this.fencing || this.closed || !this.holdsKey || !this.lease.expired()) return;
+    const running = await this.supervisor.isRunning();
+    if (!running) return;
+    this.fencing = true;
+    try {
+      const v = this.cfg.validator!;
+      const status = await this.rpc.status().catch(() => null);
+      const height = status ? Number(status.sync_info.latest_block_height) : null;
+      this.stall.observe(height);
+      const commits =
+        height !== null
+          ? (await collectCommits(this.rpc, height, v.fresh_commits, v.consensus_address)).recentCommits
+          : [];
+      const fresh = hasFreshSignature(commits, v.fresh_commits, this.stall.stalled());
+      if (
+        !shouldFence({
+          holdsKey: this.holdsKey,
+          running,
+          leaseExpired: this.lease.expired(),
+          freshSignature: fresh,
+        })
+      )
+        return;
+      this.log.warn('lease expired and no fresh signature on our node: fencing (stopping the daemon)');
+      await this.supervisor.stop();
+      this.fenced = true;
+    } catch (error) {
+      this.log.error(`guard: ${(error as Error).message}`);
+    } finally {
+      this.fencing = false;
+    }
+  }
+
+  /** Dead-man: the commander has not answered, or its scheduled tick is stale, for longer than the limit. */
+  private async checkDeadMan(): Promise<void> {
+    const limit = this.cfg.commander!.dead_man_after_ms;
+    const silent = monoNow() - this.lastReplyMono > limit;
+    const staleTick = this.tickAgeMs > limit;
+    const change = this.deadMan.set(silent || staleTick);
+    if (change) {
+      await this.alert(
+        change === 'raised'
+          ? `beam-pilot ${this.cfg.node.name}: dead-man — the commander ${silent ? 'has not answered' : 'tick is stale'} for over ${Math.round(limit / 1000)} s`
+          : `beam-pilot ${this.cfg.node.name}: the commander is back`,
+      );
+    }
+  }
+
+  private async alert(text: string): Promise<void> {
+    if (!this.alertTargets) return;
+    const failures = await sendAlert(this.alertTargets, text).catch((e: Error) => [e.message]);
+    for (const f of failures) this.log.warn(`alert not delivered: ${f}`);
+  }
+
+  /** Standalone policies: new-proposal alerts and auto-bond, through the same ledger and allow-list. */
+  private async standalone(report: Report): Promise<void> {
+    const chain = report.chain;
+    if (!chain) return;
+    const announced = new Set(this.store.get().announcedProposals);
+    const fresh = chain.proposals.filter((p) => p.status === 'voting' && !announced.has(p.id));
+    for (const p of fresh) {
+      const end = p.votingEnd ? new Date(p.votingEnd).toISOString() : 'unknown';
+      await this.alert(`New proposal #${p.id} in voting: ${p.title || '(untitled)'} — voting ends ${end}`);
+    }
+    if (fresh.length > 0) {
+      await this.store.update((s) => {
+        s.announcedProposals = [...s.announcedProposals, ...fresh.map((p) => p.id)].slice(-500);
+      });
+    }
+    const sa = this.cfg.standalone;
+    const denom = this.cfg.chain?.denom;
+    if (!sa?.auto_bond_threshold || !denom || !this.signer) return;
+    const liquid = BigInt(chain.balances.find((b) => b.denom === denom)?.amount ?? '0');
+    if (liquid <= BigInt(sa.auto_bond_threshold)) return;
+    const stamp = Date.now();
+    if (sa.withdraw_before_bond) {
+      await this.runAction(
+        { id: `auto-withdraw-${stamp}`, issuedAt: stamp, type: 'withdraw-rewards', commission: true },
+        stamp,
+      );
+    }
+    const amount = liquid - BigInt(sa.fee_reserve);
+    if (amount <= 0n) return;
+    const r = await this.runAction(
+      {
+        id: `auto-bond-${stamp}`,
+        issuedAt: stamp,
+        type: 'delegate',
+        amount: { denom, amount: amount.toString() },
+      },
+      stamp,
+    );
+    if (r)
+      await this.alert(
+        `beam-pilot ${this.cfg.node.name}: auto-bond ${amount}${denom}: ${r.ok ? `tx ${r.txHash}` : r.message}`,
+      );
+  }
+}

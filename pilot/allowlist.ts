@@ -1,0 +1,53 @@
+import type { Action, Role } from '../protocol/index.js';
+
+export interface AllowContext {
+  role: Role;
+  /** Key custody is configured (validator with a key file). */
+  custody: boolean;
+  /** A hot key and the own validator/granter are configured. */
+  signer: boolean;
+  denom: string | null;
+  maxDelegatePerAction: bigint;
+  maxDelegatePerDay: bigint;
+  delegatedToday: bigint;
+  allowVotes: boolean;
+  allowWithdraw: boolean;
+}
+
+/**
+ * The local bound on what any commander may ask. Returns why an action is refused, or null.
+ * Delegations always go to the own validator and votes are always cast as the own granter: the
+ * executor takes those addresses from the local config, never from the action.
+ */
+export function refusal(action: Action, c: AllowContext): string | null {
+  switch (action.type) {
+    case 'promote':
+    case 'demote':
+      if (c.role !== 'validator' || !c.custody)
+        return `${action.type} is allowed only on a validator node with key custody configured`;
+      return null;
+    case 'vote':
+      if (!c.signer) return 'no hot key or granter configured';
+      return c.allowVotes ? null : 'votes are disabled by limits.allow_votes';
+    case 'withdraw-rewards':
+      if (!c.signer) return 'no hot key or granter configured';
+      return c.allowWithdraw ? null : 'withdrawals are disabled by limits.allow_withdraw';
+    case 'delegate': {
+      if (!c.signer) return 'no hot key or granter configured';
+      if (action.amount.denom !== c.denom)
+        return `delegation denom ${action.amount.denom} is not the chain denom ${c.denom}`;
+      const amount = BigInt(action.amount.amount);
+      if (amount <= 0n) return 'delegation amount must be positive';
+      if (amount > c.maxDelegatePerAction)
+        return `amount ${amount} exceeds limits.max_delegate_per_action ${c.maxDelegatePerAction}`;
+      if (c.delegatedToday + amount > c.maxDelegatePerDay) {
+        return `amount ${amount} would exceed limits.max_delegate_per_day ${c.maxDelegatePerDay} (already ${c.delegatedToday} today)`;
+      }
+      return null;
+    }
+    default:
+      return null;
+  }
+}
+
+export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);

@@ -1,0 +1,36 @@
+/** Bundles the pilot into one ESM file: `npx tsx pilot/build.ts` → dist/beam-pilot.mjs. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export async function buildPilot(outfile = path.join(root, 'dist', 'beam-pilot.mjs')): Promise<string> {
+  await build({
+    entryPoints: [path.join(root, 'pilot', 'cli.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    minify: false,
+    sourcemap: false,
+    legalComments: 'none',
+    // Some CommonJS dependencies call require(); give the ESM bundle one.
+    banner: {
+      js: "import { createRequire as __beamCreateRequire } from 'node:module'; const require = __beamCreateRequire(import.meta.url);",
+    },
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  buildPilot().then(
+    (file) => console.log(`wrote ${file}`),
+    (error: Error) => {
+      console.error(error.message);
+      process.exit(1);
+    },
+  );
+}

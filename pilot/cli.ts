@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { request } from 'undici';
+import { Pilot, PILOT_VERSION } from './agent.js';
+import { ConfigError, EXAMPLE_CONFIG, loadConfig } from './config.js';
+import { doctor } from './doctor.js';
+import { exists, writeFileAtomic } from './fsx.js';
+import { grantCommandsFor } from './grants.js';
+
+const DEFAULT_CONFIG = process.env['BEAM_PILOT_CONFIG'] ?? '/etc/beam/pilot.toml';
+
+const HELP: Record<string, string> = {
+  '': `beam-pilot ${PILOT_VERSION}: the Beam node agent
+
+Usage: beam-pilot <command> [--config FILE]   (default ${DEFAULT_CONFIG}, or $BEAM_PILOT_CONFIG)
+
+Commands:
+  start     supervise the daemon, report to the commander (or run standalone), serve /status and /metrics
+  status    print the running pilot's /status
+  doctor    check config, daemon, RPC, commander, key files; one line per problem with its fix
+  init      write a commented example config
+  grants    print the authz grant commands to run once from the validator account
+  version   print the version
+
+Run beam-pilot <command> --help for details.`,
+  start: `beam-pilot start [--config FILE]
+Runs in the foreground (systemd: Type=simple). Enrolls first when the node has no secret.
+SIGINT/SIGTERM stop the pilot and leave the daemon as it is.`,
+  status: `beam-pilot status [--config FILE]
+Reads http.listen from the config and prints the pilot's /status JSON. Exit 1 when it does not answer.`,
+  doctor: `beam-pilot doctor [--config FILE]
+Prints each problem and its fix, one line each; exit 1 when there is any.`,
+  init: `beam-pilot init [--config FILE] [--force]
+Writes a commented example config (mode 0600). Refuses to overwrite without --force.`,
+  grants: `beam-pilot grants [--config FILE] [--bin gaiad] [--from validator]
+Prints the authz grant commands (gov MsgVote, withdraw rewards and commission, delegate to the own
+validator) that give the hot key its rights, to run once with the validator account's key.`,
+  version: 'beam-pilot version\nPrints the version.',
+};
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  if (i >= 0) return args[i + 1];
+  return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command = '', ...args] = argv;
+  if (command === '--help' || command === '-h' || command === 'help' || command === '') {
+    console.log(HELP['']);
+    return command === '' ? 2 : 0;
+  }
+  if (!(command in HELP)) {
+    console.error(`unknown command "${command}": run beam-pilot --help`);
+    return 2;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(HELP[command]);
+    return 0;
+  }
+  const configFile = path.resolve(option(args, 'config') ?? DEFAULT_CONFIG);
+  switch (command) {
+    case 'version':
+      console.log(PILOT_VERSION);
+      return 0;
+    case 'init': {
+      if ((await exists(configFile)) && !args.includes('--force')) {
+        console.error(`${configFile} exists: pass --force to overwrite`);
+        return 1;
+      }
+      await fs.mkdir(path.dirname(configFile), { recursive: true });
+      await writeFileAtomic(configFile, EXAMPLE_CONFIG, 0o600);
+      console.log(`wrote ${configFile}: edit it, then run beam-pilot doctor --config ${configFile}`);
+      return 0;
+    }
+    case 'doctor': {
+      const problems = await doctor(configFile);
+      for (const p of problems) console.log(`✗ ${p}`);
+      console.log(problems.length === 0 ? '✓ all checks passed' : `${problems.length} problem(s)`);
+      return problems.length === 0 ? 0 : 1;
+    }
+    case 'status': {
+      const cfg = await loadConfig(configFile);
+      try {
+        const res = await request(`http://${cfg.http.listen}/status`, {
+          headersTimeout: 3000,
+          bodyTimeout: 3000,
+        });
+        console.log(JSON.stringify(await res.body.json(), null, 2));
+        return 0;
+      } catch (error) {
+        console.error(
+          `the pilot does not answer on ${cfg.http.listen} (${(error as Error).message}): is it running?`,
+        );
+        return 1;
+      }
+    }
+    case 'grants': {
+      const cfg = await loadConfig(configFile);
+      for (const line of await grantCommandsFor(
+        cfg,
+        option(args, 'bin') ?? 'gaiad',
+        option(args, 'from') ?? 'validator',
+      )) {
+        console.log(line);
+      }
+      return 0;
+    }
+    case 'start': {
+      const cfg = await loadConfig(configFile);
+      const pilot = await Pilot.create(cfg);
+      await pilot.start();
+      pilot.log.info(`beam-pilot ${PILOT_VERSION} started for ${cfg.node.name}; local http on ${pilot.url}`);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await pilot.close();
+      return 0;
+    }
+  }
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ConfigError) console.error(error.message);
+    else console.error(`beam-pilot: ${(error as Error).message}`);
+    process.exit(1);
+  },
+);

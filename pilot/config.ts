@@ -1,0 +1,263 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { z } from 'zod';
+import { ChainId, type Coin, NodeId, Role } from '../protocol/index.js';
+
+const Ms = z.number().int().positive();
+const Amount = z.string().regex(/^\d+$/, 'use a whole number of base units as a string, e.g. "1000000"');
+const Url = z.url('use a full URL such as http://127.0.0.1:26657');
+const HostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'use host:port, e.g. 127.0.0.1:26680');
+
+export const PilotConfig = z.strictObject({
+  node: z.strictObject({
+    name: NodeId,
+    role: Role,
+    chain_id: ChainId,
+    /** Where the pilot keeps its persistent state (seq, epochs, executed actions, secrets). */
+    state_dir: z.string().min(1),
+  }),
+  daemon: z
+    .strictObject({
+      mode: z.enum(['systemd', 'process']),
+      unit: z.string().min(1).optional(),
+      command: z.array(z.string().min(1)).min(1).optional(),
+      home: z.string().min(1),
+      rpc_url: Url.default('http://127.0.0.1:26657'),
+      p2p_port: z.number().int().min(1).max(65535).default(26656),
+      /** Local address the p2p port is bound to, when several daemons share a host (e.g. 127.0.0.2). */
+      p2p_host: z.string().min(1).optional(),
+      restart_backoff_ms: Ms.default(1000),
+      restart_backoff_max_ms: Ms.default(30_000),
+      stop_timeout_ms: Ms.default(10_000),
+    })
+    .refine((d) => d.mode !== 'systemd' || d.unit, {
+      message: 'mode "systemd" needs unit = "<name>.service"',
+      path: ['unit'],
+    })
+    .refine((d) => d.mode !== 'process' || d.command, {
+      message: 'mode "process" needs command = ["/path/to/daemon", "start", ...]',
+      path: ['command'],
+    }),
+  commander: z
+    .strictObject({
+      url: Url,
+      enrollment_token_file: z.string().min(1).optional(),
+      report_interval_ms: Ms.default(5000),
+      request_timeout_ms: Ms.default(10_000),
+      /** Raise the dead-man alert when the commander is silent or its tick is this stale. */
+      dead_man_after_ms: Ms.default(120_000),
+    })
+    .optional(),
+  validator: z
+    .strictObject({
+      consensus_address: z.string().regex(/^[0-9A-F]{40}$/, 'use the 40-hex uppercase consensus address'),
+      operator_address: z.string().min(1).optional(),
+      account_address: z.string().min(1).optional(),
+      /** The real priv_validator_key.json, kept outside the daemon home (mode 0600). */
+      key_file: z.string().min(1).optional(),
+      double_sign_check_height: z.number().int().nonnegative().default(10),
+      /** Safety margin subtracted from the lease before the pilot fences itself. */
+      fence_margin_ms: z.number().int().nonnegative().default(2000),
+      /** Commits checked for the validator's signature. */
+      recent_commits: z.number().int().min(1).max(100).default(5),
+      /** A signature within this many latest commits counts as fresh. */
+      fresh_commits: z.number().int().min(1).max(100).default(3),
+      /** The node counts as stalled when its height has not advanced for this long. */
+      stall_after_ms: Ms.default(15_000),
+    })
+    .optional(),
+  chain: z
+    .strictObject({
+      denom: z.string().min(1),
+      bech32_prefix: z.string().min(1).default('cosmos'),
+      gas_price: z
+        .string()
+        .regex(/^\d+(\.\d+)?[a-zA-Z][a-zA-Z0-9/]*$/, 'use amount+denom, e.g. "0.025uatom"'),
+      /** Mnemonic of the hot authz grantee key (mode 0600). */
+      hot_mnemonic_file: z.string().min(1).optional(),
+      gas_limit: Ms.default(400_000),
+      broadcast_poll_interval_ms: Ms.default(3000),
+      broadcast_timeout_ms: Ms.default(60_000),
+      query_chain: z.boolean().default(true),
+    })
+    .optional(),
+  limits: z
+    .strictObject({
+      max_delegate_per_action: Amount.default('0'),
+      max_delegate_per_day: Amount.default('0'),
+      allow_votes: z.boolean().default(true),
+      allow_withdraw: z.boolean().default(true),
+    })
+    .default({
+      max_delegate_per_action: '0',
+      max_delegate_per_day: '0',
+      allow_votes: true,
+      allow_withdraw: true,
+    }),
+  sockets: z
+    .strictObject({
+      flood_inbound_total: z.number().int().positive().default(200),
+      flood_syn_recv: z.number().int().positive().default(50),
+      flood_per_remote: z.number().int().positive().default(50),
+    })
+    .default({ flood_inbound_total: 200, flood_syn_recv: 50, flood_per_remote: 50 }),
+  http: z
+    .strictObject({ listen: HostPort.default('127.0.0.1:26680') })
+    .default({ listen: '127.0.0.1:26680' }),
+  alerts: z
+    .strictObject({
+      slack_webhook_url: Url.optional(),
+      telegram_api_url: Url.default('https://api.telegram.org'),
+      telegram_bot_token_file: z.string().min(1).optional(),
+      telegram_chat_id: z.string().min(1).optional(),
+    })
+    .optional(),
+  standalone: z
+    .strictObject({
+      auto_bond_threshold: Amount.optional(),
+      fee_reserve: Amount.default('1000000'),
+      withdraw_before_bond: z.boolean().default(true),
+      interval_ms: Ms.default(60_000),
+    })
+    .optional(),
+});
+export type PilotConfig = z.infer<typeof PilotConfig>;
+
+/** Fix hints by key, appended to zod's message so every error says what to write. */
+export function describeConfigError(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const key = issue.path.join('.');
+    const section = issue.path.length > 1 ? `[${issue.path.slice(0, -1).join('.')}] ` : '';
+    if (issue.code === 'unrecognized_keys') {
+      return `${key || '(top level)'}: unknown key(s) ${issue.keys.join(', ')}: remove or correct the spelling`;
+    }
+    if (issue.code === 'invalid_type' && issue.input === undefined) {
+      return `${key}: missing: add it under ${section || 'the top level'}(see beam-pilot init)`;
+    }
+    return `${key}: ${issue.message}`;
+  });
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`config ${file}:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+export function parseConfig(text: string, file: string): PilotConfig {
+  let raw: unknown;
+  try {
+    raw = parseToml(text);
+  } catch (error) {
+    throw new ConfigError(file, [`not valid TOML: ${(error as Error).message.split('\n')[0]}`]);
+  }
+  const result = PilotConfig.safeParse(raw);
+  if (!result.success) throw new ConfigError(file, describeConfigError(result.error));
+  const cfg = result.data;
+  const problems: string[] = [];
+  if (cfg.node.role === 'validator' && !cfg.validator) {
+    problems.push(
+      'validator: missing: a validator node needs a [validator] section (consensus_address, key_file)',
+    );
+  }
+  if (cfg.validator?.key_file && !path.isAbsolute(cfg.validator.key_file)) {
+    problems.push('validator.key_file: use an absolute path outside the daemon home');
+  }
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return cfg;
+}
+
+export async function loadConfig(file: string): Promise<PilotConfig> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch {
+    throw new ConfigError(file, [`cannot read ${file}: create it with beam-pilot init --config ${file}`]);
+  }
+  return parseConfig(text, file);
+}
+
+export function coinOf(amount: string, denom: string): Coin {
+  return { amount, denom };
+}
+
+/** The commented example config `beam-pilot init` writes. */
+export const EXAMPLE_CONFIG = `# beam-pilot configuration (TOML). Every key is documented; optional sections may be removed.
+
+[node]
+name = "val-a"                   # Beam's name for this node (lowercase, digits, dashes)
+role = "validator"               # "validator" or "sentry"
+chain_id = "cosmoshub-4"
+state_dir = "/var/lib/beam-pilot" # seq, epochs, executed actions, node secret
+
+[daemon]
+mode = "systemd"                 # "systemd" (systemctl on unit) or "process" (pilot runs command)
+unit = "gaiad.service"           # systemd mode
+# command = ["/usr/local/bin/gaiad", "start", "--home", "/home/gaia/.gaia"]   # process mode
+home = "/home/gaia/.gaia"        # daemon home (config/config.toml, data/)
+rpc_url = "http://127.0.0.1:26657"
+p2p_port = 26656
+restart_backoff_ms = 1000        # first restart delay after a crash, doubled up to the max
+restart_backoff_max_ms = 30000
+stop_timeout_ms = 10000          # SIGTERM grace before SIGKILL
+
+# Remove this section to run standalone (no commander).
+[commander]
+url = "https://beam.example.com"
+enrollment_token_file = "/etc/beam/enrollment-token"   # used once, to enroll
+report_interval_ms = 5000
+request_timeout_ms = 10000
+dead_man_after_ms = 120000       # alert when the commander is silent or its tick is this stale
+
+# Validators only.
+[validator]
+consensus_address = "0123456789ABCDEF0123456789ABCDEF01234567"
+operator_address = "cosmosvaloper1..."
+account_address = "cosmos1..."   # the authz granter
+key_file = "/etc/beam/priv_validator_key.json"   # the real key, outside the home, mode 0600
+double_sign_check_height = 10
+fence_margin_ms = 2000           # subtracted from the lease before self-fencing
+recent_commits = 5               # commits inspected for our signature
+fresh_commits = 3                # a signature within this many latest commits is "fresh"
+stall_after_ms = 15000           # no new height for this long = stalled (signatures are not fresh)
+
+[chain]
+denom = "uatom"
+bech32_prefix = "cosmos"
+gas_price = "0.025uatom"
+hot_mnemonic_file = "/etc/beam/hot-mnemonic"   # authz grantee key, mode 0600
+gas_limit = 400000
+broadcast_poll_interval_ms = 3000
+broadcast_timeout_ms = 60000
+query_chain = true
+
+[limits]                         # what any commander may ask of this node
+max_delegate_per_action = "0"    # base units; 0 forbids delegations
+max_delegate_per_day = "0"
+allow_votes = true
+allow_withdraw = true
+
+[sockets]                        # inbound p2p connection thresholds for "flooded"
+flood_inbound_total = 200
+flood_syn_recv = 50
+flood_per_remote = 50
+
+[http]
+listen = "127.0.0.1:26680"       # /status, /healthz, /metrics
+
+[alerts]                         # optional: where standalone alerts go
+# slack_webhook_url = "https://hooks.slack.com/services/..."
+telegram_api_url = "https://api.telegram.org"
+# telegram_bot_token_file = "/etc/beam/telegram-token"
+# telegram_chat_id = "-100123"
+
+[standalone]                     # local policies when no commander is configured
+# auto_bond_threshold = "10000000"
+fee_reserve = "1000000"
+withdraw_before_bond = true
+interval_ms = 60000
+`;

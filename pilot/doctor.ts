@@ -1,0 +1,149 @@
+import { execFile } from 'node:child_process';
+import { constants, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { parse as parseToml } from 'smol-toml';
+import { request } from 'undici';
+import { ConfigError, loadConfig, type PilotConfig } from './config.js';
+import { CometKey } from './custody.js';
+import { exists, readJsonFile, secretFileProblems } from './fsx.js';
+import { CometRpc } from './rpc.js';
+
+const run = promisify(execFile);
+
+/** Every problem found, one line each, saying what is wrong and how to fix it. Empty = healthy. */
+export async function doctor(configFile: string): Promise<string[]> {
+  let cfg: PilotConfig;
+  try {
+    cfg = await loadConfig(configFile);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems.map((p) => `config ${configFile}: ${p}`);
+    throw error;
+  }
+  const checks = await Promise.all([
+    stateDirProblems(cfg),
+    daemonProblems(cfg),
+    homeProblems(cfg),
+    rpcProblems(cfg),
+    commanderProblems(cfg),
+    keyProblems(cfg),
+  ]);
+  return checks.flat();
+}
+
+async function stateDirProblems(cfg: PilotConfig): Promise<string[]> {
+  const dir = cfg.node.state_dir;
+  try {
+    await fs.access(dir, constants.W_OK);
+    return [];
+  } catch {
+    return [
+      `node.state_dir ${dir} is missing or not writable: run mkdir -p ${dir} && chmod 700 ${dir} as the pilot's user`,
+    ];
+  }
+}
+
+async function daemonProblems(cfg: PilotConfig): Promise<string[]> {
+  const d = cfg.daemon;
+  if (d.mode === 'process') {
+    const bin = (d.command as string[])[0] as string;
+    try {
+      await fs.access(bin, constants.X_OK);
+      return [];
+    } catch {
+      return [`daemon.command: ${bin} is not an executable file: use the absolute path of the daemon binary`];
+    }
+  }
+  try {
+    await run('systemctl', ['cat', d.unit as string], { timeout: 5000 });
+  } catch {
+    return [`daemon.unit: systemd does not know ${d.unit}: install the unit file or fix daemon.unit`];
+  }
+  try {
+    await run('systemctl', ['is-active', '--quiet', d.unit as string], { timeout: 5000 });
+    return [];
+  } catch {
+    return [`daemon: unit ${d.unit} is not active: run systemctl start ${d.unit} (or beam-pilot start)`];
+  }
+}
+
+async function homeProblems(cfg: PilotConfig): Promise<string[]> {
+  const file = path.join(cfg.daemon.home, 'config', 'config.toml');
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch {
+    return [
+      `daemon.home: ${file} does not exist: point daemon.home at the daemon's home (the folder holding config/)`,
+    ];
+  }
+  try {
+    parseToml(text);
+    return [];
+  } catch (error) {
+    return [`${file} is not valid TOML (${(error as Error).message.split('\n')[0]}): fix the file by hand`];
+  }
+}
+
+async function rpcProblems(cfg: PilotConfig): Promise<string[]> {
+  try {
+    await new CometRpc(cfg.daemon.rpc_url, 3000).status();
+    return [];
+  } catch (error) {
+    return [
+      `daemon.rpc_url ${cfg.daemon.rpc_url} does not answer status (${(error as Error).message.slice(0, 120)}): start the daemon or fix daemon.rpc_url (rpc.laddr in config.toml)`,
+    ];
+  }
+}
+
+async function commanderProblems(cfg: PilotConfig): Promise<string[]> {
+  const c = cfg.commander;
+  if (!c) return [];
+  const problems: string[] = [];
+  try {
+    const res = await request(c.url, { headersTimeout: 5000, bodyTimeout: 5000 });
+    await res.body.text();
+  } catch (error) {
+    problems.push(
+      `commander.url ${c.url} is unreachable (${(error as Error).message}): check the URL, DNS and outbound firewall`,
+    );
+  }
+  const secret = path.join(cfg.node.state_dir, 'node-secret.json');
+  if (await exists(secret)) problems.push(...(await secretFileProblems(secret, 'node secret')));
+  else if (!c.enrollment_token_file) {
+    problems.push(
+      'commander.enrollment_token_file: missing and the node is not enrolled: add the fleet enrollment token file',
+    );
+  } else problems.push(...(await secretFileProblems(c.enrollment_token_file, 'enrollment token file')));
+  return problems;
+}
+
+async function keyProblems(cfg: PilotConfig): Promise<string[]> {
+  const problems: string[] = [];
+  const v = cfg.validator;
+  if (v?.key_file && cfg.node.role === 'validator') {
+    const fileProblems = await secretFileProblems(v.key_file, 'validator key file');
+    problems.push(...fileProblems);
+    if (fileProblems.length === 0) {
+      const key = CometKey.safeParse(await readJsonFile(v.key_file).catch(() => undefined));
+      if (!key.success)
+        problems.push(
+          `validator.key_file ${v.key_file} is not a priv_validator_key.json: copy the real key there`,
+        );
+      else if (key.data.address.toUpperCase() !== v.consensus_address) {
+        problems.push(
+          `validator.consensus_address ${v.consensus_address} does not match the key file's address ${key.data.address}: set it to ${key.data.address}`,
+        );
+      }
+    }
+    if (path.resolve(v.key_file).startsWith(path.resolve(cfg.daemon.home) + path.sep)) {
+      problems.push(`validator.key_file is inside the daemon home: move it outside ${cfg.daemon.home}`);
+    }
+  }
+  if (cfg.chain?.hot_mnemonic_file)
+    problems.push(...(await secretFileProblems(cfg.chain.hot_mnemonic_file, 'hot key mnemonic file')));
+  if (cfg.alerts?.telegram_bot_token_file) {
+    problems.push(...(await secretFileProblems(cfg.alerts.telegram_bot_token_file, 'telegram token file')));
+  }
+  return problems;
+}

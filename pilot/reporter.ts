@@ -1,0 +1,67 @@
+import { request } from 'undici';
+import {
+  EnrollReply,
+  type EnrollRequest,
+  parseOrThrow,
+  type Report,
+  ReportReply,
+  signedHeaders,
+} from '../protocol/index.js';
+
+export const REPORT_PATH = '/v1/pilot/report';
+export const ENROLL_PATH = '/v1/pilot/enroll';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    body: string,
+  ) {
+    super(`commander answered ${status}: ${body.slice(0, 300)}`);
+  }
+}
+
+async function postJson(url: string, body: string, headers: Record<string, string>, timeoutMs: number) {
+  const res = await request(url, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/json', ...headers },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  const text = await res.body.text();
+  if (res.statusCode !== 200) throw new HttpError(res.statusCode, text);
+  return JSON.parse(text) as unknown;
+}
+
+/** Sends a signed report; returns the validated reply. */
+export async function sendReport(
+  baseUrl: string,
+  secret: string,
+  report: Report,
+  timeoutMs: number,
+  now = Date.now(),
+): Promise<ReportReply> {
+  const body = JSON.stringify(report);
+  const reply = await postJson(
+    new URL(REPORT_PATH, baseUrl).toString(),
+    body,
+    signedHeaders(report.nodeId, secret, now, body),
+    timeoutMs,
+  );
+  return parseOrThrow(ReportReply, reply, 'report reply');
+}
+
+export async function sendEnroll(
+  baseUrl: string,
+  req: EnrollRequest,
+  timeoutMs: number,
+): Promise<EnrollReply> {
+  const reply = await postJson(new URL(ENROLL_PATH, baseUrl).toString(), JSON.stringify(req), {}, timeoutMs);
+  return parseOrThrow(EnrollReply, reply, 'enroll reply');
+}
+
+/** Jittered exponential backoff: full delay doubles per failure up to `max`, then a random 50-100% of it. */
+export function backoffDelay(failures: number, base: number, max: number, random = Math.random): number {
+  const full = Math.min(max, base * 2 ** Math.max(0, failures - 1));
+  return Math.round(full * (0.5 + random() / 2));
+}

@@ -1,0 +1,115 @@
+import { request } from 'undici';
+import { z } from 'zod';
+
+const StatusResult = z.object({
+  node_info: z.object({ id: z.string(), moniker: z.string().optional(), version: z.string().optional() }),
+  sync_info: z.object({
+    latest_block_height: z.string(),
+    latest_block_time: z.string(),
+    catching_up: z.boolean(),
+  }),
+  validator_info: z
+    .object({ address: z.string(), voting_power: z.string().or(z.number()).optional() })
+    .optional(),
+});
+export type CometStatus = z.infer<typeof StatusResult>;
+
+const Signature = z.object({
+  block_id_flag: z.number(),
+  validator_address: z.string().nullable().optional(),
+});
+const CommitResult = z.object({
+  signed_header: z.object({
+    header: z.object({ height: z.string(), time: z.string() }),
+    commit: z.object({ height: z.string(), signatures: z.array(Signature) }),
+  }),
+});
+const ValidatorsResult = z.object({
+  validators: z.array(z.object({ address: z.string(), voting_power: z.string().or(z.number()) })),
+  total: z.string().or(z.number()).optional(),
+});
+const NetInfoResult = z.object({ n_peers: z.string().or(z.number()) });
+
+export interface CommitView {
+  height: number;
+  time: number;
+  /** Uppercase hex consensus addresses that committed (block_id_flag 2). */
+  signers: Set<string>;
+}
+
+/** CometBFT BlockIDFlag: 2 = the validator signed for the block. */
+const FLAG_COMMIT = 2;
+
+/** A small CometBFT JSON-RPC client (URI style) over undici, with a per-call timeout. */
+export class CometRpc {
+  constructor(
+    readonly baseUrl: string,
+    private readonly timeoutMs = 3000,
+  ) {}
+
+  async call<T>(method: string, params: Record<string, string> = {}, schema: z.ZodType<T>): Promise<T> {
+    const url = new URL(method, this.baseUrl.endsWith('/') ? this.baseUrl : `${this.baseUrl}/`);
+    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+    const res = await request(url, { headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+    const body = (await res.body.json()) as { result?: unknown; error?: { message?: string; data?: string } };
+    if (body.error)
+      throw new Error(`rpc ${method}: ${body.error.message ?? ''} ${body.error.data ?? ''}`.trim());
+    const parsed = schema.safeParse(body.result);
+    if (!parsed.success)
+      throw new Error(`rpc ${method}: unexpected reply shape (${parsed.error.issues[0]?.message})`);
+    return parsed.data;
+  }
+
+  status(): Promise<CometStatus> {
+    return this.call('status', {}, StatusResult);
+  }
+
+  async peers(): Promise<number> {
+    return Number((await this.call('net_info', {}, NetInfoResult)).n_peers);
+  }
+
+  async commit(height?: number): Promise<CommitView> {
+    const r = await this.call('commit', height ? { height: String(height) } : {}, CommitResult);
+    const signers = new Set<string>();
+    for (const s of r.signed_header.commit.signatures) {
+      if (s.block_id_flag === FLAG_COMMIT && s.validator_address)
+        signers.add(s.validator_address.toUpperCase());
+    }
+    return {
+      height: Number(r.signed_header.header.height),
+      time: Date.parse(r.signed_header.header.time),
+      signers,
+    };
+  }
+
+  async validators(height: number): Promise<Map<string, bigint>> {
+    const r = await this.call('validators', { height: String(height), per_page: '100' }, ValidatorsResult);
+    return new Map(r.validators.map((v) => [v.address.toUpperCase(), BigInt(v.voting_power)]));
+  }
+
+  /** Asks a running daemon to dial peers now (needs rpc.unsafe). */
+  async dialPeers(peers: string[], opts: { persistent: boolean; unconditional: boolean; private: boolean }) {
+    await this.call(
+      'dial_peers',
+      {
+        peers: JSON.stringify(peers),
+        persistent: String(opts.persistent),
+        unconditional: String(opts.unconditional),
+        private: String(opts.private),
+      },
+      z.unknown(),
+    );
+  }
+}
+
+/** Share of voting power that signed a commit. */
+export function signedShare(commit: CommitView, powers: Map<string, bigint>): number | null {
+  let total = 0n;
+  let signed = 0n;
+  for (const [addr, power] of powers) {
+    total += power;
+    if (commit.signers.has(addr)) signed += power;
+  }
+  if (total === 0n) return null;
+  return Number((signed * 10_000n) / total) / 10_000;
+}

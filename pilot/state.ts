@@ -1,0 +1,79 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { ActionResult } from '../protocol/index.js';
+import { readJsonFile, writeFileAtomic } from './fsx.js';
+
+const MAX_EXECUTED_IDS = 5000;
+
+export const PilotState = z.object({
+  /** Last report seq used; the next report uses seq + 1 (persisted before sending). */
+  seq: z.number().int().nonnegative().default(0),
+  /** Highest lease epoch ever seen: key actions below it are refused. */
+  highestEpoch: z.number().int().nonnegative().default(0),
+  /** The lease as last granted, in wall-clock time, for safe boot across restarts. */
+  lease: z
+    .object({ epoch: z.number().int(), holder: z.boolean(), expiresAtWall: z.number() })
+    .nullable()
+    .default(null),
+  /** Action ids whose execution has started (written before execution), oldest first. */
+  executed: z.array(z.string()).default([]),
+  /** Results not yet acknowledged by the commander. */
+  results: z.array(ActionResult).default([]),
+  desiredDaemon: z.enum(['running', 'stopped']).default('running'),
+  configVersion: z.string().nullable().default(null),
+  /** Delegated amount per UTC day, for the daily cap. */
+  delegated: z.object({ day: z.string(), amount: z.string() }).nullable().default(null),
+  /** Enrollment claim (random, kept until approved). */
+  claim: z.string().nullable().default(null),
+  /** Proposal ids already announced by the standalone alerting. */
+  announcedProposals: z.array(z.string()).default([]),
+});
+export type PilotState = z.infer<typeof PilotState>;
+
+/** The pilot's durable state: one JSON file, rewritten atomically, updates serialized. */
+export class StateStore {
+  private chain: Promise<unknown> = Promise.resolve();
+  private constructor(
+    readonly file: string,
+    private state: PilotState,
+  ) {}
+
+  static async open(dir: string): Promise<StateStore> {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    const file = path.join(dir, 'state.json');
+    const raw = await readJsonFile(file);
+    const parsed = PilotState.safeParse(raw ?? {});
+    if (!parsed.success) throw new Error(`state file ${file} is corrupt: move it aside and restart`);
+    return new StateStore(file, parsed.data);
+  }
+
+  get(): Readonly<PilotState> {
+    return this.state;
+  }
+
+  /** Applies `mutate` to a copy and persists it before resolving. */
+  update<T>(mutate: (s: PilotState) => T): Promise<T> {
+    const run = this.chain.then(async () => {
+      const next = structuredClone(this.state);
+      const out = mutate(next);
+      if (next.executed.length > MAX_EXECUTED_IDS) next.executed = next.executed.slice(-MAX_EXECUTED_IDS);
+      await writeFileAtomic(this.file, JSON.stringify(next, null, 1));
+      this.state = next;
+      return out;
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** The node secret, in its own 0600 file. */
+export async function readSecret(dir: string): Promise<{ nodeId: string; secret: string } | null> {
+  const raw = await readJsonFile(path.join(dir, 'node-secret.json'));
+  const parsed = z.object({ nodeId: z.string(), secret: z.string().regex(/^[0-9a-f]{64}$/) }).safeParse(raw);
+  return parsed.success ? parsed.data : null;
+}
+
+export async function writeSecret(dir: string, nodeId: string, secret: string): Promise<void> {
+  await writeFileAtomic(path.join(dir, 'node-secret.json'), JSON.stringify({ nodeId, secret }), 0o600);
+}

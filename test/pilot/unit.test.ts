@@ -1,0 +1,339 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Action } from '../../protocol/index.js';
+import { type AllowContext, refusal } from '../../pilot/allowlist.js';
+import { type ConfigError, EXAMPLE_CONFIG, parseConfig } from '../../pilot/config.js';
+import { Custody, generateCometKey, raisedSignState } from '../../pilot/custody.js';
+import { parseMeminfo } from '../../pilot/host.js';
+import { ActionLedger } from '../../pilot/ledger.js';
+import { LeaseClock, shouldFence } from '../../pilot/lease.js';
+import { decodeAddress, parseProcNetTcp, summarizeInbound } from '../../pilot/procnet.js';
+import { backoffDelay } from '../../pilot/reporter.js';
+import { StateStore } from '../../pilot/state.js';
+import { editToml, patchEdits } from '../../pilot/toml-edit.js';
+import { grantCommands } from '../../pilot/grants.js';
+
+const dirs: string[] = [];
+async function tmp(): Promise<string> {
+  const d = await fs.mkdtemp(path.join(os.tmpdir(), 'pilot-unit-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await fs.rm(d, { recursive: true, force: true });
+});
+
+const COMET_TOML = `# This is a TOML config file.
+proxy_app = "tcp://127.0.0.1:26658"
+
+[rpc]
+laddr = "tcp://127.0.0.1:26657"   # keep me
+unsafe = false
+
+[p2p]
+laddr = "tcp://0.0.0.0:26656"
+external_address = ""
+# Comma separated list of nodes to keep persistent connections to
+persistent_peers = "" # trailing comment
+pex = true
+
+private_peer_ids = ""
+
+[consensus]
+timeout_commit = "1s"
+
+[instrumentation]
+prometheus = false
+`;
+
+describe('config.toml editor', () => {
+  it('changes only Beam keys, keeps comments and order, adds missing keys at the end of their section', () => {
+    const peer = `${'a'.repeat(40)}@10.0.0.1:26656`;
+    const { text, changed } = editToml(
+      COMET_TOML,
+      patchEdits({
+        p2p: {
+          persistent_peers: [peer, `${'b'.repeat(40)}@10.0.0.2:26656`],
+          pex: false,
+          addr_book_strict: false,
+        },
+        consensus: { double_sign_check_height: 10 },
+      }),
+    );
+    expect(changed.sort()).toEqual(
+      [
+        'consensus.double_sign_check_height',
+        'p2p.addr_book_strict',
+        'p2p.persistent_peers',
+        'p2p.pex',
+      ].sort(),
+    );
+    const before = COMET_TOML.split('\n');
+    const after = text.split('\n');
+    expect(after).toContain(
+      `persistent_peers = "${peer},${'b'.repeat(40)}@10.0.0.2:26656" # trailing comment`,
+    );
+    expect(after).toContain('pex = false');
+    // Every original line except the two edited ones is still there, in order.
+    const kept = before.filter((l) => !l.startsWith('persistent_peers') && !l.startsWith('pex'));
+    expect(after.filter((l) => kept.includes(l))).toEqual(kept);
+    const parsed = parseToml(text) as Record<string, Record<string, unknown>>;
+    expect(parsed['p2p']?.['addr_book_strict']).toBe(false);
+    expect(parsed['consensus']?.['double_sign_check_height']).toBe(10);
+    expect(parsed['consensus']?.['timeout_commit']).toBe('1s');
+    // added key sits in its section (after private_peer_ids, before [consensus])
+    expect(after.indexOf('addr_book_strict = false')).toBe(after.indexOf('private_peer_ids = ""') + 1);
+  });
+
+  it('is byte-identical when nothing changes and appends a missing section', () => {
+    expect(editToml(COMET_TOML, patchEdits({ p2p: { pex: true } }))).toEqual({
+      text: COMET_TOML,
+      changed: [],
+    });
+    const { text } = editToml('a = 1\n', patchEdits({ consensus: { double_sign_check_height: 5 } }));
+    expect(text).toBe('a = 1\n\n[consensus]\ndouble_sign_check_height = 5\n');
+  });
+
+  it('keeps CRLF line endings', () => {
+    const crlf = COMET_TOML.replace(/\n/g, '\r\n');
+    const { text } = editToml(
+      crlf,
+      patchEdits({ p2p: { pex: false, external_address: '198.51.100.7:26656' } }),
+    );
+    expect(text.replace(/\r\n/g, '')).not.toContain('\n');
+    expect(text).toContain('external_address = "198.51.100.7:26656"\r\n');
+  });
+});
+
+describe('/proc/net/tcp', () => {
+  const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0200007F:6590 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0
+   1: 0200007F:6590 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 2 1 0 20 4 30 10 -1
+   2: 0200007F:6590 0100007F:C351 03 00000000:00000000 00:00000000 00000000     0        0 3 1 0 20 4 30 10 -1
+   3: 0200007F:C352 0300007F:6590 01 00000000:00000000 00:00000000 00000000     0        0 4 1 0 20 4 30 10 -1
+   4: 0300007F:6590 0100007F:C353 01 00000000:00000000 00:00000000 00000000     0        0 5 1 0 20 4 30 10 -1
+`;
+  it('decodes little-endian addresses, ports and states', () => {
+    const entries = parseProcNetTcp(TCP);
+    expect(entries[1]).toEqual({
+      localAddress: '127.0.0.2',
+      localPort: 26000,
+      remoteAddress: '127.0.0.1',
+      remotePort: 50000,
+      state: 'ESTABLISHED',
+    });
+    expect(decodeAddress('0000000000000000FFFF00000100007F')).toBe('127.0.0.1');
+    expect(decodeAddress('00000000000000000000000001000000')).toBe('::1');
+  });
+
+  it('counts inbound connections on the p2p port by state and flags floods', () => {
+    const entries = parseProcNetTcp(TCP);
+    const t = { inboundTotal: 100, synRecv: 100, perRemote: 100 };
+    const facts = summarizeInbound(entries, 26000, t, '127.0.0.2');
+    expect(facts).toEqual({
+      p2pPort: 26000,
+      inboundByState: { ESTABLISHED: 1, SYN_RECV: 1 },
+      inboundTotal: 2,
+      distinctRemotes: 1,
+      flooded: false,
+    });
+    expect(summarizeInbound(entries, 26000, { ...t, synRecv: 1 }, '127.0.0.2').flooded).toBe(true);
+    expect(summarizeInbound(entries, 26000, t).inboundTotal).toBe(3);
+  });
+
+  it('reads MemAvailable from /proc/meminfo', () => {
+    expect(parseMeminfo('MemTotal:  2048 kB\nMemFree: 10 kB\nMemAvailable:    1024 kB\n')).toEqual({
+      total: 2048 * 1024,
+      available: 1024 * 1024,
+    });
+  });
+});
+
+describe('config', () => {
+  it('accepts the example written by init', () => {
+    const cfg = parseConfig(EXAMPLE_CONFIG, 'example.toml');
+    expect(cfg.daemon.mode).toBe('systemd');
+    expect(cfg.limits.max_delegate_per_day).toBe('0');
+  });
+
+  it('names each bad key and its fix', () => {
+    const bad = EXAMPLE_CONFIG.replace('role = "validator"', 'role = "boss"')
+      .replace('unit = "gaiad.service"', '')
+      .replace('p2p_port = 26656', 'p2p_port = 26656\np2p_prot = 1');
+    try {
+      parseConfig(bad, 'bad.toml');
+      expect.unreachable();
+    } catch (error) {
+      const problems = (error as ConfigError).problems.join('\n');
+      expect(problems).toMatch(/^node\.role: /m);
+      expect(problems).toMatch(/daemon: unknown key\(s\) p2p_prot: remove or correct the spelling/);
+      expect(problems).toMatch(/daemon\.unit: mode "systemd" needs unit/);
+    }
+    expect(() => parseConfig('x = [', 'broken.toml')).toThrow(/not valid TOML/);
+  });
+});
+
+describe('key custody files', () => {
+  it('never lowers the sign state and writes the CometBFT format', () => {
+    expect(raisedSignState({ height: '50', round: 2, step: 3 }, 40)).toEqual({
+      height: '50',
+      round: 2,
+      step: 3,
+    });
+    expect(raisedSignState({ height: '5', round: 2, step: 3 }, 40)).toEqual({
+      height: '40',
+      round: 0,
+      step: 0,
+    });
+    expect(raisedSignState(undefined, 7)).toEqual({ height: '7', round: 0, step: 0 });
+  });
+
+  it('installs the real key and restores the node key; refuses an insecure key file', async () => {
+    const d = await tmp();
+    const home = path.join(d, 'home');
+    await fs.mkdir(path.join(home, 'config'), { recursive: true });
+    await fs.mkdir(path.join(home, 'data'), { recursive: true });
+    const own = generateCometKey();
+    const real = generateCometKey();
+    expect(own.address).toMatch(/^[0-9A-F]{40}$/);
+    expect(Buffer.from(own.priv_key.value, 'base64')).toHaveLength(64);
+    await fs.writeFile(path.join(home, 'config', 'priv_validator_key.json'), JSON.stringify(own));
+    await fs.writeFile(
+      path.join(home, 'data', 'priv_validator_state.json'),
+      '{"height":"3","round":0,"step":0}',
+    );
+    const keyFile = path.join(d, 'real.json');
+    await fs.writeFile(keyFile, JSON.stringify(real), { mode: 0o644 });
+    const c = new Custody({ home, keyFile, stateDir: path.join(d, 'state') });
+    await fs.mkdir(path.join(d, 'state'));
+    await expect(c.installValidatorKey(10)).rejects.toThrow(/chmod 600/);
+    await fs.chmod(keyFile, 0o600);
+    expect(await c.installValidatorKey(10)).toEqual({ signHeight: 10 });
+    expect(await c.holdsValidatorKey()).toBe(true);
+    expect(JSON.parse(await fs.readFile(c.signStateFile, 'utf8'))).toEqual({
+      height: '10',
+      round: 0,
+      step: 0,
+    });
+    expect((await fs.stat(c.homeKey)).mode & 0o777).toBe(0o600);
+    await c.restoreOwnKey();
+    expect(await c.holdsValidatorKey()).toBe(false);
+    expect(JSON.parse(await fs.readFile(c.homeKey, 'utf8')).address).toBe(own.address);
+  });
+});
+
+describe('action ledger, allow-list, lease', () => {
+  const vote: Action = { id: 'v-1', issuedAt: 1, type: 'vote', proposalId: '1', option: 'yes' };
+
+  it('runs an id once across reopenings of the state, even when the first run crashed', async () => {
+    const d = await tmp();
+    let runs = 0;
+    const ledger = new ActionLedger(await StateStore.open(d));
+    expect(
+      await ledger.execute(
+        vote,
+        () => null,
+        async () => ({ ok: true, message: `run ${++runs}` }),
+      ),
+    ).toMatchObject({
+      ok: true,
+      id: 'v-1',
+    });
+    const again = new ActionLedger(await StateStore.open(d));
+    expect(
+      await again.execute(
+        vote,
+        () => null,
+        async () => ({ ok: true, message: `run ${++runs}` }),
+      ),
+    ).toBeNull();
+    expect(runs).toBe(1);
+    // A crash mid-action: the id is on disk before the handler ran.
+    const crash: Action = { ...vote, id: 'v-2' };
+    const store = await StateStore.open(d);
+    const pending = new ActionLedger(store).execute(
+      crash,
+      () => null,
+      () => new Promise(() => undefined),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await StateStore.open(d)).get().executed).toContain('v-2');
+    void pending;
+    expect(again.pending().map((r) => r.id)).toEqual(['v-1']);
+    await again.acknowledge(['v-1']);
+    expect((await StateStore.open(d)).get().results).toEqual([]);
+  });
+
+  it('bounds what a commander may ask', () => {
+    const ctx: AllowContext = {
+      role: 'validator',
+      custody: true,
+      signer: true,
+      denom: 'ubeam',
+      maxDelegatePerAction: 100n,
+      maxDelegatePerDay: 150n,
+      delegatedToday: 100n,
+      allowVotes: true,
+      allowWithdraw: false,
+    };
+    const delegate = (amount: string, denom = 'ubeam'): Action => ({
+      id: 'd',
+      issuedAt: 1,
+      type: 'delegate',
+      amount: { denom, amount },
+    });
+    expect(refusal(delegate('50'), ctx)).toBeNull();
+    expect(refusal(delegate('60'), ctx)).toMatch(/max_delegate_per_day/);
+    expect(refusal(delegate('101'), { ...ctx, delegatedToday: 0n })).toMatch(/max_delegate_per_action/);
+    expect(refusal(delegate('1', 'uatom'), ctx)).toMatch(/denom/);
+    expect(refusal({ id: 'w', issuedAt: 1, type: 'withdraw-rewards', commission: true }, ctx)).toMatch(
+      /allow_withdraw/,
+    );
+    expect(refusal({ id: 'p', issuedAt: 1, type: 'demote', epoch: 1 }, { ...ctx, role: 'sentry' })).toMatch(
+      /validator/,
+    );
+    expect(refusal(vote, ctx)).toBeNull();
+  });
+
+  it('counts the lease on the monotonic clock from the send time, minus the margin', () => {
+    let now = 1000;
+    const clock = new LeaseClock(500, () => now);
+    expect(clock.expired()).toBe(true);
+    clock.grant({ epoch: 3, holder: true, expiresAt: 50_000 }, 40_000, 900);
+    expect(clock.remainingMs()).toBe(900 + 10_000 - 500 - 1000);
+    clock.grant({ epoch: 2, holder: false, expiresAt: 0 }, 0, 0); // stale epoch: ignored
+    expect(clock.remainingMs()).toBe(9400);
+    now = 11_000;
+    expect(clock.expired()).toBe(true);
+    expect(shouldFence({ holdsKey: true, running: true, leaseExpired: true, freshSignature: false })).toBe(
+      true,
+    );
+    expect(shouldFence({ holdsKey: true, running: true, leaseExpired: true, freshSignature: true })).toBe(
+      false,
+    );
+  });
+
+  it('backs off exponentially with jitter', () => {
+    expect(backoffDelay(1, 100, 1000, () => 1)).toBe(100);
+    expect(backoffDelay(3, 100, 1000, () => 1)).toBe(400);
+    expect(backoffDelay(10, 100, 1000, () => 0)).toBe(500);
+  });
+
+  it('prints the authz grant commands', () => {
+    const lines = grantCommands({
+      bin: 'gaiad',
+      from: 'val',
+      grantee: 'cosmos1hot',
+      valoper: 'cosmosvaloper1own',
+      chainId: 'c-1',
+      gasPrices: '0.1uatom',
+    });
+    expect(lines[0]).toBe(
+      'gaiad tx authz grant cosmos1hot generic --msg-type /cosmos.gov.v1.MsgVote --from val --chain-id c-1 --gas auto --gas-adjustment 1.5 --gas-prices 0.1uatom',
+    );
+    expect(lines.at(-1)).toMatch(/delegate --allowed-validators cosmosvaloper1own/);
+  });
+});
