@@ -25,6 +25,9 @@ export const KEYS = {
   messageRefs: (subject: string) => ({ pk: 'MSG', sk: subject }),
   tick: () => ({ pk: 'TICK', sk: 'TICK' }),
   audit: (sk: string) => ({ pk: 'AUDIT', sk }),
+  interaction: (id: string) => ({ pk: 'INTERACTION', sk: id }),
+  operation: (id: string) => ({ pk: 'OPERATION', sk: id }),
+  proposal: (chainId: string, id: string) => ({ pk: `PROPOSAL#${chainId}`, sk: id }),
 } as const;
 
 export type Key = { pk: string; sk: string };

@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDynamoClient } from '../../commander/adapters/store/client.js';
+import { ensureTable } from '../../commander/adapters/store/table.js';
+import { createBenchFleet, handleReports } from '../../commander/bench-kit.js';
+import { settingsFromEnv } from '../../commander/env.js';
+import { handler as httpHandler } from '../../commander/handlers/http.js';
+import { handler as tickHandler } from '../../commander/handlers/tick.js';
+import { sampleReport } from '../fixtures/report.js';
+import { TOKEN, httpEvent, parseResult, startDynalite } from './helpers.js';
+
+let db: Awaited<ReturnType<typeof startDynalite>>;
+beforeAll(async () => {
+  db = await startDynalite();
+});
+afterAll(async () => {
+  for (const name of [
+    'BEAM_TABLE_NAME',
+    'BEAM_ENROLLMENT_TOKEN',
+    'BEAM_DYNAMODB_ENDPOINT',
+    'BEAM_LOG_LEVEL',
+  ]) {
+    delete process.env[name];
+  }
+  await db.close();
+});
+
+describe('Lambda settings from the environment', () => {
+  it('names the variable and the fix', async () => {
+    await expect(settingsFromEnv({})).rejects.toThrow(/BEAM_TABLE_NAME: set BEAM_TABLE_NAME/);
+    await expect(settingsFromEnv({ BEAM_TABLE_NAME: 'beam' })).rejects.toThrow(
+      /set BEAM_ENROLLMENT_TOKEN_SECRET to a Secrets Manager ARN or name, or BEAM_ENROLLMENT_TOKEN/,
+    );
+    await expect(
+      settingsFromEnv({ BEAM_TABLE_NAME: 'beam', BEAM_ENROLLMENT_TOKEN: 'short' }),
+    ).rejects.toThrow(/enrollmentToken: use at least 16 characters/);
+    await expect(
+      settingsFromEnv({
+        BEAM_TABLE_NAME: 'beam',
+        BEAM_ENROLLMENT_TOKEN: TOKEN,
+        BEAM_SETTINGS_JSON: '{"thresholds":{"silentIntervals":0}}',
+      }),
+    ).rejects.toThrow(/thresholds\.silentIntervals/);
+  });
+
+  it('reads the token by secret id through the fetcher, and parses roles and JSON settings', async () => {
+    const settings = await settingsFromEnv(
+      {
+        BEAM_TABLE_NAME: 'beam',
+        BEAM_ENROLLMENT_TOKEN_SECRET: 'arn:aws:secretsmanager:eu-west-1:1:secret:beam',
+        BEAM_AUTO_APPROVE_ROLES: 'sentry',
+        BEAM_SETTINGS_JSON: JSON.stringify({
+          alerts: { renotifyCriticalMs: 1000 },
+          chat: [{ platform: 'slack', chat: 'C1' }],
+        }),
+      },
+      async (id) => (id.endsWith(':beam') ? TOKEN : 'wrong'),
+    );
+    expect(settings).toMatchObject({
+      enrollmentToken: TOKEN,
+      autoApprove: { roles: ['sentry'], requireInstanceId: true },
+      alerts: { renotifyCriticalMs: 1000 },
+      chat: [{ platform: 'slack', chat: 'C1', minSeverity: 'info' }],
+      thresholds: { silentIntervals: 3 },
+    });
+  });
+});
+
+describe('the Lambda entry points', () => {
+  it('serve the pilot API and run the tick from environment settings', async () => {
+    await ensureTable(createDynamoClient({ endpoint: db.endpoint }), 'lambda-table');
+    Object.assign(process.env, {
+      BEAM_TABLE_NAME: 'lambda-table',
+      BEAM_ENROLLMENT_TOKEN: TOKEN,
+      BEAM_DYNAMODB_ENDPOINT: db.endpoint,
+      BEAM_LOG_LEVEL: 'warn',
+    });
+    const health = parseResult(await httpHandler(httpEvent('GET', '/healthz')));
+    expect(health).toMatchObject({ status: 200, body: { ok: true } });
+    const summary = await tickHandler({ 'detail-type': 'Scheduled Event' });
+    expect(summary).toMatchObject({ nodes: 0, findings: 0 });
+    const body = Buffer.from('{"broken"', 'utf8').toString('base64');
+    const bad = await httpHandler({ ...httpEvent('POST', '/v1/pilot/enroll', body), isBase64Encoded: true });
+    expect(parseResult(bad)).toMatchObject({ status: 400, body: { error: 'malformed JSON' } });
+  });
+});
+
+describe('bench kit', () => {
+  it('handles N reports at a fixed store cost per report, whatever the fleet size', async () => {
+    for (const size of [3, 12]) {
+      const fleet = await createBenchFleet({ endpoint: db.endpoint, nodes: size });
+      const run = await handleReports(
+        fleet,
+        24,
+        (n) => sampleReport({ nodeId: n.id, seq: n.seq, role: n.role, chainId: 'bench-1' }),
+        4,
+      );
+      expect(run.failures).toBe(0);
+      expect(run.latenciesMs).toHaveLength(24);
+      expect(run.storeCallsPerReport).toBe(2);
+    }
+  });
+});
