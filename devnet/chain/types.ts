@@ -23,12 +23,16 @@ export interface ChainParams {
     quorum: number;
     threshold: number;
     vetoThreshold: number;
+    /** How long a proposal may collect its minimum deposit (default 2 × votingPeriodMs). Additive. */
+    maxDepositPeriodMs?: number;
   };
   /** Base units minted as block rewards per block, split by voting power among signers. */
   blockReward: string;
   /** Minimum gas price in `denom` per gas unit (fees below are rejected as in a real node). */
   minGasPrice: number;
   maxValidators: number;
+  /** Undelegated tokens are paid out after this long (default 10 s). Additive. */
+  unbondingTimeMs?: number;
 }
 
 export interface GenesisAccount {
@@ -162,5 +166,11 @@ export interface ChainApp {
   query(path: string, data: Uint8Array): QueryResult;
   /** Devnet controls (not reachable through transactions). */
   fund(address: string, coins: { denom: string; amount: string }[]): void;
-  submitProposal(input: { title: string; summary: string; proposer: string; votingPeriodMs?: number; nowMs: number }): string;
+  submitProposal(input: {
+    title: string;
+    summary: string;
+    proposer: string;
+    votingPeriodMs?: number;
+    nowMs: number;
+  }): string;
 }
