@@ -1,0 +1,66 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BundleFile, bundleCommander, LAMBDA_BUNDLE, REPO_ROOT } from '../../infra/bundle.js';
+import { CommanderStack } from '../../infra/commander-stack.js';
+import { offlineApp, templateOf } from './synth.js';
+
+// Inside the repository (git-ignored), so the bundles resolve the SDK they leave external.
+const work = mkdtempSync(path.join(REPO_ROOT, 'node_modules', '.cache', 'beam-infra-bundle-'));
+const ENTRY = 'test/infra/fixtures/lambda-entry.ts';
+let ours: BundleFile[];
+let cdkBundles: string[];
+
+beforeAll(async () => {
+  // CDK bundles this stack itself (its local esbuild), as on deploy.
+  const app = offlineApp({ 'aws:cdk:bundling-stacks': ['**'] }, path.join(work, 'cdk.out'));
+  const stack = new CommanderStack(app, 'Bundled', {
+    fleet: 'beam',
+    logRetention: RetentionDays.ONE_WEEK,
+    entries: { http: ENTRY, tick: ENTRY },
+  });
+  templateOf(stack);
+  const outdir = path.join(work, 'cdk.out');
+  cdkBundles = readdirSync(outdir)
+    .filter((dir) => dir.startsWith('asset.'))
+    .map((dir) => path.join(outdir, dir, LAMBDA_BUNDLE.outFile));
+  ours = await bundleCommander(path.join(work, 'ours'), { http: ENTRY, tick: ENTRY });
+}, 60_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('bundleCommander', () => {
+  it('produces byte for byte the bundle CDK deploys', () => {
+    expect(cdkBundles).toHaveLength(1); // http and tick share the fixture entry, hence one asset
+    expect(ours.map((b) => b.name)).toEqual(['http', 'tick']);
+    for (const bundle of ours) {
+      expect(bundle.bytes).toBeGreaterThan(1000);
+      expect(readFileSync(bundle.file)).toEqual(readFileSync(cdkBundles[0]!));
+    }
+  });
+
+  it('emits minified ESM with the createRequire banner, a source map, and the AWS SDK left external', () => {
+    const code = readFileSync(ours[0]!.file, 'utf8');
+    expect(code.startsWith(LAMBDA_BUNDLE.banner)).toBe(true);
+    expect(code).toMatch(/from"@aws-sdk\/client-dynamodb"/);
+    expect(code).not.toMatch(/DynamoDBClient extends/);
+    expect(code).toMatch(/\/\/# sourceMappingURL=index\.mjs\.map\s*$/);
+    expect(JSON.parse(readFileSync(`${ours[0]!.file}.map`, 'utf8')).sources.join(' ')).toContain(
+      'lambda-entry.ts',
+    );
+    expect(code.length / code.split('\n').length, 'average line length of minified code').toBeGreaterThan(
+      1000,
+    );
+  });
+
+  it('runs under Node as an ES module, CommonJS dependencies included', () => {
+    const script = `const m = await import(${JSON.stringify(ours[0]!.file)}); console.log(JSON.stringify(await m.handler({ n: 41 })));`;
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }),
+    );
+    expect(out).toMatchObject({ n: 42, sdk: true });
+    expect(out.metrics).toContain('fixture_calls_total 1');
+  });
+});
