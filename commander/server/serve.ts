@@ -6,6 +6,7 @@ import dynalite from 'dynalite';
 import cron from 'node-cron';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
+import { ConsoleTransport } from '../../bots/console.js';
 import type { ChatTransport, Platform } from '../../bots/model.js';
 import { describeZodError } from '../../protocol/index.js';
 import { createDynamoClient } from '../adapters/store/client.js';
@@ -149,7 +150,10 @@ export async function serve(
   }
   const settings = CommanderSettings.parse({ ...config.settings, dynamodbEndpoint: endpoint });
   await ensureTable(createDynamoClient({ endpoint }), settings.tableName);
-  const deps = buildDeps(settings, options);
+  // Console destinations print to stdout; chat work passes Slack and Telegram transports in.
+  const deps = buildDeps(settings, {
+    transports: options.transports ?? { console: new ConsoleTransport(process.stdout) },
+  });
 
   const server = createLambdaServer(createHttpHandler(deps));
   const [host, portText] = [
