@@ -116,8 +116,8 @@ export class Hub {
     this.blockTimeMs = options.blockTimeMs;
   }
 
-  /** Listens for nodes, produces the first block at once and then one per `blockTimeMs`. */
-  async start(): Promise<{ host: string; port: number }> {
+  /** Listens for nodes; blocks start with `startProducing`. */
+  async listen(): Promise<{ host: string; port: number }> {
     const server = createServer((socket) => this.accept(socket));
     this.server = server;
     const host = this.options.host ?? '127.0.0.1';
@@ -125,11 +125,22 @@ export class Hub {
       server.once('error', reject);
       server.listen(this.options.port ?? 0, host, () => resolve());
     });
-    if (this.chain.height() === 0) this.produce();
-    this.schedule();
     const addr = server.address();
     if (!addr || typeof addr === 'string') throw new Error('hub: no TCP address');
     return { host, port: addr.port };
+  }
+
+  /** Produces a block at once and then one every `blockTimeMs`. */
+  startProducing(): void {
+    if (this.timer) return;
+    this.produce();
+    this.schedule();
+  }
+
+  async start(): Promise<{ host: string; port: number }> {
+    const address = await this.listen();
+    this.startProducing();
+    return address;
   }
 
   async stop(): Promise<void> {

@@ -19,6 +19,8 @@ export interface DevnetOptions extends LayoutOptions {
   grants?: boolean;
   /** Control API port on 127.0.0.1 (default: any free port). */
   controlPort?: number;
+  /** Overrides of the chain's default parameters (slashing window, voting period...). */
+  params?: Parameters<typeof defaultParams>[0];
 }
 
 export interface Devnet {
@@ -34,12 +36,25 @@ export interface Devnet {
   stop(): Promise<void>;
 }
 
+const NODE_BOOT_TIMEOUT_MS = 30_000;
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline)
+      throw new Error(
+        `devnet: signing nodes did not connect to the hub within ${timeoutMs} ms (see <home>/node.log)`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   const params = defaultParams({
+    ...options.params,
     chainId: options.chainId ?? 'beam-devnet-1',
     denom: 'stake',
     bech32Prefix: 'cosmos',
-    ...options.params,
   });
   const { info, genesis, hubAddress } = await layoutDevnet(options, params);
   const chain = createChain(genesis);
@@ -53,7 +68,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     await hub.stop();
   };
   try {
-    await hub.start();
+    await hub.listen();
     info.hub.controlUrl = await control.start();
     writeDevnetInfo(info);
     const hot = info.accounts.find((a) => a.name === 'hot');
@@ -61,7 +76,16 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       for (const v of info.validators)
         await submitGrants(chain, v.accountMnemonic, hot.address, v.operatorAddress);
     }
-    if (options.startNodes !== false) for (const p of processes.values()) p.start();
+    if (options.startNodes !== false) {
+      for (const p of processes.values()) p.start();
+      // Blocks start once the signing nodes are connected, so the validator misses none at boot.
+      const signing = info.nodes.filter((n) => n.signing).map((n) => n.name);
+      await waitUntil(
+        () => signing.every((name) => hub.nodes().some((n) => n.name === name)),
+        NODE_BOOT_TIMEOUT_MS,
+      );
+    }
+    hub.startProducing();
   } catch (error) {
     await stop();
     throw error;

@@ -20,8 +20,6 @@ export interface LayoutOptions {
   portBase?: number;
   chainId?: string;
   reset?: boolean;
-  /** Overrides of the chain's default parameters (slashing window, voting period...). */
-  params?: Partial<ChainParams>;
 }
 
 export const CLI_PATH = join(dirname(fileURLToPath(import.meta.url)), 'cli.ts');
