@@ -247,6 +247,8 @@ export async function startSlackSocketMode(
     botUserId: options.botUserId,
     logger: slackLogger(options.logger),
     clientOptions: clientOptions(options),
+    // The Socket Mode client (apps.connections.open) takes its Web API options from here.
+    installerOptions: { clientOptions: clientOptions(options) },
   });
   const transport = registerListeners(app, onInput, options);
   await app.start();
