@@ -69,20 +69,39 @@ async function convergeConfigs(deps: CommanderDeps, nodes: readonly NodeRecord[]
     await withRetry(async () => {
       const fresh = await deps.store.getNode(node.id);
       if (!fresh || fresh.value.desiredConfig?.version === desired.version) return;
-      const action: Action = {
-        id: `cfg-${node.id}-${desired.version}`,
-        type: 'apply-config',
-        issuedAt: deps.now(),
-        version: desired.version,
-        patch: desired.patch,
-        restart: false,
-      };
+      const issuedAt = deps.now();
+      const actions: Action[] = [
+        {
+          id: `cfg-${node.id}-${desired.version}`,
+          type: 'apply-config',
+          issuedAt,
+          version: desired.version,
+          patch: desired.patch,
+          restart: false,
+        },
+      ];
+      // The file takes effect at the next start; dialing reaches a running daemon now (design §5).
+      const peers = desired.patch.p2p?.persistent_peers ?? [];
+      if (peers.length > 0) {
+        const sentry = node.role === 'sentry';
+        actions.push({
+          id: `dial-${node.id}-${desired.version}`,
+          type: 'dial-peers',
+          issuedAt,
+          peers,
+          persistent: true,
+          unconditional: sentry,
+          private: sentry,
+        });
+      }
       // A newer config supersedes any older one still waiting.
-      const cleared = {
+      let next: NodeRecord = {
         ...fresh.value,
-        actions: fresh.value.actions.filter((a) => a.type !== 'apply-config'),
+        actions: fresh.value.actions.filter((a) => a.type !== 'apply-config' && a.type !== 'dial-peers'),
+        desiredConfig: desired,
       };
-      await deps.store.putNode({ ...queueAction(cleared, action), desiredConfig: desired }, fresh.version);
+      for (const action of actions) next = queueAction(next, action);
+      await deps.store.putNode(next, fresh.version);
       queued++;
     });
   }

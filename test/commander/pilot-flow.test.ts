@@ -234,6 +234,111 @@ describe('generated configs', () => {
     expect(reply.body.configVersion).toBe(valA.version);
     expect(reply.body.actions).toEqual([
       expect.objectContaining({ type: 'apply-config', version: valA.version, patch: valA.patch }),
+      expect.objectContaining({ type: 'dial-peers', peers: sentryPeers, private: false }),
     ]);
+    const sentryReport = healthy(c, 1, { nodeId: 'sentry-2', role: 'sentry' });
+    const sentryReply = await sendReport(c, secrets.get('sentry-2')!, {
+      ...sentryReport,
+      daemon: { ...sentryReport.daemon, cometNodeId: hex('2') },
+    });
+    expect(sentryReply.body.actions).toEqual([
+      expect.objectContaining({ type: 'apply-config', version: s2.version }),
+      expect.objectContaining({
+        type: 'dial-peers',
+        peers: validatorPeers,
+        private: true,
+        unconditional: true,
+      }),
+    ]);
+
+    // Only pending nodes can be rejected, and a rejected node changes nobody's peers.
+    await expect(c.app.rejectNode(OPERATOR, 'val-b')).rejects.toMatchObject({ code: 'conflict' });
+    const pending = await enroll(
+      c,
+      enrollRequest({ name: 'sentry-4', role: 'sentry', claim: '9'.repeat(64) }),
+    );
+    expect(pending.body.status).toBe('pending');
+    await c.app.rejectNode(OPERATOR, 'sentry-4');
+    expect(
+      await enroll(c, enrollRequest({ name: 'sentry-4', role: 'sentry', claim: '9'.repeat(64) })),
+    ).toMatchObject({
+      status: 403,
+      body: { error: 'enrollment rejected' },
+    });
+    expect((await runTick(c.deps)).configsQueued).toBe(0);
+
+    // A node reporting a new CometBFT id (a rebuilt sentry) changes the validators' config.
+    const moved = healthy(c, 2, { nodeId: 'sentry-2', role: 'sentry' });
+    await sendReport(c, secrets.get('sentry-2')!, {
+      ...moved,
+      daemon: { ...moved.daemon, cometNodeId: hex('7') },
+    });
+    expect((await runTick(c.deps)).configsQueued).toBe(2);
+    const after = await sendReport(c, secrets.get('val-a')!, healthy(c, 2));
+    const applies = (after.body.actions as { type: string; version?: string }[]).filter(
+      (a) => a.type === 'apply-config',
+    );
+    expect(applies).toHaveLength(1);
+    expect(applies[0]!.version).not.toBe(valA.version);
+  });
+});
+
+describe('fleet status', () => {
+  it('summarizes per chain: nodes, heights, lag, the signing node and recent misses', async () => {
+    const c = await makeCommander(db.endpoint);
+    const a = await enrollApproved(c, enrollRequest());
+    const b = await enrollApproved(
+      c,
+      enrollRequest({ name: 'val-b', claim: 'b'.repeat(64), cometNodeId: 'b'.repeat(40) }),
+    );
+    const other = await enrollApproved(
+      c,
+      enrollRequest({
+        name: 'osmo-a',
+        chainId: 'osmo-test-5',
+        claim: 'f'.repeat(64),
+        cometNodeId: 'f'.repeat(40),
+      }),
+    );
+    const commits = [8, 9, 10].map((height) => ({ height, signed: height !== 9, at: c.clock.now() }));
+    const custody = { holdsValidatorKey: true, highestEpoch: 1, leaseExpiresAt: null, fenced: false };
+    const chain = {
+      validatorAddress: 'A'.repeat(40),
+      operatorAddress: null,
+      recentCommits: commits,
+      signingInfo: null,
+      validator: null,
+      networkSignedShare: 1,
+      balances: [],
+      rewards: [],
+      commission: [],
+      proposals: [],
+      grants: null,
+      errors: [],
+    };
+    await sendReport(c, a, healthy(c, 1, { custody, chain }));
+    const lagging = healthy(c, 1, { nodeId: 'val-b' });
+    await sendReport(c, b, { ...lagging, daemon: { ...lagging.daemon, height: 7 } });
+    await sendReport(c, other, healthy(c, 1, { nodeId: 'osmo-a', chainId: 'osmo-test-5' }));
+    await runTick(c.deps);
+
+    const status = await c.app.fleetStatus(OPERATOR);
+    expect(status).toMatchObject({ lastTickAt: c.clock.now(), pending: [], openAlerts: 0 });
+    const devnet = status.chains.find((ch) => ch.chainId === 'beam-devnet-1')!;
+    expect(devnet).toMatchObject({ bestHeight: 10, signer: 'val-a', recentMissed: 1, recentCommits: 3 });
+    expect(devnet.nodes.map((n) => [n.id, n.role, n.health, n.height, n.lag, n.peers])).toEqual([
+      ['val-a', 'validator', 'healthy', 10, 0, 3],
+      ['val-b', 'validator', 'healthy', 7, 3, 3],
+    ]);
+    expect(status.chains.find((ch) => ch.chainId === 'osmo-test-5')?.nodes.map((n) => n.id)).toEqual([
+      'osmo-a',
+    ]);
+    const detail = await c.app.nodeDetail(OPERATOR, 'val-b');
+    expect(detail).toMatchObject({
+      id: 'val-b',
+      p2pAddress: '10.0.0.1:26656',
+      decidedBy: 'slack:U123 (alice)',
+      alerts: [],
+    });
   });
 });
