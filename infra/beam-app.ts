@@ -34,6 +34,7 @@ export function buildBeamApp(app: App): { commander: CommanderStack; network?: N
     chainId: ctx['beam:chainId'],
     daemonUnit: ctx['beam:daemonUnit'],
     daemonHome: ctx['beam:daemonHome'],
+    daemonUser: ctx['beam:daemonUser'],
     validatorConsensusAddress: consensusAddress,
     validatorInstanceType: ctx['beam:validatorInstanceType'],
     sentryInstanceType: ctx['beam:sentryInstanceType'],

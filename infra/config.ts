@@ -32,8 +32,13 @@ export const BeamContext = z.strictObject({
     .default('gaiad.service'),
   'beam:daemonHome': z
     .string()
-    .startsWith('/', 'use an absolute path such as "/var/lib/gaiad"')
-    .default('/var/lib/gaiad'),
+    .regex(/^\/[\w./-]*$/, 'use an absolute path such as "/home/gaia/.gaia"')
+    .default('/home/gaia/.gaia'),
+  /** The daemon's user; the pilot runs as this user too (pilot/packaging/beam-pilot.service). */
+  'beam:daemonUser': z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'use a Linux user name such as "gaia"')
+    .default('gaia'),
   'beam:validatorInstanceType': z.string().min(1).default('m7g.xlarge'),
   'beam:sentryInstanceType': z.string().min(1).default('m7g.large'),
   'beam:validatorVolumeGiB': z.coerce.number().int().min(20).max(16_384).default(500),

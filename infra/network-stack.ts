@@ -48,6 +48,7 @@ export interface NetworkStackProps extends StackProps {
   chainId: string;
   daemonUnit: string;
   daemonHome: string;
+  daemonUser: string;
   validatorConsensusAddress: string;
   validatorInstanceType: string;
   sentryInstanceType: string;
@@ -167,6 +168,7 @@ export class NetworkStack extends Stack {
           chainId: props.chainId,
           daemonUnit: props.daemonUnit,
           daemonHome: props.daemonHome,
+          daemonUser: props.daemonUser,
           commanderUrl: props.commanderUrl,
           enrollmentTokenSecretArn: props.enrollmentTokenSecretArn,
           region: this.region,

@@ -1,17 +1,21 @@
+import path from 'node:path';
+
 /**
  * The boot script that installs, configures and starts beam-pilot on an instance (Amazon Linux 2023).
  * Pure: it returns shell lines with CDK tokens left in place. The enrollment token is read from
  * Secrets Manager at boot into a root-only file; the script carries only the secret's ARN.
  */
 export const PILOT_PATHS = {
-  dir: '/opt/beam/pilot',
-  bundle: '/opt/beam/pilot/beam-pilot.mjs',
-  unit: '/etc/systemd/system/beam-pilot.service',
-  bin: '/usr/local/bin/beam-pilot',
+  // Where pilot/packaging/beam-pilot.service expects the bundle and the config.
+  bundle: '/usr/local/lib/beam/beam-pilot.mjs',
   config: '/etc/beam/pilot.toml',
+  unit: '/etc/systemd/system/beam-pilot.service',
+  dropIn: '/etc/systemd/system/beam-pilot.service.d/beam-infra.conf',
+  polkitRule: '/etc/polkit-1/rules.d/50-beam-pilot.rules',
   enrollmentToken: '/etc/beam/enrollment-token',
   stateDir: '/var/lib/beam-pilot',
   validatorKey: '/etc/beam/priv_validator_key.json',
+  staging: '/tmp/beam-pilot',
 } as const;
 
 /** Files of the pilot asset (a zip): the bundle and its systemd unit. */
@@ -24,6 +28,8 @@ export interface PilotBoot {
   chainId: string;
   daemonUnit: string;
   daemonHome: string;
+  /** The daemon's user, which the pilot runs as (it edits the daemon home). */
+  daemonUser: string;
   commanderUrl: string;
   enrollmentTokenSecretArn: string;
   region: string;
@@ -66,7 +72,35 @@ export function pilotConfigToml(boot: PilotBoot, nodeName: string): string {
   return lines.join('\n');
 }
 
+/**
+ * The unit ships with `User=gaia` and the default daemon home; a drop-in points it at this fleet's
+ * daemon user and home, and a polkit rule lets that user start and stop exactly the daemon's unit
+ * (the unit sets NoNewPrivileges, which rules out sudo).
+ */
+function unitAdjustments(boot: PilotBoot): string[] {
+  return [
+    `mkdir -p ${path.posix.dirname(PILOT_PATHS.dropIn)}`,
+    `cat > ${PILOT_PATHS.dropIn} <<'BEAM_DROP_IN'`,
+    '[Service]',
+    `User=${boot.daemonUser}`,
+    `Group=${boot.daemonUser}`,
+    'ReadWritePaths=',
+    `ReadWritePaths=${PILOT_PATHS.stateDir} ${boot.daemonHome}`,
+    'BEAM_DROP_IN',
+    `cat > ${PILOT_PATHS.polkitRule} <<'BEAM_POLKIT'`,
+    'polkit.addRule(function (action, subject) {',
+    `  if (action.id === "org.freedesktop.systemd1.manage-units" && subject.user === ${str(boot.daemonUser)} &&`,
+    `      action.lookup("unit") === ${str(boot.daemonUnit)} &&`,
+    '      ["start", "stop", "restart"].indexOf(action.lookup("verb")) >= 0) {',
+    '    return polkit.Result.YES;',
+    '  }',
+    '});',
+    'BEAM_POLKIT',
+  ];
+}
+
 export function pilotBootScript(boot: PilotBoot): string[] {
+  const user = boot.daemonUser;
   // Sentries are interchangeable: their name comes from the instance id, read through IMDSv2.
   const nodeName = boot.nodeName
     ? [`NODE_NAME=${str(boot.nodeName)}`]
@@ -76,21 +110,27 @@ export function pilotBootScript(boot: PilotBoot): string[] {
       ];
   return [
     'set -euo pipefail',
-    'dnf install -y nodejs22 unzip',
+    'dnf install -y nodejs22 unzip polkit',
+    'alternatives --set node /usr/bin/node-22',
+    `id -u ${user} >/dev/null 2>&1 || useradd --system --create-home ${user}`,
     ...nodeName,
-    `mkdir -p ${PILOT_PATHS.dir} /etc/beam ${PILOT_PATHS.stateDir}`,
-    `aws s3 cp ${str(boot.assetUrl)} /tmp/beam-pilot.zip --region ${str(boot.region)}`,
-    `unzip -o /tmp/beam-pilot.zip -d ${PILOT_PATHS.dir} && rm -f /tmp/beam-pilot.zip`,
-    `printf '#!/bin/sh\\nexec /usr/bin/node-22 ${PILOT_PATHS.bundle} "$@"\\n' > ${PILOT_PATHS.bin}`,
-    `chmod 755 ${PILOT_PATHS.bin}`,
-    // The token goes straight from Secrets Manager into a root-only file, never through the log.
+    `install -d -m 755 ${path.posix.dirname(PILOT_PATHS.bundle)} /etc/beam`,
+    `install -d -m 700 -o ${user} -g ${user} ${PILOT_PATHS.stateDir}`,
+    `install -d -o ${user} -g ${user} ${str(boot.daemonHome)}`,
+    `aws s3 cp ${str(boot.assetUrl)} ${PILOT_PATHS.staging}.zip --region ${str(boot.region)}`,
+    `unzip -o ${PILOT_PATHS.staging}.zip -d ${PILOT_PATHS.staging}`,
+    `install -m 755 ${PILOT_PATHS.staging}/${PILOT_ASSET_FILES.bundle} ${PILOT_PATHS.bundle}`,
+    `install -m 644 ${PILOT_PATHS.staging}/${PILOT_ASSET_FILES.unit} ${PILOT_PATHS.unit}`,
+    `rm -rf ${PILOT_PATHS.staging} ${PILOT_PATHS.staging}.zip`,
+    // The token goes straight from Secrets Manager into a file only the pilot's user can read.
     'umask 077',
     `aws secretsmanager get-secret-value --region ${str(boot.region)} --secret-id ${str(boot.enrollmentTokenSecretArn)} --query SecretString --output text > ${PILOT_PATHS.enrollmentToken}`,
+    `chown ${user}:${user} ${PILOT_PATHS.enrollmentToken}`,
+    'umask 022',
     `cat > ${PILOT_PATHS.config} <<BEAM_PILOT_TOML`,
     pilotConfigToml(boot, '"$NODE_NAME"'),
     'BEAM_PILOT_TOML',
-    'umask 022',
-    `install -m 644 ${PILOT_PATHS.dir}/${PILOT_ASSET_FILES.unit} ${PILOT_PATHS.unit}`,
+    ...unitAdjustments(boot),
     'systemctl daemon-reload',
     'systemctl enable --now beam-pilot.service',
   ];

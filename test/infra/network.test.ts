@@ -199,8 +199,14 @@ describe('network stack', () => {
       );
       expect(text).toMatch(/aws s3 cp "s3:\/\/.*\.zip" \/tmp\/beam-pilot\.zip/);
       expect(text).toContain(
-        'install -m 644 /opt/beam/pilot/beam-pilot.service /etc/systemd/system/beam-pilot.service',
+        'install -m 755 /tmp/beam-pilot/beam-pilot.mjs /usr/local/lib/beam/beam-pilot.mjs',
       );
+      expect(text).toContain(
+        'install -m 644 /tmp/beam-pilot/beam-pilot.service /etc/systemd/system/beam-pilot.service',
+      );
+      expect(text).toContain('chown gaia:gaia /etc/beam/enrollment-token');
+      expect(text).toContain('ReadWritePaths=/var/lib/beam-pilot /home/gaia/.gaia');
+      expect(text).toContain('action.lookup("unit") === "gaiad.service"');
       expect(text).toMatch(/systemctl enable --now beam-pilot\.service$/);
       const toml = /<<BEAM_PILOT_TOML\n([\s\S]*?)\nBEAM_PILOT_TOML/.exec(text)![1]!;
       const name = index < 2 ? (index === 0 ? 'validator-primary' : 'validator-standby') : 'sentry-i-0abc123';
@@ -210,7 +216,11 @@ describe('network stack', () => {
         chain_id: 'theta-testnet-001',
         role: index < 2 ? 'validator' : 'sentry',
       });
-      expect(config.daemon).toMatchObject({ mode: 'systemd', unit: 'gaiad.service', home: '/var/lib/gaiad' });
+      expect(config.daemon).toMatchObject({
+        mode: 'systemd',
+        unit: 'gaiad.service',
+        home: '/home/gaia/.gaia',
+      });
       expect(config.commander).toMatchObject({
         url: 'https://abc123.execute-api.eu-west-1.amazonaws.com',
         enrollment_token_file: '/etc/beam/enrollment-token',
