@@ -1,0 +1,160 @@
+import { promises as fs } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Devnet, startDevnet } from '../../devnet/index.js';
+import { Pilot } from '../../pilot/agent.js';
+import { waitFor } from '../helpers/wait.js';
+import {
+  daemonPid,
+  FakeCommander,
+  freePortBase,
+  killDaemon,
+  type PilotSetup,
+  pilotConfigFor,
+  seedLease,
+} from './harness.js';
+
+let dir: string;
+let devnet: Devnet;
+const commander = new FakeCommander();
+let setup: PilotSetup;
+let pilot: Pilot;
+
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pilot-facts-'));
+  devnet = await startDevnet({
+    dir,
+    blockTimeMs: 300,
+    startNodes: false,
+    portBase: await freePortBase(),
+    reset: true,
+  });
+  await commander.start();
+  setup = await pilotConfigFor(devnet.info, 'val-a', dir, { commanderUrl: commander.url });
+  const token = path.join(setup.stateDir, 'token');
+  await fs.writeFile(token, 'enrollment-token-0123456789', { mode: 0o600 });
+  setup.config.commander!.enrollment_token_file = token;
+  // The validator holds the lease (epoch 1) from before this pilot start; the commander keeps renewing it.
+  await seedLease(setup.stateDir, 1, 30_000);
+  Object.assign(commander.script('val-a'), {
+    lease: { epoch: 1, holder: true, expiresAt: 0 },
+    leaseMs: 30_000,
+  });
+  pilot = await Pilot.create(setup.config, (await import('pino')).pino({ level: 'silent' }));
+  await pilot.start();
+});
+
+afterAll(async () => {
+  await pilot?.close();
+  if (setup) await killDaemon(setup.stateDir);
+  await commander.stop();
+  await devnet?.stop();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('pilot on a devnet validator (process mode)', () => {
+  it('enrolls, then reports correct signed facts', async () => {
+    const v = devnet.info.validators[0]!;
+    const report = await waitFor(
+      () => {
+        const r = commander.last('val-a');
+        return r?.chain?.recentCommits.some((c) => c.signed) && r.chain.validator && r.chain.grants
+          ? r
+          : null;
+      },
+      'a report showing the validator signing',
+      { timeoutMs: 30_000 },
+    );
+    expect(commander.enrollments).toBe(2); // pending once, then approved
+    expect(commander.rejected).toEqual([]);
+    expect(report.daemon).toMatchObject({
+      running: true,
+      desired: 'running',
+      rpcReachable: true,
+      catchingUp: false,
+    });
+    expect(report.daemon.height).toBeGreaterThan(0);
+    expect(report.daemon.consensusAddress).toBe(v.consensusAddress);
+    expect(report.daemon.cometNodeId).toBe(devnet.info.nodes[0]!.cometNodeId);
+    expect(report.chain!.validatorAddress).toBe(v.consensusAddress);
+    expect(report.chain!.validator).toMatchObject({ jailed: false, status: 'bonded' });
+    expect(report.chain!.networkSignedShare).toBeGreaterThan(0);
+    expect(report.chain!.balances.some((b) => b.denom === devnet.info.denom)).toBe(true);
+    expect(report.chain!.grants!.map((g) => g.msgTypeUrl)).toContain('/cosmos.gov.v1.MsgVote');
+    expect(report.chain!.signingInfo?.tombstoned).toBe(false);
+    expect(report.custody).toMatchObject({ holdsValidatorKey: true, fenced: false });
+    expect(report.host.diskTotalBytes).toBeGreaterThan(0);
+    const seqs = commander.reports.get('val-a')!.map((r) => r.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  });
+
+  it('restarts a crashed daemon', async () => {
+    const before = await daemonPid(setup.stateDir);
+    process.kill(before, 'SIGKILL');
+    const after = await waitFor(
+      async () => {
+        const pid = await daemonPid(setup.stateDir);
+        return pid !== before && commander.last('val-a')?.daemon.rpcReachable ? pid : null;
+      },
+      'a restarted daemon',
+      { timeoutMs: 20_000 },
+    );
+    expect(after).not.toBe(before);
+    await waitFor(() => (commander.last('val-a')?.daemon.restarts ?? 0) >= 1, 'restarts reported');
+  });
+
+  it('applies a config change touching only Beam keys', async () => {
+    const file = path.join(devnet.info.nodes[0]!.home, 'config', 'config.toml');
+    const before = (await fs.readFile(file, 'utf8')).split('\n');
+    const peer = `${devnet.info.nodes[2]!.cometNodeId}@${devnet.info.nodes[2]!.p2pAddress}`;
+    commander.script('val-a').actions.push({
+      id: 'cfg-1',
+      issuedAt: Date.now(),
+      type: 'apply-config',
+      version: 'v1',
+      patch: { p2p: { persistent_peers: [peer], pex: true, addr_book_strict: true } },
+      restart: false,
+    });
+    const result = await waitFor(() => commander.resultsOf('val-a', 'cfg-1')[0], 'apply-config result');
+    expect(result.ok).toBe(true);
+    const after = (await fs.readFile(file, 'utf8')).split('\n');
+    const changed = after.filter((l) => !before.includes(l));
+    expect(changed.sort()).toEqual(
+      [`persistent_peers = "${peer}"`, 'pex = true', 'addr_book_strict = true'].sort(),
+    );
+    const removed = before.filter((l) => !after.includes(l));
+    expect(removed.every((l) => /^(persistent_peers|pex|addr_book_strict) =/.test(l))).toBe(true);
+    await waitFor(() => commander.last('val-a')?.configVersion === 'v1', 'config version reported');
+  });
+
+  it('sees a flood of real inbound connections in the report and /metrics', async () => {
+    const [host, port] = devnet.info.nodes[0]!.p2pAddress.split(':') as [string, string];
+    const sockets: net.Socket[] = [];
+    try {
+      for (let i = 0; i < 60; i++) {
+        const s = net.connect({ host, port: Number(port), localAddress: '127.0.0.1' });
+        s.on('error', () => undefined);
+        sockets.push(s);
+      }
+      const r = await waitFor(() => {
+        const last = commander.last('val-a');
+        return last?.sockets?.flooded ? last : null;
+      }, 'a flooded report');
+      expect(r.sockets!.inboundTotal).toBeGreaterThanOrEqual(40);
+      expect(r.sockets!.distinctRemotes).toBeGreaterThanOrEqual(1);
+      const metrics = await (await request(`${pilot.url}/metrics`)).body.text();
+      expect(metrics).toMatch(/^beam_pilot_flooded 1$/m);
+      expect(metrics).toMatch(/^beam_pilot_inbound_connections\{state="ESTABLISHED"\} \d+/m);
+      expect(metrics).toMatch(/^beam_pilot_height \d+/m);
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
+    await waitFor(() => commander.last('val-a')?.sockets?.flooded === false, 'flood gone');
+    const status = (await (await request(`${pilot.url}/status`)).body.json()) as { node: string };
+    expect(status.node).toBe('val-a');
+    expect((await request(`${pilot.url}/healthz`)).statusCode).toBe(200);
+  });
+});

@@ -1,0 +1,266 @@
+/** Test harness for the pilot: a loopback fake commander (the commander's contract), devnet, pilot configs. */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import path from 'node:path';
+import { stringify } from 'smol-toml';
+import {
+  type Action,
+  HEADER_NODE,
+  HEADER_SIGNATURE,
+  HEADER_TIMESTAMP,
+  Report,
+  type ReportReply,
+  verifySignature,
+} from '../../protocol/index.js';
+import { parseConfig, type PilotConfig } from '../../pilot/config.js';
+import type { DevnetInfo } from '../../devnet/index.js';
+
+export interface NodeScript {
+  /** Actions re-sent on every reply until a result for them arrives (like the commander). */
+  actions: Action[];
+  lease: ReportReply['lease'];
+  /** Withhold acks (to test re-sending and restarts). */
+  ack: boolean;
+  leaseMs: number;
+}
+
+/** Speaks the commander's side of protocol/: verifies signatures, seq, schema; replies per node script. */
+export class FakeCommander {
+  readonly secrets = new Map<string, string>();
+  readonly reports = new Map<string, Report[]>();
+  readonly results = new Map<string, Report['results']>();
+  readonly scripts = new Map<string, NodeScript>();
+  readonly rejected: string[] = [];
+  enrollPending = 1;
+  enrollments = 0;
+  private server: Server | null = null;
+  url = '';
+
+  script(node: string): NodeScript {
+    let s = this.scripts.get(node);
+    if (!s) {
+      s = { actions: [], lease: null, ack: true, leaseMs: 0 };
+      this.scripts.set(node, s);
+    }
+    return s;
+  }
+
+  last(node: string): Report | undefined {
+    return this.reports.get(node)?.at(-1);
+  }
+
+  resultsOf(node: string, id: string) {
+    return (this.results.get(node) ?? []).filter((r) => r.id === id);
+  }
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        const [code, reply] = this.handle(req.url ?? '', req.headers, body);
+        res.writeHead(code, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(reply));
+      });
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', () => r()));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  private handle(
+    url: string,
+    headers: Record<string, string | string[] | undefined>,
+    body: string,
+  ): [number, unknown] {
+    if (url === '/v1/pilot/enroll') {
+      const req = JSON.parse(body) as { name: string; claim: string };
+      this.enrollments++;
+      if (this.enrollments <= this.enrollPending)
+        return [200, { status: 'pending', nodeId: req.name, retryAfterMs: 200 }];
+      const secret = this.secrets.get(req.name) ?? randomBytes(32).toString('hex');
+      this.secrets.set(req.name, secret);
+      return [200, { status: 'approved', nodeId: req.name, secret }];
+    }
+    if (url !== '/v1/pilot/report') return [404, { error: 'not found' }];
+    const node = String(headers[HEADER_NODE] ?? '');
+    const secret = this.secrets.get(node);
+    if (!secret) return this.reject(401, `unknown node ${node}`);
+    const check = verifySignature(
+      secret,
+      headers[HEADER_TIMESTAMP] as string | undefined,
+      headers[HEADER_SIGNATURE] as string | undefined,
+      body,
+      Date.now(),
+    );
+    if (!check.ok) return this.reject(401, check.reason);
+    const parsed = Report.safeParse(JSON.parse(body));
+    if (!parsed.success) return this.reject(400, parsed.error.message);
+    const report = parsed.data;
+    const list = this.reports.get(node) ?? [];
+    const prev = list.at(-1);
+    if (prev && report.seq <= prev.seq) return this.reject(409, `seq ${report.seq} not above ${prev.seq}`);
+    list.push(report);
+    this.reports.set(node, list);
+    const s = this.script(node);
+    const stored = this.results.get(node) ?? [];
+    for (const r of report.results)
+      if (!stored.some((x) => x.id === r.id && x.finishedAt === r.finishedAt)) stored.push(r);
+    this.results.set(node, stored);
+    s.actions = s.actions.filter((a) => !stored.some((r) => r.id === a.id) || !s.ack);
+    const now = Date.now();
+    const lease = s.leaseMs > 0 && s.lease ? { ...s.lease, expiresAt: now + s.leaseMs } : s.lease;
+    const reply: ReportReply = {
+      actions: s.actions,
+      lease,
+      configVersion: null,
+      nextReportMs: 500,
+      commanderTime: now,
+      lastTickAt: now,
+      ackedResults: s.ack ? report.results.map((r) => r.id) : [],
+    };
+    return [200, reply];
+  }
+
+  private reject(code: number, why: string): [number, unknown] {
+    this.rejected.push(why);
+    return [code, { error: why }];
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}
+
+/** A base port free on every loopback address the devnet will use (p2p = base, rpc = base + 1, hub = base + 2). */
+export async function freePortBase(hosts = 8): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const ok = await Promise.all(
+      Array.from({ length: hosts * 3 }, (_, i) => {
+        const host = `127.0.0.${1 + Math.floor(i / 3)}`;
+        return new Promise<boolean>((resolve) => {
+          const s = net.createServer();
+          s.once('error', () => resolve(false));
+          s.listen(base + (i % 3), host, () => s.close(() => resolve(true)));
+        });
+      }),
+    );
+    if (ok.every(Boolean)) return base;
+  }
+  throw new Error('no free port base found');
+}
+
+export interface PilotSetup {
+  config: PilotConfig;
+  file: string;
+  stateDir: string;
+}
+
+/** Writes a pilot config (TOML) for a devnet node, in process mode, with short test intervals. */
+export async function pilotConfigFor(
+  info: DevnetInfo,
+  nodeName: string,
+  dir: string,
+  opts: { commanderUrl?: string; extra?: Record<string, Record<string, unknown>> } = {},
+): Promise<PilotSetup> {
+  const node = info.nodes.find((n) => n.name === nodeName);
+  if (!node) throw new Error(`no node ${nodeName}`);
+  const v = info.validators.find((x) => x.name === node.validator);
+  const hot = info.accounts.find((a) => a.name === 'hot');
+  const stateDir = path.join(dir, `pilot-${nodeName}`);
+  await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const [p2pHost, p2pPort] = node.p2pAddress.split(':') as [string, string];
+  const doc: Record<string, Record<string, unknown>> = {
+    node: { name: nodeName, role: node.role, chain_id: info.chainId, state_dir: stateDir },
+    daemon: {
+      mode: 'process',
+      command: node.command,
+      home: node.home,
+      rpc_url: node.rpcUrl,
+      p2p_port: Number(p2pPort),
+      p2p_host: p2pHost,
+      restart_backoff_ms: 200,
+      restart_backoff_max_ms: 1000,
+      stop_timeout_ms: 3000,
+    },
+    http: { listen: `127.0.0.1:0` },
+    sockets: { flood_inbound_total: 40, flood_syn_recv: 40, flood_per_remote: 40 },
+  };
+  if (opts.commanderUrl) {
+    doc['commander'] = { url: opts.commanderUrl, report_interval_ms: 300, request_timeout_ms: 2000 };
+  }
+  if (v) {
+    doc['validator'] = {
+      consensus_address: v.consensusAddress,
+      operator_address: v.operatorAddress,
+      account_address: v.accountAddress,
+      key_file: v.keyFile,
+      double_sign_check_height: 4,
+      fence_margin_ms: 200,
+      recent_commits: 4,
+      fresh_commits: 3,
+      stall_after_ms: 1500,
+    };
+  }
+  if (hot) {
+    const mnemonicFile = path.join(stateDir, 'hot-mnemonic');
+    await fs.writeFile(mnemonicFile, hot.mnemonic, { mode: 0o600 });
+    doc['chain'] = {
+      denom: info.denom,
+      bech32_prefix: info.bech32Prefix,
+      gas_price: `0.025${info.denom}`,
+      hot_mnemonic_file: mnemonicFile,
+      broadcast_poll_interval_ms: 200,
+      broadcast_timeout_ms: 15_000,
+    };
+  }
+  for (const [section, keys] of Object.entries(opts.extra ?? {})) doc[section] = { ...doc[section], ...keys };
+  const file = path.join(dir, `pilot-${nodeName}.toml`);
+  const text = stringify(doc);
+  await fs.writeFile(file, text, { mode: 0o600 });
+  return { config: parseConfig(text, file), file, stateDir };
+}
+
+/** Kills the daemon a process-mode pilot left running (its pid file), and waits until it is gone. */
+export async function killDaemon(stateDir: string): Promise<void> {
+  try {
+    const { pid } = JSON.parse(await fs.readFile(path.join(stateDir, 'daemon.pid'), 'utf8')) as {
+      pid: number;
+    };
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        return;
+      }
+    }
+    for (let i = 0; i < 100; i++) {
+      try {
+        process.kill(pid, 0);
+        await new Promise((r) => setTimeout(r, 20));
+      } catch {
+        return;
+      }
+    }
+  } catch {
+    // no pid file: nothing started
+  }
+}
+
+export async function daemonPid(stateDir: string): Promise<number> {
+  return (JSON.parse(await fs.readFile(path.join(stateDir, 'daemon.pid'), 'utf8')) as { pid: number }).pid;
+}
+
+/** Writes a persisted lease into a pilot's state, as a pilot that held it before a restart would have. */
+export async function seedLease(stateDir: string, epoch: number, validForMs: number): Promise<void> {
+  const state = {
+    highestEpoch: epoch,
+    lease: { epoch, holder: true, expiresAtWall: Date.now() + validForMs },
+  };
+  await fs.writeFile(path.join(stateDir, 'state.json'), JSON.stringify(state), { mode: 0o600 });
+}
