@@ -258,10 +258,13 @@ export class Store {
   async getLastTickAt(): Promise<number | null> {
     return (await this.get<{ at: number }>(KEYS.tick()))?.value.at ?? null;
   }
-  /** The tick's heartbeat: last writer wins, so no version guard is needed beyond a fresh read. */
+  /** The tick's heartbeat; never moves backwards when two ticks overlap. */
   async recordTick(at: number): Promise<void> {
-    const prior = await this.get<{ at: number }>(KEYS.tick());
-    await this.put(KEYS.tick(), 'tick', { at }, prior?.version ?? null);
+    await withRetry(async () => {
+      const prior = await this.get<{ at: number }>(KEYS.tick());
+      if (prior && prior.value.at >= at) return;
+      await this.put(KEYS.tick(), 'tick', { at }, prior?.version ?? null);
+    });
   }
   async appendAudit(entry: AuditEntry): Promise<void> {
     const sk = `${new Date(entry.at).toISOString()}#${Math.random().toString(36).slice(2, 10)}`;
