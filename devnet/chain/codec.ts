@@ -3,7 +3,7 @@
  * atomics), coin sets, addresses, timestamps, and ABCI events as plain strings.
  */
 import { sha256 } from '@cosmjs/crypto';
-import { fromBech32, toBech32, toHex } from '@cosmjs/encoding';
+import { fromBech32, fromHex, toBech32, toHex } from '@cosmjs/encoding';
 import type { Any } from 'cosmjs-types/google/protobuf/any';
 import type { Timestamp } from 'cosmjs-types/google/protobuf/timestamp';
 import type { Duration } from 'cosmjs-types/google/protobuf/duration';
@@ -85,6 +85,11 @@ export function consensusAddressBytes(pubkey: Uint8Array): Uint8Array {
 /** Uppercase hex of the first 20 bytes of sha256(ed25519 pubkey), as CometBFT names validators. */
 export function consensusAddress(pubkey: Uint8Array): string {
   return toHex(consensusAddressBytes(pubkey)).toUpperCase();
+}
+
+/** `<prefix>valcons1…` form of an uppercase-hex consensus address. */
+export function valconsAddress(consensusHex: string, bech32Prefix: string): string {
+  return toBech32(`${bech32Prefix}valcons`, fromHex(consensusHex));
 }
 
 /**

@@ -32,9 +32,8 @@ import type {
 } from './types.js';
 import { updateValidatorSet, validatorsHash } from './valset.js';
 
-export { consensusAddress, powerReduction } from './codec.js';
+export { consensusAddress, powerReduction, valconsAddress } from './codec.js';
 export { defaultParams } from './params.js';
-export { valconsAddress } from './slashing.js';
 export type * from './types.js';
 
 function headerHash(header: BlockHeader): Uint8Array {

@@ -2,11 +2,10 @@
  * Slashing: liveness over a sliding window of signed blocks (downtime → slash + jail for a while),
  * double-sign evidence (slash + jail forever + tombstone), and MsgUnjail.
  */
-import { toBech32, fromHex } from '@cosmjs/encoding';
 import { MsgUnjailResponse } from 'cosmjs-types/cosmos/slashing/v1beta1/tx';
 import type { MsgUnjail } from 'cosmjs-types/cosmos/slashing/v1beta1/tx';
-import { decFrom, event } from './codec.js';
-import { type Ctx, valconsPrefix } from './context.js';
+import { decFrom, event, valconsAddress } from './codec.js';
+import type { Ctx } from './context.js';
 import { slashing as errors } from './errors.js';
 import { slashTokens } from './staking.js';
 import type { SigningInfo, State, ValidatorState } from './state.js';
@@ -15,8 +14,8 @@ import type { Commit, DoubleSignEvidence, ValidatorSetEntry } from './types.js';
 /** 9999-12-31T23:59:59Z, the SDK's "jailed forever" time for double signers. */
 export const DOUBLE_SIGN_JAIL_END_MS = 253402300799000;
 
-export function valconsAddress(state: State, consAddress: string): string {
-  return toBech32(valconsPrefix(state), fromHex(consAddress));
+export function valconsOf(state: State, consAddress: string): string {
+  return valconsAddress(consAddress, state.params.bech32Prefix);
 }
 
 function validatorByCons(state: State, consAddress: string): ValidatorState | undefined {
@@ -65,7 +64,7 @@ export function handleLiveness(ctx: Ctx, set: ValidatorSetEntry[], commit: Commi
     if (!previous && missed) info.missedCounter += 1;
     if (previous && !missed) info.missedCounter -= 1;
     info.missed[index] = missed;
-    const valcons = valconsAddress(state, entry.address);
+    const valcons = valconsOf(state, entry.address);
     if (missed) {
       ctx.events.push(
         event('liveness', {
@@ -104,7 +103,7 @@ export function handleEvidence(ctx: Ctx, evidence: DoubleSignEvidence): void {
   validator.jailed = true;
   info.jailedUntilMs = DOUBLE_SIGN_JAIL_END_MS;
   info.tombstoned = true;
-  const valcons = valconsAddress(state, evidence.validatorAddress);
+  const valcons = valconsOf(state, evidence.validatorAddress);
   ctx.events.push(
     event('slash', {
       address: valcons,

@@ -13,7 +13,7 @@ import { type DelegationResponse, Validator } from 'cosmjs-types/cosmos/staking/
 import type { Any } from 'cosmjs-types/google/protobuf/any';
 import { DEC, coinList, decString, packAny, timestamp } from './codec.js';
 import { tally } from './gov.js';
-import { valconsAddress } from './slashing.js';
+import { valconsOf } from './slashing.js';
 import { tokensFromShares } from './staking.js';
 import {
   type AccountState,
@@ -72,7 +72,7 @@ export function delegationView(state: State, d: DelegationState): DelegationResp
 
 export function signingInfoView(state: State, info: SigningInfo): ValidatorSigningInfo {
   return {
-    address: valconsAddress(state, info.consAddress),
+    address: valconsOf(state, info.consAddress),
     startHeight: BigInt(info.startHeight),
     indexOffset: BigInt(info.indexOffset),
     jailedUntil: timestamp(info.jailedUntilMs),
