@@ -1,32 +1,31 @@
-import type { ChatMessage, Severity } from '../model.js';
+import type { ChatMessage } from '../model.js';
+import { clip, SEVERITY_MARK } from '../text.js';
 
 /** A Block Kit block, loosely typed: only what Beam renders. */
 export type SlackBlock = Record<string, unknown>;
-
-const SEVERITY_MARK: Record<Severity, string> = {
-  info: 'ℹ️',
-  ok: '✅',
-  warning: '⚠️',
-  critical: '🚨',
-};
 
 /** Slack mrkdwn needs only &, < and > escaped; everything else is shown as typed. */
 export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** Header blocks take plain text of at most 150 characters. */
+/** Block Kit limits: header text 150 characters, section text 3000. */
+const HEADER_MAX = 150;
+const SECTION_MAX = 3000;
+
 function headerText(message: ChatMessage): string {
   const mark = message.severity ? `${SEVERITY_MARK[message.severity]} ` : '';
-  const text = `${mark}${message.title}`;
-  return text.length > 150 ? `${text.slice(0, 149)}…` : text;
+  return clip(`${mark}${message.title}`, HEADER_MAX);
 }
 
 /** Renders a chat message as Block Kit; `text` is the notification fallback Slack also wants. */
 export function renderSlack(message: ChatMessage): { text: string; blocks: SlackBlock[] } {
   const blocks: SlackBlock[] = [{ type: 'header', text: { type: 'plain_text', text: headerText(message) } }];
   if (message.text)
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: escapeMrkdwn(message.text) } });
+    blocks.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: clip(escapeMrkdwn(message.text), SECTION_MAX) },
+    });
   if (message.fields?.length) {
     // A section holds at most 10 fields.
     for (let i = 0; i < message.fields.length; i += 10) {
@@ -42,7 +41,10 @@ export function renderSlack(message: ChatMessage): { text: string; blocks: Slack
   if (message.preformatted) {
     blocks.push({
       type: 'section',
-      text: { type: 'mrkdwn', text: '```' + escapeMrkdwn(message.preformatted) + '```' },
+      text: {
+        type: 'mrkdwn',
+        text: '```' + clip(escapeMrkdwn(message.preformatted), SECTION_MAX - 6) + '```',
+      },
     });
   }
   if (message.link) {

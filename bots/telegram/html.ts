@@ -1,10 +1,11 @@
-import type { ChatButton, ChatMessage, Severity } from '../model.js';
+import type { ChatButton, ChatMessage } from '../model.js';
+import { clip, SEVERITY_MARK } from '../text.js';
 
 /** Telegram's limit on `callback_data`. */
 export const MAX_CALLBACK_DATA_BYTES = 64;
 const BUTTONS_PER_ROW = 3;
-
-const SEVERITY_MARK: Record<Severity, string> = { info: 'ℹ️', ok: '✅', warning: '⚠️', critical: '🚨' };
+/** Telegram takes 4096 characters per message; the table is what grows with the fleet. */
+const PRE_MAX = 3000;
 
 /** Escapes text for Telegram's HTML parse mode (only &, < and > are special; quotes too inside attributes). */
 export function escapeHtml(text: string): string {
@@ -33,7 +34,7 @@ export function renderTelegram(message: ChatMessage): { text: string; reply_mark
   if (message.fields?.length) {
     parts.push(message.fields.map((f) => `<b>${escapeHtml(f.label)}:</b> ${escapeHtml(f.value)}`).join('\n'));
   }
-  if (message.preformatted) parts.push(`<pre>${escapeHtml(message.preformatted)}</pre>`);
+  if (message.preformatted) parts.push(`<pre>${escapeHtml(clip(message.preformatted, PRE_MAX))}</pre>`);
   if (message.link)
     parts.push(`<a href="${escapeHtml(message.link.url)}">${escapeHtml(message.link.label)}</a>`);
   if (message.context) parts.push(`<i>${escapeHtml(message.context)}</i>`);

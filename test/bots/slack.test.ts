@@ -258,3 +258,50 @@ describe('Block Kit rendering', () => {
     ]);
   });
 });
+
+describe("Slack's 3-second budget", () => {
+  it('answers Slack within the budget while a slow handler finishes later', async () => {
+    const fake = await startFakeApi((call) => ({ ok: true, channel: call.body.channel, ts: '3000.000100' }));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      const route = createSlackRoute(
+        {
+          botToken: BOT_TOKEN,
+          signingSecret: SIGNING_SECRET,
+          botId: 'B01',
+          botUserId: 'U0BOT',
+          slackApiUrl: `${fake.url}/api/`,
+          retries: 0,
+          budgetMs: 100,
+          logger: createBotLogger({ secrets: [BOT_TOKEN], destination: captureLines().stream }),
+        },
+        async () => {
+          await gate;
+          return [{ message: { title: 'slow answer' } }];
+        },
+      );
+      const body = new URLSearchParams({
+        channel_id: 'COPS',
+        user_id: 'UOPS',
+        user_name: 'uops',
+        command: '/beam',
+        text: 'status',
+        response_url: `${fake.url}/respond/slow`,
+        trigger_id: 'slow',
+      }).toString();
+      // The handler is blocked until released: the response can only come from the budget.
+      const res = await route.handle({ headers: signed(body), body });
+      expect(res.status).toBe(200);
+      expect(fake.of('chat.postMessage')).toHaveLength(0);
+      release();
+      const post = await waitFor(() => fake.of('chat.postMessage')[0], 'the late reply', { timeoutMs: 5000 });
+      expect(post.body.text).toBe('slow answer');
+    } finally {
+      release();
+      await fake.close();
+    }
+  });
+});
