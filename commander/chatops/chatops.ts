@@ -3,7 +3,14 @@
  * permissions, confirmations for dangerous actions, act-once buttons and an audit entry for everything.
  */
 import { randomBytes } from 'node:crypto';
-import type { ChatInput, ChatMessage, ChatReply, ChatTransport, MessageRef } from '../../bots/model.js';
+import type {
+  ChatInput,
+  ChatMessage,
+  ChatReply,
+  ChatTransport,
+  MessageRef,
+  Platform,
+} from '../../bots/model.js';
 import { Access, type AccessConfig, atLeast } from './access.js';
 import { COMMANDS, type Command, formatCommand, parseCommand } from './commands.js';
 import type { Actor, AuditLog, FleetOps, InteractionStore, OperationResult, SubjectRefs } from './ports.js';
@@ -90,6 +97,22 @@ export class ChatOps {
     const posted = await transport.post(chat, message);
     await this.options.subjects.set(subject, posted);
     return posted;
+  }
+
+  /**
+   * Audits a webhook request a transport refused before it became an input (unsigned, stale, forged,
+   * wrong secret): wire the adapters' `onRejected` here.
+   */
+  async recordRejectedRequest(platform: Platform, reason: string): Promise<void> {
+    await this.options.audit.record({
+      at: this.now(),
+      platform,
+      chat: '-',
+      userId: '-',
+      action: 'webhook request',
+      allowed: false,
+      reason,
+    });
   }
 
   private async command(input: ChatInput & { kind: 'command' }, action: string): Promise<ChatReply[]> {

@@ -47,7 +47,10 @@ describe('Slack route (Bolt AwsLambdaReceiver) against a loopback Slack Web API'
           destination: log.stream,
           level: 'debug',
         }),
-        onRejected: (r) => rejections.push(r),
+        onRejected: (r) => {
+          rejections.push(r);
+          void t.chatops.recordRejectedRequest('slack', r.reason);
+        },
       },
       t.chatops.handle,
     );
@@ -171,6 +174,14 @@ describe('Slack route (Bolt AwsLambdaReceiver) against a loopback Slack Web API'
     ];
     for (const headers of cases) expect((await route.handle({ headers, body })).status).toBe(401);
     expect(rejections.map((r) => r.reason)).toEqual(['unsigned', 'stale', 'forged', 'forged', 'stale']);
+    expect(t.audit.entries.slice(-5)).toMatchObject(
+      ['unsigned', 'stale', 'forged', 'forged', 'stale'].map((reason) => ({
+        platform: 'slack',
+        action: 'webhook request',
+        allowed: false,
+        reason,
+      })),
+    );
     expect(fake.calls.length).toBe(before.calls);
     expect(t.fleet.calls.length).toBe(before.fleet);
   });

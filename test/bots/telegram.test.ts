@@ -66,7 +66,10 @@ describe('Telegram webhook (Telegraf) against a loopback Bot API', () => {
         apiRoot: fake.url,
         webhookSecret: WEBHOOK_SECRET,
         logger: createBotLogger({ secrets: [BOT_TOKEN, WEBHOOK_SECRET], destination: log.stream }),
-        onRejected: (r) => rejections.push(r.reason),
+        onRejected: (r) => {
+          rejections.push(r.reason);
+          void t.chatops.recordRejectedRequest('telegram', r.reason);
+        },
       },
       t.chatops.handle,
     );
@@ -146,7 +149,11 @@ describe('Telegram webhook (Telegraf) against a loopback Bot API', () => {
     expect((await bot.webhook({ headers, body: '{"update_id": "x"}' })).status).toBe(400);
     expect(rejections).toEqual(['missing secret', 'wrong secret', 'unparseable']);
     expect(fake.calls.length).toBe(before.calls);
-    expect(t.audit.entries.length).toBe(before.audit);
+    expect(t.audit.entries.slice(before.audit).map((e) => [e.platform, e.allowed, e.reason])).toEqual([
+      ['telegram', false, 'missing secret'],
+      ['telegram', false, 'wrong secret'],
+      ['telegram', false, 'unparseable'],
+    ]);
   });
 
   it('still answers 200 when handling fails, logging without the token', async () => {
