@@ -1,0 +1,336 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  decideFailover,
+  type FailoverEvent,
+  type FailoverState,
+  initialFailoverState,
+  parseFailoverSettings,
+} from '../../../commander/failover/index.js';
+import type { Action, ActionResult, Report } from '../../../protocol/index.js';
+import { sampleReport } from '../../fixtures/report.js';
+import { CHAIN, SIM_SETTINGS, Sim, T0, VALIDATOR } from './sim.js';
+
+const SEED = Number(process.env.FAILOVER_SEED ?? 20261125);
+const NODES = ['val-a', 'val-b', 'val-c'] as const;
+const settings = parseFailoverSettings(SIM_SETTINGS);
+
+type Step =
+  | {
+      kind: 'report';
+      node: number;
+      advance: number;
+      running: boolean;
+      rpc: boolean;
+      lag: number;
+      catchingUp: boolean;
+      peers: number;
+      signed: boolean[];
+      holdsKey: boolean;
+      epochSeen: number;
+      jitter: number;
+      seq: 'next' | 'same' | 'older';
+      results: 'none' | 'ok' | 'failed';
+    }
+  | { kind: 'tick'; advance: number }
+  | { kind: 'confirm' | 'reject'; actor: string }
+  | { kind: 'failover' | 'switchover'; to: number | null }
+  | { kind: 'duplicate' };
+
+const skewsArb = fc.array(fc.integer({ min: -5_000, max: 5_000 }), { minLength: 3, maxLength: 3 });
+const likely = fc.constantFrom(true, true, true, false);
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('report' as const),
+      node: fc.integer({ min: 0, max: 2 }),
+      advance: fc.integer({ min: 0, max: 3_000 }),
+      running: likely,
+      rpc: likely,
+      lag: fc.integer({ min: 0, max: 3 }),
+      catchingUp: fc.constantFrom(false, false, false, true),
+      peers: fc.integer({ min: 0, max: 6 }),
+      signed: fc.array(fc.constantFrom(false, false, false, true), { maxLength: 6 }),
+      holdsKey: fc.constantFrom(false, false, false, true),
+      epochSeen: fc.integer({ min: 0, max: 4 }),
+      jitter: fc.integer({ min: 0, max: 500 }),
+      seq: fc.constantFrom('next', 'next', 'next', 'same', 'older'),
+      results: fc.constantFrom('none', 'ok', 'ok', 'failed'),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('tick' as const),
+      advance: fc.oneof(
+        { weight: 4, arbitrary: fc.integer({ min: 0, max: 2_000 }) },
+        { weight: 1, arbitrary: fc.integer({ min: 0, max: 20_000 }) },
+      ),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('confirm' as const, 'reject' as const),
+      actor: fc.constantFrom('u1', 'u2'),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('failover' as const, 'switchover' as const),
+      to: fc.option(fc.integer({ min: 0, max: 2 })),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ kind: 'duplicate' as const }) },
+);
+
+/** Who may sign, modelled conservatively from what the commander sent and received. */
+interface Window {
+  /** Outbox order of the promote that opened it. */
+  openedBy: number;
+  maxGrant: number;
+  ended: boolean;
+}
+
+class Harness {
+  now = T0;
+  state: FailoverState;
+  /** One block a second. */
+  get chainHeight(): number {
+    return 100 + Math.floor((this.now - T0) / 1_000);
+  }
+  readonly seq = new Map<string, { seq: number; sentAt: number }>();
+  /** Key actions delivered to each pilot, in order, with their issue order; results not yet sent. */
+  readonly delivered = new Map<string, { action: Action; order: number }[]>();
+  readonly issueOrder = new Map<string, number>();
+  readonly windows = new Map<string, Window>();
+  private issued = 0;
+  private last: { event: FailoverEvent } | null = null;
+  promotes = 0;
+
+  /** Each pilot's clock offset, within the ±5 s the settings allow. */
+  constructor(private readonly skews: number[]) {
+    this.state = initialFailoverState(
+      { chainId: CHAIN, validator: VALIDATOR },
+      { holder: 'val-a', epoch: 1, expiresAt: T0 + settings.leaseDurationMs, grantedAt: T0 },
+    );
+    this.windows.set('val-a', { openedBy: 0, maxGrant: T0 + settings.leaseDurationMs, ended: false });
+  }
+
+  maySign(nodeId: string): boolean {
+    const w = this.windows.get(nodeId);
+    return !!w && !w.ended && this.now < w.maxGrant + settings.pilotFenceDelayMs + settings.maxClockSkewMs;
+  }
+
+  run(s: Step): void {
+    const event = this.event(s);
+    if (event) this.apply(event);
+  }
+
+  private event(s: Step): FailoverEvent | null {
+    switch (s.kind) {
+      case 'tick':
+        this.now += s.advance;
+        return { type: 'tick' };
+      case 'confirm':
+      case 'reject':
+        return { type: s.kind, opId: this.state.op?.id ?? 'fo-e9-9', actor: s.actor };
+      case 'failover':
+      case 'switchover':
+        return {
+          type: s.kind === 'failover' ? 'request-failover' : 'request-switchover',
+          actor: 'u1',
+          ...(s.to === null ? {} : { to: NODES[s.to] }),
+        };
+      case 'duplicate':
+        return this.last?.event ?? null;
+      case 'report':
+        this.now += s.advance;
+        return { type: 'report', report: this.report(s) };
+    }
+  }
+
+  private report(s: Extract<Step, { kind: 'report' }>): Report {
+    const nodeId = NODES[s.node]!;
+    const prev = this.seq.get(nodeId) ?? { seq: 0, sentAt: 0 };
+    const seq =
+      s.seq === 'next' ? prev.seq + 1 : s.seq === 'same' ? Math.max(1, prev.seq) : Math.max(1, prev.seq - 1);
+    const sentAt = this.now + this.skews[s.node]! + s.jitter;
+    if (seq > prev.seq) this.seq.set(nodeId, { seq, sentAt: Math.max(sentAt, prev.sentAt) });
+    const height = this.chainHeight - s.lag;
+    // Results only for actions this pilot really received; it executes them in order.
+    const pending = this.delivered.get(nodeId) ?? [];
+    const results: ActionResult[] = [];
+    if (s.results !== 'none' && pending.length > 0) {
+      const done = pending.shift()!;
+      const ok = s.results === 'ok';
+      results.push({ id: done.action.id, type: done.action.type, ok, finishedAt: sentAt });
+      const w = this.windows.get(nodeId);
+      if (ok && done.action.type === 'demote' && w && done.order > w.openedBy) w.ended = true;
+    }
+    const base = sampleReport();
+    return sampleReport({
+      nodeId,
+      seq,
+      sentAt,
+      chainId: CHAIN,
+      daemon: {
+        ...base.daemon,
+        running: s.running,
+        rpcReachable: s.rpc,
+        height,
+        catchingUp: s.catchingUp,
+        peers: s.peers,
+      },
+      chain: {
+        validatorAddress: null,
+        operatorAddress: null,
+        recentCommits: s.signed.map((signed, i) => ({
+          height: height - s.signed.length + i,
+          signed,
+          at: this.now,
+        })),
+        signingInfo: null,
+        validator: null,
+        networkSignedShare: null,
+        balances: [],
+        rewards: [],
+        commission: [],
+        proposals: [],
+        grants: null,
+        errors: [],
+      },
+      custody: {
+        holdsValidatorKey: s.holdsKey,
+        highestEpoch: s.epochSeen,
+        leaseExpiresAt: null,
+        fenced: false,
+      },
+      results,
+    });
+  }
+
+  private apply(event: FailoverEvent): void {
+    this.last = { event };
+    const out = decideFailover(this.state, event, this.now, settings);
+    for (const fx of out.effects) {
+      if (fx.type !== 'action') continue;
+      this.issueOrder.set(fx.action.id, ++this.issued);
+      if (fx.action.type !== 'promote') continue;
+      // THE invariant: nobody else may still be signing when a promote goes out.
+      for (const other of NODES) {
+        if (other !== fx.nodeId && this.maySign(other)) {
+          throw new Error(
+            `promote ${fx.action.id} to ${fx.nodeId} at ${this.now - T0} while ${other} may sign`,
+          );
+        }
+      }
+      this.promotes++;
+      this.windows.set(fx.nodeId, {
+        openedBy: this.issued,
+        maxGrant: fx.action.leaseExpiresAt,
+        ended: false,
+      });
+    }
+    this.state = out.state;
+    if (event.type !== 'report' || !out.reply) return;
+    const nodeId = event.report.nodeId;
+    const w = this.windows.get(nodeId);
+    if (out.reply.lease?.holder && w && !w.ended)
+      w.maxGrant = Math.max(w.maxGrant, out.reply.lease.expiresAt);
+    const queue = this.delivered.get(nodeId) ?? [];
+    for (const action of out.reply.actions) {
+      if (!queue.some((d) => d.action.id === action.id)) {
+        queue.push({ action, order: this.issueOrder.get(action.id) ?? 0 });
+      }
+    }
+    this.delivered.set(nodeId, queue);
+    // Grants never exceed the stored lease: the stored expiry bounds every promise made.
+    if (out.reply.lease?.holder)
+      expect(out.reply.lease.expiresAt).toBeLessThanOrEqual(this.state.lease.expiresAt);
+  }
+}
+
+describe('failover safety (property)', () => {
+  it('never issues a promote while another node may still sign', () => {
+    console.log(`failover property seed: ${SEED} (set FAILOVER_SEED to replay)`);
+    let promotes = 0;
+    let withPromote = 0;
+    fc.assert(
+      fc.property(
+        skewsArb,
+        fc.array(step, { minLength: 20, maxLength: 250, size: 'max' }),
+        (skews, steps) => {
+          const h = new Harness(skews);
+          for (const s of steps) h.run(s);
+          promotes += h.promotes;
+          if (h.promotes > 0) withPromote++;
+        },
+      ),
+      { seed: SEED, numRuns: 500 },
+    );
+    // The generator must reach promotions, or the property says nothing.
+    console.log(`${promotes} promotes in ${withPromote} of 500 runs`);
+    expect(withPromote).toBeGreaterThan(40);
+  });
+
+  it('applying any event twice yields the same state as once', () => {
+    fc.assert(
+      fc.property(skewsArb, fc.array(step, { minLength: 10, maxLength: 60, size: 'max' }), (skews, steps) => {
+        const h = new Harness(skews);
+        for (const s of steps) {
+          h.run(s);
+          const event: FailoverEvent = { type: 'tick' };
+          const once = decideFailover(h.state, event, h.now, settings).state;
+          expect(decideFailover(once, event, h.now, settings).state).toEqual(once);
+        }
+      }),
+      { seed: SEED + 1, numRuns: 100 },
+    );
+  });
+});
+
+describe('failover liveness (fault-free schedules)', () => {
+  it('the validator ends up signing, without a double-sign', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          blockMs: fc.integer({ min: 5, max: 30 }).map((x) => x * 100),
+          skews: fc.array(fc.integer({ min: -5_000, max: 5_000 }), { minLength: 3, maxLength: 3 }),
+          plan: fc.constantFrom('steady', 'switchover', 'primary-dies', 'failover-to-c'),
+          at: fc.integer({ min: 1, max: 30 }).map((x) => x * 1_000),
+        }),
+        ({ blockMs, skews, plan, at }) => {
+          const sim = new Sim(['val-a', 'val-b', 'val-c']);
+          sim.blockMs = blockMs;
+          skews.forEach((skew, i) => {
+            sim.node(NODES[i]!).skewMs = skew;
+          });
+          sim.run(at);
+          if (plan === 'switchover') sim.apply({ type: 'request-switchover', actor: 'u' });
+          if (plan === 'failover-to-c') sim.apply({ type: 'request-failover', actor: 'u', to: 'val-c' });
+          if (plan === 'primary-dies') {
+            const a = sim.node('val-a');
+            a.pilotUp = false;
+            a.daemonOk = false;
+            a.running = false;
+          }
+          sim.run(90_000);
+          expect(sim.doubleSigns()).toEqual([]);
+          expect(sim.blocks.slice(-5).every((b) => b.signers.length === 1)).toBe(true);
+          const expected = {
+            steady: ['val-a'],
+            switchover: ['val-b', 'val-c'],
+            'primary-dies': ['val-b', 'val-c'],
+            'failover-to-c': ['val-c'],
+          }[plan];
+          expect(expected).toContain(sim.state.lease.holder);
+        },
+      ),
+      { seed: SEED + 2, numRuns: 40 },
+    );
+  });
+});

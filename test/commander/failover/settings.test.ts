@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { parseFailoverSettings } from '../../../commander/failover/index.js';
+
+describe('failover settings', () => {
+  it('fills safe defaults that satisfy the timing inequality', () => {
+    const s = parseFailoverSettings();
+    expect(s).toMatchObject({
+      reportIntervalMs: 5_000,
+      leaseDurationMs: 30_000,
+      renewMarginMs: 20_000,
+      graceMs: 20_000,
+      pilotFenceDelayMs: 10_000,
+      maxClockSkewMs: 5_000,
+      silentAfterMs: 15_000,
+      missedCommitsForFailover: 3,
+      mode: 'confirm',
+    });
+    expect(s.graceMs).toBeGreaterThan(s.pilotFenceDelayMs + s.maxClockSkewMs);
+    expect(s.autoApproveAfterMs).toBeUndefined();
+  });
+
+  it('refuses a grace period that does not cover fencing delay plus clock skew, naming the fix', () => {
+    expect(() => parseFailoverSettings({ graceMs: 15_000 })).toThrow(
+      'invalid failover settings: graceMs: must exceed pilotFenceDelayMs + maxClockSkewMs (15000 ms): raise graceMs to at least 15001',
+    );
+    expect(() => parseFailoverSettings({ maxClockSkewMs: 12_000 })).toThrow(/graceMs: must exceed/);
+    expect(() => parseFailoverSettings({ graceMs: 15_001 })).not.toThrow();
+  });
+
+  it('refuses renewal and silence windows that one lost report would break', () => {
+    expect(() => parseFailoverSettings({ renewMarginMs: 8_000 })).toThrow(
+      /renewMarginMs: must be at least 2 × reportIntervalMs \(10000 ms\)/,
+    );
+    expect(() => parseFailoverSettings({ renewMarginMs: 40_000 })).toThrow(
+      /renewMarginMs: must not exceed leaseDurationMs/,
+    );
+    expect(() => parseFailoverSettings({ silentAfterMs: 6_000 })).toThrow(/silentAfterMs: must be at least/);
+    expect(() => parseFailoverSettings({ chainHaltAfterMs: 6_000 })).toThrow(
+      /chainHaltAfterMs: must be at least/,
+    );
+  });
+
+  it('rejects bad types and ranges per field, and auto-approve outside confirm mode', () => {
+    expect(() => parseFailoverSettings({ missedCommitsForFailover: 0 })).toThrow(/missedCommitsForFailover/);
+    expect(() => parseFailoverSettings({ mode: 'yolo' })).toThrow(/mode/);
+    expect(() => parseFailoverSettings({ leaseDurationMs: '30s' })).toThrow(/leaseDurationMs/);
+    expect(() => parseFailoverSettings({ mode: 'auto', autoApproveAfterMs: 60_000 })).toThrow(
+      /autoApproveAfterMs: only applies in confirm mode/,
+    );
+    expect(parseFailoverSettings({ autoApproveAfterMs: 60_000 }).autoApproveAfterMs).toBe(60_000);
+  });
+});
