@@ -2,6 +2,7 @@
  * devnet CLI.
  *   up --dir DIR [--validators 1] [--standby 1] [--sentries 3] [--block-time-ms 1000] [--port-base 26656]
  *      [--control-port 0] [--no-start-nodes] [--no-grants] [--reset]
+ *   hub --dir DIR [up's options]                       (= up --no-start-nodes)
  *   node --home DIR
  *   status | nodes | evidence | validators            (control API; --dir DIR or --control-url URL)
  *   fund <address> <amount> [--denom D] | account [name] [--amount N] | block-time <ms>
@@ -11,8 +12,9 @@
 import { parseArgs } from 'node:util';
 import { readDevnetInfo } from './info.js';
 
-const USAGE = `usage: devnet <up|node|status|nodes|fund|account|propose|partition|heal|block-time|evidence|validators|signatures> [options]
+const USAGE = `usage: devnet <up|hub|node|status|nodes|fund|account|propose|partition|heal|block-time|evidence|validators|signatures> [options]
   devnet up --dir DIR [--validators 1] [--standby 1] [--sentries 3] [--block-time-ms 1000] [--port-base 26656] [--control-port 0] [--no-start-nodes] [--no-grants] [--reset]
+  devnet hub --dir DIR [same options as up]   (up --no-start-nodes)
   devnet node --home DIR
   devnet fund <address> <amount> [--denom stake] --dir DIR   (controls take --dir DIR or --control-url URL)
   devnet account [name] [--amount N]
@@ -167,6 +169,8 @@ async function control(command: string, args: string[]): Promise<void> {
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
   if (command === 'up') return up(args);
+  // The hub alone: the chain and control API, nodes started separately with `devnet node`.
+  if (command === 'hub') return up([...args, '--no-start-nodes']);
   if (command === 'node') {
     const { values } = parseArgs({ args, options: { home: { type: 'string' } } });
     if (!values.home) fail('devnet node: --home DIR is required');

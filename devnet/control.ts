@@ -45,6 +45,8 @@ export interface ControlOptions {
   hub: Hub;
   /** Proposer used when a proposal request names none (a funded genesis account). */
   defaultProposer: string;
+  /** Node names from devnet.json: they can be partitioned before they connect. */
+  knownNodes?: string[];
   host?: string;
   port?: number;
 }
@@ -106,8 +108,8 @@ export class ControlApi {
     const nodeAction = /^\/nodes\/([^/]+)\/(partition|heal)$/.exec(path);
     if (method === 'POST' && nodeAction?.[1] && nodeAction[2]) {
       const name = decodeURIComponent(nodeAction[1]);
-      if (!hub.nodes().some((n) => n.name === name)) {
-        throw new HttpError(404, `node "${name}" is not connected to the hub; see GET /nodes`);
+      if (!hub.nodes().some((n) => n.name === name) && !this.options.knownNodes?.includes(name)) {
+        throw new HttpError(404, `node "${name}" is unknown; see GET /nodes`);
       }
       if (nodeAction[2] === 'partition') hub.partition(name);
       else hub.heal(name);
@@ -117,7 +119,7 @@ export class ControlApi {
       case 'GET /status':
         return { chainId: chain.params.chainId, height: chain.height(), blockTimeMs: hub.blockTimeMs };
       case 'GET /nodes':
-        return { nodes: hub.nodes() };
+        return { nodes: this.listNodes() };
       case 'POST /fund': {
         const b = validate(FundBody, body);
         this.checkAddress(b.address, 'address');
@@ -182,6 +184,21 @@ export class ControlApi {
           `no route ${method} ${path}; routes: GET /status, GET /nodes, POST /fund, POST /accounts, POST /proposals, POST /nodes/:name/partition, POST /nodes/:name/heal, POST /block-time, GET /evidence, GET /validators, GET /signatures`,
         );
     }
+  }
+
+  /** Connected nodes plus the known ones that never connected. */
+  private listNodes() {
+    const { hub } = this.options;
+    const seen = hub.nodes();
+    const missing = (this.options.knownNodes ?? [])
+      .filter((name) => !seen.some((n) => n.name === name))
+      .map((name) => ({
+        name,
+        connected: false,
+        partitioned: hub.isPartitioned(name),
+        viewHeight: hub.viewHeight(name),
+      }));
+    return [...seen, ...missing];
   }
 
   private checkAddress(address: string, field: string): void {

@@ -84,6 +84,8 @@ interface Conn {
 }
 
 const MAX_RECORDS = 20_000;
+/** Heights kept for double-sign detection; older signatures can no longer form evidence. */
+const SIGNER_MEMORY_HEIGHTS = 1_000;
 
 export interface HubOptions {
   chain: ChainApp;
@@ -166,6 +168,10 @@ export class Hub {
     this.partitions.delete(name);
   }
 
+  isPartitioned(name: string): boolean {
+    return this.partitions.has(name);
+  }
+
   viewHeight(name: string): number {
     return this.partitions.get(name) ?? this.chain.height();
   }
@@ -217,6 +223,7 @@ export class Hub {
     const block = this.chain.produceBlock({ timeMs, lastCommit, evidence });
     this.collecting = new Map();
     const newHeight = block.header.height;
+    this.forgetSignersBelow(newHeight - SIGNER_MEMORY_HEIGHTS);
     const signingSet = new Set(this.chain.validatorSet(newHeight).map((v) => v.address));
     for (const conn of this.conns.values()) {
       // Partitioned nodes still sign (their signatures are recorded, never counted).
@@ -286,10 +293,8 @@ export class Hub {
 
   private accept(socket: Socket): void {
     this.sockets.add(socket);
-    socket.on('close', () => {
-      this.sockets.delete(socket);
-      for (const [name, c] of this.conns) if (c.socket === socket) this.conns.delete(name);
-    });
+    // A closed node stays listed (connected: false) until it reconnects under the same name.
+    socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     let conn: Conn | undefined;
     onLines(socket, (raw) => {
@@ -373,6 +378,14 @@ export class Hub {
     this.records.push(record);
     if (this.records.length > MAX_RECORDS) this.records.splice(0, this.records.length - MAX_RECORDS);
     this.detectDoubleSign(record);
+  }
+
+  private forgetSignersBelow(height: number): void {
+    // Keys arrive in (nearly) ascending height order, so the oldest are first.
+    for (const key of this.signers.keys()) {
+      if (Number(key.split(':')[1]) >= height) break;
+      this.signers.delete(key);
+    }
   }
 
   private detectDoubleSign(record: SignatureRecord): void {

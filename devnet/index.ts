@@ -60,7 +60,12 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   const chain = createChain(genesis);
   const hub = new Hub({ chain, blockTimeMs: info.blockTimeMs, ...parseHostPort(hubAddress) });
   const faucet = info.accounts.find((a) => a.name === 'faucet');
-  const control = new ControlApi({ hub, defaultProposer: faucet?.address ?? '', port: options.controlPort });
+  const control = new ControlApi({
+    hub,
+    defaultProposer: faucet?.address ?? '',
+    knownNodes: info.nodes.map((n) => n.name),
+    port: options.controlPort,
+  });
   const processes = new Map(info.nodes.map((n) => [n.name, new NodeProcess(n.name, n.home, n.command)]));
   const stop = async () => {
     await Promise.all([...processes.values()].map((p) => p.stop()));

@@ -1,0 +1,167 @@
+/**
+ * `devnet up` as a real process: devnet.json, CometBFT-like node homes, sentry topology with
+ * p2p peers, dial_peers, the control CLI, and a clean stop on SIGTERM.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'smol-toml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DevnetInfo, readDevnetInfo } from '../../devnet/info.js';
+import { waitFor } from '../helpers/wait.js';
+import { freePortBase } from './ports.js';
+
+const CLI = join(import.meta.dirname, '../../devnet/cli.ts');
+const run = promisify(execFile);
+
+async function rpc(url: string, method: string, params: Record<string, unknown> = {}) {
+  const res = await fetch(url, {
+    method: 'POST',
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  return (await res.json()) as { result?: Record<string, unknown>; error?: { data: string } };
+}
+
+describe('devnet up (process) and the control CLI', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'devnet-cli-'));
+  let up: ChildProcess;
+  let info: DevnetInfo;
+  const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', CLI, ...args, '--dir', dir]);
+  const node = (name: string) => {
+    const n = info.nodes.find((x) => x.name === name);
+    if (!n) throw new Error(`no node ${name}`);
+    return n;
+  };
+  const peers = async (name: string) => {
+    const r = await rpc(node(name).rpcUrl, 'net_info');
+    return (r.result?.peers ?? []) as { node_info: { id: string }; is_outbound: boolean }[];
+  };
+
+  beforeAll(async () => {
+    const portBase = await freePortBase(4);
+    up = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        CLI,
+        'up',
+        '--dir',
+        dir,
+        '--standby',
+        '1',
+        '--sentries',
+        '2',
+        '--block-time-ms',
+        '250',
+        '--port-base',
+        String(portBase),
+        '--no-grants',
+      ],
+      { stdio: 'ignore' },
+    );
+    info = await waitFor(
+      () => (existsSync(join(dir, 'devnet.json')) ? readDevnetInfo(dir) : undefined),
+      'devnet.json',
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    await waitFor(async () => (await rpc(node('sentry-1').rpcUrl, 'status')).result, 'sentry rpc', {
+      timeoutMs: 30_000,
+    });
+  });
+  afterAll(async () => {
+    if (up && up.exitCode === null) {
+      up.kill('SIGTERM');
+      await new Promise((resolve) => up.once('exit', resolve));
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes devnet.json and CometBFT homes with the sentry topology', async () => {
+    expect(info.chainId).toBe('beam-devnet-1');
+    expect(info.nodes.map((n) => [n.name, n.role, n.signing])).toEqual([
+      ['val-a', 'validator', true],
+      ['val-b', 'validator', false],
+      ['sentry-1', 'sentry', false],
+      ['sentry-2', 'sentry', false],
+    ]);
+    expect(new Set(info.nodes.map((n) => new URL(n.rpcUrl).hostname)).size).toBe(4);
+    const val = info.validators[0];
+    if (!val) throw new Error('no validator');
+    const realKey = JSON.parse(readFileSync(val.keyFile, 'utf8'));
+    expect(realKey.address).toBe(val.consensusAddress);
+    expect(
+      JSON.parse(readFileSync(join(node('val-a').home, 'config/priv_validator_key.json'), 'utf8')),
+    ).toEqual(realKey);
+    expect(
+      JSON.parse(readFileSync(join(node('val-b').home, 'config/priv_validator_key.json'), 'utf8')).address,
+    ).not.toBe(val.consensusAddress);
+    expect(
+      JSON.parse(readFileSync(join(node('val-b').home, 'data/priv_validator_state.json'), 'utf8')),
+    ).toEqual({ height: '0', round: 0, step: 0 });
+    const valConfig = parse(readFileSync(join(node('val-a').home, 'config/config.toml'), 'utf8')) as {
+      p2p: Record<string, unknown>;
+    };
+    expect(String(valConfig.p2p.persistent_peers).split(',')).toEqual([
+      `${node('sentry-1').cometNodeId}@${node('sentry-1').p2pAddress}`,
+      `${node('sentry-2').cometNodeId}@${node('sentry-2').p2pAddress}`,
+    ]);
+    expect(valConfig.p2p.pex).toBe(false);
+    const sentryConfig = parse(readFileSync(join(node('sentry-1').home, 'config/config.toml'), 'utf8')) as {
+      p2p: Record<string, unknown>;
+    };
+    expect(String(sentryConfig.p2p.private_peer_ids)).toContain(node('val-a').cometNodeId);
+    expect(String(sentryConfig.p2p.unconditional_peer_ids)).toContain(node('val-b').cometNodeId);
+  });
+
+  it('connects validators to their sentries and dials new peers through dial_peers', async () => {
+    await waitFor(async () => (await peers('val-a')).length === 2, 'val-a peers with both sentries');
+    expect((await peers('val-a')).every((p) => p.is_outbound)).toBe(true);
+    expect((await peers('sentry-2')).some((p) => p.node_info.id === node('sentry-1').cometNodeId)).toBe(
+      false,
+    );
+    const dialed = await rpc(node('sentry-1').rpcUrl, 'dial_peers', {
+      peers: [`${node('sentry-2').cometNodeId}@${node('sentry-2').p2pAddress}`],
+      persistent: true,
+    });
+    expect(dialed.error).toBeUndefined();
+    await waitFor(
+      async () => (await peers('sentry-2')).some((p) => p.node_info.id === node('sentry-1').cometNodeId),
+      'sentry-1 dialed sentry-2',
+    );
+    const uri = await fetch(`${node('sentry-1').rpcUrl}/block?height=1`);
+    expect(
+      ((await uri.json()) as { result: { block: { header: { height: string } } } }).result.block.header
+        .height,
+    ).toBe('1');
+  });
+
+  it('partitions and heals a node, funds, and reports errors through the CLI', async () => {
+    const partitioned = JSON.parse((await cli('partition', 'val-b')).stdout);
+    expect(partitioned).toEqual({ node: 'val-b', partitioned: true });
+    const { nodes } = JSON.parse((await cli('nodes')).stdout) as {
+      nodes: { name: string; partitioned: boolean }[];
+    };
+    expect(nodes.find((n) => n.name === 'val-b')?.partitioned).toBe(true);
+    expect(JSON.parse((await cli('heal', 'val-b')).stdout).partitioned).toBe(false);
+    const alice = info.accounts.find((a) => a.name === 'alice')?.address ?? '';
+    expect(JSON.parse((await cli('fund', alice, '5')).stdout).funded).toEqual({
+      denom: 'stake',
+      amount: '5',
+    });
+    const bad = await cli('fund', alice, 'five').catch((e: { code: number; stderr: string }) => e);
+    expect(bad).toMatchObject({ code: 2 });
+    expect((bad as { stderr: string }).stderr).toMatch(/amount: must be a whole number/);
+  });
+
+  it('stops every node on SIGTERM', async () => {
+    up.kill('SIGTERM');
+    expect(await new Promise((resolve) => up.once('exit', resolve))).toBe(0);
+    await expect(fetch(`${node('val-a').rpcUrl}/health`)).rejects.toThrow();
+    await expect(fetch(`${node('sentry-2').rpcUrl}/health`)).rejects.toThrow();
+  });
+});
