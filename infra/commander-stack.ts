@@ -9,7 +9,14 @@ import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Code, Runtime } from 'aws-cdk-lib/aws-lambda';
+import {
+  Architecture,
+  Code,
+  ParamsAndSecretsLayerVersion,
+  ParamsAndSecretsLogLevel,
+  ParamsAndSecretsVersions,
+  Runtime,
+} from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -24,17 +31,18 @@ import { localBundling, requireFiles } from './local-bundling.js';
 export const LAMBDA_RUNTIME = Runtime.NODEJS_22_X;
 
 /**
- * The environment variables the commander's Lambdas get. Secrets are passed by ARN only; the handlers
- * read the values from Secrets Manager at runtime.
+ * The environment variables the commander's Lambdas get (commander/env.ts reads them). A secret is
+ * passed as `<NAME>_SECRET`, its ARN; the handlers read its value at runtime through the AWS
+ * Parameters and Secrets Lambda extension.
  */
 export const COMMANDER_ENV = {
   tableName: 'BEAM_TABLE_NAME',
   fleet: 'BEAM_FLEET',
-  slackSigningSecretArn: 'BEAM_SLACK_SIGNING_SECRET_ARN',
-  slackBotTokenArn: 'BEAM_SLACK_BOT_TOKEN_ARN',
-  telegramBotTokenArn: 'BEAM_TELEGRAM_BOT_TOKEN_ARN',
-  telegramWebhookSecretArn: 'BEAM_TELEGRAM_WEBHOOK_SECRET_ARN',
-  enrollmentTokenArn: 'BEAM_ENROLLMENT_TOKEN_ARN',
+  slackSigningSecret: 'BEAM_SLACK_SIGNING_SECRET_SECRET',
+  slackBotToken: 'BEAM_SLACK_BOT_TOKEN_SECRET',
+  telegramBotToken: 'BEAM_TELEGRAM_BOT_TOKEN_SECRET',
+  telegramWebhookSecret: 'BEAM_TELEGRAM_WEBHOOK_SECRET_SECRET',
+  enrollmentToken: 'BEAM_ENROLLMENT_TOKEN_SECRET',
 } as const;
 
 /** The HTTP routes of the commander API, all served by the http Lambda. */
@@ -90,21 +98,23 @@ export class CommanderStack extends Stack {
       timeout: Duration.seconds(15),
       environment: common,
       secrets: {
-        [COMMANDER_ENV.slackSigningSecretArn]: secrets.slackSigningSecret,
-        [COMMANDER_ENV.slackBotTokenArn]: secrets.slackBotToken,
-        [COMMANDER_ENV.telegramBotTokenArn]: secrets.telegramBotToken,
-        [COMMANDER_ENV.telegramWebhookSecretArn]: secrets.telegramWebhookSecret,
-        [COMMANDER_ENV.enrollmentTokenArn]: secrets.enrollmentToken,
+        [COMMANDER_ENV.slackSigningSecret]: secrets.slackSigningSecret,
+        [COMMANDER_ENV.slackBotToken]: secrets.slackBotToken,
+        [COMMANDER_ENV.telegramBotToken]: secrets.telegramBotToken,
+        [COMMANDER_ENV.telegramWebhookSecret]: secrets.telegramWebhookSecret,
+        [COMMANDER_ENV.enrollmentToken]: secrets.enrollmentToken,
       },
     });
-    // The tick only sends notifications; it never verifies inbound requests or enrollments.
+    // The tick sends notifications and never verifies inbound requests; the commander's settings
+    // loader needs the enrollment token in every handler.
     this.tickFunction = this.commanderFunction('Tick', entries.tick, props, {
       memorySize: 512,
       timeout: Duration.seconds(50),
       environment: common,
       secrets: {
-        [COMMANDER_ENV.slackBotTokenArn]: secrets.slackBotToken,
-        [COMMANDER_ENV.telegramBotTokenArn]: secrets.telegramBotToken,
+        [COMMANDER_ENV.slackBotToken]: secrets.slackBotToken,
+        [COMMANDER_ENV.telegramBotToken]: secrets.telegramBotToken,
+        [COMMANDER_ENV.enrollmentToken]: secrets.enrollmentToken,
       },
     });
 
@@ -208,6 +218,11 @@ export class CommanderStack extends Stack {
       timeout: options.timeout,
       role,
       logGroup,
+      // Serves GetSecretValue on localhost with a cache: a rotated secret reaches the handlers in 5 min.
+      paramsAndSecrets: ParamsAndSecretsLayerVersion.fromVersion(ParamsAndSecretsVersions.V1_0_103, {
+        secretsManagerTtl: Duration.minutes(5),
+        logLevel: ParamsAndSecretsLogLevel.WARN,
+      }),
       environment: { ...options.environment, ...secretArns, NODE_OPTIONS: '--enable-source-maps' },
       description: `Beam commander ${id.toLowerCase()} handler (${entry})`,
     });

@@ -136,8 +136,8 @@ describe('commander stack', () => {
     for (const fn of Object.values(resourcesOf(template, 'AWS::Lambda::Function'))) {
       const env = (fn.Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
       for (const [name, value] of Object.entries(env)) {
-        if (/SECRET|TOKEN|PASSWORD|KEY/i.test(name)) {
-          expect(name, `${name} must carry an ARN`).toMatch(/_ARN$/);
+        if (/^BEAM_.*(SECRET|TOKEN|PASSWORD|KEY)/i.test(name)) {
+          expect(name, `${name} must carry a secret's ARN`).toMatch(/_SECRET$/);
           expect(secretRef(value), `${name} must reference a Secrets Manager secret`).toBe(true);
         } else if (typeof value === 'string') {
           expect(value, `${name} looks like a secret`).not.toMatch(looksSecret);
@@ -147,28 +147,47 @@ describe('commander stack', () => {
     }
   });
 
-  it('gives the tick only the tokens it sends with, and the http handler all five', () => {
+  it('reads secrets through the Parameters and Secrets extension layer for arm64', () => {
+    for (const fn of [stack.httpFunction, stack.tickFunction]) {
+      const props = template.toJSON().Resources[logicalId(fn)].Properties;
+      const [map, , key] = props.Layers[0]['Fn::FindInMap'];
+      expect(template.toJSON().Mappings[map]['eu-west-1'][key]).toMatch(
+        /^arn:aws:lambda:eu-west-1:\d{12}:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:\d+$/,
+      );
+      expect(props.Environment.Variables).toMatchObject({
+        PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED: 'true',
+      });
+    }
+  });
+
+  it('gives the tick only the secrets it needs, and the http handler all five', () => {
     const envOf = (fn: typeof stack.httpFunction) =>
       Object.keys(template.toJSON().Resources[logicalId(fn)].Properties.Environment.Variables);
     expect(envOf(stack.httpFunction)).toEqual(
       expect.arrayContaining([
-        COMMANDER_ENV.slackSigningSecretArn,
-        COMMANDER_ENV.slackBotTokenArn,
-        COMMANDER_ENV.telegramBotTokenArn,
-        COMMANDER_ENV.telegramWebhookSecretArn,
-        COMMANDER_ENV.enrollmentTokenArn,
+        COMMANDER_ENV.slackSigningSecret,
+        COMMANDER_ENV.slackBotToken,
+        COMMANDER_ENV.telegramBotToken,
+        COMMANDER_ENV.telegramWebhookSecret,
+        COMMANDER_ENV.enrollmentToken,
         COMMANDER_ENV.tableName,
         COMMANDER_ENV.fleet,
       ]),
     );
     const tickEnv = envOf(stack.tickFunction);
-    expect(tickEnv).toContain(COMMANDER_ENV.slackBotTokenArn);
-    expect(tickEnv).not.toContain(COMMANDER_ENV.slackSigningSecretArn);
-    expect(tickEnv).not.toContain(COMMANDER_ENV.enrollmentTokenArn);
+    expect(tickEnv).toEqual(
+      expect.arrayContaining([
+        COMMANDER_ENV.slackBotToken,
+        COMMANDER_ENV.telegramBotToken,
+        COMMANDER_ENV.enrollmentToken,
+      ]),
+    );
+    expect(tickEnv).not.toContain(COMMANDER_ENV.slackSigningSecret);
+    expect(tickEnv).not.toContain(COMMANDER_ENV.telegramWebhookSecret);
     const tickSecretReads = policyStatementsOfRole(logicalId(stack.tickFunction.role as Role))
       .filter((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'))
       .flatMap(resourcesOfStatement);
-    expect(tickSecretReads).toHaveLength(2);
+    expect(tickSecretReads).toHaveLength(3);
   });
 
   it('grants least privilege: no wildcard actions, table rights on the table only, no managed policies', () => {
