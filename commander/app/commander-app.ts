@@ -4,6 +4,7 @@ import { type AuditEntry, withRetry } from '../adapters/store/store.js';
 import { alertSubject, renderAlert } from '../domain/alert-messages.js';
 import { type AlertRecord, acknowledge, mute, unmute } from '../domain/alerts.js';
 import { desiredConfig } from '../domain/node-config.js';
+import { enrollmentSubject, renderEnrollment } from '../domain/node-messages.js';
 import { type NodeRecord, queueAction } from '../domain/registry.js';
 import { type Actor, type CommanderDeps, actorLabel } from './context.js';
 import { type NodeView, nodeViews } from './fleet-view.js';
@@ -138,17 +139,22 @@ export class CommanderApp {
   }
 
   private async decide(actor: Actor, nodeId: string, status: 'approved' | 'rejected'): Promise<NodeView> {
-    await withRetry(async () => {
+    const decided = await withRetry(async () => {
       const stored = await this.mustGetNode(nodeId);
       if (stored.value.status !== 'pending') {
         throw new AppError('conflict', `node ${nodeId} is ${stored.value.status}, not pending`);
       }
       if (status === 'approved') await this.deps.store.putSecretOnce(nodeId, newSecret());
-      await this.deps.store.putNode(
-        { ...stored.value, status, decidedAt: this.deps.now(), decidedBy: actorLabel(actor) },
-        stored.version,
-      );
+      const next: NodeRecord = {
+        ...stored.value,
+        status,
+        decidedAt: this.deps.now(),
+        decidedBy: actorLabel(actor),
+      };
+      await this.deps.store.putNode(next, stored.version);
+      return next;
     });
+    await this.deps.chat.update(enrollmentSubject(nodeId), renderEnrollment(decided));
     return (await this.views()).find((v) => v.id === nodeId)!;
   }
 

@@ -14,6 +14,7 @@ import {
   verifySignature,
 } from '../../protocol/index.js';
 import { KEYS, withRetry } from '../adapters/store/store.js';
+import { enrollmentSubject, renderEnrollment } from '../domain/node-messages.js';
 import type { NodeRecord } from '../domain/registry.js';
 import { applyReport, decideEnrollment, secretCollectable } from '../domain/registry.js';
 import type { CommanderDeps } from './context.js';
@@ -80,7 +81,8 @@ export async function handleEnroll(deps: CommanderDeps, request: PilotRequest): 
       deps.settings.autoApprove,
       now,
     );
-    if (decision.kind !== 'created') return decision.kind === 'unchanged' ? decision.node : null;
+    if (decision.kind !== 'created')
+      return decision.kind === 'unchanged' ? { node: decision.node, created: false } : null;
     // The secret exists before the node reads as approved, so a claimant never sees approved-without-secret.
     if (decision.autoApproved) await deps.store.putSecretOnce(enroll.name, newSecret());
     await deps.store.putNode(decision.node, null);
@@ -96,11 +98,12 @@ export async function handleEnroll(deps: CommanderDeps, request: PilotRequest): 
       { node: enroll.name, role: enroll.role, autoApproved: decision.autoApproved },
       'node enrolled',
     );
-    return decision.node;
+    return { node: decision.node, created: true };
   });
+  if (node?.created) await deps.chat.post(enrollmentSubject(node.node.id), renderEnrollment(node.node));
   if (!node)
     return fail(409, 'name taken', `node ${enroll.name} was enrolled with another claim; pick another name`);
-  return enrollReply(deps, node);
+  return enrollReply(deps, node.node);
 }
 
 async function enrollReply(deps: CommanderDeps, node: NodeRecord): Promise<PilotReply> {

@@ -42,7 +42,17 @@ describe('enroll → approve → report', () => {
 
     const [pendingView] = await c.app.listNodes(OPERATOR);
     expect(pendingView).toMatchObject({ id: 'val-a', status: 'pending', health: 'pending' });
+    expect(c.transport.posts.map((p) => p.message.title)).toEqual(['Node val-a asks to join']);
     await c.app.approveNode(OPERATOR, 'val-a');
+    expect(c.transport.updates).toEqual([
+      {
+        ref: c.transport.posts[0]!.ref,
+        message: expect.objectContaining({
+          title: 'Node val-a approved',
+          context: expect.stringContaining('slack:U123'),
+        }),
+      },
+    ]);
     const approved = await enroll(c, request);
     expect(approved).toMatchObject({ status: 200, body: { status: 'approved', nodeId: 'val-a' } });
     const secret = approved.body.secret as string;
@@ -104,48 +114,49 @@ describe('a silent pilot', () => {
   it('alerts once, re-notifies per policy, honours ack and mute, and resolves by updating the same message', async () => {
     const c = await makeCommander(db.endpoint, { alerts: { renotifyCriticalMs: 10 * 60_000 } });
     const secret = await enrollApproved(c, enrollRequest());
+    const alertPosts = () => c.transport.posts.filter((p) => p.message.title.includes('pilot silent'));
     let seq = 0;
     expect((await sendReport(c, secret, healthy(c, ++seq))).status).toBe(200);
 
     await runTick(c.deps);
-    expect(c.transport.posts).toHaveLength(0);
+    expect(alertPosts()).toHaveLength(0);
     const tickAt = c.clock.now();
     expect((await sendReport(c, secret, healthy(c, ++seq))).body.lastTickAt).toBe(tickAt);
 
     c.clock.advance(20_000); // > 3 intervals of 5 s
     await runTick(c.deps);
     await runTick(c.deps);
-    expect(c.transport.posts).toHaveLength(1);
-    const opened = c.transport.posts[0]!;
+    expect(alertPosts()).toHaveLength(1);
+    const opened = alertPosts()[0]!;
     expect(opened.message).toMatchObject({ title: 'val-a: pilot silent', severity: 'critical' });
 
     c.clock.advance(5 * 60_000);
     await runTick(c.deps);
-    expect(c.transport.posts).toHaveLength(1); // not yet due
+    expect(alertPosts()).toHaveLength(1); // not yet due
     c.clock.advance(5 * 60_000);
     await runTick(c.deps);
-    expect(c.transport.posts).toHaveLength(2); // the reminder
-    expect(c.transport.posts[1]!.message.context).toContain('reminder 1');
+    expect(alertPosts()).toHaveLength(2); // the reminder
+    expect(alertPosts()[1]!.message.context).toContain('reminder 1');
 
     const key = 'node:val-a:pilot-silent';
     const acked = await c.app.ackAlert(OPERATOR, key);
     expect(acked.acknowledgedBy).toBe('slack:U123 (alice)');
     expect(c.transport.updates.at(-1)).toMatchObject({
-      ref: c.transport.posts[1]!.ref,
+      ref: alertPosts()[1]!.ref,
       message: { context: expect.stringContaining('acknowledged by slack:U123 (alice)') },
     });
     c.clock.advance(30 * 60_000);
     await runTick(c.deps);
-    expect(c.transport.posts).toHaveLength(2); // acknowledged: no more reminders
+    expect(alertPosts()).toHaveLength(2); // acknowledged: no more reminders
 
     // The pilot comes back: the alert resolves, and the latest message is updated in place.
     const updatesBefore = c.transport.updates.length;
     expect((await sendReport(c, secret, healthy(c, ++seq))).status).toBe(200);
     await runTick(c.deps);
-    expect(c.transport.posts).toHaveLength(2);
+    expect(alertPosts()).toHaveLength(2);
     expect(c.transport.updates).toHaveLength(updatesBefore + 1);
     expect(c.transport.updates.at(-1)).toMatchObject({
-      ref: c.transport.posts[1]!.ref,
+      ref: alertPosts()[1]!.ref,
       message: { title: 'Resolved: val-a: pilot silent', severity: 'ok' },
     });
     expect((await c.app.listAlerts(OPERATOR)).length).toBe(0);
@@ -157,13 +168,13 @@ describe('a silent pilot', () => {
     await c.app.muteAlert(OPERATOR, key, c.clock.now() + 60 * 60_000);
     c.clock.advance(20_000);
     await runTick(c.deps);
-    expect(c.transport.posts).toHaveLength(2);
+    expect(alertPosts()).toHaveLength(2);
     expect(await c.app.listAlerts(OPERATOR)).toEqual([
       expect.objectContaining({ key, state: 'open', lastNotifiedAt: null }),
     ]);
     await c.app.unmuteAlert(OPERATOR, key);
     await runTick(c.deps);
-    expect(c.transport.posts).toHaveLength(3);
+    expect(alertPosts()).toHaveLength(3);
 
     const audit = await c.app.listAudit(OPERATOR, 100);
     expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['ack', 'mute', 'unmute']));

@@ -1,0 +1,32 @@
+import type { ChatMessage } from '../../bots/model.js';
+import type { NodeRecord } from './registry.js';
+
+/** The chat subject of a node's enrollment: posted when it enrolls, updated when someone decides. */
+export function enrollmentSubject(nodeId: string): string {
+  return `enroll:${nodeId}`;
+}
+
+/** Renders an enrollment; approve/reject buttons come from chatops, which owns interactions. */
+export function renderEnrollment(node: NodeRecord): ChatMessage {
+  const fields = [
+    { label: 'Role', value: node.role },
+    { label: 'Chain', value: node.chainId },
+    { label: 'P2P address', value: node.p2pAddress ?? 'unknown' },
+    { label: 'Instance', value: node.instanceId ?? 'none' },
+    { label: 'Pilot', value: node.pilotVersion },
+  ];
+  if (node.status === 'pending') {
+    return {
+      title: `Node ${node.id} asks to join`,
+      severity: 'warning',
+      text: `Approve with \`approve ${node.id}\` or reject with \`reject ${node.id}\`.`,
+      fields,
+    };
+  }
+  return {
+    title: `Node ${node.id} ${node.status}`,
+    severity: node.status === 'approved' ? 'ok' : 'info',
+    fields,
+    context: `${node.status} by ${node.decidedBy ?? '?'}${node.decidedAt ? ` at ${new Date(node.decidedAt).toISOString()}` : ''}`,
+  };
+}
