@@ -27,6 +27,8 @@ import { HotSigner } from './tx.js';
 
 export const PILOT_VERSION = '0.1.0';
 const GUARD_INTERVAL_MS = 250;
+/** Consecutive guard checks that must agree before fencing (worst-case delay ≈ 3 × 250 ms + RPC time). */
+const FENCE_CONFIRMATIONS = 3;
 
 export type Logger = pino.Logger;
 
@@ -51,6 +53,7 @@ export class Pilot {
   private holdsKey = false;
   private fenced = false;
   private fencing = false;
+  private fenceVotes = 0;
   private failures = 0;
   private tickAgeMs = 0;
   private closed = false;
@@ -571,7 +574,10 @@ export class Pilot {
 
   /** Self-fencing: runs often, independent of the commander's reachability. */
   private async guard(): Promise<void> {
-    if (this.fencing || this.closed || !this.holdsKey || !this.lease.expired()) return;
+    if (this.fencing || this.closed || !this.holdsKey || !this.lease.expired()) {
+      this.fenceVotes = 0;
+      return;
+    }
     const running = await this.supervisor.isRunning();
     if (!running) return;
     this.fencing = true;
@@ -592,8 +598,14 @@ export class Pilot {
           leaseExpired: this.lease.expired(),
           freshSignature: fresh,
         })
-      )
+      ) {
+        this.fenceVotes = 0;
         return;
+      }
+      this.log.debug({ height, commits, stalled: this.stall.stalled() }, 'guard: no fresh signature');
+      // One failed RPC read is not proof of a stall: fence when consecutive checks agree.
+      if (++this.fenceVotes < FENCE_CONFIRMATIONS) return;
+      this.fenceVotes = 0;
       this.log.warn('lease expired and no fresh signature on our node: fencing (stopping the daemon)');
       await this.supervisor.stop();
       this.fenced = true;

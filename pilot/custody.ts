@@ -100,7 +100,8 @@ export class Custody {
     if (state !== current) {
       await writeFileAtomic(this.signStateFile, JSON.stringify(state, null, 2), 0o600);
     }
-    await writeFileAtomic(this.homeKey, JSON.stringify(real, null, 2), 0o600);
+    // The key file's exact bytes: the installed key is the real key, byte for byte.
+    await writeFileAtomic(this.homeKey, await fs.readFile(this.paths.keyFile, 'utf8'), 0o600);
     return { signHeight: Number(state.height) };
   }
 

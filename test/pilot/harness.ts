@@ -23,6 +23,7 @@ export interface NodeScript {
   lease: ReportReply['lease'];
   /** Withhold acks (to test re-sending and restarts). */
   ack: boolean;
+  /** When non-zero, the lease expires this long after each reply (negative: already expired). */
   leaseMs: number;
 }
 
@@ -111,7 +112,7 @@ export class FakeCommander {
     this.results.set(node, stored);
     s.actions = s.actions.filter((a) => !stored.some((r) => r.id === a.id) || !s.ack);
     const now = Date.now();
-    const lease = s.leaseMs > 0 && s.lease ? { ...s.lease, expiresAt: now + s.leaseMs } : s.lease;
+    const lease = s.leaseMs !== 0 && s.lease ? { ...s.lease, expiresAt: now + s.leaseMs } : s.lease;
     const reply: ReportReply = {
       actions: s.actions,
       lease,
