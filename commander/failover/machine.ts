@@ -49,6 +49,9 @@ export interface FailoverOutput {
   reply: FailoverReply | null;
 }
 
+/** Phases an operation can still be called off in: the lease has not moved yet. */
+const CANCELLABLE: readonly OpPhase[] = ['awaiting-confirmation', 'demoting', 'fencing-wait'];
+
 /** Phases in which the lease is on its way out of `op.from`: it is never renewed then. */
 const MOVING: readonly OpPhase[] = ['detected', 'demoting', 'fencing-wait'];
 
@@ -186,23 +189,24 @@ class Run {
     this.move(op);
   }
 
+  /** [Not now] on a question, or a cancel before the lease has moved (never after a promote). */
   reject(opId: string, actor: string): void {
     const op = this.s.op;
-    if (!op || op.id !== opId || op.phase !== 'awaiting-confirmation') {
+    if (!op || op.id !== opId || !CANCELLABLE.includes(op.phase)) {
       this.notice(
-        `Nothing to decline: ${op?.id === opId ? `${opId} is ${op.phase}` : `${opId} is not pending`}.`,
+        `Nothing to cancel: ${op?.id === opId ? `${opId} is ${op.phase}` : `${opId} is not pending`}.`,
       );
       return;
     }
     op.declinedBy = actor;
-    this.audit(actor, 'failover.declined', `${actor} declined ${op.id}`);
+    this.audit(actor, 'failover.declined', `${actor} declined ${op.id} in phase ${op.phase}`);
     this.abort(op, `declined by ${actor}`);
   }
 
   request(kind: OpKind, actor: string, to: string | undefined): void {
     const ranked = rankStandbys(this.s, this.now, this.cfg);
     const target = to ?? ranked[0];
-    const why = this.refusal(kind, to, target, ranked);
+    const why = this.refusal(kind, to, target);
     if (why !== null || target === undefined) {
       this.audit(actor, `${kind}.refused`, why ?? '');
       this.notice(`${kind === 'failover' ? 'Failover' : 'Switchover'} refused: ${why}`);
@@ -212,15 +216,13 @@ class Run {
     this.move(op);
   }
 
-  private refusal(
-    kind: OpKind,
-    to: string | undefined,
-    target: string | undefined,
-    ranked: string[],
-  ): string | null {
+  private refusal(kind: OpKind, to: string | undefined, target: string | undefined): string | null {
     const { holder } = this.s.lease;
     if (isActive(this.s.op)) return `${this.s.op.id} is already ${this.s.op.phase}.`;
-    if (to !== undefined && to === holder) return `${to} already holds the lease.`;
+    // The holder itself is a valid target only once it was demoted (e.g. after a cancelled move).
+    if (to !== undefined && to === holder && this.s.nodes[to]?.custody?.holdsValidatorKey !== false) {
+      return `${to} already holds the lease.`;
+    }
     if (to !== undefined && this.s.nodes[to]?.role !== 'validator') {
       return `${to} is not a validator node of ${this.s.validator}.`;
     }
@@ -232,7 +234,7 @@ class Run {
       }
     }
     if (target === undefined) return 'no standby is running, synced and seeing new blocks.';
-    if (!ranked.includes(target)) return `${target} is not running, synced and seeing new blocks.`;
+    if (!this.ready(target)) return `${target} is not running, synced and seeing new blocks.`;
     return null;
   }
 

@@ -394,3 +394,34 @@ function deepFreeze(value: unknown): void {
     for (const v of Object.values(value)) deepFreeze(v);
   }
 }
+
+describe('cancelling', () => {
+  it('an operator can call off a move before the promote, and then re-promote the demoted holder', () => {
+    const sim = new Sim(['val-a', 'val-b']);
+    sim.run(5_000);
+    kill(sim, 'val-b'); // the only standby dies: the switchover cannot finish
+    sim.node('val-b').pilotUp = true; // its pilot still reports a dead daemon
+    sim.run(3_000);
+    const refused = sim.apply({ type: 'request-switchover', actor: 'u', to: 'val-b' });
+    expect(refused.effects.find((f) => f.type === 'notice')).toMatchObject({
+      text: expect.stringMatching(/val-b is not running, synced/),
+    });
+    // Revive b, start a failover to it, then lose b again while a is already demoted.
+    const b = sim.node('val-b');
+    b.daemonOk = true;
+    b.running = true;
+    sim.run(3_000);
+    sim.apply({ type: 'request-failover', actor: 'u', to: 'val-b' });
+    sim.runUntil(() => sim.state.op?.demoteResult === 'ok', 10_000, 'the demote');
+    kill(sim, 'val-b');
+    sim.run(5_000);
+    expect(sim.state.op?.phase).toBe('demoting');
+    sim.apply({ type: 'reject', opId: sim.state.op!.id, actor: 'admin' });
+    expect(sim.state.op).toMatchObject({ phase: 'aborted', abortReason: 'declined by admin' });
+    expect(sim.promotes).toEqual([]);
+    sim.apply({ type: 'request-failover', actor: 'admin', to: 'val-a' });
+    sim.runUntil(() => sim.state.op?.phase === 'done', 30_000, 'the re-promotion');
+    expect(sim.state.lease).toMatchObject({ holder: 'val-a', epoch: 3 });
+    expect(sim.doubleSigns()).toEqual([]);
+  });
+});
