@@ -141,6 +141,9 @@ export class ChatOps {
     if (!interaction || line === undefined) {
       return this.refuse(input, action, 'this button has expired or was already used');
     }
+    if (interaction.chat !== input.chat) {
+      return this.refuse(input, action, `this button belongs to chat ${interaction.chat}`);
+    }
     const actor = actorOf(input);
     const owner = interaction.restrictedTo;
     const isOwner = owner?.platform === actor.platform && owner.userId === actor.userId;

@@ -11,7 +11,10 @@ import {
 import { FakeFleet } from './fake-fleet.js';
 
 const access = {
-  slack: { users: { UADMIN: 'admin', UOPS: 'operator', UVIEW: 'viewer' }, chats: ['COPS'] },
+  slack: {
+    users: { UADMIN: 'admin', UOPS: 'operator', UOPS2: 'operator', UVIEW: 'viewer' },
+    chats: ['COPS', 'COTHER'],
+  },
   telegram: { users: { '1001': 'operator' }, chats: ['-500'] },
   console: { users: { me: 'admin' }, chats: ['console'] },
 } satisfies AccessConfig;
@@ -196,10 +199,10 @@ describe('ChatOps', () => {
 
   it('lets only the requester or an admin confirm, and expires confirmations', async () => {
     await t.chatops.handle(command('UOPS', 'rotate-ip sentry-a'));
-    const other = only(
-      await t.chatops.handle({ ...press('1001', 'id1:ok'), platform: 'telegram', chat: '-500' }),
-    );
+    const other = only(await t.chatops.handle(press('UOPS2', 'id1:ok')));
     expect(other.message.text).toBe('only UOPS or an admin can answer this');
+    const elsewhere = only(await t.chatops.handle({ ...press('UOPS', 'id1:ok'), chat: 'COTHER' }));
+    expect(elsewhere.message.text).toBe('this button belongs to chat COPS');
     const admin = only(await t.chatops.handle(press('UADMIN', 'id1:ok')));
     expect(admin.message.title).toBe('IP rotation of sentry-a: accepted');
     expect(t.fleet.calls).toEqual([{ method: 'rotateIp', args: { sentry: 'sentry-a', by: 'UADMIN' } }]);
@@ -209,9 +212,10 @@ describe('ChatOps', () => {
     const late = only(await t.chatops.handle(press('UOPS', 'id2:ok')));
     expect(late.message.text).toBe('this button has expired or was already used');
     expect(t.fleet.calls).toHaveLength(1);
-    expect(t.audit.entries.filter((e) => !e.allowed).map((e) => e.action)).toEqual([
-      'button id1:ok',
-      'button id2:ok',
+    expect(t.audit.entries.filter((e) => !e.allowed).map((e) => [e.userId, e.action])).toEqual([
+      ['UOPS2', 'button id1:ok'],
+      ['UOPS', 'button id1:ok'],
+      ['UOPS', 'button id2:ok'],
     ]);
   });
 
