@@ -8,11 +8,12 @@
  *   fund <address> <amount> [--denom D] | account [name] [--amount N] | block-time <ms>
  *   propose --title T --summary S [--voting-period-ms N] [--proposer ADDR]
  *   partition <node> | heal <node> | signatures [--address HEX] [--from-height N]
+ *   kill <node> [--signal SIGKILL] | start <node> | flood <node> --connections N [--duration-ms N]
  */
 import { parseArgs } from 'node:util';
 import { readDevnetInfo } from './info.js';
 
-const USAGE = `usage: devnet <up|hub|node|status|nodes|fund|account|propose|partition|heal|block-time|evidence|validators|signatures> [options]
+const USAGE = `usage: devnet <up|hub|node|status|nodes|fund|account|propose|partition|heal|kill|start|flood|block-time|evidence|validators|signatures> [options]
   devnet up --dir DIR [--validators 1] [--standby 1] [--sentries 3] [--block-time-ms 1000] [--port-base 26656] [--control-port 0] [--no-start-nodes] [--no-grants] [--reset]
   devnet hub --dir DIR [same options as up]   (up --no-start-nodes)
   devnet node --home DIR
@@ -20,6 +21,7 @@ const USAGE = `usage: devnet <up|hub|node|status|nodes|fund|account|propose|part
   devnet account [name] [--amount N]
   devnet propose --title T --summary S [--voting-period-ms N] [--proposer ADDR]
   devnet partition <node> | heal <node> | block-time <ms>
+  devnet kill <node> [--signal SIGKILL|SIGTERM] | start <node> | flood <node> --connections N [--duration-ms 10000]
   devnet status | nodes | evidence | validators | signatures [--address HEX] [--from-height N]`;
 
 function fail(message: string): never {
@@ -96,6 +98,9 @@ async function control(command: string, args: string[]): Promise<void> {
       proposer: { type: 'string' },
       address: { type: 'string' },
       'from-height': { type: 'string' },
+      signal: { type: 'string' },
+      connections: { type: 'string' },
+      'duration-ms': { type: 'string' },
     },
   });
   const dir = values.dir ?? process.env.DEVNET_DIR;
@@ -148,7 +153,25 @@ async function control(command: string, args: string[]): Promise<void> {
       break;
     case 'partition':
     case 'heal':
-      [method, path] = ['POST', `/nodes/${encodeURIComponent(need(first, '<node>'))}/${command}`];
+    case 'start':
+      [method, path, body] = ['POST', `/nodes/${encodeURIComponent(need(first, '<node>'))}/${command}`, {}];
+      break;
+    case 'kill':
+      [method, path, body] = [
+        'POST',
+        `/nodes/${encodeURIComponent(need(first, '<node>'))}/kill`,
+        { signal: values.signal },
+      ];
+      break;
+    case 'flood':
+      [method, path, body] = [
+        'POST',
+        `/nodes/${encodeURIComponent(need(first, '<node>'))}/flood`,
+        {
+          connections: int(need(values.connections, '--connections'), 'connections'),
+          durationMs: int(values['duration-ms'], 'duration-ms'),
+        },
+      ];
       break;
     case 'block-time':
       [method, path, body] = ['POST', '/block-time', { blockTimeMs: int(need(first, '<ms>'), 'ms') }];

@@ -3,7 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
 import { fromBech32 } from '@cosmjs/encoding';
 import { z } from 'zod';
+import { Flooder } from './flood.js';
 import type { Hub } from './hub.js';
+import { parseHostPort } from './wire.js';
 
 const amount = z.string().regex(/^\d+$/, 'must be a whole number of base units as a string, e.g. "1000000"');
 
@@ -18,6 +20,11 @@ export const ProposalBody = z.object({
   summary: z.string().min(1),
   votingPeriodMs: z.number().int().positive().optional(),
   proposer: z.string().min(1).optional(),
+});
+export const KillBody = z.object({ signal: z.enum(['SIGKILL', 'SIGTERM', 'SIGINT']).default('SIGKILL') });
+export const FloodBody = z.object({
+  connections: z.number().int().min(1).max(5000),
+  durationMs: z.number().int().min(1).max(600_000).default(10_000),
 });
 export const BlockTimeBody = z.object({ blockTimeMs: z.number().int().min(20).max(60_000) });
 
@@ -47,12 +54,17 @@ export interface ControlOptions {
   defaultProposer: string;
   /** Node names from devnet.json: they can be partitioned before they connect. */
   knownNodes?: string[];
+  /** Node processes, when the control API runs next to them (kill / start). */
+  processes?: { start(name: string): void; kill(name: string, signal: NodeJS.Signals): void };
+  /** p2p address (host:port) of a node by name, for floods. */
+  p2pAddressOf?: (name: string) => string | undefined;
   host?: string;
   port?: number;
 }
 
 export class ControlApi {
   private server: Server | undefined;
+  private readonly flooder = new Flooder();
   url = '';
 
   constructor(private readonly options: ControlOptions) {}
@@ -72,6 +84,7 @@ export class ControlApi {
   }
 
   async stop(): Promise<void> {
+    this.flooder.stop();
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
@@ -105,15 +118,9 @@ export class ControlApi {
     const chain = hub.chain;
     const denom = chain.params.denom;
     const path = url.pathname.replace(/\/+$/, '');
-    const nodeAction = /^\/nodes\/([^/]+)\/(partition|heal)$/.exec(path);
+    const nodeAction = /^\/nodes\/([^/]+)\/(partition|heal|kill|start|flood)$/.exec(path);
     if (method === 'POST' && nodeAction?.[1] && nodeAction[2]) {
-      const name = decodeURIComponent(nodeAction[1]);
-      if (!hub.nodes().some((n) => n.name === name) && !this.options.knownNodes?.includes(name)) {
-        throw new HttpError(404, `node "${name}" is unknown; see GET /nodes`);
-      }
-      if (nodeAction[2] === 'partition') hub.partition(name);
-      else hub.heal(name);
-      return { node: name, partitioned: nodeAction[2] === 'partition' };
+      return this.nodeAction(decodeURIComponent(nodeAction[1]), nodeAction[2], body);
     }
     switch (`${method} ${path}`) {
       case 'GET /status':
@@ -181,8 +188,52 @@ export class ControlApi {
       default:
         throw new HttpError(
           404,
-          `no route ${method} ${path}; routes: GET /status, GET /nodes, POST /fund, POST /accounts, POST /proposals, POST /nodes/:name/partition, POST /nodes/:name/heal, POST /block-time, GET /evidence, GET /validators, GET /signatures`,
+          `no route ${method} ${path}; routes: GET /status, GET /nodes, POST /fund, POST /accounts, POST /proposals, POST /nodes/:name/{partition,heal,kill,start,flood}, POST /block-time, GET /evidence, GET /validators, GET /signatures`,
         );
+    }
+  }
+
+  private async nodeAction(name: string, action: string, body: unknown): Promise<unknown> {
+    const { hub, processes } = this.options;
+    if (!hub.nodes().some((n) => n.name === name) && !this.options.knownNodes?.includes(name)) {
+      throw new HttpError(404, `node "${name}" is unknown; see GET /nodes`);
+    }
+    switch (action) {
+      case 'partition':
+      case 'heal':
+        if (action === 'partition') hub.partition(name);
+        else hub.heal(name);
+        return { node: name, partitioned: action === 'partition' };
+      case 'kill':
+      case 'start': {
+        if (!processes)
+          throw new HttpError(
+            409,
+            'this control API does not manage node processes (nodes were started elsewhere)',
+          );
+        if (action === 'start') {
+          try {
+            processes.start(name);
+          } catch (error) {
+            throw new HttpError(409, (error as Error).message);
+          }
+          return { node: name, started: true };
+        }
+        const { signal } = validate(KillBody, body);
+        processes.kill(name, signal);
+        return { node: name, signal };
+      }
+      default: {
+        const b = validate(FloodBody, body);
+        const address = this.options.p2pAddressOf?.(name);
+        if (!address) throw new HttpError(409, `the p2p address of "${name}" is unknown to this control API`);
+        const { host, port } = parseHostPort(address);
+        return {
+          node: name,
+          opened: await this.flooder.flood(host, port, b.connections, b.durationMs),
+          durationMs: b.durationMs,
+        };
+      }
     }
   }
 

@@ -60,13 +60,20 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   const chain = createChain(genesis);
   const hub = new Hub({ chain, blockTimeMs: info.blockTimeMs, ...parseHostPort(hubAddress) });
   const faucet = info.accounts.find((a) => a.name === 'faucet');
+  const processes = new Map(info.nodes.map((n) => [n.name, new NodeProcess(n.name, n.home, n.command)]));
+  const node = (name: string) => {
+    const p = processes.get(name);
+    if (!p) throw new Error(`no node named "${name}"; nodes: ${[...processes.keys()].join(', ')}`);
+    return p;
+  };
   const control = new ControlApi({
     hub,
     defaultProposer: faucet?.address ?? '',
     knownNodes: info.nodes.map((n) => n.name),
+    processes: { start: (name) => node(name).start(), kill: (name, signal) => node(name).kill(signal) },
+    p2pAddressOf: (name) => info.nodes.find((n) => n.name === name)?.p2pAddress,
     port: options.controlPort,
   });
-  const processes = new Map(info.nodes.map((n) => [n.name, new NodeProcess(n.name, n.home, n.command)]));
   const stop = async () => {
     await Promise.all([...processes.values()].map((p) => p.stop()));
     await control.stop();
@@ -95,11 +102,6 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     await stop();
     throw error;
   }
-  const node = (name: string) => {
-    const p = processes.get(name);
-    if (!p) throw new Error(`no node named "${name}"; nodes: ${[...processes.keys()].join(', ')}`);
-    return p;
-  };
   return {
     info,
     hub,

@@ -158,6 +158,23 @@ describe('devnet up (process) and the control CLI', () => {
     expect((bad as { stderr: string }).stderr).toMatch(/amount: must be a whole number/);
   });
 
+  it('kills, restarts and floods nodes through the CLI', async () => {
+    const listed = async () =>
+      (JSON.parse((await cli('nodes')).stdout) as { nodes: { name: string; connected: boolean }[] }).nodes;
+    expect(JSON.parse((await cli('kill', 'val-b')).stdout)).toEqual({ node: 'val-b', signal: 'SIGKILL' });
+    await waitFor(
+      async () => (await listed()).find((n) => n.name === 'val-b')?.connected === false,
+      'val-b down',
+    );
+    await expect(fetch(`${node('val-b').rpcUrl}/health`)).rejects.toThrow();
+    expect(JSON.parse((await cli('start', 'val-b')).stdout).started).toBe(true);
+    await waitFor(async () => (await rpc(node('val-b').rpcUrl, 'health')).result, 'val-b back');
+    const flood = JSON.parse(
+      (await cli('flood', 'sentry-2', '--connections', '30', '--duration-ms', '500')).stdout,
+    );
+    expect(flood).toEqual({ node: 'sentry-2', opened: 30, durationMs: 500 });
+  });
+
   it('stops every node on SIGTERM', async () => {
     up.kill('SIGTERM');
     expect(await new Promise((resolve) => up.once('exit', resolve))).toBe(0);
