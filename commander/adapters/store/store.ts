@@ -12,7 +12,8 @@ import type { DocSender } from './client.js';
  *   LEASE#<chainId> / <validator>   signing lease
  *   ALERT / <key>                   alert (ttl once resolved)
  *   MSG / <subject>                 message refs of a chat subject, per destination (ttl)
- *   AUDIT / <time>#<random>         audit entry (ttl)
+ *   AUDIT / <time>#<random>         application audit entry (ttl)
+ *   CHATAUDIT / <time>#<random>     chat command/click audit entry (ttl)
  *   TICK / TICK                     tick heartbeat
  *   INTERACTION / <id>, OPERATION / <id>, PROPOSAL#<chainId> / <id>: generic items (ttl optional)
  * Every item carries `type` and `version`; writes are single-item puts conditioned on `version`.
