@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ChatInput, ChatReply, MessageRef } from '../../../bots/model.js';
 import type { AccessConfig } from '../../../commander/chatops/access.js';
@@ -281,5 +282,35 @@ describe('ChatOps', () => {
     const audit = await texts('UOPS', 'audit 3');
     expect(audit.preformatted?.split('\n')).toHaveLength(4);
     expect(audit.preformatted).toContain('slack:UVIEW  command help');
+  });
+});
+
+describe('command parser on arbitrary input', () => {
+  it('never throws, and every refusal says what was wrong', () => {
+    const words = fc.constantFrom(
+      'status',
+      'vote',
+      'failover',
+      'to',
+      'mute',
+      'policy',
+      'bond',
+      'now',
+      '42',
+      'yes',
+      '15m',
+      'val-1',
+    );
+    const line = fc.oneof(
+      fc.string(),
+      fc.array(fc.oneof(words, fc.string()), { maxLength: 6 }).map((w) => w.join(' ')),
+    );
+    fc.assert(
+      fc.property(line, (text) => {
+        const result = parseCommand(text);
+        if (!result.ok) expect(result.error.length).toBeGreaterThan(10);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
