@@ -24,8 +24,10 @@ import { readSecret, StateStore, writeSecret } from './state.js';
 import { ProcessSupervisor, type Supervisor, SystemdSupervisor } from './supervisor.js';
 import { patchEdits, editToml } from './toml-edit.js';
 import { HotSigner } from './tx.js';
+import { PILOT_VERSION } from './version.js';
 
-export const PILOT_VERSION = '0.1.0';
+export { PILOT_VERSION };
+
 const GUARD_INTERVAL_MS = 250;
 /** Consecutive guard checks that must agree before fencing (worst-case delay ≈ 3 × 250 ms + RPC time). */
 const FENCE_CONFIRMATIONS = 3;

@@ -2,11 +2,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
-import { Pilot, PILOT_VERSION } from './agent.js';
 import { ConfigError, EXAMPLE_CONFIG, loadConfig } from './config.js';
-import { doctor } from './doctor.js';
 import { exists, writeFileAtomic } from './fsx.js';
-import { grantCommandsFor } from './grants.js';
+import { PILOT_VERSION } from './version.js';
 
 const DEFAULT_CONFIG = process.env['BEAM_PILOT_CONFIG'] ?? '/etc/beam/pilot.toml';
 
@@ -75,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'doctor': {
+      const { doctor } = await import('./doctor.js');
       const problems = await doctor(configFile);
       for (const p of problems) console.log(`✗ ${p}`);
       console.log(problems.length === 0 ? '✓ all checks passed' : `${problems.length} problem(s)`);
@@ -98,6 +97,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'grants': {
       const cfg = await loadConfig(configFile);
+      const { grantCommandsFor } = await import('./grants.js');
       for (const line of await grantCommandsFor(
         cfg,
         option(args, 'bin') ?? 'gaiad',
@@ -109,6 +109,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'start': {
       const cfg = await loadConfig(configFile);
+      // Heavy modules (cosmjs, prom-client) load only for the commands that need them.
+      const { Pilot } = await import('./agent.js');
       const pilot = await Pilot.create(cfg);
       await pilot.start();
       pilot.log.info(`beam-pilot ${PILOT_VERSION} started for ${cfg.node.name}; local http on ${pilot.url}`);
