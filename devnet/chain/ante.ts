@@ -4,7 +4,7 @@
  * increment. Checks run before any write so a rejected tx leaves the state untouched.
  */
 import { rawSecp256k1PubkeyToRawAddress } from '@cosmjs/amino';
-import { Secp256k1, Secp256k1Signature, sha256 } from '@cosmjs/crypto';
+import { sha256 } from '@cosmjs/crypto';
 import { toBase64, toHex } from '@cosmjs/encoding';
 import { PubKey } from 'cosmjs-types/cosmos/crypto/secp256k1/keys';
 import { AuthInfo, SignDoc, TxBody, TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
@@ -13,6 +13,7 @@ import { coinsFrom, coinsString, decodeBech32, event } from './codec.js';
 import type { Ctx } from './context.js';
 import { sdk } from './errors.js';
 import { type DecodedMsg, decodeMsg } from './router.js';
+import { verifySecp256k1 } from './signature.js';
 import { MODULES } from './state.js';
 
 export const SECP256K1_PUBKEY = '/cosmos.crypto.secp256k1.PubKey';
@@ -151,17 +152,9 @@ function verifySignature(
     chainId,
     accountNumber,
   }).finish();
-  const digest = sha256(signBytes);
-  const key = toHex(sha256(new Uint8Array([...digest, ...signature, ...pubkey])));
+  const key = toHex(sha256(new Uint8Array([...signBytes, ...signature, ...pubkey])));
   if (cache.has(key)) return;
-  let valid = false;
-  try {
-    valid =
-      signature.length === 64 &&
-      Secp256k1.verifySignature(Secp256k1Signature.fromFixedLength(signature), digest, pubkey);
-  } catch {
-    valid = false;
-  }
+  const valid = verifySecp256k1(signBytes, signature, pubkey);
   if (!valid) {
     const sequence = tx.authInfo.signerInfos[index]!.sequence;
     throw sdk.unauthorized(

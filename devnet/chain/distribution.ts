@@ -5,7 +5,7 @@
  * Dec atomics, and rounding dust goes to the commission, so nothing is created or lost.
  */
 import { type Coins, DEC, addCoin, addCoins, coinsString, event, truncateDecCoins } from './codec.js';
-import { balanceOf, moduleToModule, sendFromModule } from './bank.js';
+import { moduleToModule, sendFromModule } from './bank.js';
 import { type Ctx, moduleAddr } from './context.js';
 import { distribution as errors } from './errors.js';
 import { type DelegationState, MODULES, type State, type ValidatorState } from './state.js';
@@ -76,12 +76,4 @@ export function outstandingRewards(state: State, validator: ValidatorState): Coi
   const total: Coins = new Map(validator.commission);
   for (const d of delegationsOf(state, validator.operator)) addCoins(total, d.rewards);
   return total;
-}
-
-/** Invariant used by tests: the distribution module holds at least what it owes. */
-export function distributionSolvent(state: State): boolean {
-  const owed: Coins = new Map();
-  for (const v of state.validators.values()) addCoins(owed, truncateDecCoins(outstandingRewards(state, v)));
-  const holder = moduleAddr(state, MODULES.distribution);
-  return [...owed].every(([denom, amount]) => balanceOf(state, holder, denom) >= amount);
 }

@@ -35,8 +35,13 @@ export function searchIndexedTxs(
   byHeight: Map<number, IndexedTx[]>,
 ): IndexedTx[] {
   const conditions = parseQuery(query);
+  const hash = conditions.find((c) => c.key === 'tx.hash');
   const height = conditions.find((c) => c.key === 'tx.height');
-  const candidates = height ? (byHeight.get(Number(height.value)) ?? []) : [...index.values()];
+  const candidates = hash
+    ? [index.get(hash.value.toLowerCase())].filter((t): t is IndexedTx => t !== undefined)
+    : height
+      ? (byHeight.get(Number(height.value)) ?? [])
+      : [...index.values()];
   return candidates
     .filter((tx) => conditions.every((c) => matches(tx, c)))
     .sort((a, b) => a.height - b.height || a.index - b.index);
