@@ -18,7 +18,7 @@ export function distil(previous: NodeFacts | undefined, report: Report, now: num
     .sort((a, b) => a.height - b.height)
     .slice(-KEPT_COMMITS);
   const moved =
-    previous === undefined || height === null || previous.height === null || height > previous.height;
+    previous === undefined || (height !== null && (previous.height === null || height > previous.height));
   return {
     nodeId: report.nodeId,
     role: report.role,

@@ -376,7 +376,7 @@ class Run {
         if (first !== null) {
           op.missedBlocks = op.lastSignedHeight === null ? null : first - op.lastSignedHeight - 1;
           this.phase(op, 'done');
-          this.alert('promote-failed', false, 'critical', '', '');
+          this.resolve('promote-failed');
           return;
         }
         const started = op.phaseAt.promoting ?? op.startedAt;
@@ -586,6 +586,10 @@ class Run {
       raised ? 'failover.alert' : 'failover.alert-resolved',
       `${key}${raised ? `: ${title}` : ''}`,
     );
+  }
+
+  private resolve(name: string): void {
+    this.alert(name, false, 'info', '', '');
   }
 
   private audit(actor: string, action: string, detail: string): void {

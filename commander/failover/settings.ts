@@ -9,7 +9,7 @@ const Ms = z.number().int().positive();
  * never clamped, so that a typo cannot silently weaken "never double-sign".
  */
 export const FailoverSettings = z
-  .object({
+  .strictObject({
     /** How often pilots report. */
     reportIntervalMs: z.number().int().min(500).max(300_000).default(5_000),
     /** How long a grant lets the holder sign without hearing from the commander again. */

@@ -48,5 +48,7 @@ describe('failover settings', () => {
       /autoApproveAfterMs: only applies in confirm mode/,
     );
     expect(parseFailoverSettings({ autoApproveAfterMs: 60_000 }).autoApproveAfterMs).toBe(60_000);
+    // A misspelt key must not silently fall back to a default.
+    expect(() => parseFailoverSettings({ graceMS: 60_000 })).toThrow(/graceMS/);
   });
 });
