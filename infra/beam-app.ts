@@ -22,6 +22,7 @@ export function buildBeamApp(app: App): { commander: CommanderStack; network?: N
     fleet: ctx['beam:fleet'],
     tickRate: Duration.minutes(ctx['beam:tickRateMinutes']),
     logRetention,
+    autoApproveSentries: ctx['beam:autoApproveSentries'],
     alarmEmail: ctx['beam:alarmEmail'],
   });
   const consensusAddress = ctx['beam:validatorConsensusAddress'];

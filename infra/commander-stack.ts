@@ -38,6 +38,8 @@ export const LAMBDA_RUNTIME = Runtime.NODEJS_22_X;
 export const COMMANDER_ENV = {
   tableName: 'BEAM_TABLE_NAME',
   fleet: 'BEAM_FLEET',
+  autoApproveRoles: 'BEAM_AUTO_APPROVE_ROLES',
+  autoApproveRequireInstanceId: 'BEAM_AUTO_APPROVE_REQUIRE_INSTANCE_ID',
   slackSigningSecret: 'BEAM_SLACK_SIGNING_SECRET_SECRET',
   slackBotToken: 'BEAM_SLACK_BOT_TOKEN_SECRET',
   telegramBotToken: 'BEAM_TELEGRAM_BOT_TOKEN_SECRET',
@@ -59,6 +61,8 @@ export interface CommanderStackProps extends StackProps {
   /** Interval of the tick Lambda (default 1 minute). */
   tickRate?: Duration;
   logRetention: RetentionDays;
+  /** Sentries that prove an EC2 instance id are approved without a chat click (default false). */
+  autoApproveSentries?: boolean;
   /** E-mail subscribed to an SNS topic that receives the alarms; no topic when absent. */
   alarmEmail?: string;
   /** Lambda entry files relative to the repository root (default COMMANDER_ENTRIES). */
@@ -92,7 +96,12 @@ export class CommanderStack extends Stack {
     const secrets = this.createSecrets();
     this.enrollmentToken = secrets.enrollmentToken;
 
-    const common = { [COMMANDER_ENV.tableName]: this.table.tableName, [COMMANDER_ENV.fleet]: props.fleet };
+    const common = {
+      [COMMANDER_ENV.tableName]: this.table.tableName,
+      [COMMANDER_ENV.fleet]: props.fleet,
+      [COMMANDER_ENV.autoApproveRoles]: props.autoApproveSentries ? 'sentry' : '',
+      [COMMANDER_ENV.autoApproveRequireInstanceId]: 'true',
+    };
     this.httpFunction = this.commanderFunction('Http', entries.http, props, {
       memorySize: 512,
       timeout: Duration.seconds(15),

@@ -47,6 +47,10 @@ export const BeamContext = z.strictObject({
   'beam:sentryDesired': count(2),
   'beam:sentryMax': count(4),
   'beam:natGateways': z.coerce.number().int().min(1).max(2).default(1),
+  /** Let sentries that prove an EC2 instance id enroll without a chat approval (they autoscale). */
+  'beam:autoApproveSentries': z
+    .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
+    .default(true),
   'beam:tickRateMinutes': z.coerce.number().int().min(1).max(60).default(1),
   'beam:logRetentionDays': z.coerce
     .number()

@@ -74,7 +74,14 @@ describe('commander stack', () => {
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
         Handler: 'index.handler',
-        Environment: { Variables: expect.objectContaining({ NODE_OPTIONS: '--enable-source-maps' }) },
+        Environment: {
+          Variables: expect.objectContaining({
+            NODE_OPTIONS: '--enable-source-maps',
+            BEAM_FLEET: FLEET,
+            BEAM_AUTO_APPROVE_ROLES: 'sentry',
+            BEAM_AUTO_APPROVE_REQUIRE_INSTANCE_ID: 'true',
+          }),
+        },
       });
       const logGroupId = props.LoggingConfig.LogGroup.Ref as string;
       expect(template.toJSON().Resources[logGroupId]).toMatchObject({
