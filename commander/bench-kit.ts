@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { ChatTransport, Platform } from '../bots/model.js';
 import { type Report, type Role, signedHeaders } from '../protocol/index.js';
 import { createDynamoClient } from './adapters/store/client.js';
@@ -25,7 +25,7 @@ export async function createBenchFleet(options: {
   transports?: Partial<Record<Platform, ChatTransport>>;
 }): Promise<BenchFleet> {
   const settings = CommanderSettings.parse({
-    tableName: `bench-${Date.now().toString(36)}`,
+    tableName: `bench-${randomBytes(6).toString('hex')}`,
     enrollmentToken: 'bench-enrollment-token-0000',
     dynamodbEndpoint: options.endpoint,
     ...options.settings,

@@ -11,7 +11,9 @@ import { TOKEN, enrollRequest } from './helpers.js';
 const stateDir = mkdtempSync(join(tmpdir(), 'beam-commander-'));
 const children: ChildProcess[] = [];
 
-async function start(): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
+async function start(
+  extra: string[] = [],
+): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
   const child = spawn(
     process.execPath,
     [
@@ -25,6 +27,7 @@ async function start(): Promise<{ url: string; child: ChildProcess; stderr: () =
       stateDir,
       '--auto-approve',
       'sentry',
+      ...extra,
     ],
     {
       env: { ...process.env, BEAM_ENROLLMENT_TOKEN: TOKEN, BEAM_LOG_LEVEL: 'warn' },
@@ -123,12 +126,20 @@ describe('beam-commander serve', () => {
     expect(oversize.status).toBe(413);
     await stop(first.child);
 
-    const second = await start();
+    const second = await start(['--tick', '* * * * * *']);
     expect(await postReport(second.url, secret, report(1))).toMatchObject({
       status: 409,
       body: { error: 'replayed report' },
     });
     expect((await postReport(second.url, secret, report(2))).status).toBe(200);
+    // The cron tick runs and its heartbeat reaches pilots in the reply.
+    let seq = 2;
+    const ticked = await waitFor(
+      async () => (await postReport(second.url, secret, report(++seq))).body.lastTickAt as number | null,
+      'a tick heartbeat in the report reply',
+      { timeoutMs: 10_000, intervalMs: 200 },
+    );
+    expect(ticked).toBeGreaterThan(Date.now() - 10_000);
     expect(second.stderr()).not.toContain(secret);
   });
 });
