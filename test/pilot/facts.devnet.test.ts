@@ -33,7 +33,10 @@ beforeAll(async () => {
     reset: true,
   });
   await commander.start();
-  setup = await pilotConfigFor(devnet.info, 'val-a', dir, { commanderUrl: commander.url });
+  setup = await pilotConfigFor(devnet.info, 'val-a', dir, {
+    commanderUrl: commander.url,
+    extra: { limits: { max_delegate_per_action: '1000000', max_delegate_per_day: '1500000' } },
+  });
   const token = path.join(setup.stateDir, 'token');
   await fs.writeFile(token, 'enrollment-token-0123456789', { mode: 0o600 });
   setup.config.commander!.enrollment_token_file = token;
@@ -120,6 +123,7 @@ describe('pilot on a devnet validator (process mode)', () => {
     });
     const result = await waitFor(() => commander.resultsOf('val-a', 'cfg-1')[0], 'apply-config result');
     expect(result.ok).toBe(true);
+    expect(result.message).toMatch(/dialed persistent peers/);
     const after = (await fs.readFile(file, 'utf8')).split('\n');
     const changed = after.filter((l) => !before.includes(l));
     expect(changed.sort()).toEqual(
@@ -157,4 +161,41 @@ describe('pilot on a devnet validator (process mode)', () => {
     expect(status.node).toBe('val-a');
     expect((await request(`${pilot.url}/healthz`)).statusCode).toBe(200);
   });
+
+  it('votes, delegates within the caps and withdraws through authz MsgExec with the hot key', async () => {
+    const denom = devnet.info.denom;
+    const proposalId = String(
+      devnet.hub.chain.submitProposal({
+        title: 'Raise the block size',
+        summary: 'test',
+        proposer: devnet.info.accounts.find((a) => a.name === 'faucet')!.address,
+        nowMs: Date.now(),
+      }),
+    );
+    const listed = await waitFor(
+      () => commander.last('val-a')?.chain?.proposals.find((p) => p.id === proposalId),
+      'the proposal in a report',
+    );
+    expect(listed).toMatchObject({ status: 'voting', title: 'Raise the block size', ourVote: null });
+    const now = Date.now();
+    commander
+      .script('val-a')
+      .actions.push(
+        { id: 'vote-1', issuedAt: now, type: 'vote', proposalId, option: 'yes' },
+        { id: 'bond-1', issuedAt: now, type: 'delegate', amount: { denom, amount: '1000000' } },
+        { id: 'bond-2', issuedAt: now, type: 'delegate', amount: { denom, amount: '1000000' } },
+        { id: 'withdraw-1', issuedAt: now, type: 'withdraw-rewards', commission: true },
+      );
+    const result = (id: string) => waitFor(() => commander.resultsOf('val-a', id)[0], `${id} result`);
+    const vote = await result('vote-1');
+    expect(vote, vote.message).toMatchObject({ ok: true });
+    expect(vote.txHash).toMatch(/^[0-9A-F]{64}$/);
+    expect(await result('bond-1')).toMatchObject({ ok: true });
+    expect((await result('bond-2')).message).toMatch(/^refused: .*max_delegate_per_day 1500000/);
+    expect(await result('withdraw-1')).toMatchObject({ ok: true });
+    await waitFor(
+      () => commander.last('val-a')?.chain?.proposals.find((p) => p.id === proposalId)?.ourVote === 'yes',
+      'our vote on chain',
+    );
+  }, 45_000);
 });
