@@ -34,7 +34,8 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 /**
- * Splits `/cmd@bot args` into Beam's command text: `/status` → `status`, `/beam status` → `status`.
+ * Splits `/cmd@bot args` into Beam's command text: `/status` → `status`, `/beam status` → `status`,
+ * `/start` → `help`.
  * Returns undefined for commands addressed to another bot.
  */
 export function commandText(text: string, botUsername: string): string | undefined {
@@ -44,7 +45,9 @@ export function commandText(text: string, botUsername: string): string | undefin
   if (addressee && addressee.toLowerCase() !== botUsername.toLowerCase()) return undefined;
   // Telegram command names cannot contain '-', so `/rotate_ip` means `rotate-ip`.
   const name = command!.toLowerCase().replace(/_/g, '-');
-  return (name === 'beam' ? rest : `${name} ${rest}`).trim();
+  if (name === 'beam') return rest.trim();
+  // Telegram clients send `/start` when a chat with the bot opens.
+  return name === 'start' ? 'help' : `${name} ${rest}`.trim();
 }
 
 export interface TelegramBot {

@@ -260,5 +260,6 @@ describe('Telegram rendering', () => {
     expect(commandText('/rotate_ip@Beam_Bot sentry-a', 'beam_bot')).toBe('rotate-ip sentry-a');
     expect(commandText('/status@other_bot', 'beam_bot')).toBeUndefined();
     expect(commandText('hello', 'beam_bot')).toBeUndefined();
+    expect(commandText('/start', 'beam_bot')).toBe('help');
   });
 });

@@ -1,5 +1,7 @@
+import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { ConsoleTransport } from '../../../bots/console.js';
 import type { ChatInput, ChatReply, MessageRef } from '../../../bots/model.js';
 import type { AccessConfig } from '../../../commander/chatops/access.js';
 import { ChatOps } from '../../../commander/chatops/chatops.js';
@@ -311,6 +313,29 @@ describe('command parser on arbitrary input', () => {
         if (!result.ok) expect(result.error.length).toBeGreaterThan(10);
       }),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe('ChatOps.publish', () => {
+  it('posts the first message about a subject and updates it in place afterwards', async () => {
+    const { chatops } = setup();
+    const output = new PassThrough();
+    let printed = '';
+    output.on('data', (chunk: Buffer) => {
+      printed += chunk.toString('utf8');
+    });
+    const transport = new ConsoleTransport(output);
+    const first = await chatops.publish(transport, 'console', 'operation:op-9', {
+      title: 'Failover: demoting val-1',
+    });
+    const second = await chatops.publish(transport, 'console', 'operation:op-9', {
+      title: 'Failover: val-2 signing',
+    });
+    await chatops.publish(transport, 'console', 'alert:disk', { title: 'Disk low on sentry-a' });
+    expect(second).toEqual(first);
+    expect(printed).toBe(
+      '[1] Failover: demoting val-1\nupdated: [1] Failover: val-2 signing\n[2] Disk low on sentry-a\n',
     );
   });
 });
