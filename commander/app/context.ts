@@ -1,3 +1,4 @@
+import type { CloudPort } from '../adapters/ec2/port.js';
 import type { Store } from '../adapters/store/store.js';
 import type { ChatPort } from '../notify/notifier.js';
 import type { CommanderSettings } from '../settings.js';
@@ -15,11 +16,8 @@ export interface CommanderDeps {
   chat: ChatPort;
   now: () => number;
   log: Logger;
-  /**
-   * Cloud operations (EC2) come through the port in commander/adapters/ec2/port.ts; the sentry work
-   * wires it in here.
-   */
-  cloud?: unknown;
+  /** Cloud operations (EC2); absent where Beam manages no cloud instances. The sentry work wires it. */
+  cloud?: CloudPort;
 }
 
 /** Who asked: a chat user, the CLI, or the commander itself. Written to every audit entry. */
