@@ -35,6 +35,8 @@ export class FakeCommander {
   readonly scripts = new Map<string, NodeScript>();
   readonly rejected: string[] = [];
   enrollPending = 1;
+  /** Age of the commander's last tick in replies (a stale tick raises the pilots' dead-man alert). */
+  tickAgeMs = 0;
   enrollments = 0;
   private server: Server | null = null;
   url = '';
@@ -119,7 +121,7 @@ export class FakeCommander {
       configVersion: null,
       nextReportMs: 500,
       commanderTime: now,
-      lastTickAt: now,
+      lastTickAt: now - this.tickAgeMs,
       ackedResults: s.ack ? report.results.map((r) => r.id) : [],
     };
     return [200, reply];
