@@ -47,6 +47,7 @@ export const staking = {
 
 export const slashing = {
   noValidator: register('slashing', 1, 'address is not associated with any known validator'),
+  missingSelfDelegation: register('slashing', 3, 'validator has no self-delegation; cannot be unjailed'),
   jailed: register('slashing', 4, 'validator still jailed; cannot be unjailed'),
   notJailed: register('slashing', 5, 'validator not jailed; cannot be unjailed'),
 };

@@ -353,13 +353,13 @@ const handlers: Record<string, Handler> = {
     },
   ),
   '/cosmos.gov.v1.Query/Proposal': handler(gov.QueryProposalRequest, gov.QueryProposalResponse, (env, r) => ({
-    proposal: proposalView(env.state, proposal(env, r.proposalId)),
+    proposal: proposalView(proposal(env, r.proposalId)),
   })),
   '/cosmos.gov.v1.Query/Proposals': handler(
     gov.QueryProposalsRequest,
     gov.QueryProposalsResponse,
     (env, r) => {
-      const proposals = filteredProposals(env, r).map((p) => proposalView(env.state, p));
+      const proposals = filteredProposals(env, r).map((p) => proposalView(p));
       return { proposals, pagination: page(proposals.length) };
     },
   ),
@@ -402,14 +402,14 @@ const handlers: Record<string, Handler> = {
     govBeta.QueryProposalRequest,
     govBeta.QueryProposalResponse,
     (env, r) => ({
-      proposal: proposalViewBeta(env.state, proposal(env, r.proposalId)),
+      proposal: proposalViewBeta(proposal(env, r.proposalId)),
     }),
   ),
   '/cosmos.gov.v1beta1.Query/Proposals': handler(
     govBeta.QueryProposalsRequest,
     govBeta.QueryProposalsResponse,
     (env, r) => {
-      const proposals = filteredProposals(env, r).map((p) => proposalViewBeta(env.state, p));
+      const proposals = filteredProposals(env, r).map((p) => proposalViewBeta(p));
       return { proposals, pagination: page(proposals.length) };
     },
   ),

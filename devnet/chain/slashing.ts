@@ -7,7 +7,7 @@ import type { MsgUnjail } from 'cosmjs-types/cosmos/slashing/v1beta1/tx';
 import { decFrom, event, valconsAddress } from './codec.js';
 import type { Ctx } from './context.js';
 import { slashing as errors } from './errors.js';
-import { slashTokens } from './staking.js';
+import { selfDelegation, slashTokens, tokensFromShares } from './staking.js';
 import type { SigningInfo, State, ValidatorState } from './state.js';
 import type { Commit, DoubleSignEvidence, ValidatorSetEntry } from './types.js';
 
@@ -118,6 +118,8 @@ export function handleUnjail(ctx: Ctx, msg: MsgUnjail): Uint8Array {
   const validator = ctx.state.validators.get(msg.validatorAddr);
   if (!validator) throw errors.noValidator(msg.validatorAddr);
   if (!validator.jailed) throw errors.notJailed();
+  const self = selfDelegation(ctx.state, validator);
+  if (!self || tokensFromShares(validator, self.shares) < 1n) throw errors.missingSelfDelegation();
   const info = ctx.state.signingInfos.get(validator.consAddress);
   if (info && (info.tombstoned || ctx.timeMs < info.jailedUntilMs)) throw errors.jailed();
   validator.jailed = false;

@@ -81,11 +81,15 @@ export function signingInfoView(state: State, info: SigningInfo): ValidatorSigni
   };
 }
 
-/** The final tally once voting ended, the live tally while voting, zeros before. */
+const emptyTally = (): Tally => ({ yes: 0n, abstain: 0n, no: 0n, veto: 0n });
+
+/**
+ * The TallyResult query: the final tally once voting ended, the live tally while voting. A
+ * proposal's own `final_tally_result` stays zero until voting ends, as in the SDK.
+ */
 export function currentTally(state: State, p: ProposalState): Tally {
   if (p.finalTally) return p.finalTally;
-  if (p.status === PROPOSAL_STATUS.voting) return tally(state, p.id).tally;
-  return { yes: 0n, abstain: 0n, no: 0n, veto: 0n };
+  return p.status === PROPOSAL_STATUS.voting ? tally(state, p.id).tally : emptyTally();
 }
 
 export function tallyView(t: Tally): TallyResult {
@@ -104,12 +108,12 @@ export function tallyViewBeta(t: Tally): TallyResultBeta {
 
 const maybeTime = (ms: number | null) => (ms === null ? undefined : timestamp(ms));
 
-export function proposalView(state: State, p: ProposalState): Proposal {
+export function proposalView(p: ProposalState): Proposal {
   return Proposal.fromPartial({
     id: p.id,
     messages: [],
     status: p.status,
-    finalTallyResult: tallyView(currentTally(state, p)),
+    finalTallyResult: tallyView(p.finalTally ?? emptyTally()),
     submitTime: timestamp(p.submitTimeMs),
     depositEndTime: timestamp(p.depositEndTimeMs),
     totalDeposit: coinList(p.totalDeposit),
@@ -123,11 +127,11 @@ export function proposalView(state: State, p: ProposalState): Proposal {
 }
 
 /** v1beta1 view: a proposal without messages has no legacy content, as in the SDK's conversion. */
-export function proposalViewBeta(state: State, p: ProposalState): ProposalBeta {
+export function proposalViewBeta(p: ProposalState): ProposalBeta {
   return ProposalBeta.fromPartial({
     proposalId: p.id,
     status: p.status,
-    finalTallyResult: tallyViewBeta(currentTally(state, p)),
+    finalTallyResult: tallyViewBeta(p.finalTally ?? emptyTally()),
     submitTime: timestamp(p.submitTimeMs),
     depositEndTime: timestamp(p.depositEndTimeMs),
     totalDeposit: coinList(p.totalDeposit),
