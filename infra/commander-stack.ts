@@ -307,15 +307,7 @@ export class CommanderStack extends Stack {
 
   private createAlarms(alarmEmail: string | undefined): void {
     const topic = alarmEmail ? new Topic(this, 'AlarmTopic', { enforceSSL: true }) : undefined;
-    if (topic && alarmEmail) {
-      topic.addSubscription(new EmailSubscription(alarmEmail));
-      Validations.of(topic).acknowledge({
-        id: 'AwsSolutions-SNS2',
-        reason:
-          'Alarm notifications carry no secrets, and CloudWatch cannot publish to a topic encrypted with ' +
-          'the AWS managed SNS key.',
-      });
-    }
+    if (topic && alarmEmail) topic.addSubscription(new EmailSubscription(alarmEmail));
     const alarm = (id: string, metric: Metric, description: string) => {
       const created = new Alarm(this, id, {
         metric,
