@@ -190,6 +190,27 @@ export class CommanderApp {
     );
   }
 
+  /** Mutes every open alert of a node until `until`. */
+  muteNodeAlerts(actor: Actor, nodeId: string, until: number): Promise<AlertRecord[]> {
+    return this.audited(
+      actor,
+      'mute',
+      nodeId,
+      async () => {
+        if (until <= this.deps.now()) throw new AppError('invalid', 'the mute must end in the future');
+        await this.mustGetNode(nodeId);
+        const open = (await this.deps.store.listAlerts()).filter(
+          (a) => a.value.nodeId === nodeId && a.value.state === 'open',
+        );
+        const muted: AlertRecord[] = [];
+        for (const a of open)
+          muted.push(await this.changeAlert(a.value.key, (x) => mute(x, actorLabel(actor), until)));
+        return muted;
+      },
+      (muted) => `${muted.length} alerts until ${new Date(until).toISOString()}`,
+    );
+  }
+
   unmuteAlert(actor: Actor, key: string): Promise<AlertRecord> {
     return this.audited(actor, 'unmute', key, () => this.changeAlert(key, unmute));
   }

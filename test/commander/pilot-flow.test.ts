@@ -176,6 +176,13 @@ describe('a silent pilot', () => {
     await runTick(c.deps);
     expect(alertPosts()).toHaveLength(3);
 
+    // Muting a node mutes each of its open alerts.
+    const muted = await c.app.muteNodeAlerts(OPERATOR, 'val-a', c.clock.now() + 60_000);
+    expect(muted.map((a) => [a.key, a.mutedBy])).toEqual([[key, 'slack:U123 (alice)']]);
+    await expect(c.app.muteNodeAlerts(OPERATOR, 'val-a', c.clock.now())).rejects.toMatchObject({
+      code: 'invalid',
+    });
+
     const audit = await c.app.listAudit(OPERATOR, 100);
     expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['ack', 'mute', 'unmute']));
   });
