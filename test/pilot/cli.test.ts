@@ -96,4 +96,13 @@ describe('beam-pilot CLI', () => {
     expectLine(/^✗ hot key mnemonic file .*hot does not exist/);
     expect(lines.at(-1)).toBe(`${lines.length - 1} problem(s)`);
   });
+
+  it('bundles into one file that runs on its own', async () => {
+    const { buildPilot } = await import('../../pilot/build.js');
+    const out = await buildPilot(path.join(dir, 'dist', 'beam-pilot.mjs'));
+    const r = await run(process.execPath, [out, 'version'], { timeout: 20_000 });
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const help = await run(process.execPath, [out, 'start', '--help'], { timeout: 20_000 });
+    expect(help.stdout).toMatch(/leave the daemon as it is/);
+  });
 });

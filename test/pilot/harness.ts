@@ -1,6 +1,6 @@
 /** Test harness for the pilot: a loopback fake commander (the commander's contract), devnet, pilot configs. */
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -242,14 +242,7 @@ export async function killDaemon(stateDir: string): Promise<void> {
         return;
       }
     }
-    for (let i = 0; i < 100; i++) {
-      try {
-        process.kill(pid, 0);
-        await new Promise((r) => setTimeout(r, 20));
-      } catch {
-        return;
-      }
-    }
+    for (let i = 0; i < 100 && isLive(pid); i++) await new Promise((r) => setTimeout(r, 20));
   } catch {
     // no pid file: nothing started
   }
@@ -266,4 +259,13 @@ export async function seedLease(stateDir: string, epoch: number, validForMs: num
     lease: { epoch, holder: true, expiresAtWall: Date.now() + validForMs },
   };
   await fs.writeFile(path.join(stateDir, 'state.json'), JSON.stringify(state), { mode: 0o600 });
+}
+
+/** Alive and not a zombie (an orphaned daemon may wait for a reaper that this container lacks). */
+export function isLive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }

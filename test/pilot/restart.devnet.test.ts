@@ -37,14 +37,7 @@ async function killPilot(): Promise<void> {
   await exited;
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const alive = isLive;
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pilot-restart-'));
@@ -108,5 +101,23 @@ describe('a real pilot process killed and restarted', () => {
     expect(commander.last('sentry-1')!.results.map((r) => r.id)).toEqual(['restart-once']);
     expect(commander.last('sentry-1')!.daemon.running).toBe(true);
     expect(commander.rejected).toEqual([]); // every seq rose across the restart
+  });
+
+  it('keeps a daemon it was told to stop stopped, across a pilot restart', async () => {
+    const s = commander.script('sentry-1');
+    s.ack = true;
+    s.actions.push({ id: 'stop-1', issuedAt: Date.now(), type: 'stop-daemon' });
+    await waitFor(() => commander.resultsOf('sentry-1', 'stop-1')[0], 'the stop result');
+    const pid = await daemonPid(setup.stateDir);
+    expect(alive(pid)).toBe(false);
+    await killPilot();
+    const before = commander.reports.get('sentry-1')!.length;
+    startPilotProcess();
+    await waitFor(
+      () => commander.reports.get('sentry-1')!.length >= before + 4,
+      'reports from the new pilot',
+    );
+    expect(commander.last('sentry-1')!.daemon).toMatchObject({ running: false, desired: 'stopped' });
+    expect(await daemonPid(setup.stateDir)).toBe(pid);
   });
 });
