@@ -22,6 +22,8 @@ const GAS_PER_BYTE = 10;
 const GAS_PER_SIGNATURE = 1000;
 /** Bytes a real signature would add to a simulated tx sent with empty signatures. */
 const SIMULATED_SIGNATURE_BYTES = 64;
+/** SDK default auth param MaxMemoCharacters. */
+const MAX_MEMO_CHARACTERS = 256;
 
 export type Mode = 'check' | 'deliver' | 'simulate';
 
@@ -76,6 +78,15 @@ export function runAnte(ctx: Ctx, tx: DecodedTx, mode: Mode, cache: SignatureCac
   const { params } = state;
   const { authInfo, raw, signers } = tx;
   if (raw.signatures.length === 0) throw sdk.noSignatures();
+  if (tx.body.memo.length > MAX_MEMO_CHARACTERS) {
+    throw sdk.memoTooLarge(
+      `maximum number of characters is ${MAX_MEMO_CHARACTERS} but received ${tx.body.memo.length} characters`,
+    );
+  }
+  const timeoutHeight = Number(tx.body.timeoutHeight);
+  if (timeoutHeight > 0 && ctx.height > timeoutHeight) {
+    throw sdk.txTimeoutHeight(`block height: ${ctx.height}, timeout height: ${timeoutHeight}`);
+  }
   if (raw.signatures.length !== signers.length || authInfo.signerInfos.length !== signers.length) {
     throw sdk.unauthorized(
       `wrong number of signers; expected ${signers.length}, got ${raw.signatures.length}`,

@@ -32,10 +32,12 @@ export const sdk = {
   unknownAddress: register('sdk', 9, 'unknown address'),
   invalidCoins: register('sdk', 10, 'invalid coins'),
   outOfGas: register('sdk', 11, 'out of gas'),
+  memoTooLarge: register('sdk', 12, 'memo too large'),
   insufficientFee: register('sdk', 13, 'insufficient fee'),
   noSignatures: register('sdk', 15, 'no signatures supplied'),
   invalidRequest: register('sdk', 18, 'invalid request'),
   keyNotFound: register('sdk', 22, 'key not found'),
+  txTimeoutHeight: register('sdk', 30, 'tx timeout height'),
   wrongSequence: register('sdk', 32, 'incorrect account sequence'),
 };
 

@@ -8,8 +8,11 @@ import {
   MsgSubmitProposalResponse,
   MsgVoteResponse,
 } from 'cosmjs-types/cosmos/gov/v1/tx';
-import type { MsgDeposit, MsgSubmitProposal, MsgVote } from 'cosmjs-types/cosmos/gov/v1/tx';
-import type { MsgVote as MsgVoteBeta } from 'cosmjs-types/cosmos/gov/v1beta1/tx';
+import type { MsgDeposit, MsgSubmitProposal, MsgVote, MsgVoteWeighted } from 'cosmjs-types/cosmos/gov/v1/tx';
+import type {
+  MsgVote as MsgVoteBeta,
+  MsgVoteWeighted as MsgVoteWeightedBeta,
+} from 'cosmjs-types/cosmos/gov/v1beta1/tx';
 import { burn, positiveCoins, sendFromModule, sendToModule } from './bank.js';
 import { type Coins, DEC, addCoins, coinsString, decFrom, decString, event } from './codec.js';
 import type { Ctx } from './context.js';
@@ -163,6 +166,36 @@ export function handleVoteBeta(ctx: Ctx, msg: MsgVoteBeta): Uint8Array {
     options: [{ option: msg.option, weight: DEC }],
     metadata: '',
   });
+  return MsgVoteResponse.encode({}).finish();
+}
+
+/** Weighted options: distinct, each weight in (0, 1], summing to exactly 1 (SDK ValidateBasic). */
+function weighted(options: { option: number; weight: bigint }[]): { option: number; weight: bigint }[] {
+  const total = options.reduce((sum, o) => sum + o.weight, 0n);
+  const distinct = new Set(options.map((o) => o.option)).size === options.length;
+  if (
+    options.length === 0 ||
+    !distinct ||
+    options.some((o) => o.weight <= 0n || o.weight > DEC) ||
+    total !== DEC
+  ) {
+    throw errors.invalidVote(
+      `invalid weighted vote options: weights must be positive, distinct and sum to 1`,
+    );
+  }
+  return options;
+}
+
+export function handleVoteWeighted(ctx: Ctx, msg: MsgVoteWeighted): Uint8Array {
+  const options = weighted(msg.options.map((o) => ({ option: o.option, weight: decFrom(o.weight) })));
+  addVote(ctx, { proposalId: msg.proposalId, voter: msg.voter, options, metadata: msg.metadata });
+  return MsgVoteResponse.encode({}).finish();
+}
+
+/** v1beta1 weights arrive as Dec atomics (customtype), v1 weights as decimal strings. */
+export function handleVoteWeightedBeta(ctx: Ctx, msg: MsgVoteWeightedBeta): Uint8Array {
+  const options = weighted(msg.options.map((o) => ({ option: o.option, weight: BigInt(o.weight || '0') })));
+  addVote(ctx, { proposalId: msg.proposalId, voter: msg.voter, options, metadata: '' });
   return MsgVoteResponse.encode({}).finish();
 }
 

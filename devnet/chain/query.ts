@@ -298,6 +298,37 @@ const handlers: Record<string, Handler> = {
       return { rewards, total: decCoinList(total) };
     },
   ),
+  '/cosmos.distribution.v1beta1.Query/Params': handler(
+    dist.QueryParamsRequest,
+    dist.QueryParamsResponse,
+    () => ({
+      params: {
+        communityTax: '0',
+        baseProposerReward: '0',
+        bonusProposerReward: '0',
+        withdrawAddrEnabled: false,
+      },
+    }),
+  ),
+  '/cosmos.distribution.v1beta1.Query/CommunityPool': handler(
+    dist.QueryCommunityPoolRequest,
+    dist.QueryCommunityPoolResponse,
+    () => ({ pool: [] }),
+  ),
+  '/cosmos.distribution.v1beta1.Query/DelegatorWithdrawAddress': handler(
+    dist.QueryDelegatorWithdrawAddressRequest,
+    dist.QueryDelegatorWithdrawAddressResponse,
+    (_env, r) => ({ withdrawAddress: r.delegatorAddress }),
+  ),
+  '/cosmos.distribution.v1beta1.Query/DelegatorValidators': handler(
+    dist.QueryDelegatorValidatorsRequest,
+    dist.QueryDelegatorValidatorsResponse,
+    (env, r) => ({
+      validators: [...env.state.delegations.values()]
+        .filter((d) => d.delegator === r.delegatorAddress)
+        .map((d) => d.validator),
+    }),
+  ),
   '/cosmos.distribution.v1beta1.Query/ValidatorCommission': handler(
     dist.QueryValidatorCommissionRequest,
     dist.QueryValidatorCommissionResponse,

@@ -7,8 +7,12 @@ import {
   MsgWithdrawValidatorCommission,
   MsgWithdrawValidatorCommissionResponse,
 } from 'cosmjs-types/cosmos/distribution/v1beta1/tx';
-import { MsgDeposit, MsgSubmitProposal, MsgVote } from 'cosmjs-types/cosmos/gov/v1/tx';
-import { MsgDeposit as MsgDepositBeta, MsgVote as MsgVoteBeta } from 'cosmjs-types/cosmos/gov/v1beta1/tx';
+import { MsgDeposit, MsgSubmitProposal, MsgVote, MsgVoteWeighted } from 'cosmjs-types/cosmos/gov/v1/tx';
+import {
+  MsgDeposit as MsgDepositBeta,
+  MsgVote as MsgVoteBeta,
+  MsgVoteWeighted as MsgVoteWeightedBeta,
+} from 'cosmjs-types/cosmos/gov/v1beta1/tx';
 import { MsgUnjail } from 'cosmjs-types/cosmos/slashing/v1beta1/tx';
 import { MsgDelegate, MsgUndelegate } from 'cosmjs-types/cosmos/staking/v1beta1/tx';
 import type { Any } from 'cosmjs-types/google/protobuf/any';
@@ -18,7 +22,14 @@ import { coinList, event, rebech } from './codec.js';
 import type { Ctx } from './context.js';
 import { withdrawCommission, withdrawDelegationRewards } from './distribution.js';
 import { distribution as distErrors, sdk } from './errors.js';
-import { handleDeposit, handleSubmitProposal, handleVote, handleVoteBeta } from './gov.js';
+import {
+  handleDeposit,
+  handleSubmitProposal,
+  handleVote,
+  handleVoteBeta,
+  handleVoteWeighted,
+  handleVoteWeightedBeta,
+} from './gov.js';
 import { handleUnjail } from './slashing.js';
 import { getValidator, handleDelegate, handleUndelegate } from './staking.js';
 import { delegationKey } from './state.js';
@@ -118,6 +129,20 @@ const routes: Record<string, Route<unknown>> = {
     signer: (m) => m.voter,
     gas: MSG_GAS,
     handle: handleVoteBeta,
+  }),
+  '/cosmos.gov.v1.MsgVoteWeighted': route({
+    module: 'gov',
+    decode: MsgVoteWeighted.decode,
+    signer: (m) => m.voter,
+    gas: MSG_GAS,
+    handle: handleVoteWeighted,
+  }),
+  '/cosmos.gov.v1beta1.MsgVoteWeighted': route({
+    module: 'gov',
+    decode: MsgVoteWeightedBeta.decode,
+    signer: (m) => m.voter,
+    gas: MSG_GAS,
+    handle: handleVoteWeightedBeta,
   }),
   '/cosmos.gov.v1beta1.MsgDeposit': route({
     module: 'gov',

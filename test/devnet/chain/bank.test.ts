@@ -85,6 +85,10 @@ describe('devnet chain: accounts, bank, ante', () => {
     expect(lowFee).toMatchObject({ code: 13, codespace: 'sdk' });
     expect(lowFee.log).toContain('insufficient fees; got: 1stake required: 5000stake');
     expect(h.chain.checkTx(new Uint8Array([1, 2, 3]))).toMatchObject({ code: 2, codespace: 'sdk' });
+    const longMemo = h.chain.checkTx(
+      await h.sign(h.alice, [send(h.alice, h.bob, '1')], { memo: 'x'.repeat(300) }),
+    );
+    expect(longMemo).toMatchObject({ code: 12, codespace: 'sdk' });
     expect(h.chain.checkTx(await h.sign(h.alice, [send(h.alice, h.bob, '1')], { gas: 100 }))).toMatchObject({
       code: 11,
       codespace: 'sdk',

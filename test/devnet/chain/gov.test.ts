@@ -170,6 +170,57 @@ describe('devnet chain: gov v1', () => {
     expect(late?.result).toMatchObject({ code: 3, codespace: 'gov' });
   });
 
+  it('accepts weighted votes (v1 decimals, v1beta1 atomics) and rejects weights not summing to 1', async () => {
+    const id = BigInt(
+      h.chain.submitProposal({ title: 'W', summary: '-', proposer: h.alice, nowMs: h.timeMs() }),
+    );
+    const v1 = await h.deliver(h.val0, [
+      {
+        typeUrl: '/cosmos.gov.v1.MsgVoteWeighted',
+        value: {
+          proposalId: id,
+          voter: h.val0,
+          metadata: '',
+          options: [
+            { option: VoteOption.VOTE_OPTION_YES, weight: '0.75' },
+            { option: VoteOption.VOTE_OPTION_NO, weight: '0.25' },
+          ],
+        },
+      },
+    ]);
+    expect(v1?.result.code).toBe(0);
+    const legacy = await h.deliver(h.val1, [
+      {
+        typeUrl: '/cosmos.gov.v1beta1.MsgVoteWeighted',
+        value: {
+          proposalId: id,
+          voter: h.val1,
+          options: [{ option: VoteOption.VOTE_OPTION_NO, weight: '1000000000000000000' }],
+        },
+      },
+    ]);
+    expect(legacy?.result.code).toBe(0);
+    const live = h.query(
+      '/cosmos.gov.v1.Query/TallyResult',
+      QueryTallyResultRequest,
+      { proposalId: id },
+      QueryTallyResultResponse,
+    );
+    expect(live.tally).toMatchObject({ yesCount: '75000000', noCount: '75000000' });
+    const bad = await h.deliver(h.alice, [
+      {
+        typeUrl: '/cosmos.gov.v1.MsgVoteWeighted',
+        value: {
+          proposalId: id,
+          voter: h.alice,
+          metadata: '',
+          options: [{ option: VoteOption.VOTE_OPTION_YES, weight: '0.5' }],
+        },
+      },
+    ]);
+    expect(bad?.result).toMatchObject({ code: 7, codespace: 'gov' });
+  });
+
   it('answers params in v1 decimal strings and v1beta1 atomics', () => {
     const v1 = h.query(
       '/cosmos.gov.v1.Query/Params',

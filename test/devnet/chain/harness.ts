@@ -69,6 +69,7 @@ export interface SignOptions {
   chainId?: string;
   gas?: number;
   feeAmount?: string;
+  memo?: string;
 }
 
 export async function setup(overrides: Parameters<typeof defaultParams>[0] = {}): Promise<Harness> {
@@ -127,7 +128,7 @@ export async function setup(overrides: Parameters<typeof defaultParams>[0] = {})
     const base = BaseAccount.decode(account!.value);
     const sequence = options.sequence ?? base.sequence;
     const gas = options.gas ?? 200_000;
-    const bodyBytes = registry.encodeTxBody({ messages: msgs, memo: '' });
+    const bodyBytes = registry.encodeTxBody({ messages: msgs, memo: options.memo ?? '' });
     const pubkey = encodePubkey(encodeSecp256k1Pubkey(pubkeys.get(signer)!));
     const fee = [{ denom: DENOM, amount: options.feeAmount ?? String(Math.ceil(gas * params.minGasPrice)) }];
     const authInfoBytes = makeAuthInfoBytes([{ pubkey, sequence }], fee, gas, undefined, undefined);
