@@ -43,7 +43,7 @@ async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<v
   while (!condition()) {
     if (Date.now() > deadline)
       throw new Error(
-        `devnet: signing nodes did not connect to the hub within ${timeoutMs} ms (see <home>/node.log)`,
+        `devnet: nodes did not connect to the hub within ${timeoutMs} ms (see <home>/node.log)`,
       );
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -90,10 +90,10 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     }
     if (options.startNodes !== false) {
       for (const p of processes.values()) p.start();
-      // Blocks start once the signing nodes are connected, so the validator misses none at boot.
-      const signing = info.nodes.filter((n) => n.signing).map((n) => n.name);
+      // Blocks start once every node is up (RPC listening, hub linked): validators miss none at boot.
+      const names = info.nodes.map((n) => n.name);
       await waitUntil(
-        () => signing.every((name) => hub.nodes().some((n) => n.name === name)),
+        () => names.every((name) => hub.nodes().some((n) => n.name === name && n.connected)),
         NODE_BOOT_TIMEOUT_MS,
       );
     }

@@ -110,8 +110,8 @@ export class NodeDaemon {
     });
   }
 
+  /** RPC first, then the hub link: a node the hub lists is already answering RPC. */
   async start(): Promise<void> {
-    this.hub.start();
     const { host, port } = parseHostPort(this.config.rpc.laddr);
     const server = createServer((req, res) => void this.serveHttp(req, res));
     this.rpcServer = server;
@@ -119,6 +119,7 @@ export class NodeDaemon {
       server.once('error', reject);
       server.listen(port, host, () => resolve());
     });
+    this.hub.start();
   }
 
   async stop(): Promise<void> {
