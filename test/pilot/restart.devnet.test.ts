@@ -9,6 +9,7 @@ import {
   daemonPid,
   FakeCommander,
   freePortBase,
+  isLive,
   killDaemon,
   type PilotSetup,
   pilotConfigFor,
@@ -36,8 +37,6 @@ async function killPilot(): Promise<void> {
   p.kill('SIGKILL');
   await exited;
 }
-
-const alive = isLive;
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pilot-restart-'));
@@ -82,7 +81,7 @@ describe('a real pilot process killed and restarted', () => {
     expect(second).not.toBe(first);
 
     await killPilot();
-    expect(alive(second)).toBe(true); // a pilot crash leaves the daemon running
+    expect(isLive(second)).toBe(true); // a pilot crash leaves the daemon running
     const before = commander.reports.get('sentry-1')!.length;
     startPilotProcess();
     await waitFor(
@@ -94,7 +93,7 @@ describe('a real pilot process killed and restarted', () => {
     );
     // The action was offered on every reply; it ran once: same daemon, one result re-sent unchanged.
     expect(await daemonPid(setup.stateDir)).toBe(second);
-    expect(alive(second)).toBe(true);
+    expect(isLive(second)).toBe(true);
     const results = commander.resultsOf('sentry-1', 'restart-once');
     expect(results).toHaveLength(1);
     expect(results[0]!.ok).toBe(true);
@@ -109,7 +108,7 @@ describe('a real pilot process killed and restarted', () => {
     s.actions.push({ id: 'stop-1', issuedAt: Date.now(), type: 'stop-daemon' });
     await waitFor(() => commander.resultsOf('sentry-1', 'stop-1')[0], 'the stop result');
     const pid = await daemonPid(setup.stateDir);
-    expect(alive(pid)).toBe(false);
+    expect(isLive(pid)).toBe(false);
     await killPilot();
     const before = commander.reports.get('sentry-1')!.length;
     startPilotProcess();
