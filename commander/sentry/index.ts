@@ -31,3 +31,5 @@ export type {
   SentryOp,
   SentryTrack,
 } from './state.js';
+export { decideAndSave, loadSentryState, saveSentryState, sentryStateKey } from './persistence.js';
+export type { StoredSentryState } from './persistence.js';
