@@ -105,4 +105,28 @@ describe('beam-pilot CLI', () => {
     const help = await run(process.execPath, [out, 'start', '--help'], { timeout: 20_000 });
     expect(help.stdout).toMatch(/leave the daemon as it is/);
   });
+
+  it('grants prints the authz commands for the hot key', async () => {
+    const { DirectSecp256k1HdWallet } = await import('@cosmjs/proto-signing');
+    const wallet = await DirectSecp256k1HdWallet.generate(12);
+    const [acct] = await wallet.getAccounts();
+    const mnemonicFile = path.join(dir, 'hot-mnemonic');
+    await fs.writeFile(mnemonicFile, wallet.mnemonic, { mode: 0o600 });
+    const file = path.join(dir, 'grants.toml');
+    await fs.writeFile(
+      file,
+      EXAMPLE_CONFIG.replace('/etc/beam/hot-mnemonic', mnemonicFile).replace(
+        'cosmosvaloper1...',
+        'cosmosvaloper1own',
+      ),
+    );
+    const { code, out } = await cli('grants', '--config', file, '--from', 'val');
+    expect(code).toBe(0);
+    expect(out).toContain(
+      `gaiad tx authz grant ${acct!.address} generic --msg-type /cosmos.gov.v1.MsgVote --from val`,
+    );
+    expect(out).toContain(
+      `gaiad tx authz grant ${acct!.address} delegate --allowed-validators cosmosvaloper1own`,
+    );
+  });
 });

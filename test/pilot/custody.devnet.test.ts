@@ -172,4 +172,26 @@ describe('key custody on devnet validators', () => {
     }
     expect(devnet.hub.evidence).toEqual([]);
   });
+
+  it('safe boot: a restarted pilot without a valid lease never starts the daemon with the real key', async () => {
+    const old = pilots.get('val-a')!;
+    await old.close();
+    await killDaemon(setups.get('val-a')!.stateDir);
+    // As if the node went down holding the key: the real key is back in the home.
+    const home = devnet.info.nodes.find((n) => n.name === 'val-a')!.home;
+    await fs.copyFile(
+      devnet.info.validators[0]!.keyFile,
+      path.join(home, 'config', 'priv_validator_key.json'),
+    );
+    const pilot = await Pilot.create(setups.get('val-a')!.config, silent);
+    pilots.set('val-a', pilot);
+    await pilot.start();
+    expect(await homeKey('val-a')).not.toBe(await realKey());
+    const r = await waitFor(async () => {
+      const report = await pilot.collect();
+      return report.daemon.rpcReachable ? report : null;
+    }, 'val-a running again');
+    expect(r.custody?.holdsValidatorKey).toBe(false);
+    expect(r.daemon.consensusAddress).not.toBe(devnet.info.validators[0]!.consensusAddress);
+  });
 });

@@ -15,6 +15,7 @@ let devnet: Devnet;
 let slack: Server;
 let slackUrl: string;
 const messages: string[] = [];
+const telegram: Array<{ path: string; chat_id: string; text: string }> = [];
 const pilots: Pilot[] = [];
 const stateDirs: string[] = [];
 const commander = new FakeCommander();
@@ -35,7 +36,10 @@ beforeAll(async () => {
       body += c;
     });
     req.on('end', () => {
-      messages.push((JSON.parse(body) as { text: string }).text);
+      const msg = JSON.parse(body) as { text: string; chat_id?: string };
+      if (req.url?.startsWith('/bot'))
+        telegram.push({ path: req.url, chat_id: msg.chat_id ?? '', text: msg.text });
+      else messages.push(msg.text);
       res.end('ok');
     });
   });
@@ -107,8 +111,17 @@ describe('standalone pilot (no commander)', () => {
   it('raises the dead-man alert when the commander tick is stale, and clears it', async () => {
     const setup = await pilotConfigFor(devnet.info, 'sentry-1', dir, {
       commanderUrl: commander.url,
-      extra: { alerts: { slack_webhook_url: slackUrl }, commander: { dead_man_after_ms: 1000 } },
+      extra: {
+        alerts: {
+          slack_webhook_url: slackUrl,
+          telegram_api_url: new URL(slackUrl).origin,
+          telegram_bot_token_file: path.join(dir, 'tg-token'),
+          telegram_chat_id: '-10042',
+        },
+        commander: { dead_man_after_ms: 1000 },
+      },
     });
+    await fs.writeFile(path.join(dir, 'tg-token'), '123:abc\n', { mode: 0o600 });
     stateDirs.push(setup.stateDir);
     commander.secrets.set('sentry-1', 'ef'.repeat(32));
     await fs.writeFile(
@@ -126,5 +139,7 @@ describe('standalone pilot (no commander)', () => {
     );
     commander.tickAgeMs = 0;
     await waitFor(() => messages.find((m) => m.includes('sentry-1: the commander is back')), 'all-clear');
+    expect(telegram[0]).toMatchObject({ path: '/bot123:abc/sendMessage', chat_id: '-10042' });
+    expect(telegram[0]!.text).toMatch(/dead-man/);
   });
 });
