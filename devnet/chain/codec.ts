@@ -78,7 +78,7 @@ export function truncateDecCoins(coins: Coins): Coins {
   return out;
 }
 
-export function consensusAddressBytes(pubkey: Uint8Array): Uint8Array {
+function consensusAddressBytes(pubkey: Uint8Array): Uint8Array {
   return sha256(pubkey).slice(0, 20);
 }
 
