@@ -212,7 +212,7 @@ export class CommanderStack extends Stack {
       'dynamodb:UpdateItem',
       'dynamodb:DeleteItem',
     );
-    for (const statement of fleetEc2Statements(this, props.fleet)) role.addToPolicy(statement);
+    for (const statement of fleetEc2Statements(props.fleet)) role.addToPolicy(statement);
     const secretArns: Record<string, string> = {};
     for (const [name, secret] of Object.entries(options.secrets)) {
       secret.grantRead(role);

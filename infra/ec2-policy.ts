@@ -1,4 +1,4 @@
-import { type Stack, ArnFormat } from 'aws-cdk-lib';
+import { Aws } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 
 /** The tags that mark what Beam may change through the EC2 API. Validators never carry `beam:managed`. */
@@ -13,14 +13,10 @@ export const TAG = {
  * change only Elastic IPs and instances tagged as this fleet's managed resources, terminate only its
  * sentries, and allocate Elastic IPs only when they are tagged as its own at creation.
  */
-export function fleetEc2Statements(stack: Stack, fleet: string): PolicyStatement[] {
-  const arn = (resource: string) =>
-    stack.formatArn({
-      service: 'ec2',
-      resource,
-      resourceName: '*',
-      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-    });
+export function fleetEc2Statements(fleet: string): PolicyStatement[] {
+  // Pseudo parameters even where the stack's region and account are known, so the ARNs (and the
+  // cdk-nag acknowledgements that name them) read the same in every environment.
+  const arn = (resource: string) => `arn:${Aws.PARTITION}:ec2:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}/*`;
   const elasticIps = arn('elastic-ip');
   const instances = arn('instance');
   const networkInterfaces = arn('network-interface');

@@ -15,10 +15,15 @@ const spy = vi.spyOn(Validations.prototype, 'acknowledge').mockImplementation(fu
   for (const rule of rules)
     if (rule.id.startsWith('AwsSolutions-')) recorded.push(`${rule.id} @ ${scope.node.path}`);
 });
-afterAll(() => spy.mockRestore());
+afterAll(() => {
+  spy.mockRestore();
+  vi.unstubAllEnvs();
+});
 
 describe('cdk-nag acknowledgements', () => {
-  it('match the AwsSolutions findings one to one', () => {
+  it('match the AwsSolutions findings one to one, in a concrete environment as under the CDK CLI', () => {
+    vi.stubEnv('CDK_DEFAULT_ACCOUNT', '111122223333');
+    vi.stubEnv('CDK_DEFAULT_REGION', 'eu-west-1');
     const app = offlineApp({
       'beam:validatorConsensusAddress': 'A'.repeat(40),
       'beam:alarmEmail': 'ops@example.com',
