@@ -1,5 +1,6 @@
 /** The chain-wide CometBFT RPC methods, answered by the hub at a node's view height. */
 import type { ChainApp, Commit } from './chain/types.js';
+import { RpcError, internalError, invalidParams } from './rpcerror.js';
 import {
   b64,
   blockJson,
@@ -10,19 +11,6 @@ import {
   rfc3339,
   validatorJson,
 } from './cometjson.js';
-
-export class RpcError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly data: string,
-  ) {
-    super(message);
-  }
-}
-
-export const invalidParams = (data: string) => new RpcError(-32602, 'Invalid params', data);
-export const internalError = (data: string) => new RpcError(-32603, 'Internal error', data);
 
 export interface ChainView {
   chain: ChainApp;

@@ -6,9 +6,10 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { z } from 'zod';
 import type { ChainApp, Commit, CommitSig, DoubleSignEvidence } from './chain/types.js';
-import { RpcError, chainRpc, type ChainView } from './chainrpc.js';
+import { type ChainView, chainRpc } from './chainrpc.js';
 import { hex, partsHash } from './cometjson.js';
 import { addressOf, verifyEd25519 } from './keys.js';
+import { RpcError } from './rpcerror.js';
 import { precommitSignBytes } from './vote.js';
 import { onLines, sendLine } from './wire.js';
 

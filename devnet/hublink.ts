@@ -1,20 +1,11 @@
 /** The node's side of the hub link: request/response by id plus pushed `sign` requests. */
 import { connect, type Socket } from 'node:net';
+import { RpcError } from './rpcerror.js';
 import { onLines, parseHostPort, sendLine } from './wire.js';
 
 export interface HubPush {
   t: 'sign';
   [key: string]: unknown;
-}
-
-export class HubLinkError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly data: string,
-  ) {
-    super(message);
-  }
 }
 
 /** Keeps one connection to the hub, reconnecting every `retryMs`; `onConnect` runs after each hello. */
@@ -59,13 +50,13 @@ export class HubLink {
       const waiter = m.id === undefined ? undefined : this.waiting.get(m.id);
       if (!waiter || m.id === undefined) return;
       this.waiting.delete(m.id);
-      if (m.error) waiter.reject(new HubLinkError(m.error.code, m.error.message, m.error.data));
+      if (m.error) waiter.reject(new RpcError(m.error.code, m.error.message, m.error.data));
       else waiter.resolve(m.result);
     });
     socket.on('error', () => undefined);
     socket.on('close', () => {
       for (const w of this.waiting.values())
-        w.reject(new HubLinkError(-32603, 'Internal error', 'hub connection lost'));
+        w.reject(new RpcError(-32603, 'Internal error', 'hub connection lost'));
       this.waiting.clear();
       if (!this.stopped) this.retryTimer = setTimeout(() => this.start(), this.retryMs);
     });
@@ -75,7 +66,7 @@ export class HubLink {
     const socket = this.socket;
     if (!socket || socket.destroyed || (m !== 'hello' && socket.connecting)) {
       return Promise.reject(
-        new HubLinkError(-32603, 'Internal error', 'not connected to the chain (hub unreachable)'),
+        new RpcError(-32603, 'Internal error', 'not connected to the chain (hub unreachable)'),
       );
     }
     const id = this.nextId++;

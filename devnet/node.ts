@@ -10,7 +10,7 @@ import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { COMET_VERSION, b64, pubkeyJson } from './cometjson.js';
 import { type NodeConfig, parseNodeConfig } from './config.js';
-import { HubLink, HubLinkError, type HubPush } from './hublink.js';
+import { HubLink, type HubPush } from './hublink.js';
 import {
   type Ed25519Key,
   NodeKeyFile,
@@ -22,6 +22,7 @@ import {
 } from './keys.js';
 import { P2p } from './p2p.js';
 import { INITIAL_STATE, PRECOMMIT_STEP, maySign, readPrivState, writePrivState } from './privstate.js';
+import { RpcError, internalError, invalidParams } from './rpcerror.js';
 import { precommitSignBytes } from './vote.js';
 import { parseHostPort } from './wire.js';
 
@@ -32,12 +33,6 @@ const SignRequest = z.object({
   blockHash: z.string(),
   partsHash: z.string(),
 });
-
-interface RpcFailure {
-  code: number;
-  message: string;
-  data: string;
-}
 
 export class DaemonError extends Error {}
 
@@ -231,23 +226,15 @@ export class NodeDaemon {
       }
       case 'dial_peers': {
         if (!this.config.rpc.unsafe)
-          throw {
-            code: -32603,
-            message: 'Internal error',
-            data: 'unsafe RPC commands are disabled (rpc.unsafe = false)',
-          };
+          throw internalError('unsafe RPC commands are disabled (rpc.unsafe = false)');
         const peers = params.peers;
         if (!Array.isArray(peers) || peers.some((p) => typeof p !== 'string')) {
-          throw {
-            code: -32602,
-            message: 'Invalid params',
-            data: 'peers must be a list of "id@host:port" strings',
-          };
+          throw invalidParams('peers must be a list of "id@host:port" strings');
         }
         try {
           for (const p of peers as string[]) this.p2p.dial(p);
         } catch (error) {
-          throw { code: -32603, message: 'Internal error', data: (error as Error).message };
+          throw internalError((error as Error).message);
         }
         return { log: `Dialing peers in progress. See /net_info for details` };
       }
@@ -310,13 +297,15 @@ export class NodeDaemon {
       const result = await this.localRpc(method, params);
       reply(200, { jsonrpc: '2.0', id, result });
     } catch (error) {
-      const e: RpcFailure =
-        error instanceof HubLinkError
-          ? { code: error.code, message: error.message, data: error.data }
-          : error instanceof Error
-            ? { code: -32603, message: 'Internal error', data: error.message }
-            : (error as RpcFailure);
-      reply(isPost ? 200 : 500, { jsonrpc: '2.0', id, error: e });
+      const e =
+        error instanceof RpcError
+          ? error
+          : internalError(error instanceof Error ? error.message : String(error));
+      reply(isPost ? 200 : 500, {
+        jsonrpc: '2.0',
+        id,
+        error: { code: e.code, message: e.message, data: e.data },
+      });
     }
   }
 }
