@@ -148,11 +148,12 @@ export class ChainCollector {
       operatorAddress: valoper,
       signingInfo,
       validator,
-      balances: (balances ?? []).map((c) => ({ denom: c.denom, amount: c.amount })),
-      rewards: rewards ?? [],
-      commission: commission ?? [],
+      // Report caps (protocol): at most 50 coins per list and 50 grants.
+      balances: (balances ?? []).slice(0, 50).map((c) => ({ denom: c.denom, amount: c.amount })),
+      rewards: (rewards ?? []).slice(0, 50),
+      commission: (commission ?? []).slice(0, 50),
       proposals,
-      grants,
+      grants: grants?.slice(0, 50) ?? null,
       errors: errors.slice(0, 20),
     };
   }
