@@ -33,3 +33,4 @@ export type {
 } from './state.js';
 export { decideAndSave, loadSentryState, saveSentryState, sentryStateKey } from './persistence.js';
 export type { StoredSentryState } from './persistence.js';
+export { applyNodeEffects, nodesTouched } from './registry-effects.js';

@@ -210,9 +210,18 @@ class Run {
       this.audit(nodeId, 'sentry.rotation.stopped', op.node, 'ok', `${op.id}: daemon stopped`);
       this.phase(op, 'rotating');
       op.nextCloudAt = this.now;
-    } else if (op.phase === 'starting' && !result.ok) {
+    } else if (op.phase === 'starting') {
+      const step = result.id === `${op.id}.config` ? 'apply-config' : 'start-daemon';
+      this.audit(
+        nodeId,
+        `sentry.rotation.${step}`,
+        op.node,
+        result.ok ? 'ok' : 'failed',
+        `${op.id}${detail}`,
+      );
+      if (result.ok) return;
       // The start comes after the config in the same queue: a failed config still gets a start.
-      if (result.id === `${op.id}.config`) op.lastError = `apply-config failed${detail}`;
+      if (step === 'apply-config') op.lastError = `apply-config failed${detail}`;
       else this.fail(op, `start-daemon failed${detail}`);
       this.touch(op);
     }

@@ -4,7 +4,9 @@ import {
   type CloudOutcome,
   type RotationOp,
   activeOps,
+  applyNodeEffects,
   initialSentryDefenceState,
+  nodesTouched,
   parseSentrySettings,
 } from '../../../commander/sentry/index.js';
 import { CHAIN, Driver, T0, actionsOf, node, ofType, ok, sentryReport, settings } from './fixtures.js';
@@ -415,5 +417,20 @@ describe('settings', () => {
     );
     expect(() => parseSentrySettings({ cooldownMs: 'soon' })).toThrow(/cooldownMs/);
     expect(CHAIN).toBe('beam-devnet-1');
+  });
+});
+
+describe('registry effects', () => {
+  it('queues actions once and sets the desired config on the addressed node only', () => {
+    const nodes = fleet(...sentries(3), ...validators());
+    const d = driver(nodes);
+    d.apply({ type: 'tick' }, T0);
+    d.input = { ...d.input, nodes: [...nodes, node('sentry-n', 'sentry', 20)] };
+    const { effects } = d.apply({ type: 'tick' }, T0 + 1000);
+    expect(nodesTouched(effects)).toEqual(['val-1', 'val-2']);
+    const val1 = applyNodeEffects(applyNodeEffects(nodes[3]!, effects), effects);
+    expect(val1.actions.map((a) => a.type)).toEqual(['apply-config', 'dial-peers']);
+    expect(val1.desiredConfig?.patch.p2p?.persistent_peers).toHaveLength(4);
+    expect(applyNodeEffects(nodes[0]!, effects)).toBe(nodes[0]);
   });
 });
