@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // The CDK app (`cdk.json`: `npx tsx infra/app.ts`). Context keys: infra/config.ts and infra/README.md.
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
