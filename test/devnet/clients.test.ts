@@ -121,6 +121,15 @@ describe('devnet through cosmjs clients', () => {
     );
     expect(sent.code).toBe(0);
     expect((await client.getBalance(bob, 'stake')).amount).toBe('10000012345');
+    // CometBFT's URI form: quoted strings, 0x-hex bytes.
+    const byHash = (await (await fetch(`${rpcUrl}/tx?hash=0x${sent.transactionHash}`)).json()) as {
+      result: { height: string };
+    };
+    expect(byHash.result.height).toBe(String(sent.height));
+    const search = (await (await fetch(`${rpcUrl}/tx_search?query="tx.height=${sent.height}"`)).json()) as {
+      result: { total_count: string; txs: { hash: string }[] };
+    };
+    expect(search.result.txs.map((t) => t.hash)).toContain(sent.transactionHash);
     const operator = devnet.info.validators[0]?.operatorAddress ?? '';
     expect(
       (
