@@ -465,7 +465,7 @@ class Run {
       const waiting = activeOps(this.s)
         .filter((op): op is ReplacementOp => op.kind === 'replacement' && op.phase === 'awaiting-replacement')
         .sort((a, b) => a.startedAt - b.startedAt)[0];
-      if (waiting && sentry.enrolledAt >= (waiting.terminatedAt ?? 0)) {
+      if (waiting && sentry.enrolledAt >= waiting.startedAt) {
         waiting.replacement = sentry.id;
         waiting.finishedAt = this.now;
         this.phase(waiting, 'done');
