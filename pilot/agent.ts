@@ -666,7 +666,11 @@ export class Pilot {
         stamp,
       );
     }
-    const amount = liquid - BigInt(sa.fee_reserve);
+    // Bond only what the local caps allow, so a low cap means smaller bonds, not a refusal every round.
+    const caps = this.allowContext();
+    const room = caps.maxDelegatePerDay - caps.delegatedToday;
+    const wanted = liquid - BigInt(sa.fee_reserve);
+    const amount = [wanted, caps.maxDelegatePerAction, room].reduce((a, b) => (a < b ? a : b));
     if (amount <= 0n) return;
     const r = await this.runAction(
       {
