@@ -278,6 +278,43 @@ describe('flood → rotation decision', () => {
   });
 });
 
+describe('rotation timeouts and limits', () => {
+  it('fails when the pilot never confirms the stop, and still queues a start', () => {
+    const d = driver(fleet(...sentries(3)), settings({ pilotStepTimeoutMs: 60_000 }));
+    const { operationId } = d.apply({ type: 'request-rotation', node: 'sentry-a', actor: 'x' }, T0).answer!;
+    d.take();
+    d.apply({ type: 'tick' }, T0 + 60_000);
+    expect(d.state.ops[operationId!]?.phase).toBe('stopping');
+    d.apply({ type: 'tick' }, T0 + 60_001);
+    expect(d.state.ops[operationId!]).toMatchObject({
+      phase: 'failed',
+      failure: expect.stringContaining('no stop confirmed'),
+    });
+    expect(actionsOf(d.take())).toEqual([
+      { nodeId: 'sentry-a', type: 'start-daemon', id: `${operationId}.restore` },
+    ]);
+  });
+
+  it('gives up after cloudMaxAttempts retryable errors', () => {
+    const d = driver(fleet(...sentries(3)), settings({ cloudMaxAttempts: 2, cloudRetryBaseMs: 0 }));
+    const { operationId } = d.apply({ type: 'request-rotation', node: 'sentry-a', actor: 'x' }, T0).answer!;
+    const stop = ok(`${operationId}.stop`, 'stop-daemon');
+    d.apply({ type: 'report', report: sentryReport('sentry-a', 2, { running: false, results: [stop] }) }, T0);
+    const error = { kind: 'transient' as const, message: 'ServiceUnavailable', retryable: true };
+    for (const attempt of [1, 2]) {
+      d.apply(
+        { type: 'cloud-result', outcome: { kind: 'rotate', opId: operationId!, attempt, ok: false, error } },
+        T0,
+      );
+    }
+    expect(d.state.ops[operationId!]).toMatchObject({
+      phase: 'failed',
+      failure: 'gave up after 2 attempts: ServiceUnavailable',
+    });
+    expect(ofType(d.take(), 'cloud').map((c) => c.request.attempt)).toEqual([1, 2]);
+  });
+});
+
 describe('replacement decision', () => {
   const silent = (id: string, n: number, extra: Partial<NodeRecord> = {}) =>
     node(id, 'sentry', n, { lastSeen: T0 - 20_000, ...extra });
