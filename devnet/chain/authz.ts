@@ -6,7 +6,7 @@ import { GenericAuthorization } from 'cosmjs-types/cosmos/authz/v1beta1/authz';
 import { MsgExecResponse, MsgGrantResponse, MsgRevokeResponse } from 'cosmjs-types/cosmos/authz/v1beta1/tx';
 import type { MsgExec, MsgGrant, MsgRevoke } from 'cosmjs-types/cosmos/authz/v1beta1/tx';
 import { AuthorizationType, StakeAuthorization } from 'cosmjs-types/cosmos/staking/v1beta1/authz';
-import { MsgDelegate, MsgUndelegate } from 'cosmjs-types/cosmos/staking/v1beta1/tx';
+import { MsgBeginRedelegate, MsgDelegate, MsgUndelegate } from 'cosmjs-types/cosmos/staking/v1beta1/tx';
 import type { Any } from 'cosmjs-types/google/protobuf/any';
 import { event, timestampMs } from './codec.js';
 import type { Ctx } from './context.js';
@@ -81,22 +81,31 @@ export function handleRevoke(ctx: Ctx, msg: MsgRevoke): Uint8Array {
   return MsgRevokeResponse.encode({}).finish();
 }
 
-/** StakeAuthorization.Accept: validator lists, then max_tokens (deleted when used up). */
-function acceptStake(grant: GrantState, msg: Any): 'keep' | 'delete' {
-  const stake = StakeAuthorization.decode(grant.authorization.value);
-  const inner =
+/** The validator a staking msg targets (the destination for a redelegation) and its amount. */
+function stakeTarget(msg: Any): { validator: string; amount: { denom: string; amount: string } | undefined } {
+  if (msg.typeUrl === '/cosmos.staking.v1beta1.MsgBeginRedelegate') {
+    const m = MsgBeginRedelegate.decode(msg.value);
+    return { validator: m.validatorDstAddress, amount: m.amount };
+  }
+  const m =
     msg.typeUrl === '/cosmos.staking.v1beta1.MsgDelegate'
       ? MsgDelegate.decode(msg.value)
       : MsgUndelegate.decode(msg.value);
-  const validator = inner.validatorAddress;
+  return { validator: m.validatorAddress, amount: m.amount };
+}
+
+/** StakeAuthorization.Accept: validator lists, then max_tokens (deleted when used up). */
+function acceptStake(grant: GrantState, msg: Any): 'keep' | 'delete' {
+  const stake = StakeAuthorization.decode(grant.authorization.value);
+  const { validator, amount } = stakeTarget(msg);
   const allow = stake.allowList?.address ?? [];
   const deny = stake.denyList?.address ?? [];
   if (deny.includes(validator) || (allow.length > 0 && !allow.includes(validator))) {
     throw sdk.unauthorized(`cannot delegate/undelegate to ${validator} validator`);
   }
   if (!stake.maxTokens) return 'keep';
-  const left = BigInt(stake.maxTokens.amount) - BigInt(inner.amount?.amount ?? '0');
-  if (left < 0n || stake.maxTokens.denom !== inner.amount?.denom) {
+  const left = BigInt(stake.maxTokens.amount) - BigInt(amount?.amount ?? '0');
+  if (left < 0n || stake.maxTokens.denom !== amount?.denom) {
     throw new ChainError('undefined', 1, 'internal', 'negative coin amount');
   }
   if (left === 0n) return 'delete';

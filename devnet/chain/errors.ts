@@ -43,6 +43,7 @@ export const sdk = {
 
 export const staking = {
   noValidator: register('staking', 3, 'validator does not exist'),
+  selfRedelegation: register('staking', 10, 'cannot redelegate to the same validator'),
   noDelegation: register('staking', 19, 'no delegation for (address, validator) tuple'),
   badShares: register('staking', 21, 'invalid shares amount'),
 };

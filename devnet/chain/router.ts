@@ -14,7 +14,7 @@ import {
   MsgVoteWeighted as MsgVoteWeightedBeta,
 } from 'cosmjs-types/cosmos/gov/v1beta1/tx';
 import { MsgUnjail } from 'cosmjs-types/cosmos/slashing/v1beta1/tx';
-import { MsgDelegate, MsgUndelegate } from 'cosmjs-types/cosmos/staking/v1beta1/tx';
+import { MsgBeginRedelegate, MsgDelegate, MsgUndelegate } from 'cosmjs-types/cosmos/staking/v1beta1/tx';
 import type { Any } from 'cosmjs-types/google/protobuf/any';
 import { handleExec, handleGrant, handleRevoke } from './authz.js';
 import { handleSend } from './bank.js';
@@ -31,7 +31,7 @@ import {
   handleVoteWeightedBeta,
 } from './gov.js';
 import { handleUnjail } from './slashing.js';
-import { getValidator, handleDelegate, handleUndelegate } from './staking.js';
+import { getValidator, handleBeginRedelegate, handleDelegate, handleUndelegate } from './staking.js';
 import { delegationKey } from './state.js';
 
 interface Route<T> {
@@ -71,6 +71,13 @@ const routes: Record<string, Route<unknown>> = {
     signer: (m) => m.delegatorAddress,
     gas: MSG_GAS * 2,
     handle: handleUndelegate,
+  }),
+  '/cosmos.staking.v1beta1.MsgBeginRedelegate': route({
+    module: 'staking',
+    decode: MsgBeginRedelegate.decode,
+    signer: (m) => m.delegatorAddress,
+    gas: MSG_GAS * 3,
+    handle: handleBeginRedelegate,
   }),
   '/cosmos.slashing.v1beta1.MsgUnjail': route({
     module: 'slashing',

@@ -1,6 +1,10 @@
 /** Staking: validators, delegations (shares as Dec atomics), undelegation with an unbonding queue, slashing of stake. */
-import { MsgDelegateResponse, MsgUndelegateResponse } from 'cosmjs-types/cosmos/staking/v1beta1/tx';
-import type { MsgDelegate, MsgUndelegate } from 'cosmjs-types/cosmos/staking/v1beta1/tx';
+import {
+  MsgBeginRedelegateResponse,
+  MsgDelegateResponse,
+  MsgUndelegateResponse,
+} from 'cosmjs-types/cosmos/staking/v1beta1/tx';
+import type { MsgBeginRedelegate, MsgDelegate, MsgUndelegate } from 'cosmjs-types/cosmos/staking/v1beta1/tx';
 import { DEC, coinsString, decString, event, rfc3339, timestamp } from './codec.js';
 import { burn, moduleToModule, sendFromModule, sendToModule } from './bank.js';
 import type { Ctx } from './context.js';
@@ -53,18 +57,8 @@ function bondAmount(state: State, amount: { denom: string; amount: string } | un
 
 /** Adds stake; used by genesis and MsgDelegate. Existing rewards are withdrawn first, as the SDK does. */
 export function delegate(ctx: Ctx, delegator: string, validator: ValidatorState, amount: bigint): bigint {
-  const key = delegationKey(delegator, validator.operator);
-  let delegation = ctx.state.delegations.get(key);
-  if (delegation) withdrawDelegationRewards(ctx, delegation);
-  else {
-    delegation = { delegator, validator: validator.operator, shares: 0n, rewards: new Map() };
-    ctx.state.delegations.set(key, delegation);
-  }
   sendToModule(ctx, delegator, poolOf(validator), new Map([[ctx.state.params.denom, amount]]), false);
-  const shares = sharesFromTokens(validator, amount, false);
-  validator.tokens += amount;
-  validator.shares += shares;
-  delegation.shares += shares;
+  const shares = bondShares(ctx, delegator, validator, amount);
   ctx.events.push(
     event('delegate', {
       validator: validator.operator,
@@ -73,6 +67,22 @@ export function delegate(ctx: Ctx, delegator: string, validator: ValidatorState,
       new_shares: decString(shares),
     }),
   );
+  return shares;
+}
+
+/** Books tokens already in the validator's pool as new shares of the delegation. */
+function bondShares(ctx: Ctx, delegator: string, validator: ValidatorState, amount: bigint): bigint {
+  const key = delegationKey(delegator, validator.operator);
+  let delegation = ctx.state.delegations.get(key);
+  if (delegation) withdrawDelegationRewards(ctx, delegation);
+  else {
+    delegation = { delegator, validator: validator.operator, shares: 0n, rewards: new Map() };
+    ctx.state.delegations.set(key, delegation);
+  }
+  const shares = sharesFromTokens(validator, amount, false);
+  validator.tokens += amount;
+  validator.shares += shares;
+  delegation.shares += shares;
   return shares;
 }
 
@@ -86,15 +96,16 @@ export function selfDelegation(state: State, validator: ValidatorState): Delegat
   return state.delegations.get(delegationKey(validator.account, validator.operator));
 }
 
-export function handleUndelegate(ctx: Ctx, msg: MsgUndelegate): Uint8Array {
+/**
+ * Removes the shares worth `amount` tokens from a delegation (rounded up, as the SDK's
+ * ValidateUnbondAmount, capped at what it holds) after withdrawing its rewards; returns the tokens.
+ */
+function unbondShares(ctx: Ctx, delegator: string, validator: ValidatorState, amount: bigint): bigint {
   const { state } = ctx;
-  const validator = getValidator(state, msg.validatorAddress);
-  const amount = bondAmount(state, msg.amount);
-  const key = delegationKey(msg.delegatorAddress, validator.operator);
+  const key = delegationKey(delegator, validator.operator);
   const delegation = state.delegations.get(key);
   if (!delegation) throw errors.noDelegation();
   if (sharesFromTokens(validator, amount, false) > delegation.shares) throw errors.badShares();
-  // Round the shares up (the SDK's ValidateUnbondAmount), capped at what the delegation holds.
   const roundedUp = sharesFromTokens(validator, amount, true);
   // biome-ignore lint/complexity/useMathMinMax: bigint operands; Math.min takes numbers.
   const shares = roundedUp > delegation.shares ? delegation.shares : roundedUp;
@@ -108,9 +119,18 @@ export function handleUndelegate(ctx: Ctx, msg: MsgUndelegate): Uint8Array {
   // A validator whose operator withdrew all self-stake is jailed (min self delegation 1).
   const self = selfDelegation(state, validator);
   if (!self || tokensFromShares(validator, self.shares) < 1n) validator.jailed = true;
-  if (validator.status === BOND_STATUS.bonded) {
-    moduleToModule(ctx, MODULES.bondedPool, MODULES.notBondedPool, new Map([[state.params.denom, tokens]]));
-  }
+  return tokens;
+}
+
+function movePools(ctx: Ctx, from: string, to: string, tokens: bigint): void {
+  if (from !== to) moduleToModule(ctx, from, to, new Map([[ctx.state.params.denom, tokens]]));
+}
+
+export function handleUndelegate(ctx: Ctx, msg: MsgUndelegate): Uint8Array {
+  const { state } = ctx;
+  const validator = getValidator(state, msg.validatorAddress);
+  const tokens = unbondShares(ctx, msg.delegatorAddress, validator, bondAmount(state, msg.amount));
+  movePools(ctx, poolOf(validator), MODULES.notBondedPool, tokens);
   const completionTimeMs = ctx.timeMs + unbondingTimeMs(state);
   state.unbondings.push({
     delegator: msg.delegatorAddress,
@@ -130,6 +150,27 @@ export function handleUndelegate(ctx: Ctx, msg: MsgUndelegate): Uint8Array {
     }),
   );
   return MsgUndelegateResponse.encode({ completionTime: timestamp(completionTimeMs), amount: coin }).finish();
+}
+
+/** Moves stake between validators at once (no redelegation queue: later slashes of the source do not follow it). */
+export function handleBeginRedelegate(ctx: Ctx, msg: MsgBeginRedelegate): Uint8Array {
+  const { state } = ctx;
+  const source = getValidator(state, msg.validatorSrcAddress);
+  const destination = getValidator(state, msg.validatorDstAddress);
+  if (source === destination) throw errors.selfRedelegation();
+  const tokens = unbondShares(ctx, msg.delegatorAddress, source, bondAmount(state, msg.amount));
+  movePools(ctx, poolOf(source), poolOf(destination), tokens);
+  bondShares(ctx, msg.delegatorAddress, destination, tokens);
+  const completionTimeMs = ctx.timeMs + unbondingTimeMs(state);
+  ctx.events.push(
+    event('redelegate', {
+      source_validator: source.operator,
+      destination_validator: destination.operator,
+      amount: `${tokens}${state.params.denom}`,
+      completion_time: rfc3339(completionTimeMs),
+    }),
+  );
+  return MsgBeginRedelegateResponse.encode({ completionTime: timestamp(completionTimeMs) }).finish();
 }
 
 /** Pays out matured unbonding entries and finishes validators' unbonding periods. */

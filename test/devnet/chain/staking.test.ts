@@ -180,6 +180,41 @@ describe('devnet chain: staking and distribution', () => {
     expect(h.balance(h.alice)).toBeGreaterThanOrEqual(before - 10000n);
   });
 
+  it('redelegates stake from one validator to another at once', async () => {
+    await h.deliver(h.alice, [
+      {
+        typeUrl: '/cosmos.staking.v1beta1.MsgDelegate',
+        value: { delegatorAddress: h.alice, validatorAddress: h.valoper0, amount: coin('5000000') },
+      },
+    ]);
+    const result = await h.deliver(h.alice, [
+      {
+        typeUrl: '/cosmos.staking.v1beta1.MsgBeginRedelegate',
+        value: {
+          delegatorAddress: h.alice,
+          validatorSrcAddress: h.valoper0,
+          validatorDstAddress: h.valoper1,
+          amount: coin('2000000'),
+        },
+      },
+    ]);
+    expect(result?.result.code).toBe(0);
+    expect(delegation(h.alice, h.valoper0).balance).toEqual(coin('3000000'));
+    expect(delegation(h.alice, h.valoper1).balance).toEqual(coin('2000000'));
+    const same = await h.deliver(h.alice, [
+      {
+        typeUrl: '/cosmos.staking.v1beta1.MsgBeginRedelegate',
+        value: {
+          delegatorAddress: h.alice,
+          validatorSrcAddress: h.valoper1,
+          validatorDstAddress: h.valoper1,
+          amount: coin('1'),
+        },
+      },
+    ]);
+    expect(same?.result).toMatchObject({ code: 10, codespace: 'staking' });
+  });
+
   it('rejects a delegation to an unknown validator with the staking error', async () => {
     const result = await h.deliver(h.alice, [
       {
