@@ -1,6 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Devnet, startDevnet } from '../../devnet/index.js';
@@ -48,7 +50,16 @@ beforeAll(async () => {
     reset: true,
   });
   await commander.start();
-  setup = await pilotConfigFor(devnet.info, 'sentry-1', dir, { commanderUrl: commander.url });
+  const httpPort = await new Promise<number>((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+  setup = await pilotConfigFor(devnet.info, 'sentry-1', dir, {
+    commanderUrl: commander.url,
+    extra: { http: { listen: `127.0.0.1:${httpPort}` } },
+  });
   const secret = 'cd'.repeat(32);
   commander.secrets.set('sentry-1', secret);
   await fs.writeFile(
@@ -73,6 +84,17 @@ describe('a real pilot process killed and restarted', () => {
     startPilotProcess();
     await waitFor(() => commander.last('sentry-1')?.daemon.rpcReachable, 'reports from the pilot process');
     const first = await daemonPid(setup.stateDir);
+    const status = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', CLI, 'status', '--config', setup.file],
+      { timeout: 20_000 },
+    );
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      node: 'sentry-1',
+      role: 'sentry',
+      mode: 'commander',
+      enrolled: true,
+    });
     const s = commander.script('sentry-1');
     s.ack = false; // the commander "loses" the result: it re-sends the action and never acks
     s.actions.push({ id: 'restart-once', issuedAt: Date.now(), type: 'restart-daemon' });
