@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +8,9 @@ import { CommanderStack } from '../../infra/commander-stack.js';
 import { offlineApp, templateOf } from './synth.js';
 
 // Inside the repository (git-ignored), so the bundles resolve the SDK they leave external.
-const work = mkdtempSync(path.join(REPO_ROOT, 'node_modules', '.cache', 'beam-infra-bundle-'));
+const cache = path.join(REPO_ROOT, 'node_modules', '.cache');
+mkdirSync(cache, { recursive: true });
+const work = mkdtempSync(path.join(cache, 'beam-infra-bundle-'));
 const ENTRY = 'test/infra/fixtures/lambda-entry.ts';
 let ours: BundleFile[];
 let cdkBundles: string[];
