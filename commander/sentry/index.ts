@@ -52,3 +52,5 @@ export type {
 export { decideAndSave, loadSentryState, saveSentryState, sentryStateKey } from './persistence.js';
 export type { StoredSentryState } from './persistence.js';
 export { applyNodeEffects, nodesTouched } from './registry-effects.js';
+export { decideAndSettle } from './settle.js';
+export type { Settled } from './settle.js';
