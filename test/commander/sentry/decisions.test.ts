@@ -295,6 +295,20 @@ describe('rotation timeouts and limits', () => {
     ]);
   });
 
+  it('leaves the cloud call to the tick when the report handler asks for no cloud calls', () => {
+    const d = driver(fleet(...sentries(3)));
+    const { operationId } = d.apply({ type: 'request-rotation', node: 'sentry-a', actor: 'x' }, T0).answer!;
+    const stop = ok(`${operationId}.stop`, 'stop-daemon');
+    d.input = { ...d.input, issueCloudCalls: false };
+    d.apply({ type: 'report', report: sentryReport('sentry-a', 2, { running: false, results: [stop] }) }, T0);
+    expect(ofType(d.take(), 'cloud')).toEqual([]);
+    d.input = { ...d.input, issueCloudCalls: true };
+    d.apply({ type: 'tick' }, T0 + 1000);
+    expect(ofType(d.take(), 'cloud').map((c) => c.request)).toEqual([
+      { kind: 'rotate', opId: operationId, attempt: 1, node: 'sentry-a', instanceId: 'i-sentry-a' },
+    ]);
+  });
+
   it('gives up after cloudMaxAttempts retryable errors', () => {
     const d = driver(fleet(...sentries(3)), settings({ cloudMaxAttempts: 2, cloudRetryBaseMs: 0 }));
     const { operationId } = d.apply({ type: 'request-rotation', node: 'sentry-a', actor: 'x' }, T0).answer!;
