@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { Server } from 'node:http';
-import path from 'node:path';
 import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
 import pino from 'pino';
 import type { Action, ConfigPatch, KeyCustody, LeaseGrant, Report } from '../protocol/index.js';
@@ -11,9 +10,9 @@ import { ChainCollector } from './chain.js';
 import type { PilotConfig } from './config.js';
 import { Custody } from './custody.js';
 import { collectCommits, collectDaemon, hasFreshSignature, StallTracker } from './facts.js';
-import { writeFileAtomic } from './fsx.js';
 import { collectHost } from './host.js';
-import { ActionLedger, type Outcome } from './ledger.js';
+import { ActionExecutor } from './executor.js';
+import { ActionLedger } from './ledger.js';
 import { LeaseClock, monoNow, shouldFence } from './lease.js';
 import { serveLocal } from './localhttp.js';
 import { PilotMetrics } from './metrics.js';
@@ -22,7 +21,6 @@ import { backoffDelay, sendEnroll, sendReport } from './reporter.js';
 import { CometRpc } from './rpc.js';
 import { readSecret, StateStore, writeSecret } from './state.js';
 import { ProcessSupervisor, type Supervisor, SystemdSupervisor } from './supervisor.js';
-import { patchEdits, editToml } from './toml-edit.js';
 import { HotSigner } from './tx.js';
 import { PILOT_VERSION } from './version.js';
 
@@ -42,6 +40,7 @@ export class Pilot {
   readonly metrics = new PilotMetrics();
   private readonly rpc: CometRpc;
   private readonly ledger: ActionLedger;
+  private readonly executor: ActionExecutor;
   private readonly custody: Custody | null;
   private readonly lease: LeaseClock;
   private readonly stall: StallTracker;
@@ -91,6 +90,19 @@ export class Pilot {
         granteeAddress: null,
       });
     }
+    this.executor = new ActionExecutor({
+      cfg,
+      supervisor,
+      rpc: this.rpc,
+      store,
+      custody: this.custody,
+      signer: () => this.signer,
+      lease: this.lease,
+      lastHeight: () => this.lastReport?.daemon.height ?? 0,
+      onKeyChange: (holds) => {
+        this.holdsKey = holds;
+      },
+    });
     const a = cfg.alerts;
     this.alertTargets = a
       ? {
@@ -432,146 +444,16 @@ export class Pilot {
       return refusal(action, this.allowContext());
     };
     const result = await this.ledger.execute(action, refuse, () =>
-      this.perform(action, commanderTime, sentMono, sentWall),
+      this.executor.perform(action, commanderTime, sentMono, sentWall),
     );
     if (result)
       this.log.info({ action: action.type, id: action.id, ok: result.ok, msg: result.message }, 'action');
     return result;
   }
 
-  private async perform(
-    action: Action,
-    commanderTime: number,
-    sentMono: number,
-    sentWall: number,
-  ): Promise<Outcome> {
-    const sup = this.supervisor;
-    switch (action.type) {
-      case 'restart-daemon':
-        await sup.restart();
-        return { ok: true, message: 'daemon restarted' };
-      case 'stop-daemon':
-        await sup.stop();
-        return { ok: true, message: 'daemon stopped and kept stopped' };
-      case 'start-daemon':
-        await sup.start();
-        return { ok: true, message: 'daemon started' };
-      case 'apply-config': {
-        const changed = await this.writeConfig(action.patch);
-        await this.store.update((s) => {
-          s.configVersion = action.version;
-        });
-        let note = '';
-        if (action.restart) await sup.restart();
-        else if (action.patch.p2p?.persistent_peers?.length && (await sup.isRunning())) {
-          note = await this.rpc
-            .dialPeers(action.patch.p2p.persistent_peers, {
-              persistent: true,
-              unconditional: false,
-              private: false,
-            })
-            .then(
-              () => '; dialed persistent peers',
-              (e: Error) => `; dial_peers failed (${e.message.slice(0, 200)}), peers apply at next start`,
-            );
-        }
-        return {
-          ok: true,
-          message: `config ${action.version}: changed ${changed.join(', ') || 'nothing'}${note}`,
-        };
-      }
-      case 'dial-peers':
-        await this.rpc.dialPeers(action.peers, action);
-        return { ok: true, message: `dialed ${action.peers.length} peer(s)` };
-      case 'promote':
-        return this.promote(action, commanderTime, sentMono, sentWall);
-      case 'demote':
-        return this.demote(action.epoch);
-      case 'vote':
-        return this.tx(await this.signer!.vote(action.proposalId, action.option, action.memo));
-      case 'delegate': {
-        const out = await this.tx(await this.signer!.delegate(action.amount, action.memo));
-        if (out.ok) {
-          const today = utcDay(Date.now());
-          await this.store.update((s) => {
-            const before = s.delegated?.day === today ? BigInt(s.delegated.amount) : 0n;
-            s.delegated = { day: today, amount: (before + BigInt(action.amount.amount)).toString() };
-          });
-        }
-        return out;
-      }
-      case 'withdraw-rewards':
-        return this.tx(await this.signer!.withdraw(action.commission));
-    }
-  }
-
-  private tx(r: { txHash: string; height: number; code: number; rawLog: string }): Outcome {
-    return {
-      ok: r.code === 0,
-      txHash: r.txHash.toUpperCase(),
-      height: r.height,
-      message: r.code === 0 ? 'tx committed' : `tx failed with code ${r.code}: ${r.rawLog.slice(0, 500)}`,
-    };
-  }
-
-  private async promote(
-    action: Extract<Action, { type: 'promote' }>,
-    commanderTime: number,
-    sentMono: number,
-    sentWall: number,
-  ): Promise<Outcome> {
-    const custody = this.custody!;
-    await custody.realKey(); // fails early on a missing or insecure key file
-    this.lease.fromAction(action.epoch, action.leaseExpiresAt, commanderTime, sentMono);
-    await this.store.update((s) => {
-      s.highestEpoch = Math.max(s.highestEpoch, action.epoch);
-      s.lease = {
-        epoch: action.epoch,
-        holder: true,
-        expiresAtWall: sentWall + (action.leaseExpiresAt - commanderTime),
-      };
-    });
-    const seen = await this.rpc
-      .status()
-      .then((s) => Number(s.sync_info.latest_block_height))
-      .catch(() => this.lastReport?.daemon.height ?? 0);
-    await this.supervisor.stop();
-    const { signHeight } = await custody.installValidatorKey(Math.max(action.minHeight, seen));
-    this.holdsKey = true;
-    await this.writeConfig({
-      consensus: { double_sign_check_height: this.cfg.validator!.double_sign_check_height },
-    });
-    await this.supervisor.start();
-    return {
-      ok: true,
-      message: `promoted at epoch ${action.epoch}; sign state at height ${signHeight}`,
-      height: signHeight,
-    };
-  }
-
-  private async demote(epoch: number): Promise<Outcome> {
-    await this.store.update((s) => {
-      s.highestEpoch = Math.max(s.highestEpoch, epoch);
-      s.lease = { epoch, holder: false, expiresAtWall: 0 };
-    });
-    this.lease.clear();
-    await this.supervisor.stop();
-    const { generated } = await this.custody!.restoreOwnKey();
-    this.holdsKey = false;
-    await this.supervisor.start();
-    return {
-      ok: true,
-      message: `demoted at epoch ${epoch}; running as a full node${generated ? ' with a new node key' : ''}`,
-    };
-  }
-
   /** Changes only the Beam-owned keys of config.toml; keeps every other byte. Returns the changed keys. */
-  async writeConfig(patch: ConfigPatch): Promise<string[]> {
-    const file = path.join(this.cfg.daemon.home, 'config', 'config.toml');
-    const [text, stat] = await Promise.all([fs.readFile(file, 'utf8'), fs.stat(file)]);
-    const out = editToml(text, patchEdits(patch));
-    if (out.changed.length > 0) await writeFileAtomic(file, out.text, stat.mode & 0o777);
-    return out.changed;
+  writeConfig(patch: ConfigPatch): Promise<string[]> {
+    return this.executor.writeConfig(patch);
   }
 
   /** Self-fencing: runs often, independent of the commander's reachability. */

@@ -1,0 +1,164 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Action, ConfigPatch } from '../protocol/index.js';
+import { utcDay } from './allowlist.js';
+import type { PilotConfig } from './config.js';
+import type { Custody } from './custody.js';
+import { writeFileAtomic } from './fsx.js';
+import type { LeaseClock } from './lease.js';
+import type { Outcome } from './ledger.js';
+import type { CometRpc } from './rpc.js';
+import type { StateStore } from './state.js';
+import type { Supervisor } from './supervisor.js';
+import { editToml, patchEdits } from './toml-edit.js';
+import type { HotSigner } from './tx.js';
+
+export interface ExecutorDeps {
+  cfg: PilotConfig;
+  supervisor: Supervisor;
+  rpc: CometRpc;
+  store: StateStore;
+  custody: Custody | null;
+  signer: () => HotSigner | null;
+  lease: LeaseClock;
+  /** Latest height the pilot saw, when the daemon's RPC does not answer. */
+  lastHeight: () => number;
+  /** Told whenever the home's key changes between the real and the node's own. */
+  onKeyChange: (holdsValidatorKey: boolean) => void;
+}
+
+/** What each action does to the daemon, its files, its key and the chain. */
+export class ActionExecutor {
+  constructor(private readonly d: ExecutorDeps) {}
+
+  /** Carries out one action (the ledger and allow-list have already admitted it). */
+  async perform(action: Action, commanderTime: number, sentMono: number, sentWall: number): Promise<Outcome> {
+    const sup = this.d.supervisor;
+    switch (action.type) {
+      case 'restart-daemon':
+        await sup.restart();
+        return { ok: true, message: 'daemon restarted' };
+      case 'stop-daemon':
+        await sup.stop();
+        return { ok: true, message: 'daemon stopped and kept stopped' };
+      case 'start-daemon':
+        await sup.start();
+        return { ok: true, message: 'daemon started' };
+      case 'apply-config': {
+        const changed = await this.writeConfig(action.patch);
+        await this.d.store.update((s) => {
+          s.configVersion = action.version;
+        });
+        let note = '';
+        if (action.restart) await sup.restart();
+        else if (action.patch.p2p?.persistent_peers?.length && (await sup.isRunning())) {
+          note = await this.d.rpc
+            .dialPeers(action.patch.p2p.persistent_peers, {
+              persistent: true,
+              unconditional: false,
+              private: false,
+            })
+            .then(
+              () => '; dialed persistent peers',
+              (e: Error) => `; dial_peers failed (${e.message.slice(0, 200)}), peers apply at next start`,
+            );
+        }
+        return {
+          ok: true,
+          message: `config ${action.version}: changed ${changed.join(', ') || 'nothing'}${note}`,
+        };
+      }
+      case 'dial-peers':
+        await this.d.rpc.dialPeers(action.peers, action);
+        return { ok: true, message: `dialed ${action.peers.length} peer(s)` };
+      case 'promote':
+        return this.promote(action, commanderTime, sentMono, sentWall);
+      case 'demote':
+        return this.demote(action.epoch);
+      case 'vote':
+        return this.tx(await this.d.signer()!.vote(action.proposalId, action.option, action.memo));
+      case 'delegate': {
+        const out = await this.tx(await this.d.signer()!.delegate(action.amount, action.memo));
+        if (out.ok) {
+          const today = utcDay(Date.now());
+          await this.d.store.update((s) => {
+            const before = s.delegated?.day === today ? BigInt(s.delegated.amount) : 0n;
+            s.delegated = { day: today, amount: (before + BigInt(action.amount.amount)).toString() };
+          });
+        }
+        return out;
+      }
+      case 'withdraw-rewards':
+        return this.tx(await this.d.signer()!.withdraw(action.commission));
+    }
+  }
+
+  private tx(r: { txHash: string; height: number; code: number; rawLog: string }): Outcome {
+    return {
+      ok: r.code === 0,
+      txHash: r.txHash.toUpperCase(),
+      height: r.height,
+      message: r.code === 0 ? 'tx committed' : `tx failed with code ${r.code}: ${r.rawLog.slice(0, 500)}`,
+    };
+  }
+
+  private async promote(
+    action: Extract<Action, { type: 'promote' }>,
+    commanderTime: number,
+    sentMono: number,
+    sentWall: number,
+  ): Promise<Outcome> {
+    const custody = this.d.custody!;
+    await custody.realKey(); // fails early on a missing or insecure key file
+    this.d.lease.fromAction(action.epoch, action.leaseExpiresAt, commanderTime, sentMono);
+    await this.d.store.update((s) => {
+      s.highestEpoch = Math.max(s.highestEpoch, action.epoch);
+      s.lease = {
+        epoch: action.epoch,
+        holder: true,
+        expiresAtWall: sentWall + (action.leaseExpiresAt - commanderTime),
+      };
+    });
+    const seen = await this.d.rpc
+      .status()
+      .then((s) => Number(s.sync_info.latest_block_height))
+      .catch(() => this.d.lastHeight());
+    await this.d.supervisor.stop();
+    const { signHeight } = await custody.installValidatorKey(Math.max(action.minHeight, seen));
+    this.d.onKeyChange(true);
+    await this.writeConfig({
+      consensus: { double_sign_check_height: this.d.cfg.validator!.double_sign_check_height },
+    });
+    await this.d.supervisor.start();
+    return {
+      ok: true,
+      message: `promoted at epoch ${action.epoch}; sign state at height ${signHeight}`,
+      height: signHeight,
+    };
+  }
+
+  private async demote(epoch: number): Promise<Outcome> {
+    await this.d.store.update((s) => {
+      s.highestEpoch = Math.max(s.highestEpoch, epoch);
+      s.lease = { epoch, holder: false, expiresAtWall: 0 };
+    });
+    this.d.lease.clear();
+    await this.d.supervisor.stop();
+    const { generated } = await this.d.custody!.restoreOwnKey();
+    this.d.onKeyChange(false);
+    await this.d.supervisor.start();
+    return {
+      ok: true,
+      message: `demoted at epoch ${epoch}; running as a full node${generated ? ' with a new node key' : ''}`,
+    };
+  }
+
+  /** Changes only the Beam-owned keys of config.toml; keeps every other byte. Returns the changed keys. */
+  async writeConfig(patch: ConfigPatch): Promise<string[]> {
+    const file = path.join(this.d.cfg.daemon.home, 'config', 'config.toml');
+    const [text, stat] = await Promise.all([fs.readFile(file, 'utf8'), fs.stat(file)]);
+    const out = editToml(text, patchEdits(patch));
+    if (out.changed.length > 0) await writeFileAtomic(file, out.text, stat.mode & 0o777);
+    return out.changed;
+  }
+}
