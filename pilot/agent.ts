@@ -15,6 +15,7 @@ import { ActionExecutor } from './executor.js';
 import { ActionLedger } from './ledger.js';
 import { LeaseClock, monoNow, shouldFence } from './lease.js';
 import { serveLocal } from './localhttp.js';
+import { planStandalone } from './standalone.js';
 import { PilotMetrics } from './metrics.js';
 import { readTcpTables, summarizeInbound } from './procnet.js';
 import { backoffDelay, sendEnroll, sendReport } from './reporter.js';
@@ -521,51 +522,50 @@ export class Pilot {
     for (const f of failures) this.log.warn(`alert not delivered: ${f}`);
   }
 
-  /** Standalone policies: new-proposal alerts and auto-bond, through the same ledger and allow-list. */
+  /** Standalone policies (see planStandalone), executed through the same ledger and allow-list. */
   private async standalone(report: Report): Promise<void> {
     const chain = report.chain;
-    if (!chain) return;
-    const announced = new Set(this.store.get().announcedProposals);
-    const fresh = chain.proposals.filter((p) => p.status === 'voting' && !announced.has(p.id));
-    for (const p of fresh) {
+    const denom = this.cfg.chain?.denom;
+    if (!chain || !denom) return;
+    const sa = this.cfg.standalone;
+    const plan = planStandalone(
+      chain,
+      new Set(this.store.get().announcedProposals),
+      {
+        denom,
+        threshold: sa?.auto_bond_threshold ? BigInt(sa.auto_bond_threshold) : null,
+        feeReserve: BigInt(sa?.fee_reserve ?? '0'),
+        withdrawFirst: sa?.withdraw_before_bond ?? false,
+        canSign: this.signer !== null,
+      },
+      this.allowContext(),
+    );
+    for (const p of plan.announce) {
       const end = p.votingEnd ? new Date(p.votingEnd).toISOString() : 'unknown';
       await this.alert(`New proposal #${p.id} in voting: ${p.title || '(untitled)'} — voting ends ${end}`);
     }
-    if (fresh.length > 0) {
+    if (plan.announce.length > 0) {
       await this.store.update((s) => {
-        s.announcedProposals = [...s.announcedProposals, ...fresh.map((p) => p.id)].slice(-500);
+        s.announcedProposals = [...s.announcedProposals, ...plan.announce.map((p) => p.id)].slice(-500);
       });
     }
-    const sa = this.cfg.standalone;
-    const denom = this.cfg.chain?.denom;
-    if (!sa?.auto_bond_threshold || !denom || !this.signer) return;
-    const liquid = BigInt(chain.balances.find((b) => b.denom === denom)?.amount ?? '0');
-    if (liquid <= BigInt(sa.auto_bond_threshold)) return;
     const stamp = Date.now();
-    if (sa.withdraw_before_bond) {
-      await this.runAction(
-        { id: `auto-withdraw-${stamp}`, issuedAt: stamp, type: 'withdraw-rewards', commission: true },
-        stamp,
-      );
-    }
-    // Bond only what the local caps allow, so a low cap means smaller bonds, not a refusal every round.
-    const caps = this.allowContext();
-    const room = caps.maxDelegatePerDay - caps.delegatedToday;
-    const wanted = liquid - BigInt(sa.fee_reserve);
-    const amount = [wanted, caps.maxDelegatePerAction, room].reduce((a, b) => (a < b ? a : b));
-    if (amount <= 0n) return;
-    const r = await this.runAction(
-      {
-        id: `auto-bond-${stamp}`,
+    if (plan.withdraw) {
+      const w: Action = {
+        id: `auto-withdraw-${stamp}`,
         issuedAt: stamp,
-        type: 'delegate',
-        amount: { denom, amount: amount.toString() },
-      },
+        type: 'withdraw-rewards',
+        commission: true,
+      };
+      await this.runAction(w, stamp);
+    }
+    if (plan.bond === 0n) return;
+    const amount = { denom, amount: plan.bond.toString() };
+    const r = await this.runAction(
+      { id: `auto-bond-${stamp}`, issuedAt: stamp, type: 'delegate', amount },
       stamp,
     );
-    if (r)
-      await this.alert(
-        `beam-pilot ${this.cfg.node.name}: auto-bond ${amount}${denom}: ${r.ok ? `tx ${r.txHash}` : r.message}`,
-      );
+    const outcome = r?.ok ? `tx ${r.txHash}` : r?.message;
+    if (r) await this.alert(`beam-pilot ${this.cfg.node.name}: auto-bond ${plan.bond}${denom}: ${outcome}`);
   }
 }

@@ -15,6 +15,7 @@ import { backoffDelay } from '../../pilot/reporter.js';
 import { StateStore } from '../../pilot/state.js';
 import { editToml, patchEdits } from '../../pilot/toml-edit.js';
 import { grantCommands } from '../../pilot/grants.js';
+import { planStandalone } from '../../pilot/standalone.js';
 
 const dirs: string[] = [];
 async function tmp(): Promise<string> {
@@ -335,5 +336,32 @@ describe('action ledger, allow-list, lease', () => {
       'gaiad tx authz grant cosmos1hot generic --msg-type /cosmos.gov.v1.MsgVote --from val --chain-id c-1 --gas auto --gas-adjustment 1.5 --gas-prices 0.1uatom',
     );
     expect(lines.at(-1)).toMatch(/delegate --allowed-validators cosmosvaloper1own/);
+  });
+
+  it('plans standalone announcements and auto-bonds within the caps', () => {
+    const proposal = (id: string, status: 'voting' | 'passed') => ({
+      id,
+      title: `p${id}`,
+      summary: '',
+      status,
+      votingStart: null,
+      votingEnd: null,
+    });
+    const chain = {
+      proposals: [proposal('1', 'voting'), proposal('2', 'voting'), proposal('3', 'passed')],
+      balances: [{ denom: 'ubeam', amount: '1000' }],
+    };
+    const policy = { denom: 'ubeam', threshold: 500n, feeReserve: 100n, withdrawFirst: true, canSign: true };
+    const caps = { maxDelegatePerAction: 10_000n, maxDelegatePerDay: 10_000n, delegatedToday: 0n };
+    const plan = planStandalone(chain, new Set(['1']), policy, caps);
+    expect(plan.announce.map((p) => p.id)).toEqual(['2']);
+    expect(plan).toMatchObject({ withdraw: true, bond: 900n });
+    expect(planStandalone(chain, new Set(), policy, { ...caps, maxDelegatePerAction: 300n }).bond).toBe(300n);
+    expect(planStandalone(chain, new Set(), policy, { ...caps, delegatedToday: 9_950n }).bond).toBe(50n);
+    expect(planStandalone(chain, new Set(), { ...policy, threshold: 1000n }, caps)).toMatchObject({
+      bond: 0n,
+      withdraw: false,
+    });
+    expect(planStandalone(chain, new Set(), { ...policy, canSign: false }, caps).bond).toBe(0n);
   });
 });
