@@ -9,11 +9,12 @@
  *   propose --title T --summary S [--voting-period-ms N] [--proposer ADDR]
  *   partition <node> | heal <node> | signatures [--address HEX] [--from-height N]
  *   kill <node> [--signal SIGKILL] | start <node> | flood <node> --connections N [--duration-ms N]
+ *   add-sentry [name]
  */
 import { parseArgs } from 'node:util';
 import { readDevnetInfo } from './info.js';
 
-const USAGE = `usage: devnet <up|hub|node|status|nodes|fund|account|propose|partition|heal|kill|start|flood|block-time|evidence|validators|signatures> [options]
+const USAGE = `usage: devnet <up|hub|node|status|nodes|fund|account|propose|partition|heal|kill|start|flood|add-sentry|block-time|evidence|validators|signatures> [options]
   devnet up --dir DIR [--validators 1] [--standby 1] [--sentries 3] [--block-time-ms 1000] [--port-base 26656] [--control-port 0] [--no-start-nodes] [--no-grants] [--reset]
   devnet hub --dir DIR [same options as up]   (up --no-start-nodes)
   devnet node --home DIR
@@ -22,6 +23,7 @@ const USAGE = `usage: devnet <up|hub|node|status|nodes|fund|account|propose|part
   devnet propose --title T --summary S [--voting-period-ms N] [--proposer ADDR]
   devnet partition <node> | heal <node> | block-time <ms>
   devnet kill <node> [--signal SIGKILL|SIGTERM] | start <node> | flood <node> --connections N [--duration-ms 10000]
+  devnet add-sentry [name]
   devnet status | nodes | evidence | validators | signatures [--address HEX] [--from-height N]`;
 
 function fail(message: string): never {
@@ -155,6 +157,9 @@ async function control(command: string, args: string[]): Promise<void> {
     case 'heal':
     case 'start':
       [method, path, body] = ['POST', `/nodes/${encodeURIComponent(need(first, '<node>'))}/${command}`, {}];
+      break;
+    case 'add-sentry':
+      [method, path, body] = ['POST', '/sentries', { name: first }];
       break;
     case 'kill':
       [method, path, body] = [

@@ -26,6 +26,12 @@ export const FloodBody = z.object({
   connections: z.number().int().min(1).max(5000),
   durationMs: z.number().int().min(1).max(600_000).default(10_000),
 });
+export const SentryBody = z.object({
+  name: z
+    .string()
+    .regex(/^[a-z0-9-]+$/, 'must be lowercase letters, digits and dashes')
+    .optional(),
+});
 export const BlockTimeBody = z.object({ blockTimeMs: z.number().int().min(20).max(60_000) });
 
 class HttpError extends Error {
@@ -53,9 +59,11 @@ export interface ControlOptions {
   /** Proposer used when a proposal request names none (a funded genesis account). */
   defaultProposer: string;
   /** Node names from devnet.json: they can be partitioned before they connect. */
-  knownNodes?: string[];
+  knownNodes?: () => string[];
   /** Node processes, when the control API runs next to them (kill / start). */
   processes?: { start(name: string): void; kill(name: string, signal: NodeJS.Signals): void };
+  /** Creates and starts a new sentry node (devnet.json is updated). */
+  addSentry?: (name?: string) => unknown;
   /** p2p address (host:port) of a node by name, for floods. */
   p2pAddressOf?: (name: string) => string | undefined;
   host?: string;
@@ -160,6 +168,16 @@ export class ControlApi {
         });
         return { proposalId };
       }
+      case 'POST /sentries': {
+        const b = validate(SentryBody, body);
+        if (!this.options.addSentry)
+          throw new HttpError(409, 'this control API does not manage node processes');
+        try {
+          return { node: this.options.addSentry(b.name) };
+        } catch (error) {
+          throw new HttpError(409, (error as Error).message);
+        }
+      }
       case 'POST /block-time': {
         const b = validate(BlockTimeBody, body);
         hub.setBlockTime(b.blockTimeMs);
@@ -188,14 +206,14 @@ export class ControlApi {
       default:
         throw new HttpError(
           404,
-          `no route ${method} ${path}; routes: GET /status, GET /nodes, POST /fund, POST /accounts, POST /proposals, POST /nodes/:name/{partition,heal,kill,start,flood}, POST /block-time, GET /evidence, GET /validators, GET /signatures`,
+          `no route ${method} ${path}; routes: GET /status, GET /nodes, POST /fund, POST /accounts, POST /proposals, POST /nodes/:name/{partition,heal,kill,start,flood}, POST /sentries, POST /block-time, GET /evidence, GET /validators, GET /signatures`,
         );
     }
   }
 
   private async nodeAction(name: string, action: string, body: unknown): Promise<unknown> {
     const { hub, processes } = this.options;
-    if (!hub.nodes().some((n) => n.name === name) && !this.options.knownNodes?.includes(name)) {
+    if (!hub.nodes().some((n) => n.name === name) && !this.options.knownNodes?.().includes(name)) {
       throw new HttpError(404, `node "${name}" is unknown; see GET /nodes`);
     }
     switch (action) {
@@ -241,7 +259,7 @@ export class ControlApi {
   private listNodes() {
     const { hub } = this.options;
     const seen = hub.nodes();
-    const missing = (this.options.knownNodes ?? [])
+    const missing = (this.options.knownNodes?.() ?? [])
       .filter((name) => !seen.some((n) => n.name === name))
       .map((name) => ({
         name,

@@ -3,8 +3,8 @@ import { createChain, defaultParams } from './chain/index.js';
 import { ControlApi } from './control.js';
 import { submitGrants } from './grants.js';
 import { Hub } from './hub.js';
-import type { DevnetInfo } from './info.js';
-import { type LayoutOptions, layoutDevnet, writeDevnetInfo } from './launcher.js';
+import type { DevnetInfo, DevnetNode } from './info.js';
+import { type LayoutOptions, addSentryHome, layoutDevnet, writeDevnetInfo } from './launcher.js';
 import { parseHostPort } from './wire.js';
 import { NodeProcess } from './processes.js';
 
@@ -33,6 +33,11 @@ export interface Devnet {
   /** SIGTERM then SIGKILL after a grace period; resolves once it exited. */
   stopNode(name: string): Promise<void>;
   node(name: string): NodeProcess;
+  /**
+   * Creates a new sentry home (next free 127.0.0.x, private/unconditional validator ids), records it
+   * in devnet.json and starts it. Validators reach it through `dial_peers` or their config.
+   */
+  addSentry(name?: string): DevnetNode;
   stop(): Promise<void>;
 }
 
@@ -66,10 +71,19 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     if (!p) throw new Error(`no node named "${name}"; nodes: ${[...processes.keys()].join(', ')}`);
     return p;
   };
+  const addSentry = (name?: string) => {
+    const added = addSentryHome(info, hubAddress, name);
+    writeDevnetInfo(info);
+    const proc = new NodeProcess(added.name, added.home, added.command);
+    processes.set(added.name, proc);
+    proc.start();
+    return added;
+  };
   const control = new ControlApi({
+    addSentry,
     hub,
     defaultProposer: faucet?.address ?? '',
-    knownNodes: info.nodes.map((n) => n.name),
+    knownNodes: () => info.nodes.map((n) => n.name),
     processes: { start: (name) => node(name).start(), kill: (name, signal) => node(name).kill(signal) },
     p2pAddressOf: (name) => info.nodes.find((n) => n.name === name)?.p2pAddress,
     port: options.controlPort,
@@ -109,6 +123,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     startNode: (name) => node(name).start(),
     killNode: (name, signal = 'SIGKILL') => node(name).kill(signal),
     stopNode: (name) => node(name).stop(),
+    addSentry,
     stop,
   };
 }

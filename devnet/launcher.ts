@@ -7,6 +7,7 @@ import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
 import type { ChainParams, Genesis } from './chain/types.js';
 import { renderConfigToml } from './config.js';
 import type { DevnetInfo, DevnetNode } from './info.js';
+import { parseHostPort } from './wire.js';
 import { addressOf, generateEd25519, nodeIdOf, nodeKeyJson, privValidatorKeyJson } from './keys.js';
 import { INITIAL_STATE, writePrivState } from './privstate.js';
 
@@ -137,48 +138,22 @@ export async function layoutDevnet(
   }
 
   const peerAddress = (n: PlannedNode) => `${nodeIdOf(n.nodeKey.publicKey)}@${n.ip}:${portBase}`;
-  const sentries = planned.filter((n) => n.role === 'sentry');
-  const validatorNodes = planned.filter((n) => n.role === 'validator');
-  const nodes: DevnetNode[] = planned.map((n) => {
-    const home = join(dir, 'nodes', n.name);
-    const isSentry = n.role === 'sentry';
-    const validatorIds = validatorNodes.map((v) => nodeIdOf(v.nodeKey.publicKey));
-    mkdirSync(join(home, 'config'), { recursive: true });
-    mkdirSync(join(home, 'data'), { recursive: true });
-    writeFileSync(
-      join(home, 'config', 'config.toml'),
-      renderConfigToml({
-        moniker: n.name,
-        hubAddress,
-        rpcAddress: `${n.ip}:${portBase + 1}`,
-        p2pAddress: `${n.ip}:${portBase}`,
-        persistentPeers: isSentry ? [] : sentries.map(peerAddress),
-        privatePeerIds: isSentry ? validatorIds : [],
-        unconditionalPeerIds: isSentry ? validatorIds : [],
-        pex: isSentry,
-        externalAddress: isSentry ? `198.51.100.${planned.indexOf(n) + 10}:${portBase}` : '',
-        doubleSignCheckHeight: 0,
-        timeoutCommitMs: options.blockTimeMs ?? 1000,
-      }),
-    );
-    writeJson(join(home, 'config', 'node_key.json'), nodeKeyJson(n.nodeKey));
-    const keyPath = join(home, 'config', 'priv_validator_key.json');
-    const real = validators.find((v) => v.name === n.validator);
-    if (n.signing && real) copyFileSync(real.keyFile, keyPath);
-    else writeJson(keyPath, privValidatorKeyJson(n.validatorKey));
-    writePrivState(join(home, 'data', 'priv_validator_state.json'), INITIAL_STATE);
-    return {
-      name: n.name,
-      role: n.role,
-      validator: n.validator,
-      signing: n.signing,
-      home,
-      rpcUrl: `http://${n.ip}:${portBase + 1}`,
-      p2pAddress: `${n.ip}:${portBase}`,
-      cometNodeId: nodeIdOf(n.nodeKey.publicKey),
-      command: nodeCommand(home),
-    };
-  });
+  const sentryPeers = planned.filter((n) => n.role === 'sentry').map(peerAddress);
+  const validatorIds = planned
+    .filter((n) => n.role === 'validator')
+    .map((n) => nodeIdOf(n.nodeKey.publicKey));
+  const nodes: DevnetNode[] = planned.map((n) =>
+    writeNodeHome({
+      ...n,
+      dir,
+      portBase,
+      hubAddress,
+      blockTimeMs: options.blockTimeMs ?? 1000,
+      realKeyFile: n.signing ? validators.find((v) => v.name === n.validator)?.keyFile : undefined,
+      sentryPeers,
+      validatorIds,
+    }),
+  );
 
   const info: DevnetInfo = {
     chainId: params.chainId,
@@ -192,6 +167,91 @@ export async function layoutDevnet(
     accounts,
   };
   return { info, genesis, hubAddress };
+}
+
+interface HomeSpec extends PlannedNode {
+  dir: string;
+  portBase: number;
+  hubAddress: string;
+  blockTimeMs: number;
+  /** The validator's real key file, copied into a signing node's home. */
+  realKeyFile: string | undefined;
+  /** Validators peer with these (`id@host:port`). */
+  sentryPeers: string[];
+  /** Sentries keep these private and unconditional. */
+  validatorIds: string[];
+}
+
+/** Writes one node home (config.toml, keys, initial sign state) and describes it. */
+function writeNodeHome(n: HomeSpec): DevnetNode {
+  const home = join(n.dir, 'nodes', n.name);
+  const isSentry = n.role === 'sentry';
+  mkdirSync(join(home, 'data'), { recursive: true });
+  mkdirSync(join(home, 'config'), { recursive: true });
+  writeFileSync(
+    join(home, 'config', 'config.toml'),
+    renderConfigToml({
+      moniker: n.name,
+      hubAddress: n.hubAddress,
+      rpcAddress: `${n.ip}:${n.portBase + 1}`,
+      p2pAddress: `${n.ip}:${n.portBase}`,
+      persistentPeers: isSentry ? [] : n.sentryPeers,
+      privatePeerIds: isSentry ? n.validatorIds : [],
+      unconditionalPeerIds: isSentry ? n.validatorIds : [],
+      pex: isSentry,
+      // Documentation-range public address: no traffic is ever sent there.
+      externalAddress: isSentry ? `198.51.100.${n.ip.split('.')[3]}:${n.portBase}` : '',
+      doubleSignCheckHeight: 0,
+      timeoutCommitMs: n.blockTimeMs,
+    }),
+  );
+  writeJson(join(home, 'config', 'node_key.json'), nodeKeyJson(n.nodeKey));
+  const keyPath = join(home, 'config', 'priv_validator_key.json');
+  if (n.realKeyFile) copyFileSync(n.realKeyFile, keyPath);
+  else writeJson(keyPath, privValidatorKeyJson(n.validatorKey));
+  writePrivState(join(home, 'data', 'priv_validator_state.json'), INITIAL_STATE);
+  return {
+    name: n.name,
+    role: n.role,
+    validator: n.validator,
+    signing: n.signing,
+    home,
+    rpcUrl: `http://${n.ip}:${n.portBase + 1}`,
+    p2pAddress: `${n.ip}:${n.portBase}`,
+    cometNodeId: nodeIdOf(n.nodeKey.publicKey),
+    command: nodeCommand(home),
+  };
+}
+
+/**
+ * Adds a sentry home to an existing devnet (e.g. an autoscaling replacement) on the next free
+ * loopback address, and records it in `info` (the caller rewrites devnet.json).
+ */
+export function addSentryHome(info: DevnetInfo, hubAddress: string, name?: string): DevnetNode {
+  const portBase = parseHostPort(hubAddress).port - 2;
+  const lastIp = Math.max(1, ...info.nodes.map((n) => Number(new URL(n.rpcUrl).hostname.split('.')[3])));
+  if (lastIp >= 254) throw new Error('no loopback address left for another node');
+  const sentryName = name ?? `sentry-${info.nodes.filter((n) => n.role === 'sentry').length + 1}`;
+  if (info.nodes.some((n) => n.name === sentryName))
+    throw new Error(`a node named "${sentryName}" already exists`);
+  const node = writeNodeHome({
+    name: sentryName,
+    role: 'sentry',
+    validator: null,
+    signing: false,
+    ip: `127.0.0.${lastIp + 1}`,
+    nodeKey: generateEd25519(),
+    validatorKey: generateEd25519(),
+    dir: info.dir,
+    portBase,
+    hubAddress,
+    blockTimeMs: info.blockTimeMs,
+    realKeyFile: undefined,
+    sentryPeers: [],
+    validatorIds: info.nodes.filter((n) => n.role === 'validator').map((n) => n.cometNodeId),
+  });
+  info.nodes.push(node);
+  return node;
 }
 
 export function writeDevnetInfo(info: DevnetInfo): void {

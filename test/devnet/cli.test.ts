@@ -40,7 +40,7 @@ describe('devnet up (process) and the control CLI', () => {
   };
 
   beforeAll(async () => {
-    const portBase = await freePortBase(4);
+    const portBase = await freePortBase(5);
     up = spawn(
       process.execPath,
       [
@@ -173,6 +173,12 @@ describe('devnet up (process) and the control CLI', () => {
       (await cli('flood', 'sentry-2', '--connections', '30', '--duration-ms', '500')).stdout,
     );
     expect(flood).toEqual({ node: 'sentry-2', opened: 30, durationMs: 500 });
+    const { node: added } = JSON.parse((await cli('add-sentry', 'sentry-9')).stdout) as {
+      node: { name: string; rpcUrl: string };
+    };
+    expect(added.name).toBe('sentry-9');
+    await waitFor(async () => (await rpc(added.rpcUrl, 'health')).result, 'sentry-9 up');
+    expect(readDevnetInfo(dir).nodes.map((n) => n.name)).toContain('sentry-9');
   });
 
   it('stops every node on SIGTERM', async () => {
@@ -180,5 +186,7 @@ describe('devnet up (process) and the control CLI', () => {
     expect(await new Promise((resolve) => up.once('exit', resolve))).toBe(0);
     await expect(fetch(`${node('val-a').rpcUrl}/health`)).rejects.toThrow();
     await expect(fetch(`${node('sentry-2').rpcUrl}/health`)).rejects.toThrow();
+    const added = readDevnetInfo(dir).nodes.find((n) => n.name === 'sentry-9');
+    await expect(fetch(`${added?.rpcUrl}/health`)).rejects.toThrow();
   });
 });

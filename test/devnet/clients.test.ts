@@ -25,7 +25,7 @@ import { VoteOption } from 'cosmjs-types/cosmos/gov/v1/gov';
 import { MsgDelegate } from 'cosmjs-types/cosmos/staking/v1beta1/tx';
 import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Devnet, startDevnet } from '../../devnet/index.js';
+import { type Devnet, readDevnetInfo, startDevnet } from '../../devnet/index.js';
 import { waitFor } from '../helpers/wait.js';
 import { freePortBase } from './ports.js';
 
@@ -69,7 +69,7 @@ describe('devnet through cosmjs clients', () => {
       blockTimeMs: 250,
       standby: 0,
       sentries: 1,
-      portBase: await freePortBase(2),
+      portBase: await freePortBase(3),
     });
     rpcUrl = devnet.info.nodes.find((n) => n.name === 'sentry-1')?.rpcUrl ?? '';
     comet = await connectComet(rpcUrl);
@@ -266,5 +266,36 @@ describe('devnet through cosmjs clients', () => {
     expect(badAddress.status).toBe(400);
     expect(String(badAddress.body.error)).toMatch(/address/);
     expect((await control('/nodes/nosuch/partition', {})).status).toBe(404);
+  });
+
+  it('adds a sentry at runtime that validators can dial', async () => {
+    const added = devnet.addSentry();
+    expect(added.name).toBe('sentry-2');
+    expect(readDevnetInfo(dir).nodes.map((n) => n.name)).toContain('sentry-2');
+    const sentry2 = await connectComet(
+      await waitFor(
+        async () => ((await fetch(`${added.rpcUrl}/health`)).ok ? added.rpcUrl : undefined),
+        'sentry-2 up',
+      ),
+    );
+    try {
+      expect((await sentry2.status()).syncInfo.latestBlockHeight).toBeGreaterThan(1);
+      const valRpc = devnet.info.nodes.find((n) => n.name === 'val-a')?.rpcUrl ?? '';
+      const body = {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'dial_peers',
+        params: { peers: [`${added.cometNodeId}@${added.p2pAddress}`], persistent: true },
+      };
+      await fetch(valRpc, { method: 'POST', body: JSON.stringify(body) });
+      await waitFor(async () => {
+        const net = (await (await fetch(`${valRpc}/net_info`)).json()) as {
+          result: { peers: { node_info: { id: string } }[] };
+        };
+        return net.result.peers.some((p) => p.node_info.id === added.cometNodeId);
+      }, 'val-a peers with the new sentry');
+    } finally {
+      sentry2.disconnect();
+    }
   });
 });
