@@ -11,7 +11,7 @@ export interface AlertTargets {
 /** Sends a plain-text alert to every configured target; returns the failures, one line each. */
 export async function sendAlert(t: AlertTargets, text: string, timeoutMs = 10_000): Promise<string[]> {
   const failures: string[] = [];
-  const post = async (what: string, url: string, body: unknown) => {
+  const post = async (what: string, url: string, body: unknown, secret = '') => {
     try {
       const res = await request(url, {
         method: 'POST',
@@ -23,14 +23,16 @@ export async function sendAlert(t: AlertTargets, text: string, timeoutMs = 10_00
       await res.body.text();
       if (res.statusCode >= 300) failures.push(`${what}: HTTP ${res.statusCode}`);
     } catch (error) {
-      failures.push(`${what}: ${(error as Error).message}`);
+      const msg = (error as Error).message;
+      // The Telegram URL carries the bot token: never let it reach a log line.
+      failures.push(`${what}: ${secret ? msg.split(secret).join('***') : msg}`);
     }
   };
   if (t.slackWebhookUrl) await post('slack', t.slackWebhookUrl, { text });
   if (t.telegramTokenFile && t.telegramChatId) {
     const token = (await fs.readFile(t.telegramTokenFile, 'utf8')).trim();
     const base = t.telegramApiUrl.replace(/\/$/, '');
-    await post('telegram', `${base}/bot${token}/sendMessage`, { chat_id: t.telegramChatId, text });
+    await post('telegram', `${base}/bot${token}/sendMessage`, { chat_id: t.telegramChatId, text }, token);
   }
   return failures;
 }
