@@ -134,6 +134,42 @@ describe('pilot on a devnet validator (process mode)', () => {
     await waitFor(() => commander.last('val-a')?.configVersion === 'v1', 'config version reported');
   });
 
+  it('dials peers on request and restarts for keys read only at start', async () => {
+    const n = devnet.info.nodes[3]!;
+    const before = await daemonPid(setup.stateDir);
+    commander.script('val-a').actions.push(
+      {
+        id: 'dial-1',
+        issuedAt: Date.now(),
+        type: 'dial-peers',
+        peers: [`${n.cometNodeId}@${n.p2pAddress}`],
+        persistent: true,
+        unconditional: false,
+        private: false,
+      },
+      {
+        id: 'cfg-2',
+        issuedAt: Date.now(),
+        type: 'apply-config',
+        version: 'v2',
+        patch: { p2p: { external_address: '198.51.100.7:26656' } },
+        restart: true,
+      },
+    );
+    expect(await waitFor(() => commander.resultsOf('val-a', 'dial-1')[0], 'dial result')).toMatchObject({
+      ok: true,
+      message: 'dialed 1 peer(s)',
+    });
+    expect((await waitFor(() => commander.resultsOf('val-a', 'cfg-2')[0], 'cfg-2 result')).ok).toBe(true);
+    expect(await daemonPid(setup.stateDir)).not.toBe(before);
+    const toml = await fs.readFile(path.join(devnet.info.nodes[0]!.home, 'config', 'config.toml'), 'utf8');
+    expect(toml).toMatch(/^external_address = "198\.51\.100\.7:26656"$/m);
+    await waitFor(
+      () => commander.last('val-a')?.daemon.rpcReachable && commander.last('val-a')?.configVersion === 'v2',
+      'daemon back at v2',
+    );
+  });
+
   it('sees a flood of real inbound connections in the report and /metrics', async () => {
     const [host, port] = devnet.info.nodes[0]!.p2pAddress.split(':') as [string, string];
     const sockets: net.Socket[] = [];
