@@ -224,9 +224,9 @@ export class ProcessSupervisor implements Supervisor {
 
   async restart(): Promise<void> {
     await this.setDesired('running');
-    this.stopping = true;
     await this.kill();
-    await this.spawnDaemon();
+    // A crash-restart the watcher scheduled meanwhile finds the daemon running and does nothing.
+    if (!(await this.isRunning())) await this.spawnDaemon();
   }
 
   detach(): void {
