@@ -11,6 +11,9 @@ import {
 export const REPORT_PATH = '/v1/pilot/report';
 export const ENROLL_PATH = '/v1/pilot/enroll';
 
+/** Appends the API path, keeping any path prefix of the commander URL (e.g. a stage name). */
+export const endpoint = (baseUrl: string, apiPath: string): string => baseUrl.replace(/\/+$/, '') + apiPath;
+
 export class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -43,7 +46,7 @@ export async function sendReport(
 ): Promise<ReportReply> {
   const body = JSON.stringify(report);
   const reply = await postJson(
-    new URL(REPORT_PATH, baseUrl).toString(),
+    endpoint(baseUrl, REPORT_PATH),
     body,
     signedHeaders(report.nodeId, secret, now, body),
     timeoutMs,
@@ -56,7 +59,7 @@ export async function sendEnroll(
   req: EnrollRequest,
   timeoutMs: number,
 ): Promise<EnrollReply> {
-  const reply = await postJson(new URL(ENROLL_PATH, baseUrl).toString(), JSON.stringify(req), {}, timeoutMs);
+  const reply = await postJson(endpoint(baseUrl, ENROLL_PATH), JSON.stringify(req), {}, timeoutMs);
   return parseOrThrow(EnrollReply, reply, 'enroll reply');
 }
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleReport } from '../fixtures/report.js';
-import { HttpError, sendEnroll, sendReport } from '../../pilot/reporter.js';
+import { endpoint, HttpError, sendEnroll, sendReport } from '../../pilot/reporter.js';
 import { FakeCommander } from './harness.js';
 
 const commander = new FakeCommander();
@@ -52,5 +52,11 @@ describe('signed reporting over HTTP', () => {
     expect(await sendEnroll(commander.url, req, 2000)).toMatchObject({ status: 'pending' });
     const approved = await sendEnroll(commander.url, req, 2000);
     expect(approved).toMatchObject({ status: 'approved', nodeId: 'sentry-9' });
+  });
+
+  it('keeps a path prefix of the commander URL', () => {
+    expect(endpoint('https://beam.example.com/prod/', '/v1/pilot/report')).toBe(
+      'https://beam.example.com/prod/v1/pilot/report',
+    );
   });
 });
