@@ -181,10 +181,6 @@ export async function loadConfig(file: string): Promise<PilotConfig> {
   return parseConfig(text, file);
 }
 
-export function coinOf(amount: string, denom: string): Coin {
-  return { amount, denom };
-}
-
 /** The commented example config `beam-pilot init` writes. */
 export const EXAMPLE_CONFIG = `# beam-pilot configuration (TOML). Every key is documented; optional sections may be removed.
 
