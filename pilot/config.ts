@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
-import { ChainId, type Coin, NodeId, Role } from '../protocol/index.js';
+import { ChainId, NodeId, Role } from '../protocol/index.js';
 
 const Ms = z.number().int().positive();
 const Amount = z.string().regex(/^\d+$/, 'use a whole number of base units as a string, e.g. "1000000"');
