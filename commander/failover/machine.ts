@@ -160,7 +160,8 @@ class Run {
     );
     const op = this.s.op;
     if (!isActive(op)) return;
-    if (result.id === op.demoteActionId) {
+    // A late demote result (the lease already moved by expiry) must never send the op back a phase.
+    if (result.id === op.demoteActionId && CANCELLABLE.includes(op.phase)) {
       op.demoteResult = result.ok ? 'ok' : 'failed';
       if (!result.ok) {
         if (op.kind === 'switchover')
