@@ -110,6 +110,7 @@ class Harness {
   private issued = 0;
   private last: { event: FailoverEvent } | null = null;
   promotes = 0;
+  private topEpoch = 1;
 
   /** Each pilot's clock offset, within the ±5 s the settings allow. */
   constructor(private readonly skews: number[]) {
@@ -228,6 +229,9 @@ class Harness {
           );
         }
       }
+      // Epochs only rise: every promote fences everything issued before it.
+      expect(fx.action.epoch).toBeGreaterThan(this.topEpoch);
+      this.topEpoch = fx.action.epoch;
       this.promotes++;
       this.windows.set(fx.nodeId, {
         openedBy: this.issued,
