@@ -250,6 +250,9 @@ export class Pilot {
   /** Gathers every fact of one report (seq and results are filled in when sending). */
   async collect(): Promise<Report> {
     const cfg = this.cfg;
+    // Read before any await: the guard may fence meanwhile, and a report must never say
+    // "fenced" next to daemon facts from before the stop.
+    const fenced = this.fenced;
     const running = await this.supervisor.isRunning();
     const daemon = await collectDaemon(this.rpc, {
       running,
@@ -303,7 +306,7 @@ export class Pilot {
         holdsValidatorKey: this.holdsKey,
         highestEpoch: this.store.get().highestEpoch,
         leaseExpiresAt: remaining === null ? null : Math.max(0, Date.now() + remaining),
-        fenced: this.fenced,
+        fenced,
       };
     }
     return {
