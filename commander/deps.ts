@@ -25,6 +25,9 @@ export function buildDeps(
     ),
   );
   const store = new Store(calls, { tableName: settings.tableName, now });
-  const chat = new Notifier(store, options.transports ?? {}, settings.chat, log);
+  const chat = new Notifier(store, options.transports ?? {}, settings.chat, log, {
+    now,
+    actionTtlMs: settings.access.actionTtlMs,
+  });
   return { store, settings, chat, now, log, calls };
 }

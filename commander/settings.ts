@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Role } from '../protocol/index.js';
+import { AccessSettings } from './chatops/access.js';
 import { AlertPolicy } from './domain/alerts.js';
 import { HealthThresholds } from './domain/health.js';
 import { ChatRoute } from './notify/notifier.js';
@@ -22,6 +23,8 @@ export const CommanderSettings = z.strictObject({
   thresholds: HealthThresholds.prefault({}),
   alerts: AlertPolicy.prefault({}),
   chat: z.array(ChatRoute).default([]),
+  /** Chat roles by Slack / Telegram user id, allow-listed chats, button lifetimes (chatops/access.ts). */
+  access: AccessSettings.prefault({}),
 });
 export type CommanderSettings = z.infer<typeof CommanderSettings>;
 export type CommanderSettingsInput = z.input<typeof CommanderSettings>;

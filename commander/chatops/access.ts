@@ -20,6 +20,29 @@ export const AccessConfig = z.object({
 });
 export type AccessConfig = z.input<typeof AccessConfig>;
 
+/**
+ * The commander's `access` setting: who may do what from which chat, and how long buttons stay valid.
+ * Slack user ids look like `U0123ABCD`, Telegram user ids are numbers (as strings), and chats are
+ * Slack channel ids (`C…`) or Telegram chat ids (negative for groups).
+ */
+export const AccessSettings = AccessConfig.extend({
+  /** How long the buttons on a commander message (a failover question, an alert) stay valid. */
+  actionTtlMs: z
+    .number()
+    .int()
+    .min(60_000, 'use at least 60000 (one minute)')
+    .max(30 * 86_400_000, 'use at most 30 days')
+    .default(24 * 3_600_000),
+  /** How long a [Confirm] button for a dangerous command stays valid. */
+  confirmTtlMs: z
+    .number()
+    .int()
+    .min(10_000, 'use at least 10000 (ten seconds)')
+    .max(86_400_000, 'use at most one day')
+    .default(5 * 60_000),
+});
+export type AccessSettings = z.output<typeof AccessSettings>;
+
 const RANK: Record<AccessRole, number> = { viewer: 0, operator: 1, admin: 2 };
 
 export function atLeast(role: AccessRole | undefined, needed: AccessRole): boolean {

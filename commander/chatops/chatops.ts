@@ -264,6 +264,19 @@ export class ChatOps {
         );
       case 'switchover':
         return operation('Switchover', fleet.switchover({ by: actor }));
+      case 'confirm-failover':
+      case 'decline-failover': {
+        const confirm = command.name === 'confirm-failover';
+        return operation(
+          `${confirm ? 'Failover confirmed' : 'Failover declined'} (${command.opId})`,
+          fleet.answerFailover({ opId: command.opId, confirm, by: actor }),
+        );
+      }
+      case 'hold':
+        return operation(
+          `Auto-vote hold on proposal ${command.proposalId}`,
+          fleet.holdAutoVote({ proposalId: command.proposalId, by: actor }),
+        );
       case 'rotate-ip':
         return operation(
           `IP rotation of ${command.sentry}`,

@@ -16,6 +16,9 @@ const Duration = z
 
 const ProposalId = z.string().regex(/^\d{1,12}$/, 'use the numeric proposal id, e.g. 42');
 const AlertKey = z.string().regex(/^[A-Za-z0-9:._-]{1,128}$/, 'use the alert key shown in the alert message');
+const OperationId = z
+  .string()
+  .regex(/^[A-Za-z0-9:._-]{1,96}$/, 'use the operation id shown in the failover message, e.g. fo-12');
 const PolicyKey = z.string().regex(/^[a-zA-Z][a-zA-Z0-9.]{0,63}$/, 'use a policy key as `policy` lists it');
 
 export const CommandSchema = z.discriminatedUnion('name', [
@@ -31,6 +34,8 @@ export const CommandSchema = z.discriminatedUnion('name', [
   }),
   z.object({ name: z.literal('failover'), to: NodeId.optional() }),
   z.object({ name: z.literal('switchover') }),
+  z.object({ name: z.literal('confirm-failover'), opId: OperationId }),
+  z.object({ name: z.literal('decline-failover'), opId: OperationId }),
   z.object({ name: z.literal('rotate-ip'), sentry: NodeId }),
   z.object({ name: z.literal('replace'), sentry: NodeId }),
   z.object({ name: z.literal('restart'), node: NodeId }),
@@ -39,6 +44,7 @@ export const CommandSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('policy'), key: PolicyKey.optional(), value: z.string().max(256).optional() }),
   z.object({ name: z.literal('mute'), target: AlertKey, duration: Duration }),
   z.object({ name: z.literal('ack'), alert: AlertKey }),
+  z.object({ name: z.literal('hold'), proposalId: ProposalId }),
   z.object({
     name: z.literal('audit'),
     limit: z.coerce
@@ -136,6 +142,20 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     role: operator,
     dangerous: always,
   },
+  'confirm-failover': {
+    usage: 'confirm-failover <operation>',
+    summary: 'approve a failover the commander proposes (its [Confirm] button runs this)',
+    fields: positional('opId'),
+    role: operator,
+    dangerous: never,
+  },
+  'decline-failover': {
+    usage: 'decline-failover <operation>',
+    summary: 'refuse a failover the commander proposes; nothing moves',
+    fields: positional('opId'),
+    role: operator,
+    dangerous: never,
+  },
   'rotate-ip': {
     usage: 'rotate-ip <sentry>',
     summary: 'give a sentry a new public IP (asks for confirmation)',
@@ -198,6 +218,13 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     usage: 'ack <alert>',
     summary: 'acknowledge an alert',
     fields: positional('alert'),
+    role: operator,
+    dangerous: never,
+  },
+  hold: {
+    usage: 'hold <proposal>',
+    summary: 'stop the auto-vote for a proposal (vote by hand, or not at all)',
+    fields: positional('proposalId'),
     role: operator,
     dangerous: never,
   },
@@ -278,6 +305,11 @@ export function formatCommand(command: Command): string {
       return `${command.name} ${command.sentry}`;
     case 'restart':
       return `restart ${command.node}`;
+    case 'confirm-failover':
+    case 'decline-failover':
+      return `${command.name} ${command.opId}`;
+    case 'hold':
+      return `hold ${command.proposalId}`;
     case 'bond':
       return command.now ? 'bond now' : 'bond';
     case 'policy':

@@ -116,11 +116,15 @@ export interface FleetOps {
   }): Promise<OperationResult>;
   /** Unplanned failover to `to` (or the best standby). */
   requestFailover(request: { to?: string; by: Actor }): Promise<OperationResult>;
+  /** Answers a failover the commander asked about (confirm mode): go ahead, or leave things as they are. */
+  answerFailover(request: { opId: string; confirm: boolean; by: Actor }): Promise<OperationResult>;
   /** Planned switchover: demote first, then promote the standby. */
   switchover(request: { by: Actor }): Promise<OperationResult>;
   rotateIp(request: { sentry: string; by: Actor }): Promise<OperationResult>;
   replaceSentry(request: { sentry: string; by: Actor }): Promise<OperationResult>;
   restart(request: { node: string; by: Actor }): Promise<OperationResult>;
+  /** Stops the auto-vote for one proposal. */
+  holdAutoVote(request: { proposalId: string; by: Actor }): Promise<OperationResult>;
   bondPreview(): Promise<BondPreview>;
   bond(request: { by: Actor }): Promise<OperationResult>;
   policy(): Promise<PolicyEntry[]>;

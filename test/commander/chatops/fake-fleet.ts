@@ -55,6 +55,12 @@ export class FakeFleet implements FleetOps {
   async requestFailover(request: Parameters<FleetOps['requestFailover']>[0]) {
     return this.record('requestFailover', request);
   }
+  async answerFailover(request: { opId: string; confirm: boolean; by: Actor }) {
+    return this.record('answerFailover', request);
+  }
+  async holdAutoVote(request: { proposalId: string; by: Actor }) {
+    return this.record('holdAutoVote', request);
+  }
   async switchover(request: { by: Actor }) {
     return this.record('switchover', request);
   }
