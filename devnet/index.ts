@@ -35,9 +35,10 @@ export interface Devnet {
   node(name: string): NodeProcess;
   /**
    * Creates a new sentry home (next free 127.0.0.x, private/unconditional validator ids), records it
-   * in devnet.json and starts it. Validators reach it through `dial_peers` or their config.
+   * in devnet.json and starts it (unless `start: false`: a supervisor such as a pilot starts it then).
+   * Validators reach it through `dial_peers` or their config.
    */
-  addSentry(name?: string): DevnetNode;
+  addSentry(name?: string, options?: { start?: boolean }): DevnetNode;
   stop(): Promise<void>;
 }
 
@@ -71,12 +72,12 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     if (!p) throw new Error(`no node named "${name}"; nodes: ${[...processes.keys()].join(', ')}`);
     return p;
   };
-  const addSentry = (name?: string) => {
+  const addSentry = (name?: string, opts: { start?: boolean } = {}) => {
     const added = addSentryHome(info, hubAddress, name);
     writeDevnetInfo(info);
     const proc = new NodeProcess(added.name, added.home, added.command);
     processes.set(added.name, proc);
-    proc.start();
+    if (opts.start !== false) proc.start();
     return added;
   };
   const control = new ControlApi({

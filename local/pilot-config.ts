@@ -1,0 +1,104 @@
+/** Pilot configs for devnet nodes: process mode (the pilot runs the node's command), loopback everything. */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'smol-toml';
+import type { DevnetInfo } from '../devnet/index.js';
+import { type PilotConfig, parseConfig } from '../pilot/config.js';
+
+export interface PilotSetup {
+  config: PilotConfig;
+  file: string;
+  stateDir: string;
+}
+
+export interface PilotConfigOptions {
+  commanderUrl?: string;
+  /** File holding the fleet enrollment token (the pilot enrolls with it once). */
+  enrollmentTokenFile?: string;
+  /** Cloud instance id, for sentries the commander may rotate or replace. */
+  instanceId?: string;
+  reportIntervalMs?: number;
+  /** Keys merged into each section after the defaults, e.g. `{ validator: { stall_after_ms: 1500 } }`. */
+  extra?: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * Writes a pilot config (TOML, mode 0600) for a devnet node and parses it back through the pilot's own
+ * schema, so a config that the pilot would refuse fails here, at once. Timings suit the devnet's
+ * sub-second to one-second blocks.
+ */
+export async function pilotConfigFor(
+  info: DevnetInfo,
+  nodeName: string,
+  dir: string,
+  opts: PilotConfigOptions = {},
+): Promise<PilotSetup> {
+  const node = info.nodes.find((n) => n.name === nodeName);
+  if (!node)
+    throw new Error(`no devnet node ${nodeName}; nodes: ${info.nodes.map((n) => n.name).join(', ')}`);
+  const v = info.validators.find((x) => x.name === node.validator);
+  const hot = info.accounts.find((a) => a.name === 'hot');
+  const stateDir = path.join(dir, `pilot-${nodeName}`);
+  await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const [p2pHost, p2pPort] = node.p2pAddress.split(':') as [string, string];
+  const doc: Record<string, Record<string, unknown>> = {
+    node: {
+      name: nodeName,
+      role: node.role,
+      chain_id: info.chainId,
+      state_dir: stateDir,
+      ...(opts.instanceId ? { instance_id: opts.instanceId } : {}),
+    },
+    daemon: {
+      mode: 'process',
+      command: node.command,
+      home: node.home,
+      rpc_url: node.rpcUrl,
+      p2p_port: Number(p2pPort),
+      p2p_host: p2pHost,
+      restart_backoff_ms: 200,
+      restart_backoff_max_ms: 1000,
+      stop_timeout_ms: 3000,
+    },
+    http: { listen: '127.0.0.1:0' },
+    sockets: { flood_inbound_total: 40, flood_syn_recv: 40, flood_per_remote: 40 },
+  };
+  if (opts.commanderUrl) {
+    doc.commander = {
+      url: opts.commanderUrl,
+      report_interval_ms: opts.reportIntervalMs ?? 1000,
+      request_timeout_ms: 2000,
+      ...(opts.enrollmentTokenFile ? { enrollment_token_file: opts.enrollmentTokenFile } : {}),
+    };
+  }
+  if (v) {
+    doc.validator = {
+      consensus_address: v.consensusAddress,
+      operator_address: v.operatorAddress,
+      account_address: v.accountAddress,
+      key_file: v.keyFile,
+      double_sign_check_height: 4,
+      fence_margin_ms: 200,
+      recent_commits: 4,
+      fresh_commits: 3,
+      stall_after_ms: Math.max(1500, 4 * info.blockTimeMs),
+    };
+  }
+  if (hot) {
+    const mnemonicFile = path.join(stateDir, 'hot-mnemonic');
+    await fs.writeFile(mnemonicFile, hot.mnemonic, { mode: 0o600 });
+    doc.chain = {
+      denom: info.denom,
+      bech32_prefix: info.bech32Prefix,
+      gas_price: `0.025${info.denom}`,
+      hot_mnemonic_file: mnemonicFile,
+      broadcast_poll_interval_ms: 200,
+      broadcast_timeout_ms: 15_000,
+    };
+  }
+  for (const [section, keys] of Object.entries(opts.extra ?? {})) doc[section] = { ...doc[section], ...keys };
+  const file = path.join(dir, `pilot-${nodeName}.toml`);
+  const text = stringify(doc);
+  await fs.writeFile(file, text, { mode: 0o600 });
+  return { config: parseConfig(text, file), file, stateDir };
+}
