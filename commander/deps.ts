@@ -1,5 +1,6 @@
 import type { ChatTransport, Platform } from '../bots/model.js';
 import pino from 'pino';
+import type { CloudPort } from './adapters/ec2/port.js';
 import { CountingSender, createDocClient, createDynamoClient } from './adapters/store/client.js';
 import { Store } from './adapters/store/store.js';
 import type { CommanderDeps, Logger } from './app/context.js';
@@ -10,6 +11,8 @@ export interface BuildOptions {
   transports?: Partial<Record<Platform, ChatTransport>>;
   now?: () => number;
   log?: Logger;
+  /** The EC2 adapter (sentry defence); see commander/adapters/ec2/config.ts `createCloud`. */
+  cloud?: CloudPort;
 }
 
 /** Wires settings to a store (with a call counter), a notifier and a clock. */
@@ -29,5 +32,5 @@ export function buildDeps(
     now,
     actionTtlMs: settings.access.actionTtlMs,
   });
-  return { store, settings, chat, now, log, calls };
+  return { store, settings, chat, now, log, calls, ...(options.cloud ? { cloud: options.cloud } : {}) };
 }

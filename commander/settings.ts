@@ -4,6 +4,7 @@ import { AccessSettings } from './chatops/access.js';
 import { AlertPolicy } from './domain/alerts.js';
 import { HealthThresholds } from './domain/health.js';
 import { ChatRoute } from './notify/notifier.js';
+import { SentrySettings } from './sentry/settings.js';
 
 /** What every commander runs with, in Lambda or self-hosted; built from env vars or a config file. */
 export const CommanderSettings = z.strictObject({
@@ -23,6 +24,8 @@ export const CommanderSettings = z.strictObject({
   thresholds: HealthThresholds.prefault({}),
   alerts: AlertPolicy.prefault({}),
   chat: z.array(ChatRoute).default([]),
+  /** Sentry defence (commander/sentry): flood thresholds, cooldowns, minimum healthy sentries, replacement. */
+  sentry: SentrySettings.prefault({}),
   /** Chat roles by Slack / Telegram user id, allow-listed chats, button lifetimes (chatops/access.ts). */
   access: AccessSettings.prefault({}),
 });

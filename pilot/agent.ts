@@ -381,7 +381,7 @@ export class Pilot {
           p2pAddress: this.cfg.daemon.p2p_host
             ? `${this.cfg.daemon.p2p_host}:${this.cfg.daemon.p2p_port}`
             : null,
-          instanceId: null,
+          instanceId: this.cfg.node.instance_id ?? null,
         },
         c.request_timeout_ms,
       );

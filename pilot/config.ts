@@ -16,6 +16,11 @@ export const PilotConfig = z.strictObject({
     chain_id: ChainId,
     /** Where the pilot keeps its persistent state (seq, epochs, executed actions, secrets). */
     state_dir: z.string().min(1),
+    /**
+     * The cloud instance this node runs on (e.g. the EC2 instance id), sent at enrollment: the
+     * commander's auto-approve policy and sentry defence (IP rotation, replacement) need it.
+     */
+    instance_id: z.string().min(1).max(64).optional(),
   }),
   daemon: z
     .strictObject({
@@ -189,6 +194,7 @@ name = "val-a"                   # Beam's name for this node (lowercase, digits,
 role = "validator"               # "validator" or "sentry"
 chain_id = "cosmoshub-4"
 state_dir = "/var/lib/beam-pilot" # seq, epochs, executed actions, node secret
+# instance_id = "i-0123456789abcdef0"  # cloud instance (EC2: from the instance metadata); sentries need it
 
 [daemon]
 mode = "systemd"                 # "systemd" (systemctl on unit) or "process" (pilot runs command)

@@ -6,6 +6,7 @@ import { desiredConfig } from '../domain/node-config.js';
 import { type NodeRecord, queueAction } from '../domain/registry.js';
 import type { CommanderDeps } from './context.js';
 import { findingsFor } from './fleet-view.js';
+import { runSentryTick } from './sentry-step.js';
 
 export interface TickSummary {
   at: number;
@@ -22,6 +23,8 @@ export async function runTick(deps: CommanderDeps): Promise<TickSummary> {
   const now = deps.now();
   const nodes = (await deps.store.listNodes()).map((n) => n.value);
   const configsQueued = await convergeConfigs(deps, nodes);
+  // After convergence: a sentry removed or re-addressed here reaches the configs on the next tick.
+  await runSentryTick(deps, nodes);
 
   const findings = [
     ...findingsFor(nodes, deps.settings.thresholds, deps.settings.reportIntervalMs, now).values(),

@@ -28,13 +28,14 @@ export function generatePatch(node: NodeRecord, fleet: readonly NodeRecord[]): C
   if (node.role === 'validator') {
     return { p2p: { pex: false, persistent_peers: peers(sentries), addr_book_strict: false } };
   }
+  const advertised = node.publicAddress ?? node.p2pAddress;
   return {
     p2p: {
       pex: true,
       persistent_peers: peers(validators),
       private_peer_ids: ids(validators),
       unconditional_peer_ids: ids(validators),
-      ...(node.p2pAddress ? { external_address: node.p2pAddress } : {}),
+      ...(advertised ? { external_address: advertised } : {}),
     },
   };
 }

@@ -23,6 +23,11 @@ export interface NodeRecord {
   cometNodeId: string | null;
   p2pAddress: string | null;
   instanceId: string | null;
+  /**
+   * A sentry's public `host:port` (its Elastic IP after a rotation), advertised as `external_address`;
+   * absent until sentry defence sets one, and the p2p address is advertised instead.
+   */
+  publicAddress?: string | null;
   pilotVersion: string;
   enrolledAt: number;
   decidedAt: number | null;

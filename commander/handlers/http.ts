@@ -1,4 +1,5 @@
 import type { CommanderDeps } from '../app/context.js';
+import { cloudFromEnv } from '../adapters/ec2/config.js';
 import { buildDeps } from '../deps.js';
 import { settingsFromEnv } from '../env.js';
 import type { HttpEventV2, HttpResultV2 } from './lambda-types.js';
@@ -7,7 +8,9 @@ import { createHttpHandler } from './routes.js';
 let cached: Promise<(event: HttpEventV2) => Promise<HttpResultV2>> | undefined;
 
 async function init(): Promise<(event: HttpEventV2) => Promise<HttpResultV2>> {
-  const deps: CommanderDeps = buildDeps(await settingsFromEnv(process.env));
+  const deps: CommanderDeps = buildDeps(await settingsFromEnv(process.env), {
+    cloud: cloudFromEnv(process.env),
+  });
   return createHttpHandler(deps);
 }
 

@@ -1,5 +1,6 @@
 import type { CommanderDeps } from '../app/context.js';
 import { type TickSummary, runTick } from '../app/tick.js';
+import { cloudFromEnv } from '../adapters/ec2/config.js';
 import { buildDeps } from '../deps.js';
 import { settingsFromEnv } from '../env.js';
 import type { ScheduledEvent } from './lambda-types.js';
@@ -9,7 +10,7 @@ let cached: Promise<CommanderDeps> | undefined;
 /** EventBridge schedule entry point: one tick of health, alerts and config convergence. */
 export async function handler(_event: ScheduledEvent): Promise<TickSummary> {
   cached ??= settingsFromEnv(process.env)
-    .then((settings) => buildDeps(settings))
+    .then((settings) => buildDeps(settings, { cloud: cloudFromEnv(process.env) }))
     .catch((error) => {
       cached = undefined;
       throw error;

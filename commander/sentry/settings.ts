@@ -21,6 +21,11 @@ export type FloodThresholds = z.infer<typeof FloodThresholds>;
 /** Sentry defence policy: when to rotate a flooded sentry's IP, when to replace a dead one, and the limits. */
 export const SentrySettings = z
   .strictObject({
+    /** The fleet's `beam:fleet` tag on its sentry instances and Elastic IPs; also names the state item. */
+    fleet: z
+      .string()
+      .regex(/^[a-zA-Z0-9_.:-]{1,64}$/, 'use 1-64 characters of [a-zA-Z0-9_.:-], the beam:fleet tag value')
+      .default('beam'),
     /** Consecutive flooded reports before the commander acts. */
     floodReportsToAct: z.number().int().min(1).max(100).default(3),
     floodThresholds: FloodThresholds.prefault({}),

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ConsoleTransport } from '../../bots/console.js';
 import type { ChatTransport, Platform } from '../../bots/model.js';
 import { describeZodError } from '../../protocol/index.js';
+import { Ec2Config, createCloud } from '../adapters/ec2/config.js';
 import { createDynamoClient } from '../adapters/store/client.js';
 import { ensureTable } from '../adapters/store/table.js';
 import type { CommanderDeps } from '../app/context.js';
@@ -30,6 +31,8 @@ export const ServeConfig = z.strictObject({
   /** Cron expression for the tick (node-cron; six fields allow seconds). */
   tick: z.string().default('*/15 * * * * *'),
   settings: CommanderSettings.omit({ tableName: true }).extend({ tableName: z.string().default('beam') }),
+  /** EC2 for sentry defence (region, endpoint override, credentials); absent: no cloud operations. */
+  ec2: Ec2Config.optional(),
 });
 export type ServeConfig = z.infer<typeof ServeConfig>;
 
@@ -151,8 +154,10 @@ export async function serve(
   const settings = CommanderSettings.parse({ ...config.settings, dynamodbEndpoint: endpoint });
   await ensureTable(createDynamoClient({ endpoint }), settings.tableName);
   // Console destinations print to stdout; chat work passes Slack and Telegram transports in.
+  const cloud = config.ec2 ? createCloud(config.ec2) : undefined;
   const deps = buildDeps(settings, {
     transports: options.transports ?? { console: new ConsoleTransport(process.stdout) },
+    cloud,
   });
 
   const server = createLambdaServer(createHttpHandler(deps));
@@ -181,6 +186,7 @@ export async function serve(
     deps,
     async close() {
       await task.stop();
+      cloud?.close();
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
       await closed;

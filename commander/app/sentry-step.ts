@@ -1,0 +1,215 @@
+// Sentry defence in the running commander: the tick feeds sentry reports and the tick event to the
+// pure decisions (commander/sentry), performs the cloud calls through `deps.cloud`, and applies the
+// effects to the registry, the audit log and chat.
+import type { Report } from '../../protocol/index.js';
+import type { CloudPort } from '../adapters/ec2/port.js';
+import { KEYS, withRetry } from '../adapters/store/store.js';
+import { ActionQueueFull, type NodeRecord } from '../domain/registry.js';
+import {
+  type SentryAnswer,
+  type SentryEffect,
+  type SentryEvent,
+  applyNodeEffects,
+  decideSentryDefence,
+  loadSentryState,
+  performCloud,
+  saveSentryState,
+} from '../sentry/index.js';
+import type { CommanderDeps } from './context.js';
+
+/** Rounds of cloud call → outcome → decision per tick; retries beyond it wait for the next tick. */
+const MAX_CLOUD_ROUNDS = 10;
+
+export interface SentryTickSummary {
+  /** Sentry reports and the tick event decided on. */
+  events: number;
+  cloudCalls: number;
+  effects: number;
+}
+
+export interface Decided {
+  effects: SentryEffect[];
+  answer: SentryAnswer | null;
+}
+
+/**
+ * The registry's sentries as report events: the last report each one sent, with its recent action
+ * results. The decisions ignore reports they have seen (by seq) and results they have used (by id
+ * and phase), so a sentry's report is counted once whatever the tick rate.
+ */
+export function sentryReportEvents(nodes: readonly NodeRecord[]): SentryEvent[] {
+  return nodes
+    .filter((n) => n.role === 'sentry' && n.status === 'approved' && n.lastReport !== null)
+    .map((n) => ({ type: 'report', report: { ...n.lastReport!, results: n.recentResults } as Report }));
+}
+
+/**
+ * Load → decide every event in order → one conditional write (deciding again on a lost race).
+ * Effects are returned only once the state they belong to is written.
+ */
+export async function decideSentryEvents(
+  deps: CommanderDeps,
+  events: readonly SentryEvent[],
+  nodes: readonly NodeRecord[],
+  options: { issueCloudCalls?: boolean } = {},
+): Promise<Decided> {
+  const settings = deps.settings.sentry;
+  return withRetry(async () => {
+    const stored = await loadSentryState(deps.store, settings.fleet, nodes);
+    let state = stored.state;
+    const effects: SentryEffect[] = [];
+    let answer: SentryAnswer | null = null;
+    for (const event of events) {
+      const out = decideSentryDefence(state, event, deps.now(), {
+        nodes,
+        settings,
+        issueCloudCalls: options.issueCloudCalls ?? true,
+      });
+      state = out.state;
+      effects.push(...out.effects);
+      answer = out.answer ?? answer;
+    }
+    if (stored.version === null || JSON.stringify(state) !== JSON.stringify(stored.state)) {
+      await saveSentryState(deps.store, state, stored.version);
+    }
+    return { effects, answer };
+  });
+}
+
+/**
+ * Decides `events`, then performs their cloud calls one after another, feeding each outcome back as
+ * an event (saved before its effects are used). Returns every other effect in decision order.
+ */
+export async function settleSentryEvents(
+  deps: CommanderDeps,
+  cloud: CloudPort,
+  events: readonly SentryEvent[],
+  nodes: readonly NodeRecord[],
+): Promise<Decided & { cloudCalls: number }> {
+  const first = await decideSentryEvents(deps, events, nodes);
+  const effects: SentryEffect[] = [];
+  let cloudCalls = 0;
+  let pending = first.effects;
+  for (let round = 0; round < MAX_CLOUD_ROUNDS && pending.length > 0; round++) {
+    const next: SentryEffect[] = [];
+    for (const effect of pending) {
+      if (effect.type !== 'cloud') {
+        effects.push(effect);
+        continue;
+      }
+      cloudCalls++;
+      const outcome = await performCloud(cloud, deps.settings.sentry.fleet, effect.request);
+      next.push(...(await decideSentryEvents(deps, [outcome], nodes)).effects);
+    }
+    pending = next;
+  }
+  effects.push(...pending.filter((e) => e.type !== 'cloud'));
+  return { effects, answer: first.answer, cloudCalls };
+}
+
+/**
+ * The tick's sentry defence: flood streaks and pilot results from the sentries' reports, timeouts,
+ * health and replacements, cloud calls, then the effects. Pass the tick's node list when loaded.
+ * Off (null) without a cloud adapter. Never throws: a failure is logged and the next tick retries.
+ */
+export async function runSentryTick(
+  deps: CommanderDeps,
+  nodes?: readonly NodeRecord[],
+): Promise<SentryTickSummary | null> {
+  const cloud = deps.cloud;
+  if (!cloud) return null;
+  try {
+    const registry = nodes ?? (await deps.store.listNodes()).map((n) => n.value);
+    const events: SentryEvent[] = [...sentryReportEvents(registry), { type: 'tick' }];
+    const settled = await settleSentryEvents(deps, cloud, events, registry);
+    await applySentryEffects(deps, settled.effects);
+    return { events: events.length, cloudCalls: settled.cloudCalls, effects: settled.effects.length };
+  } catch (error) {
+    deps.log.error({ err: (error as Error).message }, 'sentry defence tick failed');
+    return null;
+  }
+}
+
+/**
+ * Carries out decided effects: registry changes first (so pilots get their actions with their next
+ * reply), then node removals, audit entries, chat messages and alerts. A failing chat never stops
+ * the rest.
+ */
+export async function applySentryEffects(
+  deps: CommanderDeps,
+  effects: readonly SentryEffect[],
+): Promise<void> {
+  const byNode = new Map<string, SentryEffect[]>();
+  for (const effect of effects) {
+    if (effect.type === 'action' || effect.type === 'desired-config' || effect.type === 'public-address') {
+      byNode.set(effect.nodeId, [...(byNode.get(effect.nodeId) ?? []), effect]);
+    }
+  }
+  for (const [nodeId, list] of byNode) await updateNode(deps, nodeId, list);
+  for (const effect of effects) if (effect.type === 'remove-node') await retireNode(deps, effect.nodeId);
+  for (const effect of effects) if (effect.type === 'audit') await deps.store.appendAudit(effect.entry);
+  for (const effect of effects) {
+    try {
+      if (effect.type === 'chat') {
+        if (effect.mode === 'post') await deps.chat.post(effect.subject, effect.message);
+        else await deps.chat.update(effect.subject, effect.message);
+      } else if (effect.type === 'alert') {
+        const message = {
+          title: effect.title,
+          severity: effect.severity,
+          text: effect.text,
+          fields: [{ label: 'Alert', value: effect.key }],
+        };
+        if (effect.resolved) await deps.chat.update(`alert:${effect.key}`, message);
+        else await deps.chat.post(`alert:${effect.key}`, message);
+        deps.log[effect.resolved ? 'info' : 'warn']({ alert: effect.key }, effect.title);
+      }
+    } catch (error) {
+      deps.log.warn({ err: (error as Error).message, type: effect.type }, 'sentry defence chat failed');
+    }
+  }
+}
+
+/** Folds the effects addressed to one node into its record with one conditional write. */
+async function updateNode(
+  deps: CommanderDeps,
+  nodeId: string,
+  effects: readonly SentryEffect[],
+): Promise<void> {
+  await withRetry(async () => {
+    const fresh = await deps.store.getNode(nodeId);
+    if (!fresh) return; // removed meanwhile: nothing to deliver
+    let next = fresh.value;
+    for (const effect of effects) {
+      if (effect.type === 'public-address') {
+        next = { ...next, publicAddress: effect.address };
+        continue;
+      }
+      try {
+        next = applyNodeEffects(next, [effect]);
+      } catch (error) {
+        if (!(error instanceof ActionQueueFull)) throw error;
+        deps.log.warn({ node: nodeId, err: error.message }, 'sentry defence action dropped');
+      }
+    }
+    if (next !== fresh.value) await deps.store.putNode(next, fresh.version);
+  });
+}
+
+/**
+ * A terminated sentry leaves the registry: its node and secret items are written already expired,
+ * which every read treats as absent (DynamoDB's TTL deletes them later), so its name can enroll again.
+ */
+async function retireNode(deps: CommanderDeps, nodeId: string): Promise<void> {
+  const expiredAt = deps.now() - 1000;
+  await withRetry(async () => {
+    const node = await deps.store.getNode(nodeId);
+    if (node) await deps.store.put(KEYS.node(nodeId), 'node', node.value, node.version, expiredAt);
+  });
+  await withRetry(async () => {
+    const secret = await deps.store.get<{ nodeId: string; secret: string }>(KEYS.secret(nodeId));
+    if (secret)
+      await deps.store.put(KEYS.secret(nodeId), 'node-secret', secret.value, secret.version, expiredAt);
+  });
+  deps.log.info({ node: nodeId }, 'terminated sentry removed from the registry');
+}
