@@ -14,10 +14,20 @@ import {
   verifySignature,
 } from '../../protocol/index.js';
 import { KEYS, withRetry } from '../adapters/store/store.js';
+import type { FailoverEffect, FailoverReply, FailoverState } from '../failover/index.js';
 import { enrollmentSubject, renderEnrollment } from '../domain/node-messages.js';
 import type { NodeRecord } from '../domain/registry.js';
-import { applyReport, decideEnrollment, secretCollectable } from '../domain/registry.js';
+import { MAX_PENDING_ACTIONS, applyReport, decideEnrollment, secretCollectable } from '../domain/registry.js';
 import type { CommanderDeps } from './context.js';
+import {
+  decideAndWrite,
+  failoverSettingsOf,
+  failoverStateKey,
+  fromItem,
+  peekValidatorKey,
+  performFailoverEffects,
+  validatorKeyOf,
+} from './failover.js';
 
 /** A reply the HTTP layer sends as JSON. */
 export interface PilotReply {
@@ -137,8 +147,10 @@ export function newSecret(): string {
 }
 
 /**
- * POST /v1/pilot/report. Costs two store calls: one BatchGet (node, secret, tick heartbeat) and one
- * conditional put of the node item; a lost race reloads and decides again. Rejections write nothing.
+ * POST /v1/pilot/report. Costs at most three store calls: one BatchGet (node, secret, tick heartbeat
+ * and, for a validator, the failover state of its key), the conditional put of the failover state
+ * (validators, when it changed) and the conditional put of the node item; a lost race reloads and
+ * decides again. Failover effects (chat, alerts, audit) follow the writes. Rejections write nothing.
  */
 export async function handleReport(deps: CommanderDeps, request: PilotRequest): Promise<PilotReply> {
   if (Buffer.byteLength(request.body, 'utf8') > MAX_BODY_BYTES) {
@@ -149,11 +161,15 @@ export async function handleReport(deps: CommanderDeps, request: PilotRequest): 
     return fail(401, `missing or malformed ${HEADER_NODE} header`, 'send the enrolled node id');
   const nodeId = nodeHeader.data;
 
-  return withRetry(async () => {
-    const [nodeItem, secretItem, tickItem] = await deps.store.getMany([
+  const foKey = peekValidatorKey(request.body);
+  let failover: { state: FailoverState; effects: FailoverEffect[] } | null = null;
+  const reply = await withRetry(async () => {
+    failover = null;
+    const [nodeItem, secretItem, tickItem, foItem] = await deps.store.getMany([
       KEYS.node(nodeId),
       KEYS.secret(nodeId),
       KEYS.tick(),
+      ...(foKey ? [failoverStateKey(foKey)] : []),
     ]);
     const stored = nodeItem as { value: NodeRecord; version: number } | null;
     const secret = (secretItem?.value as { secret?: string } | undefined)?.secret;
@@ -194,17 +210,35 @@ export async function handleReport(deps: CommanderDeps, request: PilotRequest): 
       return fail(409, 'replayed report', `seq ${report.seq} is not above the last accepted ${node.lastSeq}`);
     }
 
+    // Failover first: a lost race there retries before the node item has taken this seq.
+    let fo: FailoverReply | null = null;
+    const key = node.role === 'validator' ? validatorKeyOf(report) : null;
+    if (key && foKey && key.chainId === foKey.chainId && key.validator === foKey.validator) {
+      const out = await decideAndWrite(
+        deps.store,
+        fromItem(key, foItem ?? null),
+        { type: 'report', report },
+        now,
+        failoverSettingsOf(deps.settings),
+      );
+      fo = out.reply;
+      failover = { state: out.state, effects: out.effects };
+    }
     const applied = applyReport(node, report, now);
     await deps.store.putNode(applied.node, stored.version);
     const reply: ReportReply = {
-      actions: applied.node.actions,
-      lease: null,
+      // Key actions first; a reply carries at most MAX_PENDING_ACTIONS (the rest follow next time).
+      actions: [...(fo?.actions ?? []), ...applied.node.actions].slice(0, MAX_PENDING_ACTIONS),
+      lease: fo?.lease ?? null,
       configVersion: applied.node.desiredConfig?.version ?? null,
       nextReportMs: deps.settings.reportIntervalMs,
       commanderTime: now,
       lastTickAt: (tickItem?.value as { at?: number } | undefined)?.at ?? null,
       ackedResults: applied.acked,
     };
-    return { status: 200, body: reply };
+    return { status: 200, body: reply } satisfies PilotReply;
   });
+  const decided = failover as { state: FailoverState; effects: FailoverEffect[] } | null;
+  if (decided) await performFailoverEffects(deps, decided.state, decided.effects);
+  return reply;
 }

@@ -5,6 +5,7 @@ import { reconcileAlerts } from '../domain/alerts.js';
 import { desiredConfig } from '../domain/node-config.js';
 import { type NodeRecord, queueAction } from '../domain/registry.js';
 import type { CommanderDeps } from './context.js';
+import { runFailoverTick } from './failover.js';
 import { findingsFor } from './fleet-view.js';
 import { runSentryTick } from './sentry-step.js';
 
@@ -25,9 +26,12 @@ export async function runTick(deps: CommanderDeps): Promise<TickSummary> {
   const configsQueued = await convergeConfigs(deps, nodes);
   // After convergence: a sentry removed or re-addressed here reaches the configs on the next tick.
   await runSentryTick(deps, nodes);
+  // Failover raises its alerts itself; listing them as findings keeps the reconciliation below from resolving them.
+  const failover = await runFailoverTick(deps);
 
   const findings = [
     ...findingsFor(nodes, deps.settings.thresholds, deps.settings.reportIntervalMs, now).values(),
+    failover.findings,
   ].flat();
   const stored = await deps.store.listAlerts();
   const versions = new Map(stored.map((a) => [a.value.key, a.version]));

@@ -64,7 +64,7 @@ export function decideAndSave(
 }
 
 /** Deep equality of plain data, whatever the key order a store returns maps in. */
-function sameData(a: unknown, b: unknown): boolean {
+export function sameData(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;

@@ -10,11 +10,13 @@ import type { DocSender } from './client.js';
  *   NODE / <nodeId>                 node record (registry, last report, queued actions, desired config)
  *   SECRET / <nodeId>               the node's HMAC secret (never listed with nodes)
  *   LEASE#<chainId> / <validator>   signing lease
+ *   FAILOVER / <chainId>#<validator>  failover state of one validator key (lease, facts, operation)
  *   ALERT / <key>                   alert (ttl once resolved)
  *   MSG / <subject>                 message refs of a chat subject, per destination (ttl)
  *   AUDIT / <time>#<random>         application audit entry (ttl)
  *   CHATAUDIT / <time>#<random>     chat command/click audit entry (ttl)
  *   TICK / TICK                     tick heartbeat
+ *   GOVERNANCE / <chainId>          governance state of one chain (proposals, votes, auto-bond)
  *   INTERACTION / <id>, OPERATION / <id>, PROPOSAL#<chainId> / <id>: generic items (ttl optional)
  * Every item carries `type` and `version`; writes are single-item puts conditioned on `version`.
  */
@@ -22,6 +24,7 @@ export const KEYS = {
   node: (id: string) => ({ pk: 'NODE', sk: id }),
   secret: (id: string) => ({ pk: 'SECRET', sk: id }),
   lease: (chainId: string, validator: string) => ({ pk: `LEASE#${chainId}`, sk: validator }),
+  failover: (chainId: string, validator: string) => ({ pk: 'FAILOVER', sk: `${chainId}#${validator}` }),
   alert: (key: string) => ({ pk: 'ALERT', sk: key }),
   messageRefs: (subject: string) => ({ pk: 'MSG', sk: subject }),
   tick: () => ({ pk: 'TICK', sk: 'TICK' }),
@@ -29,6 +32,7 @@ export const KEYS = {
   interaction: (id: string) => ({ pk: 'INTERACTION', sk: id }),
   operation: (id: string) => ({ pk: 'OPERATION', sk: id }),
   proposal: (chainId: string, id: string) => ({ pk: `PROPOSAL#${chainId}`, sk: id }),
+  governance: (chainId: string) => ({ pk: 'GOVERNANCE', sk: chainId }),
 } as const;
 
 export type Key = { pk: string; sk: string };
