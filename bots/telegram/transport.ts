@@ -1,4 +1,4 @@
-import type { Telegram } from 'telegraf';
+import { Telegram } from 'telegraf';
 import type { ChatMessage, ChatTransport, MessageRef } from '../model.js';
 import { renderTelegram } from './html.js';
 
@@ -27,4 +27,14 @@ export class TelegramTransport implements ChatTransport {
       reply_markup: reply_markup ?? { inline_keyboard: [] },
     });
   }
+}
+
+/** A Telegram transport without a bot (no updates handled), for processes that only post. */
+export function createTelegramTransport(options: { botToken: string; apiRoot?: string }): TelegramTransport {
+  return new TelegramTransport(
+    new Telegram(options.botToken, {
+      webhookReply: false,
+      ...(options.apiRoot ? { apiRoot: options.apiRoot } : {}),
+    }),
+  );
 }

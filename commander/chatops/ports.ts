@@ -48,13 +48,15 @@ export interface NodeDetail extends NodeSummary {
   /** When the node's pilot last reported (epoch ms). */
   lastReportAt?: number;
   diskFreePercent?: number;
-  desiredConfigVersion?: number;
-  appliedConfigVersion?: number;
+  /** Config versions are content hashes (shown shortened). */
+  desiredConfigVersion?: string;
+  appliedConfigVersion?: string;
 }
 
 export interface NodeConfigView {
   node: string;
-  version: number;
+  /** The generated config's version (a content hash). */
+  version: string;
   /** The config.toml keys the commander manages, as `section.key` → rendered value. */
   settings: Record<string, string>;
 }

@@ -26,6 +26,8 @@ export function table(header: string[], rows: string[][]): string {
 }
 
 const num = (n: number | undefined) => (n === undefined ? '-' : String(n));
+/** Config versions are content hashes: the first 10 characters tell them apart. */
+const ver = (v: string | undefined) => (v === undefined ? '-' : `v${v.slice(0, 10)}`);
 
 function nodeRows(nodes: NodeSummary[]): string {
   return table(
@@ -89,7 +91,7 @@ export function nodeMessage(node: NodeDetail, now: number): ChatMessage {
   if (node.desiredConfigVersion !== undefined) {
     fields.push({
       label: 'Config',
-      value: `v${node.desiredConfigVersion} (applied v${num(node.appliedConfigVersion)})`,
+      value: `${ver(node.desiredConfigVersion)} (applied ${ver(node.appliedConfigVersion)})`,
     });
   }
   return {
@@ -102,7 +104,7 @@ export function nodeMessage(node: NodeDetail, now: number): ChatMessage {
 export function configMessage(config: NodeConfigView): ChatMessage {
   const entries = Object.entries(config.settings).sort(([a], [b]) => a.localeCompare(b));
   return {
-    title: `Config of ${config.node} (v${config.version})`,
+    title: `Config of ${config.node} (${ver(config.version)})`,
     preformatted: entries.map(([k, v]) => `${k} = ${v}`).join('\n') || '(nothing managed)',
   };
 }

@@ -1,8 +1,10 @@
 import type { CommanderDeps } from '../app/context.js';
 import { type TickSummary, runTick } from '../app/tick.js';
 import { cloudFromEnv } from '../adapters/ec2/config.js';
+import { chatSecretsFromEnv } from '../chat-env.js';
 import { buildDeps } from '../deps.js';
 import { settingsFromEnv } from '../env.js';
+import { createChatTransports } from './chat-routes.js';
 import type { ScheduledEvent } from './lambda-types.js';
 
 let cached: Promise<CommanderDeps> | undefined;
@@ -10,7 +12,12 @@ let cached: Promise<CommanderDeps> | undefined;
 /** EventBridge schedule entry point: one tick of health, alerts and config convergence. */
 export async function handler(_event: ScheduledEvent): Promise<TickSummary> {
   cached ??= settingsFromEnv(process.env)
-    .then((settings) => buildDeps(settings, { cloud: cloudFromEnv(process.env) }))
+    .then(async (settings) =>
+      buildDeps(settings, {
+        cloud: cloudFromEnv(process.env),
+        transports: createChatTransports(await chatSecretsFromEnv(process.env)),
+      }),
+    )
     .catch((error) => {
       cached = undefined;
       throw error;

@@ -7,16 +7,18 @@ import cron from 'node-cron';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
 import { ConsoleTransport } from '../../bots/console.js';
-import type { ChatTransport, Platform } from '../../bots/model.js';
+import type { ChatTransport, InputHandler, Platform } from '../../bots/model.js';
 import { describeZodError } from '../../protocol/index.js';
 import { Ec2Config, createCloud } from '../adapters/ec2/config.js';
 import { createDynamoClient } from '../adapters/store/client.js';
 import { ensureTable } from '../adapters/store/table.js';
 import type { CommanderDeps } from '../app/context.js';
 import { runTick } from '../app/tick.js';
+import { chatSecretsFromEnv } from '../chat-env.js';
 import { buildDeps } from '../deps.js';
 import { createHttpHandler } from '../handlers/routes.js';
 import { CommanderSettings } from '../settings.js';
+import { startChat } from './chat.js';
 import { createLambdaServer } from './http-adapter.js';
 
 /** The self-hosted commander's configuration: a TOML or JSON file, then command-line flags on top. */
@@ -127,6 +129,8 @@ export function loadServeConfig(
 export interface RunningCommander {
   url: string;
   deps: CommanderDeps;
+  /** ChatOps' input handler: feed it console lines and presses (see bots/console.ts startConsoleChat). */
+  chat: InputHandler;
   close(): Promise<void>;
 }
 
@@ -140,8 +144,13 @@ function listen(server: Server, host: string, port: number): Promise<AddressInfo
 /** Starts the self-hosted commander: embedded or external DynamoDB, the HTTP handler, and the tick. */
 export async function serve(
   config: ServeConfig,
-  options: { transports?: Partial<Record<Platform, ChatTransport>> } = {},
+  options: {
+    transports?: Partial<Record<Platform, ChatTransport>>;
+    /** Where Slack/Telegram credentials are read (SLACK_*, TELEGRAM_*); process.env by default. */
+    env?: Record<string, string | undefined>;
+  } = {},
 ): Promise<RunningCommander> {
+  const chatSecrets = await chatSecretsFromEnv(options.env ?? process.env);
   let db: Server | undefined;
   let endpoint = config.settings.dynamodbEndpoint;
   if (!endpoint) {
@@ -155,12 +164,12 @@ export async function serve(
   await ensureTable(createDynamoClient({ endpoint }), settings.tableName);
   // Console destinations print to stdout; chat work passes Slack and Telegram transports in.
   const cloud = config.ec2 ? createCloud(config.ec2) : undefined;
-  const deps = buildDeps(settings, {
-    transports: options.transports ?? { console: new ConsoleTransport(process.stdout) },
-    cloud,
-  });
+  // One table of transports: the notifier reads it, and startChat adds Slack and Telegram to it.
+  const transports = { ...(options.transports ?? { console: new ConsoleTransport(process.stdout) }) };
+  const deps = buildDeps(settings, { transports, cloud });
+  const chat = await startChat(deps, chatSecrets, transports);
 
-  const server = createLambdaServer(createHttpHandler(deps));
+  const server = createLambdaServer(createHttpHandler(deps, chat.routes));
   const [host, portText] = [
     config.listen.slice(0, config.listen.lastIndexOf(':')),
     config.listen.split(':').pop()!,
@@ -184,8 +193,10 @@ export async function serve(
   return {
     url,
     deps,
+    chat: chat.handle,
     async close() {
       await task.stop();
+      await chat.stop();
       cloud?.close();
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();

@@ -1,3 +1,4 @@
+import type { Deduper } from '../../../bots/dedupe.js';
 import type { MessageRef, Platform } from '../../../bots/model.js';
 import type {
   AuditEntry as ChatAuditEntry,
@@ -88,5 +89,27 @@ export class StoreChatAudit implements AuditLog {
     return (await this.store.query<ChatAuditEntry>('CHATAUDIT', { limit, newestFirst: true })).map(
       (i) => i.value,
     );
+  }
+}
+
+/**
+ * Delivery keys (Slack retries, Telegram update ids) shared by every Lambda instance: the first
+ * conditional create wins, a redelivery finds the item. Kept an hour, well past the platforms' retries.
+ */
+export class StoreDeduper implements Deduper {
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number = Date.now,
+    private readonly keepMs = 3_600_000,
+  ) {}
+
+  async seen(key: string): Promise<boolean> {
+    try {
+      await this.store.put({ pk: 'DELIVERY', sk: key }, 'delivery', {}, null, this.now() + this.keepMs);
+      return false;
+    } catch (error) {
+      if (error instanceof VersionConflict) return true;
+      throw error;
+    }
   }
 }

@@ -41,7 +41,7 @@ export class FakeFleet implements FleetOps {
     return this.status.nodes.some((n) => n.name === name)
       ? {
           node: name,
-          version: 3,
+          version: '3',
           settings: { 'p2p.pex': 'false', 'p2p.persistent_peers': 'abc@198.51.100.7:26656' },
         }
       : undefined;
