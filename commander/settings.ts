@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { Role } from '../protocol/index.js';
 import { AccessSettings } from './chatops/access.js';
 import { AlertPolicy } from './domain/alerts.js';
+import { FailoverSettings } from './failover/settings.js';
+import { GovernanceSettings } from './governance/settings.js';
 import { HealthThresholds } from './domain/health.js';
 import { ChatRoute } from './notify/notifier.js';
 import { SentrySettings } from './sentry/settings.js';
@@ -24,10 +26,17 @@ export const CommanderSettings = z.strictObject({
   thresholds: HealthThresholds.prefault({}),
   alerts: AlertPolicy.prefault({}),
   chat: z.array(ChatRoute).default([]),
+  /**
+   * Validator failover (docs/failover.md): lease, detection and mode; defaults when absent. Beam
+   * checks these timings against the commander's `reportIntervalMs` (set both when shortening them).
+   */
+  failover: FailoverSettings.optional(),
   /** Sentry defence (commander/sentry): flood thresholds, cooldowns, minimum healthy sentries, replacement. */
   sentry: SentrySettings.prefault({}),
   /** Chat roles by Slack / Telegram user id, allow-listed chats, button lifetimes (chatops/access.ts). */
   access: AccessSettings.prefault({}),
+  /** Proposal alerts, votes, auto-vote and auto-bond (docs/governance.md); `chains.<id>` overrides per chain. */
+  governance: GovernanceSettings.prefault({}),
 });
 export type CommanderSettings = z.infer<typeof CommanderSettings>;
 export type CommanderSettingsInput = z.input<typeof CommanderSettings>;

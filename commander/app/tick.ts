@@ -7,6 +7,7 @@ import { type NodeRecord, queueAction } from '../domain/registry.js';
 import type { CommanderDeps } from './context.js';
 import { runFailoverTick } from './failover.js';
 import { findingsFor } from './fleet-view.js';
+import { runGovernanceTick } from './governance-ops.js';
 import { runSentryTick } from './sentry-step.js';
 
 export interface TickSummary {
@@ -28,6 +29,8 @@ export async function runTick(deps: CommanderDeps): Promise<TickSummary> {
   await runSentryTick(deps, nodes);
   // Failover raises its alerts itself; listing them as findings keeps the reconciliation below from resolving them.
   const failover = await runFailoverTick(deps);
+  // After failover: votes and bonds go to the node that holds the lease now.
+  await runGovernanceTick(deps);
 
   const findings = [
     ...findingsFor(nodes, deps.settings.thresholds, deps.settings.reportIntervalMs, now).values(),

@@ -9,7 +9,7 @@ import type {
 
 export type NodeStatus = 'pending' | 'approved' | 'rejected';
 
-/** The last report as kept on the node: results and proposal texts are dropped to keep the item small. */
+/** The last report as kept on the node: results are dropped and proposal summaries cut to keep the item small. */
 export type ReportSummary = Omit<Report, 'results'>;
 
 /** Everything the commander knows about one node; pure data, persisted as the node item. */
@@ -113,7 +113,8 @@ export function summarizeReport(report: Report): ReportSummary {
     ...rest,
     chain: {
       ...rest.chain,
-      proposals: rest.chain.proposals.map((p) => ({ ...p, summary: '' })),
+      // Governance messages show the start of a summary; the full text stays on chain and the explorer.
+      proposals: rest.chain.proposals.map((p) => ({ ...p, summary: p.summary.slice(0, 500) })),
     },
   };
 }
