@@ -3,7 +3,7 @@
  * `POST /telegram/webhook` (secret-token header), both feeding one ChatOps. The same routes run in
  * Lambda and in the self-hosted server.
  */
-import type { DestinationStream, Logger as PinoLogger } from 'pino';
+import { type DestinationStream, type Logger as PinoLogger, pino } from 'pino';
 import type { Deduper } from '../../bots/dedupe.js';
 import { createBotLogger } from '../../bots/log.js';
 import type { ChatTransport, Platform } from '../../bots/model.js';
@@ -41,14 +41,26 @@ export interface ChatRoutes {
   telegram?: TelegramBot;
 }
 
-/** The bots' logger for these secrets: any secret value is replaced in every line. */
-export function chatLogger(secrets: ChatSecrets, options: ChatRouteOptions = {}): PinoLogger {
+/** The bots' logger for these secrets (on stderr): any secret value is replaced in every line. */
+export function chatLogger(
+  secrets: ChatSecrets,
+  options: ChatRouteOptions = {},
+  name = 'beam-chat',
+): PinoLogger {
   return createBotLogger({
     secrets: secretValues(secrets),
-    name: 'beam-chat',
+    name,
     level: options.logLevel ?? process.env.BEAM_LOG_LEVEL ?? 'info',
-    ...(options.logDestination ? { destination: options.logDestination } : {}),
+    destination: options.logDestination ?? pino.destination(2),
   });
+}
+
+/**
+ * The commander's own logger (deps.log) where chat credentials exist: delivery failures are logged
+ * with the client's error message, and a Bot API URL in such a message embeds the bot token.
+ */
+export function commanderLogger(secrets: ChatSecrets, options: ChatRouteOptions = {}): PinoLogger {
+  return chatLogger(secrets, options, 'beam-commander');
 }
 
 /** Telegram's botInfo, preset from configuration (the bot id is the token's numeric prefix). */

@@ -5,7 +5,7 @@ import { chatSecretsFromEnv } from '../chat-env.js';
 import { buildDeps } from '../deps.js';
 import { settingsFromEnv } from '../env.js';
 import type { HttpEventV2, HttpResultV2 } from './lambda-types.js';
-import { createChatRoutes, type TransportTable } from './chat-routes.js';
+import { commanderLogger, createChatRoutes, type TransportTable } from './chat-routes.js';
 import { createHttpHandler } from './routes.js';
 
 let cached: Promise<(event: HttpEventV2) => Promise<HttpResultV2>> | undefined;
@@ -15,7 +15,11 @@ async function init(): Promise<(event: HttpEventV2) => Promise<HttpResultV2>> {
   const chatSecrets = await chatSecretsFromEnv(process.env);
   // The notifier and the chat routes share one transport table: replies and alerts use one client.
   const transports: TransportTable = {};
-  const deps: CommanderDeps = buildDeps(settings, { cloud: cloudFromEnv(process.env), transports });
+  const deps: CommanderDeps = buildDeps(settings, {
+    cloud: cloudFromEnv(process.env),
+    transports,
+    log: commanderLogger(chatSecrets),
+  });
   const chat = createChatRoutes(deps, createChatOps(deps), chatSecrets, transports);
   return createHttpHandler(deps, chat.routes);
 }

@@ -4,7 +4,7 @@ import { cloudFromEnv } from '../adapters/ec2/config.js';
 import { chatSecretsFromEnv } from '../chat-env.js';
 import { buildDeps } from '../deps.js';
 import { settingsFromEnv } from '../env.js';
-import { createChatTransports } from './chat-routes.js';
+import { commanderLogger, createChatTransports } from './chat-routes.js';
 import type { ScheduledEvent } from './lambda-types.js';
 
 let cached: Promise<CommanderDeps> | undefined;
@@ -12,12 +12,14 @@ let cached: Promise<CommanderDeps> | undefined;
 /** EventBridge schedule entry point: one tick of health, alerts and config convergence. */
 export async function handler(_event: ScheduledEvent): Promise<TickSummary> {
   cached ??= settingsFromEnv(process.env)
-    .then(async (settings) =>
-      buildDeps(settings, {
+    .then(async (settings) => {
+      const chatSecrets = await chatSecretsFromEnv(process.env);
+      return buildDeps(settings, {
         cloud: cloudFromEnv(process.env),
-        transports: createChatTransports(await chatSecretsFromEnv(process.env)),
-      }),
-    )
+        transports: createChatTransports(chatSecrets),
+        log: commanderLogger(chatSecrets),
+      });
+    })
     .catch((error) => {
       cached = undefined;
       throw error;

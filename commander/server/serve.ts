@@ -16,6 +16,7 @@ import type { CommanderDeps } from '../app/context.js';
 import { runTick } from '../app/tick.js';
 import { chatSecretsFromEnv } from '../chat-env.js';
 import { buildDeps } from '../deps.js';
+import { commanderLogger } from '../handlers/chat-routes.js';
 import { createHttpHandler } from '../handlers/routes.js';
 import { CommanderSettings } from '../settings.js';
 import { startChat } from './chat.js';
@@ -166,7 +167,7 @@ export async function serve(
   const cloud = config.ec2 ? createCloud(config.ec2) : undefined;
   // One table of transports: the notifier reads it, and startChat adds Slack and Telegram to it.
   const transports = { ...(options.transports ?? { console: new ConsoleTransport(process.stdout) }) };
-  const deps = buildDeps(settings, { transports, cloud });
+  const deps = buildDeps(settings, { transports, cloud, log: commanderLogger(chatSecrets) });
   const chat = await startChat(deps, chatSecrets, transports);
 
   const server = createLambdaServer(createHttpHandler(deps, chat.routes));
