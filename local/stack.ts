@@ -107,10 +107,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         existing.start();
         return existing;
       }
+      const instanceId = instances.get(nodeName);
       const setup = await pilotConfigFor(devnet.info, nodeName, path.join(dir, 'pilots'), {
         commanderUrl,
         enrollmentTokenFile: tokenFile,
         reportIntervalMs,
+        ...(instanceId ? { instanceId } : {}),
       });
       const pilot = new PilotProcess(
         nodeName,
@@ -143,7 +145,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     for (const node of devnet.info.nodes) {
       const instance = ec2.addInstance({
         name: node.name,
-        tags: { 'beam:node': node.name, 'beam:role': node.role },
+        // Beam acts only on sentries tagged as its own, of its fleet (sentry defence's default fleet).
+        tags: {
+          'beam:node': node.name,
+          'beam:role': node.role,
+          'beam:managed': 'true',
+          'beam:fleet': 'beam',
+        },
         ...(node.role === 'sentry' ? { group: SENTRY_GROUP } : { autoPublicIp: false }),
       });
       instances.set(node.name, instance.instanceId);
@@ -163,6 +171,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         chat: (options.chat ?? []).map((c) => ({ ...c, minSeverity: 'info' as const })),
         ...options.settings,
       } as ServeConfig['settings'],
+      // The emulation accepts any credentials; sentry defence rotates and replaces through it.
+      ec2: {
+        endpoint: ec2.url,
+        region: 'us-east-1',
+        accessKeyId: 'devnet',
+        secretAccessKey: 'devnet',
+        maxAttempts: 3,
+      },
     };
     const commander = await serve(config, { transports: options.transports ?? {} });
     commanderUrl = commander.url;

@@ -74,7 +74,13 @@ export interface FloodThresholds {
   perRemote: number;
 }
 
-/** Inbound connections = sockets whose local port is the p2p port (listeners excluded). */
+/** States after the daemon closed its end: the kernel finishes them, nobody holds them open. */
+const LINGERING = new Set(['FIN_WAIT1', 'FIN_WAIT2', 'CLOSING', 'LAST_ACK', 'TIME_WAIT', 'CLOSE']);
+
+/**
+ * Inbound connections = sockets whose local port is the p2p port (listeners excluded). All states are
+ * listed by state; `inboundTotal`, per-remote counts and the verdict leave out the lingering ones.
+ */
 export function summarizeInbound(
   entries: TcpEntry[],
   p2pPort: number,
@@ -87,8 +93,11 @@ export function summarizeInbound(
   for (const e of entries) {
     if (e.localPort !== p2pPort || e.state === 'LISTEN') continue;
     if (p2pHost && e.localAddress !== p2pHost) continue;
-    inboundTotal++;
     inboundByState[e.state] = (inboundByState[e.state] ?? 0) + 1;
+    // Closed by the daemon and only lingering in the kernel: no connection an attacker still holds
+    // (a daemon restart during a flood leaves a minute of them, which must not read as a flood).
+    if (LINGERING.has(e.state)) continue;
+    inboundTotal++;
     perRemote.set(e.remoteAddress, (perRemote.get(e.remoteAddress) ?? 0) + 1);
   }
   const syn = (inboundByState['SYN_RECV'] ?? 0) + (inboundByState['NEW_SYN_RECV'] ?? 0);

@@ -24,7 +24,10 @@ export function isFresh(node: NodeRecord, now: number, settings: SentrySettings)
   return node.lastSeen !== null && now - node.lastSeen <= settings.freshReportMs;
 }
 
-/** Fresh report, daemon running, not catching up, and not itself in an operation. */
+/**
+ * Fresh report, daemon serving (running, RPC answering, at least one peer: a daemon just started is
+ * not shielding anyone yet), not catching up, and not itself in an operation.
+ */
 export function isHealthy(
   state: SentryDefenceState,
   node: NodeRecord,
@@ -35,6 +38,8 @@ export function isHealthy(
   return (
     isFresh(node, now, settings) &&
     daemon?.running === true &&
+    daemon.rpcReachable &&
+    (daemon.peers ?? 0) > 0 &&
     daemon.catchingUp !== true &&
     activeOpFor(state, node.id) === undefined
   );

@@ -57,6 +57,11 @@ export interface SentryOutput {
 
 export const COMMANDER = 'commander';
 
+/** `45 s`, `12 min`: how long, for people. */
+function duration(ms: number): string {
+  return ms < 60_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`;
+}
+
 /**
  * Applies one event at commander time `now`. Pure: the input state is not modified; applying the
  * same event again to the returned state changes nothing more (reports by seq, results by action id
@@ -130,7 +135,9 @@ class Run {
 
     const op = this.activeFor(report.nodeId);
     if (op?.kind === 'rotation' && op.phase === 'starting' && op.config) {
-      if (report.daemon.running && report.configVersion === op.config.version) this.rotationDone(op);
+      // Done once the daemon serves again (its RPC answers) with the new external address.
+      const serving = report.daemon.running && report.daemon.rpcReachable;
+      if (serving && report.configVersion === op.config.version) this.rotationDone(op);
     }
     const flood = floodVerdict(report, this.cfg.floodThresholds);
     if (!flood) {
@@ -163,8 +170,7 @@ class Run {
       track.unhealthySince = Math.min(track.unhealthySince ?? since, since);
       if (this.now - track.unhealthySince <= this.cfg.replaceAfterMs) continue;
       if (replacementRefusal(this.s, node.id, this.nodes, this.now, this.cfg)) continue;
-      const minutes = Math.round((this.now - track.unhealthySince) / 60_000);
-      this.startReplacement(node, COMMANDER, `${cause} for ${minutes} min`);
+      this.startReplacement(node, COMMANDER, `${cause} for ${duration(this.now - track.unhealthySince)}`);
     }
   }
 
@@ -201,8 +207,11 @@ class Run {
   private result(nodeId: string, result: ActionResult): void {
     const op = this.activeFor(nodeId);
     if (op?.kind !== 'rotation' || !op.actionIds.includes(result.id)) return;
+    // The registry keeps a node's recent results, and they may come again with later reports.
+    if (op.resultsSeen?.includes(result.id)) return;
     const detail = result.message ? ` (${result.message})` : '';
     if (op.phase === 'stopping' && result.id === `${op.id}.stop`) {
+      op.resultsSeen = [...(op.resultsSeen ?? []), result.id];
       if (!result.ok) {
         this.fail(op, `stop-daemon failed${detail}`);
         return;
@@ -210,7 +219,11 @@ class Run {
       this.audit(nodeId, 'sentry.rotation.stopped', op.node, 'ok', `${op.id}: daemon stopped`);
       this.phase(op, 'rotating');
       op.nextCloudAt = this.now;
-    } else if (op.phase === 'starting') {
+    } else if (
+      op.phase === 'starting' &&
+      (result.id === `${op.id}.config` || result.id === `${op.id}.start`)
+    ) {
+      op.resultsSeen = [...(op.resultsSeen ?? []), result.id];
       const step = result.id === `${op.id}.config` ? 'apply-config' : 'start-daemon';
       this.audit(
         nodeId,

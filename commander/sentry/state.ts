@@ -40,6 +40,8 @@ export interface RotationOp extends OpBase {
   config: DesiredConfig | null;
   /** Pilot actions queued by this operation, in order. */
   actionIds: string[];
+  /** Results already acted on (reports may repeat them); absent in states saved before it existed. */
+  resultsSeen?: string[];
 }
 
 export interface ReplacementOp extends OpBase {

@@ -143,6 +143,19 @@ describe('/proc/net/tcp', () => {
     });
     expect(summarizeInbound(entries, 26000, { ...t, synRecv: 1 }, '127.0.0.2').flooded).toBe(true);
     expect(summarizeInbound(entries, 26000, t).inboundTotal).toBe(3);
+    // Sockets the daemon closed linger in TIME_WAIT after a restart: listed, never counted as a flood.
+    const lingering = Array.from({ length: 10 }, (_, i) => ({
+      ...entries[1]!,
+      remotePort: 40000 + i,
+      state: 'TIME_WAIT',
+    }));
+    const after = summarizeInbound(
+      lingering,
+      26000,
+      { inboundTotal: 5, synRecv: 5, perRemote: 5 },
+      '127.0.0.2',
+    );
+    expect(after).toMatchObject({ inboundByState: { TIME_WAIT: 10 }, inboundTotal: 0, flooded: false });
   });
 
   it('reads MemAvailable from /proc/meminfo', () => {

@@ -485,3 +485,69 @@ describe('registry effects', () => {
     expect(applyNodeEffects(nodes[0]!, effects)).toBe(nodes[0]);
   });
 });
+
+describe('serving sentries and repeated results', () => {
+  it('counts a sentry as healthy only once its daemon serves (RPC and a peer): a freshly started one does not', () => {
+    const [a, b] = sentries(2);
+    const starting = {
+      ...b!,
+      lastReport: {
+        ...b!.lastReport!,
+        daemon: { ...b!.lastReport!.daemon, rpcReachable: false, peers: null },
+      },
+    };
+    const d = driver(fleet(a!, starting, ...validators()), settings({ minHealthySentries: 1 }));
+    const refused = d.apply({ type: 'request-rotation', node: 'sentry-a', actor: 'cli:ops' }, T0);
+    expect(refused.answer).toMatchObject({ accepted: false });
+    expect(refused.answer?.summary).toMatch(/would leave 0 healthy sentries, minimum is 1/);
+
+    const lonely = {
+      ...starting,
+      lastReport: { ...b!.lastReport!, daemon: { ...b!.lastReport!.daemon, peers: 0 } },
+    };
+    d.input = { ...d.input, nodes: fleet(a!, lonely, ...validators()) };
+    expect(
+      d.apply({ type: 'request-rotation', node: 'sentry-a', actor: 'cli:ops' }, T0).answer?.accepted,
+    ).toBe(false);
+
+    d.input = { ...d.input, nodes: fleet(a!, b!, ...validators()) };
+    expect(
+      d.apply({ type: 'request-rotation', node: 'sentry-a', actor: 'cli:ops' }, T0).answer?.accepted,
+    ).toBe(true);
+  });
+
+  it('acts once on a result that later reports repeat (the registry keeps recent results)', () => {
+    const d = driver(fleet(...sentries(3), ...validators()));
+    flood(d, 'sentry-a', 2, 3);
+    const op = rotations(d)[0] as RotationOp;
+    const stop = ok(`${op.id}.stop`, 'stop-daemon');
+    d.apply(
+      { type: 'report', report: sentryReport('sentry-a', 5, { running: false, results: [stop] }) },
+      T0 + 1000,
+    );
+    const outcome: CloudOutcome = {
+      kind: 'rotate',
+      opId: op.id,
+      attempt: 1,
+      ok: true,
+      publicIp: '198.51.100.7',
+      allocationId: 'eipalloc-1',
+      previousPublicIp: null,
+      released: [],
+      foreignAllocationId: null,
+    };
+    d.apply({ type: 'cloud-result', outcome }, T0 + 2000);
+    d.take();
+    const all = [stop, ok(`${op.id}.config`, 'apply-config'), ok(`${op.id}.start`, 'start-daemon')];
+    for (const seq of [6, 7, 8]) {
+      d.apply(
+        { type: 'report', report: sentryReport('sentry-a', seq, { results: all, configVersion: 'old' }) },
+        T0 + 3000,
+      );
+    }
+    const steps = ofType(d.take(), 'audit').map((a) => a.entry.action);
+    expect(steps.filter((s) => s === 'sentry.rotation.apply-config')).toHaveLength(1);
+    expect(steps.filter((s) => s === 'sentry.rotation.start-daemon')).toHaveLength(1);
+    expect(d.state.ops[op.id]?.phase).toBe('starting');
+  });
+});
