@@ -276,6 +276,20 @@ export class CommanderFleetOps implements FleetOps {
     });
   }
 
+  decideNode(request: { node: string; approve: boolean; by: ChatActor }): Promise<OperationResult> {
+    return refusalsAsResults(async () => {
+      const actor = appActor(request.by);
+      if (request.approve) await this.app.approveNode(actor, request.node);
+      else await this.app.rejectNode(actor, request.node);
+      return {
+        accepted: true,
+        summary: request.approve
+          ? `${request.node} approved: its pilot collects its secret on its next enrollment poll.`
+          : `${request.node} rejected: it cannot report to Beam.`,
+      };
+    });
+  }
+
   async holdAutoVote(request: { proposalId: string; by: ChatActor }): Promise<OperationResult> {
     const { governance } = this.modules;
     if (!governance) return unavailable('Auto-vote');

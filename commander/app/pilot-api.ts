@@ -15,7 +15,7 @@ import {
 } from '../../protocol/index.js';
 import { KEYS, withRetry } from '../adapters/store/store.js';
 import type { FailoverEffect, FailoverReply, FailoverState } from '../failover/index.js';
-import { enrollmentSubject, renderEnrollment } from '../domain/node-messages.js';
+import { enrollmentActions, enrollmentSubject, renderEnrollment } from '../domain/node-messages.js';
 import type { NodeRecord } from '../domain/registry.js';
 import { MAX_PENDING_ACTIONS, applyReport, decideEnrollment, secretCollectable } from '../domain/registry.js';
 import type { CommanderDeps } from './context.js';
@@ -110,7 +110,14 @@ export async function handleEnroll(deps: CommanderDeps, request: PilotRequest): 
     );
     return { node: decision.node, created: true };
   });
-  if (node?.created) await deps.chat.post(enrollmentSubject(node.node.id), renderEnrollment(node.node));
+  if (node?.created) {
+    const { node: created } = node;
+    await deps.chat.post(
+      enrollmentSubject(created.id),
+      renderEnrollment(created),
+      enrollmentActions(created),
+    );
+  }
   if (!node)
     return fail(409, 'name taken', `node ${enroll.name} was enrolled with another claim; pick another name`);
   return enrollReply(deps, node.node);

@@ -289,6 +289,14 @@ export class ChatOps {
         );
       case 'restart':
         return operation(`Restart of ${command.node}`, fleet.restart({ node: command.node, by: actor }));
+      case 'approve':
+      case 'reject': {
+        const approve = command.name === 'approve';
+        return operation(
+          `${approve ? 'Approval' : 'Rejection'} of ${command.node}`,
+          fleet.decideNode({ node: command.node, approve, by: actor }),
+        );
+      }
       case 'bond':
         return command.now
           ? operation('Bond', fleet.bond({ by: actor }))

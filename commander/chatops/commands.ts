@@ -40,6 +40,8 @@ export const CommandSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('replace'), sentry: NodeId }),
   z.object({ name: z.literal('restart'), node: NodeId }),
   z.object({ name: z.literal('config'), node: NodeId }),
+  z.object({ name: z.literal('approve'), node: NodeId }),
+  z.object({ name: z.literal('reject'), node: NodeId }),
   z.object({ name: z.literal('bond'), now: z.boolean() }),
   z.object({ name: z.literal('policy'), key: PolicyKey.optional(), value: z.string().max(256).optional() }),
   z.object({ name: z.literal('mute'), target: AlertKey, duration: Duration }),
@@ -72,6 +74,7 @@ interface CommandSpec {
 
 const viewer = () => 'viewer' as const;
 const operator = () => 'operator' as const;
+const admin = () => 'admin' as const;
 const never = () => false;
 const always = () => true;
 
@@ -182,6 +185,20 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     summary: 'the config.toml settings Beam manages for a node',
     fields: positional('node'),
     role: viewer,
+    dangerous: never,
+  },
+  approve: {
+    usage: 'approve <node>',
+    summary: 'let a pending node join the fleet (admin)',
+    fields: positional('node'),
+    role: admin,
+    dangerous: never,
+  },
+  reject: {
+    usage: 'reject <node>',
+    summary: 'turn a pending node away (admin)',
+    fields: positional('node'),
+    role: admin,
     dangerous: never,
   },
   bond: {
@@ -304,7 +321,9 @@ export function formatCommand(command: Command): string {
     case 'replace':
       return `${command.name} ${command.sentry}`;
     case 'restart':
-      return `restart ${command.node}`;
+    case 'approve':
+    case 'reject':
+      return `${command.name} ${command.node}`;
     case 'confirm-failover':
     case 'decline-failover':
       return `${command.name} ${command.opId}`;

@@ -125,6 +125,8 @@ export interface FleetOps {
   rotateIp(request: { sentry: string; by: Actor }): Promise<OperationResult>;
   replaceSentry(request: { sentry: string; by: Actor }): Promise<OperationResult>;
   restart(request: { node: string; by: Actor }): Promise<OperationResult>;
+  /** Approves (or rejects) a node waiting to join after enrollment. */
+  decideNode(request: { node: string; approve: boolean; by: Actor }): Promise<OperationResult>;
   /** Stops the auto-vote for one proposal. */
   holdAutoVote(request: { proposalId: string; by: Actor }): Promise<OperationResult>;
   bondPreview(): Promise<BondPreview>;

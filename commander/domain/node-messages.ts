@@ -1,4 +1,5 @@
 import type { ChatMessage } from '../../bots/model.js';
+import type { ChatAction } from '../notify/notifier.js';
 import type { NodeRecord } from './registry.js';
 
 /** The chat subject of a node's enrollment: posted when it enrolls, updated when someone decides. */
@@ -6,7 +7,16 @@ export function enrollmentSubject(nodeId: string): string {
   return `enroll:${nodeId}`;
 }
 
-/** Renders an enrollment; approve/reject buttons come from chatops, which owns interactions. */
+/** The buttons offered with a pending enrollment (commands of the chat language; chatops checks roles). */
+export function enrollmentActions(node: NodeRecord): ChatAction[] {
+  if (node.status !== 'pending') return [];
+  return [
+    { label: 'Approve', command: `approve ${node.id}`, style: 'primary' },
+    { label: 'Reject', command: `reject ${node.id}`, style: 'danger' },
+  ];
+}
+
+/** Renders an enrollment; its buttons are `enrollmentActions`. */
 export function renderEnrollment(node: NodeRecord): ChatMessage {
   const fields = [
     { label: 'Role', value: node.role },

@@ -344,6 +344,46 @@ describe('POST /slack/events', () => {
   });
 });
 
+describe('enrollment buttons', () => {
+  it('offers Approve / Reject with a pending node; only an admin’s press lets it in', async () => {
+    const request = enrollRequest({ name: 'sentry-b', role: 'sentry', cometNodeId: 'b'.repeat(40) });
+    await http(httpEvent('POST', '/v1/pilot/enroll', JSON.stringify(request)));
+    const offered = await waitFor(
+      () => slackPosted.find((p) => p.text === '⚠️ Node sentry-b asks to join'),
+      'the enrollment message',
+    );
+    expect(offered.buttons).toHaveLength(2);
+    const click = (user: string) =>
+      new URLSearchParams({
+        payload: JSON.stringify({
+          type: 'block_actions',
+          user: { id: user, name: user },
+          channel: { id: 'COPS', name: 'ops' },
+          container: { type: 'message', message_ts: offered.ts, channel_id: 'COPS' },
+          message: { ts: offered.ts, type: 'message', text: '' },
+          trigger_id: `enroll-${user}`,
+          response_url: `${slackApi.url}/respond/enroll-${user}`,
+          actions: [{ type: 'button', action_id: 'beam:a', block_id: 'b', value: offered.buttons[0] }],
+        }),
+      }).toString();
+    const operator = click('UOPS');
+    await http(httpEvent('POST', '/slack/events', operator, slackSigned(operator)));
+    const refusal = await waitFor(
+      () => slackApi.calls.find((c) => c.path === '/respond/enroll-UOPS'),
+      'the refusal',
+    );
+    expect(JSON.stringify(refusal.body)).toContain('needs the admin role');
+    expect((await deps.store.getNode('sentry-b'))!.value.status).toBe('pending');
+    const admin = click('UADMIN');
+    await http(httpEvent('POST', '/slack/events', admin, slackSigned(admin)));
+    await waitFor(
+      async () => (await deps.store.getNode('sentry-b'))!.value.status === 'approved',
+      'sentry-b approved',
+    );
+    expect((await deps.store.getNode('sentry-b'))!.value.decidedBy).toBe('slack:UADMIN (UADMIN)');
+  });
+});
+
 describe('POST /telegram/webhook', () => {
   const from = { id: 1001, is_bot: false, first_name: 'Op', username: 'op' };
   const chat = { id: -500, type: 'group', title: 'ops' };

@@ -73,6 +73,9 @@ export class FakeFleet implements FleetOps {
   async restart(request: { node: string; by: Actor }) {
     return this.record('restart', request);
   }
+  async decideNode(request: { node: string; approve: boolean; by: Actor }) {
+    return this.record('decideNode', request);
+  }
   async bondPreview() {
     return {
       validator: 'cosmosvaloper1xyz',
