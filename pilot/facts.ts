@@ -46,7 +46,8 @@ export async function collectDaemon(
     const s = await rpc.status();
     facts.rpcReachable = true;
     facts.height = Number(s.sync_info.latest_block_height);
-    facts.latestBlockTime = Date.parse(s.sync_info.latest_block_time) || null;
+    const blockTime = Date.parse(s.sync_info.latest_block_time);
+    facts.latestBlockTime = blockTime > 0 ? blockTime : null; // genesis reports 0001-01-01
     facts.catchingUp = s.sync_info.catching_up;
     facts.cometNodeId = /^[0-9a-f]{40}$/.test(s.node_info.id) ? s.node_info.id : null;
     const addr = s.validator_info?.address?.toUpperCase();

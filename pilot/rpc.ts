@@ -1,16 +1,20 @@
 import { request } from 'undici';
 import { z } from 'zod';
 
+/** A non-negative integer as CometBFT sends it (a decimal string; some fields as numbers). */
+const Uint = z
+  .string()
+  .regex(/^\d{1,15}$/, 'a decimal integer')
+  .or(z.number().int().nonnegative());
+
 const StatusResult = z.object({
   node_info: z.object({ id: z.string(), moniker: z.string().optional(), version: z.string().optional() }),
   sync_info: z.object({
-    latest_block_height: z.string(),
+    latest_block_height: Uint,
     latest_block_time: z.string(),
     catching_up: z.boolean(),
   }),
-  validator_info: z
-    .object({ address: z.string(), voting_power: z.string().or(z.number()).optional() })
-    .optional(),
+  validator_info: z.object({ address: z.string(), voting_power: Uint.optional() }).optional(),
 });
 export type CometStatus = z.infer<typeof StatusResult>;
 
@@ -20,15 +24,15 @@ const Signature = z.object({
 });
 const CommitResult = z.object({
   signed_header: z.object({
-    header: z.object({ height: z.string(), time: z.string() }),
-    commit: z.object({ height: z.string(), signatures: z.array(Signature) }),
+    header: z.object({ height: Uint, time: z.string() }),
+    commit: z.object({ height: Uint, signatures: z.array(Signature) }),
   }),
 });
 const ValidatorsResult = z.object({
-  validators: z.array(z.object({ address: z.string(), voting_power: z.string().or(z.number()) })),
+  validators: z.array(z.object({ address: z.string(), voting_power: Uint })),
   total: z.string().or(z.number()).optional(),
 });
-const NetInfoResult = z.object({ n_peers: z.string().or(z.number()) });
+const NetInfoResult = z.object({ n_peers: Uint });
 
 export interface CommitView {
   height: number;
@@ -75,9 +79,10 @@ export class CometRpc {
       if (s.block_id_flag === FLAG_COMMIT && s.validator_address)
         signers.add(s.validator_address.toUpperCase());
     }
+    const time = Date.parse(r.signed_header.header.time);
     return {
       height: Number(r.signed_header.header.height),
-      time: Date.parse(r.signed_header.header.time),
+      time: Number.isFinite(time) && time > 0 ? time : 0,
       signers,
     };
   }

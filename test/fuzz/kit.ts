@@ -103,8 +103,10 @@ function paths(value: Json, prefix: (string | number)[] = []): (string | number)
   return out;
 }
 
+/** A deep copy (constants are shared between runs and must never be mutated in place). */
 function clone<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
+  const text = JSON.stringify(value);
+  return (text === undefined ? value : JSON.parse(text)) as T;
 }
 
 type Op =
@@ -127,7 +129,7 @@ function apply(base: Json, ops: Op[]): Json {
   let doc = clone(base);
   for (const o of ops) {
     const all = paths(doc);
-    if (all.length === 0) return o.op === 'replace' ? o.value : doc;
+    if (all.length === 0) return o.op === 'replace' ? clone(o.value) : doc;
     const p = all[o.at % all.length]!;
     if (p.length === 0) continue;
     type Node = Record<string | number, unknown> & unknown[];
@@ -137,18 +139,18 @@ function apply(base: Json, ops: Op[]): Json {
       if (Array.isArray(parent)) parent.splice(Number(key), 1);
       else delete (parent as Record<string | number, unknown>)[key];
     } else if (o.op === 'replace') {
-      (parent as Record<string | number, unknown>)[key] = o.value;
+      (parent as Record<string | number, unknown>)[key] = clone(o.value);
     } else {
       const target = (parent as Record<string | number, unknown>)[key];
       if (target && typeof target === 'object' && !Array.isArray(target))
         Object.defineProperty(target, o.key, {
-          value: o.value,
+          value: clone(o.value),
           enumerable: true,
           writable: true,
           configurable: true,
         });
-      else if (Array.isArray(target)) target.push(o.value);
-      else doc = Array.isArray(doc) ? doc : { ...(doc as object), [o.key]: o.value };
+      else if (Array.isArray(target)) target.push(clone(o.value));
+      else doc = Array.isArray(doc) ? doc : { ...(doc as object), [o.key]: clone(o.value) };
     }
   }
   return doc;
