@@ -13,6 +13,7 @@ import { Ec2Config, createCloud } from '../adapters/ec2/config.js';
 import { createDynamoClient } from '../adapters/store/client.js';
 import { ensureTable } from '../adapters/store/table.js';
 import type { CommanderDeps } from '../app/context.js';
+import { failoverSettingsOf } from '../app/failover.js';
 import { runTick } from '../app/tick.js';
 import { chatSecretsFromEnv } from '../chat-env.js';
 import { buildDeps } from '../deps.js';
@@ -152,6 +153,8 @@ export async function serve(
   } = {},
 ): Promise<RunningCommander> {
   const chatSecrets = await chatSecretsFromEnv(options.env ?? process.env);
+  // Failover timings that do not fit the report interval are refused before anything starts.
+  failoverSettingsOf(config.settings);
   let db: Server | undefined;
   let endpoint = config.settings.dynamodbEndpoint;
   if (!endpoint) {

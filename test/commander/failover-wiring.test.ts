@@ -1,6 +1,10 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../protocol/index.js';
-import { loadFailover } from '../../commander/app/failover.js';
+import { createChatOps } from '../../commander/app/chatops-factory.js';
+import { failoverSettingsOf, loadFailover } from '../../commander/app/failover.js';
 import {
   answerFailover,
   failoverOverview,
@@ -8,6 +12,7 @@ import {
   requestSwitchover,
 } from '../../commander/app/failover-ops.js';
 import { runTick } from '../../commander/app/tick.js';
+import { loadServeConfig } from '../../commander/server/serve.js';
 import { sampleReport } from '../fixtures/report.js';
 import {
   OPERATOR,
@@ -36,6 +41,7 @@ const FAST = {
     missedCommitsForFailover: 3,
     mode: 'confirm' as const,
   },
+  access: { console: { users: { op: 'operator' as const }, chats: ['ops'] } },
 };
 
 let db: Awaited<ReturnType<typeof startDynalite>>;
@@ -189,8 +195,21 @@ describe('failover wired into the report path and the tick', () => {
     const again = await requestFailover(c.deps, { actor: OPERATOR });
     expect(again).toMatchObject({ accepted: false, summary: expect.stringContaining('already') });
 
-    const answer = await answerFailover(c.deps, { opId, confirm: true, actor: OPERATOR });
-    expect(answer).toMatchObject({ accepted: true, operationId: opId });
+    // An operator presses [Fail over]: the button runs `confirm-failover <opId>` through chatops.
+    const chatops = createChatOps(c.deps);
+    const pressed = await chatops.handle({
+      kind: 'button',
+      platform: 'console',
+      chat: 'ops',
+      user: { id: 'op' },
+      buttonId: question!.message.buttons![0]!.id,
+      message: question!.ref,
+    });
+    expect(pressed[0]!.message.title).toContain('accepted');
+    expect((await loadFailover(c.store, { chainId: CHAIN, validator: VALIDATOR })).state.op).toMatchObject({
+      id: opId,
+      confirmedBy: 'console:op',
+    });
     expect((await answerFailover(c.deps, { opId, confirm: true, actor: OPERATOR })).accepted).toBe(false);
 
     // The lease moves only after expiry + grace (val-a never confirmed its demote).
@@ -208,7 +227,7 @@ describe('failover wired into the report path and the tick', () => {
     const done = await w.send('val-b');
     expect(done.lease).toMatchObject({ holder: true, epoch: 2 });
     const final = (await loadFailover(c.store, { chainId: CHAIN, validator: VALIDATOR })).state;
-    expect(final.op).toMatchObject({ id: opId, phase: 'done', confirmedBy: 'slack:U123 (alice)' });
+    expect(final.op).toMatchObject({ id: opId, phase: 'done', confirmedBy: 'console:op' });
     const titles = c.transport.updates.map((u) => u.message.title);
     expect(titles).toContain('Failover done: val-b is signing');
     const audit = (await c.app.listAudit(OPERATOR, 200)).map((a) => a.action);
@@ -246,5 +265,37 @@ describe('failover wired into the report path and the tick', () => {
     expect(c.clock.now() - t0).toBeLessThan(1_000);
     const refused = await requestSwitchover(c.deps, { to: 'val-x', actor: OPERATOR });
     expect(refused).toMatchObject({ accepted: false });
+  });
+});
+
+describe('failover settings', () => {
+  it('come from the self-hosted config file, checked against the report interval', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'beam-failover-settings-'));
+    try {
+      const file = path.join(dir, 'commander.toml');
+      await fs.writeFile(
+        file,
+        [
+          '[settings]',
+          'reportIntervalMs = 1000',
+          '[settings.failover]',
+          'reportIntervalMs = 1000',
+          'mode = "auto"',
+          'silentAfterMs = 3000',
+          'missedCommitsForFailover = 5',
+        ].join('\n'),
+      );
+      const config = loadServeConfig({ config: file }, { BEAM_ENROLLMENT_TOKEN: 'x'.repeat(20) });
+      const settings = failoverSettingsOf({ ...config.settings, tableName: 't' });
+      expect(settings).toMatchObject({ mode: 'auto', silentAfterMs: 3000, missedCommitsForFailover: 5 });
+      expect(settings.graceMs).toBe(20_000);
+
+      await fs.writeFile(file, ['[settings.failover]', 'graceMs = 12000'].join('\n'));
+      expect(() => loadServeConfig({ config: file }, { BEAM_ENROLLMENT_TOKEN: 'x'.repeat(20) })).toThrow(
+        /failover\.graceMs: must exceed pilotFenceDelayMs \+ maxClockSkewMs \(15000 ms\)/,
+      );
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });
