@@ -21,6 +21,8 @@ const Env = z.object({
   BEAM_AUTO_APPROVE_REQUIRE_INSTANCE_ID: z.enum(['true', 'false']).optional(),
   /** JSON with `thresholds`, `alerts` and `chat` (see CommanderSettings). */
   BEAM_SETTINGS_JSON: z.string().optional(),
+  /** The fleet's `beam:fleet` tag (sentry defence's EC2 scope); overrides `sentry.fleet` of the JSON. */
+  BEAM_FLEET: z.string().optional(),
 });
 
 export type SecretFetcher = (secretId: string) => Promise<string>;
@@ -76,6 +78,7 @@ export async function settingsFromEnv(
   }
   const result = CommanderSettings.safeParse({
     ...extra,
+    ...(e.BEAM_FLEET ? { sentry: { ...(extra.sentry as object | undefined), fleet: e.BEAM_FLEET } } : {}),
     tableName: e.BEAM_TABLE_NAME,
     enrollmentToken,
     ...(e.BEAM_DYNAMODB_ENDPOINT ? { dynamodbEndpoint: e.BEAM_DYNAMODB_ENDPOINT } : {}),

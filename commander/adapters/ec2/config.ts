@@ -46,14 +46,14 @@ export function createCloud(config: Ec2Config): Ec2Cloud {
 }
 
 /**
- * Lambda: `BEAM_EC2_REGION` (the sentry fleet's region) turns the EC2 adapter on;
- * `BEAM_EC2_ENDPOINT` overrides the endpoint. Credentials are the function's role. Absent: null
- * (no cloud, sentry defence off).
+ * Lambda: a fleet (`BEAM_FLEET`, as the CDK app sets it) or `BEAM_EC2_REGION` / `BEAM_EC2_ENDPOINT`
+ * turns the EC2 adapter on. The region is `BEAM_EC2_REGION`, else the function's own (`AWS_REGION`);
+ * credentials are the function's role. None of them: null (no cloud, sentry defence off).
  */
 export function ec2ConfigFromEnv(env: Record<string, string | undefined>): Ec2Config | null {
   const region = env.BEAM_EC2_REGION?.trim();
   const endpoint = env.BEAM_EC2_ENDPOINT?.trim();
-  if (!region && !endpoint) return null;
+  if (!region && !endpoint && !env.BEAM_FLEET?.trim()) return null;
   const parsed = Ec2Config.safeParse({
     ...(region ? { region } : {}),
     ...(endpoint ? { endpoint } : {}),

@@ -1,0 +1,196 @@
+/**
+ * Sentry defence wired into the commander, on dynalite and the EC2 emulation: configuration, people's
+ * requests, and a tick that carries a replacement through EC2, the registry, audit and chat.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Ec2Config, ec2ConfigFromEnv } from '../../../commander/adapters/ec2/config.js';
+import { Ec2Cloud } from '../../../commander/adapters/ec2/ec2-cloud.js';
+import type { CommanderDeps } from '../../../commander/app/context.js';
+import { requestReplacement, requestRotation } from '../../../commander/app/sentry-ops.js';
+import { runSentryTick } from '../../../commander/app/sentry-step.js';
+import { settingsFromEnv } from '../../../commander/env.js';
+import { loadServeConfig } from '../../../commander/server/serve.js';
+import { CommanderSettings } from '../../../commander/settings.js';
+import { loadSentryState } from '../../../commander/sentry/index.js';
+import { type Ec2Emulator, startEc2Emulator } from '../../../devnet/ec2/emulator.js';
+import { OPERATOR, TOKEN, enroll, enrollRequest, makeCommander, startDynalite } from '../helpers.js';
+import { node } from './fixtures.js';
+
+let dynamo: Awaited<ReturnType<typeof startDynalite>>;
+let ec2: Ec2Emulator;
+let cloud: Ec2Cloud;
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  ec2 = await startEc2Emulator();
+  cloud = new Ec2Cloud({
+    endpoint: ec2.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'devnet', secretAccessKey: 'devnet' },
+  });
+});
+afterAll(async () => {
+  cloud.close();
+  await ec2.stop();
+  await dynamo.close();
+});
+
+describe('sentry defence configuration', () => {
+  it('reads the ec2 section and the sentry settings, naming bad fields', () => {
+    expect(Ec2Config.parse({ endpoint: 'http://127.0.0.1:4566' })).toMatchObject({ maxAttempts: 3 });
+    const half = Ec2Config.safeParse({ accessKeyId: 'AKIA' });
+    expect(half.error?.issues[0]?.path).toEqual(['secretAccessKey']);
+    expect(Ec2Config.safeParse({ endpoint: 'not a url' }).error?.issues[0]?.path).toEqual(['endpoint']);
+
+    const settings = CommanderSettings.parse({ tableName: 'beam', enrollmentToken: TOKEN });
+    expect(settings.sentry).toMatchObject({ fleet: 'beam', floodReportsToAct: 3, minHealthySentries: 2 });
+    const bad = CommanderSettings.safeParse({
+      tableName: 'beam',
+      enrollmentToken: TOKEN,
+      sentry: { freshReportMs: 20_000, replaceAfterMs: 10_000 },
+    });
+    expect(bad.error?.issues[0]?.path).toEqual(['sentry', 'replaceAfterMs']);
+
+    const dir = mkdtempSync(join(tmpdir(), 'beam-sentry-config-'));
+    try {
+      const file = join(dir, 'commander.toml');
+      writeFileSync(
+        file,
+        [
+          '[ec2]',
+          'endpoint = "http://127.0.0.1:4566"',
+          'region = "eu-west-1"',
+          'accessKeyId = "devnet"',
+          'secretAccessKey = "devnet"',
+          '[settings.sentry]',
+          'fleet = "mainnet"',
+          'minHealthySentries = 3',
+          '[settings.sentry.floodThresholds]',
+          'synRecv = 100',
+        ].join('\n'),
+      );
+      const config = loadServeConfig({ config: file }, { BEAM_ENROLLMENT_TOKEN: TOKEN });
+      expect(config.ec2).toMatchObject({ endpoint: 'http://127.0.0.1:4566', region: 'eu-west-1' });
+      expect(config.settings.sentry).toMatchObject({
+        fleet: 'mainnet',
+        minHealthySentries: 3,
+        floodThresholds: { synRecv: 100 },
+      });
+      writeFileSync(file, '[ec2]\nregion = "eu-west-1"\nsecretAccessKey = "x"\n');
+      expect(() => loadServeConfig({ config: file }, { BEAM_ENROLLMENT_TOKEN: TOKEN })).toThrow(
+        /ec2\.secretAccessKey: give both accessKeyId and secretAccessKey/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('turns EC2 on in Lambda with the fleet or an explicit region or endpoint', async () => {
+    expect(ec2ConfigFromEnv({})).toBeNull();
+    expect(ec2ConfigFromEnv({ BEAM_FLEET: 'mainnet' })).toEqual({ maxAttempts: 3 });
+    expect(ec2ConfigFromEnv({ BEAM_EC2_REGION: 'eu-west-1', BEAM_EC2_ENDPOINT: ec2.url })).toMatchObject({
+      region: 'eu-west-1',
+      endpoint: ec2.url,
+    });
+    expect(() => ec2ConfigFromEnv({ BEAM_EC2_ENDPOINT: 'nope' })).toThrow(/BEAM_EC2_ENDPOINT.*endpoint/);
+    const settings = await settingsFromEnv({
+      BEAM_TABLE_NAME: 'beam',
+      BEAM_ENROLLMENT_TOKEN: TOKEN,
+      BEAM_FLEET: 'mainnet',
+      BEAM_SETTINGS_JSON: JSON.stringify({ sentry: { minHealthySentries: 1 } }),
+    });
+    expect(settings.sentry).toMatchObject({ fleet: 'mainnet', minHealthySentries: 1 });
+  });
+});
+
+describe('sentry defence in the commander', () => {
+  it('answers requests it cannot carry out, and audits refusals', async () => {
+    const c = await makeCommander(dynamo.endpoint);
+    const noCloud = await requestRotation(c.deps, { sentry: 'sentry-a', actor: OPERATOR });
+    expect(noCloud).toMatchObject({ accepted: false, summary: expect.stringMatching(/configure EC2/) });
+    expect(await runSentryTick(c.deps)).toBeNull();
+
+    const deps: CommanderDeps = { ...c.deps, cloud };
+    const badName = await requestRotation(deps, { sentry: 'Sentry A!', actor: OPERATOR });
+    expect(badName).toMatchObject({ accepted: false, summary: expect.stringMatching(/not a node name/) });
+    const unknown = await requestReplacement(deps, { sentry: 'sentry-z', actor: OPERATOR });
+    expect(unknown).toEqual({
+      accepted: false,
+      summary: 'Not started: sentry-z is not a sentry in the registry',
+    });
+    const audit = await c.store.listAudit(10);
+    expect(audit).toContainEqual(
+      expect.objectContaining({
+        action: 'sentry.replace',
+        target: 'sentry-z',
+        outcome: 'denied',
+        actor: 'slack:U123 (alice)',
+      }),
+    );
+  });
+
+  it('terminates a sentry on request at the next tick, removes it from the registry and re-wires the validator', async () => {
+    const c = await makeCommander(dynamo.endpoint, {
+      sentry: { fleet: 'wiring', minHealthySentries: 1 },
+      autoApprove: { roles: ['sentry'], requireInstanceId: true },
+    });
+    const deps: CommanderDeps = { ...c.deps, cloud };
+    const tags = { 'beam:managed': 'true', 'beam:fleet': 'wiring', 'beam:role': 'sentry' };
+    const doomed = ec2.addInstance({ name: 'sentry-a', tags: { ...tags, 'beam:node': 'sentry-a' } });
+    const kept = ec2.addInstance({ name: 'sentry-b', tags: { ...tags, 'beam:node': 'sentry-b' } });
+    const at = c.clock.now();
+    const registry = [
+      node('sentry-a', 'sentry', 1, { instanceId: doomed.instanceId, lastSeen: at }),
+      node('sentry-b', 'sentry', 2, { instanceId: kept.instanceId, lastSeen: at }),
+      node('val-1', 'validator', 11, { lastSeen: at }),
+    ];
+    for (const n of registry) {
+      await c.store.putNode(n, null);
+      await c.store.putSecretOnce(n.id, `secret-${n.id}`);
+    }
+    // A first tick starts the state with the registry's sentries wired, and changes nothing else.
+    expect(await runSentryTick(deps)).toMatchObject({ cloudCalls: 0 });
+    expect((await c.store.getNode('val-1'))?.value.actions).toEqual([]);
+
+    const answer = await requestReplacement(deps, { sentry: 'sentry-a', actor: OPERATOR });
+    expect(answer).toMatchObject({ accepted: true, operationId: 'rep-sentry-a-1' });
+    expect(ec2.instance(doomed.instanceId).state).toBe('running'); // the cloud call waits for the tick
+    expect(c.transport.posts.map((p) => p.message.title)).toContain(
+      'Replacing sentry-a: terminating its instance',
+    );
+
+    expect(await runSentryTick(deps)).toMatchObject({ cloudCalls: 1 });
+    await ec2.idle();
+    expect(ec2.instance(doomed.instanceId).state).toBe('terminated');
+    expect(ec2.instance(kept.instanceId).state).toBe('running');
+    const state = (await loadSentryState(c.store, 'wiring')).state;
+    expect(state.ops['rep-sentry-a-1']).toMatchObject({ phase: 'awaiting-replacement' });
+
+    // Gone from the registry (node and secret), while the validator's config drops it.
+    expect(await c.store.getNode('sentry-a')).toBeNull();
+    expect(await c.store.getSecret('sentry-a')).toBeNull();
+    expect((await c.store.listNodes()).map((n) => n.value.id).sort()).toEqual(['sentry-b', 'val-1']);
+    const validator = (await c.store.getNode('val-1'))!.value;
+    expect(validator.desiredConfig?.patch.p2p?.persistent_peers).toEqual([
+      `${'02'.repeat(20)}@10.0.0.2:26656`,
+    ]);
+    expect(validator.actions.map((a) => a.type)).toEqual(['apply-config']);
+    const actions = (await c.store.listAudit(20)).map((e) => e.action);
+    expect(actions).toEqual(
+      expect.arrayContaining(['sentry.replacement.started', 'sentry.replacement.terminated']),
+    );
+    expect(c.transport.updates.map((u) => u.message.title)).toContain(
+      'Replacing sentry-a: waiting for the new sentry to enroll',
+    );
+
+    // The name is free again: a replacement may enroll under it (auto-approved with its instance id).
+    const again = await enroll(
+      c,
+      enrollRequest({ name: 'sentry-a', role: 'sentry', claim: 'd'.repeat(64), instanceId: 'i-new' }),
+    );
+    expect(again.body).toMatchObject({ status: 'approved', nodeId: 'sentry-a' });
+  });
+});
