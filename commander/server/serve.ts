@@ -33,7 +33,10 @@ export const ServeConfig = z.strictObject({
   /** Where the embedded DynamoDB (dynalite) keeps its data; ignored with dynamodbEndpoint. */
   stateDir: z.string().min(1).default('.beam/commander'),
   /** Cron expression for the tick (node-cron; six fields allow seconds). */
-  tick: z.string().default('*/15 * * * * *'),
+  tick: z
+    .string()
+    .refine((t) => cron.validate(t), 'use a cron expression of 5 or 6 fields, e.g. */15 * * * * *')
+    .default('*/15 * * * * *'),
   settings: CommanderSettings.omit({ tableName: true }).extend({ tableName: z.string().default('beam') }),
   /** EC2 for sentry defence (region, endpoint override, credentials); absent: no cloud operations. */
   ec2: Ec2Config.optional(),
