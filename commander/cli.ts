@@ -23,7 +23,8 @@ Options:
 
 Config file keys: listen, stateDir, tick, settings.{enrollmentToken, tableName, reportIntervalMs,
 autoApprove.{roles, requireInstanceId}, thresholds.*, alerts.{renotifyCriticalMs, renotifyWarningMs,
-quietHours.{startHour, endHour}}, chat[].{platform, chat, minSeverity}}.
+quietHours.{startHour, endHour}}, chat[].{platform, chat, minSeverity}, sentry.*},
+ec2.{region, endpoint, accessKeyId, secretAccessKey, maxAttempts} (EC2 for sentry defence).
 On start it prints one JSON line {"listening": URL} to stdout.
 `;
 
