@@ -20,6 +20,7 @@ import { AppError, type ChainStatus, CommanderApp } from './commander-app.js';
 import type { Actor, CommanderDeps } from './context.js';
 import * as failoverOps from './failover-ops.js';
 import type { NodeView } from './fleet-view.js';
+import * as governanceOps from './governance-ops.js';
 import * as sentryOps from './sentry-ops.js';
 
 /** One validator's signing lease as the failover module sees it. */
@@ -75,7 +76,11 @@ export interface OperationModules {
 }
 
 /** The commander's operation modules as they exist in this build. */
-export const DEFAULT_MODULES: OperationModules = { failover: failoverOps, sentry: sentryOps };
+export const DEFAULT_MODULES: OperationModules = {
+  failover: failoverOps,
+  sentry: sentryOps,
+  governance: governanceOps,
+};
 
 /** A chat user as the application's audit names them. */
 export function appActor(actor: ChatActor): Actor {

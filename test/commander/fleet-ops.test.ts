@@ -141,6 +141,18 @@ describe('FleetOps over the commander', () => {
     expect(missing!.message.text).toContain('no node named "val-z"');
   });
 
+  it('reaches the governance module: proposals, policy, hold', async () => {
+    const chatops = createChatOps(c.deps);
+    const [proposals] = await chatops.handle(say('look', 'proposals'));
+    expect(proposals!.message.title).toBe('No proposals in voting period');
+    const [policy] = await chatops.handle(say('look', 'policy'));
+    expect(policy!.message.title).toBe('Policy');
+    expect(policy!.message.preformatted!.split('\n').length).toBeGreaterThan(1);
+    const [hold] = await chatops.handle(say('me', 'hold 77'));
+    expect(hold!.message.title).toMatch(/^Auto-vote hold on proposal 77: (accepted|refused)$/);
+    expect(hold!.message.text).not.toContain('not available');
+  });
+
   it('queues restart-daemon on the node for its pilot, and turns application refusals into answers', async () => {
     const fleet = new CommanderFleetOps(c.deps);
     const by = { platform: 'console' as const, userId: 'me' };
