@@ -161,7 +161,7 @@ export class CommanderFleetOps implements FleetOps {
     const holder = lease ? lease.holder : undefined;
     const signer = lease ? (lease.holder ?? undefined) : (chain?.signer ?? undefined);
     return {
-      chainId: chain?.chainId ?? lease?.chainId ?? 'no approved nodes',
+      chainId: chain?.chainId ?? lease?.chainId ?? '-',
       ...(chain?.bestHeight != null ? { height: chain.bestHeight } : {}),
       ...(signer ? { signer } : {}),
       ...(lease ? { leaseEpoch: lease.epoch } : {}),

@@ -44,6 +44,14 @@ function nodeRows(nodes: NodeSummary[]): string {
 }
 
 export function statusMessage(status: FleetStatus): ChatMessage {
+  if (status.nodes.length === 0) {
+    return {
+      title: 'No approved nodes yet',
+      severity: 'info',
+      text: 'A node joins when its pilot enrolls and someone approves it (`approve <node>`).',
+      fields: [{ label: 'Open alerts', value: String(status.openAlerts) }],
+    };
+  }
   const { missed, window } = status.missedBlocks;
   const down = status.nodes.filter((n) => n.state === 'down').length;
   const severity =
