@@ -6,7 +6,7 @@ export interface GovernanceFacts {
   chainId: string;
   /** The validator node holding the signing key: its pilot votes and delegates. */
   activeNode: string | null;
-  /** Chain facts from the active node's latest report. */
+  /** Chain facts from the active node's latest report; null when it could not read the chain. */
   chain: ChainFacts | null;
   /** When that report was sent (pilot clock; compare with action results' `finishedAt`). */
   reportSentAt: number | null;
@@ -43,7 +43,8 @@ export function governanceFacts(
   return {
     chainId,
     activeNode: active ? active.id : null,
-    chain: report?.chain ?? null,
+    // Without the daemon's RPC the pilot reports empty chain facts: nothing is known then.
+    chain: report?.daemon.rpcReachable ? (report.chain ?? null) : null,
     reportSentAt: report?.sentAt ?? null,
     fresh: active?.lastSeen != null && now - active.lastSeen <= maxReportAgeMs,
     results: nodes.filter((n) => n.chainId === chainId).flatMap((n) => n.recentResults),

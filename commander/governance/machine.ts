@@ -94,7 +94,8 @@ export function grantProblems(
   const chain = facts.chain;
   if (!chain) return null;
   if (chain.grants === null) {
-    if (chain.errors.some((e) => e.startsWith('authz grants'))) return null;
+    // A failed read (of the grants or of the chain altogether) is no proof of a missing grant.
+    if (chain.errors.length > 0) return null;
     return [
       `${facts.activeNode ?? 'the active validator'} reports no authz grants: its pilot has no hot key ` +
         '(chain.hot_mnemonic_file) or no validator.account_address configured.',
@@ -503,6 +504,7 @@ function autoVote(d: Decision, p: TrackedProposal, seenNow: boolean): void {
   let waiting: string | null = null;
   if (!d.facts.activeNode || !d.facts.fresh)
     waiting = 'no fresh report from the validator node holding the key';
+  else if (!d.facts.chain) waiting = 'the validator node could not read the chain in its latest report';
   else if (!seenNow) waiting = 'the latest report does not list the proposal';
   // An error while reading our vote is never "not voted".
   else if (p.ourVote === 'unknown') waiting = 'our vote could not be read from the chain';
@@ -563,6 +565,9 @@ function queueBond(
   if (kind === 'delegate') {
     pending.amount = plan.amount.toString();
     pending.denom = plan.denom!;
+    pending.validator = plan.validator;
+    pending.liquid = plan.liquid.toString();
+    pending.reserve = plan.reserve.toString();
     d.effects.push({
       kind: 'queue',
       nodeId,
@@ -581,25 +586,24 @@ function queueBond(
     });
   }
   d.state.bond.pending = pending;
-  d.chat('post', subject, { message: bondMessage(d, pending, plan, null) });
+  d.chat('post', subject, { message: bondMessage(d, pending, null) });
 }
 
 function bondMessage(
   d: Decision,
   p: PendingBondAction,
-  plan: BondPlan | null,
   r: ActionResult | { ok: false; message: string } | null,
 ): ChatMessage {
   const who = p.by === 'auto-bond' ? 'auto-bond' : p.by;
   const what =
     p.kind === 'delegate'
-      ? `Delegating ${p.amount}${p.denom} to ${plan?.validator ?? 'the own validator'}`
+      ? `Delegating ${p.amount}${p.denom} to ${p.validator ?? 'the own validator'}`
       : 'Withdrawing rewards and commission';
   const fields =
-    plan && p.kind === 'delegate'
+    p.kind === 'delegate' && p.liquid !== undefined
       ? [
-          { label: 'Liquid', value: `${plan.liquid}${plan.denom}` },
-          { label: 'Kept as fee reserve', value: `${plan.reserve}${plan.denom}` },
+          { label: 'Liquid', value: `${p.liquid}${p.denom}` },
+          { label: 'Kept as fee reserve', value: `${p.reserve}${p.denom}` },
         ]
       : [];
   if (r === null)
@@ -644,7 +648,7 @@ function bondTick(d: Decision): void {
     }
     bond.settledAt = r ? r.finishedAt : d.now;
     bond.pending = null;
-    d.chat('update', p.subject, { message: bondMessage(d, p, null, outcome) });
+    d.chat('update', p.subject, { message: bondMessage(d, p, outcome) });
     return;
   }
   if (!policy.enabled) return;

@@ -54,6 +54,10 @@ export interface PendingBondAction {
   by: string;
   amount?: string;
   denom?: string;
+  /** What the delegation was computed from, for its messages. */
+  validator?: string | null;
+  liquid?: string;
+  reserve?: string;
   /** Chat subject of its announcement. */
   subject: string;
 }
