@@ -2,9 +2,9 @@
 // saved at once, pilot actions queued; the cloud calls follow on the next tick (chat stays fast).
 import { NodeId } from '../../protocol/index.js';
 import type { OperationResult } from '../chatops/ports.js';
-import type { SentryEvent } from '../sentry/index.js';
+import { type SentryEvent, decideAndSave } from '../sentry/index.js';
 import { type Actor, type CommanderDeps, actorLabel } from './context.js';
-import { applySentryEffects, decideSentryEvents } from './sentry-step.js';
+import { applySentryEffects } from './sentry-step.js';
 
 /** Rotates the sentry's Elastic IP: stop its daemon, new address, new `external_address`, start. */
 export function requestRotation(
@@ -50,7 +50,13 @@ async function decideRequest(
     };
   }
   const nodes = (await deps.store.listNodes()).map((n) => n.value);
-  const decided = await decideSentryEvents(deps, [event(name.data)], nodes, { issueCloudCalls: false });
+  const settings = deps.settings.sentry;
+  // The cloud calls stay due for the next tick: chat gets its answer fast.
+  const decided = await decideAndSave(deps.store, settings.fleet, event(name.data), deps.now(), {
+    nodes,
+    settings,
+    issueCloudCalls: false,
+  });
   await applySentryEffects(deps, decided.effects);
   return decided.answer ?? { accepted: false, summary: `No decision about ${name.data}` };
 }

@@ -2,34 +2,17 @@
 // pure decisions (commander/sentry), performs the cloud calls through `deps.cloud`, and applies the
 // effects to the registry, the audit log and chat.
 import type { Report } from '../../protocol/index.js';
-import type { CloudPort } from '../adapters/ec2/port.js';
 import { KEYS, withRetry } from '../adapters/store/store.js';
 import { ActionQueueFull, type NodeRecord } from '../domain/registry.js';
-import {
-  type SentryAnswer,
-  type SentryEffect,
-  type SentryEvent,
-  applyNodeEffects,
-  decideSentryDefence,
-  loadSentryState,
-  performCloud,
-  saveSentryState,
-} from '../sentry/index.js';
+import type { ChatAction } from '../notify/notifier.js';
+import { type SentryEffect, type SentryEvent, applyNodeEffects, decideAndSettle } from '../sentry/index.js';
 import type { CommanderDeps } from './context.js';
-
-/** Rounds of cloud call → outcome → decision per tick; retries beyond it wait for the next tick. */
-const MAX_CLOUD_ROUNDS = 10;
 
 export interface SentryTickSummary {
   /** Sentry reports and the tick event decided on. */
   events: number;
   cloudCalls: number;
   effects: number;
-}
-
-export interface Decided {
-  effects: SentryEffect[];
-  answer: SentryAnswer | null;
 }
 
 /**
@@ -41,70 +24,6 @@ export function sentryReportEvents(nodes: readonly NodeRecord[]): SentryEvent[] 
   return nodes
     .filter((n) => n.role === 'sentry' && n.status === 'approved' && n.lastReport !== null)
     .map((n) => ({ type: 'report', report: { ...n.lastReport!, results: n.recentResults } as Report }));
-}
-
-/**
- * Load → decide every event in order → one conditional write (deciding again on a lost race).
- * Effects are returned only once the state they belong to is written.
- */
-export async function decideSentryEvents(
-  deps: CommanderDeps,
-  events: readonly SentryEvent[],
-  nodes: readonly NodeRecord[],
-  options: { issueCloudCalls?: boolean } = {},
-): Promise<Decided> {
-  const settings = deps.settings.sentry;
-  return withRetry(async () => {
-    const stored = await loadSentryState(deps.store, settings.fleet, nodes);
-    let state = stored.state;
-    const effects: SentryEffect[] = [];
-    let answer: SentryAnswer | null = null;
-    for (const event of events) {
-      const out = decideSentryDefence(state, event, deps.now(), {
-        nodes,
-        settings,
-        issueCloudCalls: options.issueCloudCalls ?? true,
-      });
-      state = out.state;
-      effects.push(...out.effects);
-      answer = out.answer ?? answer;
-    }
-    if (stored.version === null || JSON.stringify(state) !== JSON.stringify(stored.state)) {
-      await saveSentryState(deps.store, state, stored.version);
-    }
-    return { effects, answer };
-  });
-}
-
-/**
- * Decides `events`, then performs their cloud calls one after another, feeding each outcome back as
- * an event (saved before its effects are used). Returns every other effect in decision order.
- */
-export async function settleSentryEvents(
-  deps: CommanderDeps,
-  cloud: CloudPort,
-  events: readonly SentryEvent[],
-  nodes: readonly NodeRecord[],
-): Promise<Decided & { cloudCalls: number }> {
-  const first = await decideSentryEvents(deps, events, nodes);
-  const effects: SentryEffect[] = [];
-  let cloudCalls = 0;
-  let pending = first.effects;
-  for (let round = 0; round < MAX_CLOUD_ROUNDS && pending.length > 0; round++) {
-    const next: SentryEffect[] = [];
-    for (const effect of pending) {
-      if (effect.type !== 'cloud') {
-        effects.push(effect);
-        continue;
-      }
-      cloudCalls++;
-      const outcome = await performCloud(cloud, deps.settings.sentry.fleet, effect.request);
-      next.push(...(await decideSentryEvents(deps, [outcome], nodes)).effects);
-    }
-    pending = next;
-  }
-  effects.push(...pending.filter((e) => e.type !== 'cloud'));
-  return { effects, answer: first.answer, cloudCalls };
 }
 
 /**
@@ -121,7 +40,11 @@ export async function runSentryTick(
   try {
     const registry = nodes ?? (await deps.store.listNodes()).map((n) => n.value);
     const events: SentryEvent[] = [...sentryReportEvents(registry), { type: 'tick' }];
-    const settled = await settleSentryEvents(deps, cloud, events, registry);
+    const settings = deps.settings.sentry;
+    const settled = await decideAndSettle(deps.store, cloud, settings.fleet, events, deps.now, {
+      nodes: registry,
+      settings,
+    });
     await applySentryEffects(deps, settled.effects);
     return { events: events.length, cloudCalls: settled.cloudCalls, effects: settled.effects.length };
   } catch (error) {
@@ -151,8 +74,9 @@ export async function applySentryEffects(
   for (const effect of effects) {
     try {
       if (effect.type === 'chat') {
-        if (effect.mode === 'post') await deps.chat.post(effect.subject, effect.message);
-        else await deps.chat.update(effect.subject, effect.message);
+        const actions = retryActions(effect.subject, effect.message.severity);
+        if (effect.mode === 'post') await deps.chat.post(effect.subject, effect.message, actions);
+        else await deps.chat.update(effect.subject, effect.message, actions);
       } else if (effect.type === 'alert') {
         const message = {
           title: effect.title,
@@ -168,6 +92,16 @@ export async function applySentryEffects(
       deps.log.warn({ err: (error as Error).message, type: effect.type }, 'sentry defence chat failed');
     }
   }
+}
+
+/** A failed operation's message offers to try again (chat asks the presser to confirm). */
+function retryActions(subject: string, severity: string | undefined): ChatAction[] | undefined {
+  const match = /^sentry:(.+):(rotation|replacement)$/.exec(subject);
+  if (!match || severity !== 'critical') return undefined;
+  const [, node, kind] = match;
+  return kind === 'rotation'
+    ? [{ label: 'Rotate again', command: `rotate-ip ${node}` }]
+    : [{ label: 'Replace again', command: `replace ${node}`, style: 'danger' }];
 }
 
 /** Folds the effects addressed to one node into its record with one conditional write. */

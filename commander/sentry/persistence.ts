@@ -42,20 +42,28 @@ export function saveSentryState(
 }
 
 /**
- * Load → decide → conditional write, deciding again on a lost race; writes only when the state
- * changed (a calm sentry's report costs one read). Perform the returned effects only after this
- * resolves: they belong to the state that was written.
+ * Load → decide (one event, or several in order, e.g. a tick's sentry reports then the tick) →
+ * conditional write, deciding again on a lost race; writes only when the state changed (a calm
+ * sentry's report costs one read). Perform the returned effects only after this resolves: they
+ * belong to the state that was written. The answer is the last event's that has one.
  */
 export function decideAndSave(
   store: Store,
   fleet: string,
-  event: SentryEvent,
+  event: SentryEvent | readonly SentryEvent[],
   now: number,
   input: SentryInput,
 ): Promise<SentryOutput> {
+  const events: readonly SentryEvent[] = Array.isArray(event) ? event : [event as SentryEvent];
   return withRetry(async () => {
     const stored = await loadSentryState(store, fleet, input.nodes);
-    const out = decideSentryDefence(stored.state, event, now, input);
+    const out: SentryOutput = { state: stored.state, effects: [], answer: null };
+    for (const next of events) {
+      const step = decideSentryDefence(out.state, next, now, input);
+      out.state = step.state;
+      out.effects.push(...step.effects);
+      out.answer = step.answer ?? out.answer;
+    }
     if (stored.version === null || !sameData(out.state, stored.state)) {
       await saveSentryState(store, out.state, stored.version);
     }

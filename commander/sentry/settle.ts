@@ -12,10 +12,12 @@ export interface Settled {
   /** Every effect but the cloud calls (already performed), in decision order, to apply in that order. */
   effects: SentryEffect[];
   answer: SentryAnswer | null;
+  /** Cloud calls performed. */
+  cloudCalls: number;
 }
 
 /**
- * Decides an event and carries out its cloud calls, feeding each outcome back as an event and saving
+ * Decides an event (or several, in order) and carries out its cloud calls, feeding each outcome back as an event and saving
  * every decision before its effects are used. For the tick handler and chat commands; each call is
  * bounded by the adapter's own timeouts, and a crash anywhere leaves the operation due again.
  */
@@ -23,12 +25,13 @@ export async function decideAndSettle(
   store: Store,
   cloud: CloudPort,
   fleet: string,
-  event: SentryEvent,
+  event: SentryEvent | readonly SentryEvent[],
   now: () => number,
   input: SentryInput,
 ): Promise<Settled> {
   const first = await decideAndSave(store, fleet, event, now(), input);
   const effects: SentryEffect[] = [];
+  let cloudCalls = 0;
   let pending = first.effects;
   for (let round = 0; round < MAX_ROUNDS && pending.length > 0; round++) {
     const next: SentryEffect[] = [];
@@ -37,11 +40,12 @@ export async function decideAndSettle(
         effects.push(effect);
         continue;
       }
+      cloudCalls++;
       const outcome = await performCloud(cloud, fleet, effect.request);
       next.push(...(await decideAndSave(store, fleet, outcome, now(), input)).effects);
     }
     pending = next;
   }
   effects.push(...pending.filter((e) => e.type !== 'cloud'));
-  return { effects, answer: first.answer };
+  return { effects, answer: first.answer, cloudCalls };
 }

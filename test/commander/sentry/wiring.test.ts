@@ -193,4 +193,58 @@ describe('sentry defence in the commander', () => {
     );
     expect(again.body).toMatchObject({ status: 'approved', nodeId: 'sentry-a' });
   });
+  it('fails a rotation EC2 refuses: the sentry is started again, and chat offers to try again', async () => {
+    const c = await makeCommander(dynamo.endpoint, { sentry: { fleet: 'refused', minHealthySentries: 1 } });
+    const deps: CommanderDeps = { ...c.deps, cloud };
+    const tags = { 'beam:managed': 'true', 'beam:fleet': 'refused', 'beam:role': 'sentry' };
+    const at = c.clock.now();
+    for (const [i, id] of ['sentry-a', 'sentry-b'].entries()) {
+      const instance = ec2.addInstance({ name: id, tags: { ...tags, 'beam:node': id } });
+      await c.store.putNode(
+        node(id, 'sentry', i + 1, { instanceId: instance.instanceId, lastSeen: at }),
+        null,
+      );
+    }
+    const answer = await requestRotation(deps, { sentry: 'sentry-a', actor: OPERATOR });
+    expect(answer).toMatchObject({ accepted: true, operationId: 'rot-sentry-a-1' });
+    const queued = (await c.store.getNode('sentry-a'))!.value.actions;
+    expect(queued.map((a) => [a.id, a.type])).toEqual([['rot-sentry-a-1.stop', 'stop-daemon']]);
+
+    // The pilot stopped the daemon; EC2 then refuses the allocation (the IAM policy lacks it).
+    const stopped = (await c.store.getNode('sentry-a'))!;
+    const result = { id: 'rot-sentry-a-1.stop', type: 'stop-daemon', ok: true, finishedAt: at };
+    await c.store.putNode(
+      {
+        ...stopped.value,
+        lastSeq: 2,
+        lastReport: { ...stopped.value.lastReport!, seq: 2 },
+        actions: [],
+        recentResults: [result],
+      },
+      stopped.version,
+    );
+    ec2.setPermissionDenied('AllocateAddress');
+    try {
+      expect(await runSentryTick(deps)).toMatchObject({ cloudCalls: 1 });
+    } finally {
+      ec2.setPermissionDenied('AllocateAddress', false);
+    }
+    const op = (await loadSentryState(c.store, 'refused')).state.ops['rot-sentry-a-1'];
+    expect(op).toMatchObject({
+      phase: 'failed',
+      failure: expect.stringMatching(/^unauthorized: .*ec2:AllocateAddress/),
+    });
+    // Never left stopped: the daemon is started again with its old address.
+    const restore = (await c.store.getNode('sentry-a'))!.value.actions;
+    expect(restore.map((a) => [a.id, a.type])).toEqual([['rot-sentry-a-1.restore', 'start-daemon']]);
+    const failed = c.transport.updates.find((u) => u.message.title === 'IP rotation of sentry-a failed');
+    expect(failed?.message.buttons?.map((b) => b.label)).toEqual(['Rotate again']);
+    const alert = c.transport.posts.find(
+      (p) =>
+        p.message.title === 'IP rotation of sentry-a failed' &&
+        p.message.fields?.some((f) => f.value === 'sentry:sentry-a:rotation-failed'),
+    );
+    expect(alert?.message.severity).toBe('critical');
+    expect(ec2.addresses().filter((a) => a.tags['beam:fleet'] === 'refused')).toEqual([]);
+  });
 });
