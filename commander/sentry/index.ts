@@ -1,20 +1,22 @@
 /**
  * Sentry defence (design §5): flood → Elastic IP rotation, dead sentry → replacement, new sentry →
  * validators dial it. Pure decisions (`decideSentryDefence`) over one state item per fleet, plus an
- * executor for the cloud calls. How the core calls it:
+ * executor for the cloud calls. How the commander calls it (commander/app/sentry-step.ts,
+ * sentry-ops.ts):
  *
- * - Report handler, after `applyReport` (so `nodes` holds this report's facts):
- *   `out = await decideAndSave(store, fleet, { type: 'report', report }, now, { nodes, settings,
- *   issueCloudCalls: false })`; fold `applyNodeEffects(node, out.effects)` into the node's own put,
- *   write the other `nodesTouched` nodes the same way, then run the common effects below.
- * - Tick handler: `decideAndSave(..., { type: 'tick' }, ...)`, then for every `cloud` effect
- *   `performCloud(cloud, fleet, request)` and feed each returned event to `decideAndSave` again
- *   (repeat until no cloud effect is left), applying effects after each write.
- * - Chat `rotate-ip <sentry>` / `replace <sentry>`: `{ type: 'request-rotation' | 'request-replacement',
- *   node, actor: actorLabel(actor) }`; `out.answer` is the OperationResult.
- * - Common effects: `public-address` → the node's public address in the registry; `remove-node` →
- *   delete the node and its secret; `chat` → `chat.post`/`chat.update(subject, message)`; `alert` →
- *   raise/resolve by key; `audit` → `store.appendAudit(entry)`.
+ * - Tick: `decideAndSettle(store, cloud, fleet, [...sentry report events, { type: 'tick' }], now,
+ *   { nodes, settings })`: every approved sentry's last report (with the node's recent results) and
+ *   the tick, decided in order under one conditional write; each cloud call's outcome is fed back and
+ *   saved before its effects are used. Reports are counted once by seq, results once by id.
+ * - Chat `rotate-ip <sentry>` / `replace <sentry>`: `decideAndSave(..., { type: 'request-rotation' |
+ *   'request-replacement', node, actor: actorLabel(actor) }, now, { ..., issueCloudCalls: false })`;
+ *   `out.answer` is the OperationResult; the cloud calls stay due for the next tick.
+ * - A report handler may also call `decideAndSave(..., { type: 'report', report }, ..., {
+ *   issueCloudCalls: false })` after `applyReport` and fold `applyNodeEffects(node, out.effects)` into
+ *   the node's own put (`nodesTouched` lists the others); Beam decides in the tick instead.
+ * - Effects: `action` / `desired-config` → the node's record; `public-address` → the node's
+ *   `publicAddress`; `remove-node` → node and secret items expire; `chat` → `chat.post`/`chat.update`
+ *   (subject, message); `alert` → a chat message by key; `audit` → `store.appendAudit(entry)`.
  */
 export { COMMANDER, decideSentryDefence } from './machine.js';
 export type { SentryAnswer, SentryEvent, SentryInput, SentryOutput } from './machine.js';
