@@ -23,8 +23,12 @@ Options:
 
 Config file keys: listen, stateDir, tick, settings.{enrollmentToken, tableName, reportIntervalMs,
 autoApprove.{roles, requireInstanceId}, thresholds.*, alerts.{renotifyCriticalMs, renotifyWarningMs,
-quietHours.{startHour, endHour}}, chat[].{platform, chat, minSeverity}, sentry.*},
+quietHours.{startHour, endHour}}, chat[].{platform, chat, minSeverity}, sentry.*,
+access.{slack|telegram|console.{users, chats, defaultRole}, actionTtlMs, confirmTtlMs}},
 ec2.{region, endpoint, accessKeyId, secretAccessKey, maxAttempts} (EC2 for sentry defence).
+Chat (environment): SLACK_BOT_TOKEN, SLACK_BOT_ID, SLACK_BOT_USER_ID and SLACK_APP_TOKEN (Socket Mode)
+or SLACK_SIGNING_SECRET (POST /slack/events); TELEGRAM_BOT_TOKEN and TELEGRAM_BOT_USERNAME (long
+polling), plus TELEGRAM_WEBHOOK_SECRET for POST /telegram/webhook instead.
 On start it prints one JSON line {"listening": URL} to stdout.
 `;
 
