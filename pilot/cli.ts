@@ -31,9 +31,11 @@ Reads http.listen from the config and prints the pilot's /status JSON. Exit 1 wh
 Prints each problem and its fix, one line each; exit 1 when there is any.`,
   init: `beam-pilot init [--config FILE] [--force]
 Writes a commented example config (mode 0600). Refuses to overwrite without --force.`,
-  grants: `beam-pilot grants [--config FILE] [--bin gaiad] [--from validator]
-Prints the authz grant commands (gov MsgVote, withdraw rewards and commission, delegate to the own
-validator) that give the hot key its rights, to run once with the validator account's key.`,
+  grants: `beam-pilot grants [--config FILE] [--bin gaiad] [--from validator] [--expiration UNIX_SECONDS] [--json]
+Prints the authz grant commands (generic authorization for gov MsgVote and for withdrawing rewards
+and commission; a stake authorization to delegate to the own validator only) that give the hot key
+its rights, to run once with the validator account's key. --json prints the same grants as one
+unsigned transaction (for a Ledger or multisig: gaiad tx sign FILE --from validator, then tx broadcast).`,
   version: 'beam-pilot version\nPrints the version.',
 };
 
@@ -98,11 +100,19 @@ async function main(argv: string[]): Promise<number> {
     case 'grants': {
       const cfg = await loadConfig(configFile);
       const { grantCommandsFor } = await import('./grants.js');
-      for (const line of await grantCommandsFor(
-        cfg,
-        option(args, 'bin') ?? 'gaiad',
-        option(args, 'from') ?? 'validator',
-      )) {
+      const expiration = option(args, 'expiration');
+      if (expiration !== undefined && !/^\d{9,11}$/.test(expiration)) {
+        console.error(
+          `--expiration ${expiration}: use a Unix timestamp in seconds, e.g. $(date -d '+1 year' +%s)`,
+        );
+        return 2;
+      }
+      for (const line of await grantCommandsFor(cfg, {
+        bin: option(args, 'bin') ?? 'gaiad',
+        from: option(args, 'from') ?? 'validator',
+        expiration: expiration ? Number(expiration) : null,
+        json: args.includes('--json'),
+      })) {
         console.log(line);
       }
       return 0;
