@@ -113,8 +113,8 @@ beforeAll(async () => {
         floodReportsToAct: 2,
         cooldownMs: 10 * 60_000,
         minHealthySentries: 1,
-        freshReportMs: 3_000,
-        replaceAfterMs: 5_000,
+        freshReportMs: 4_000,
+        replaceAfterMs: 6_000,
         cloudRetryBaseMs: 200,
         cloudRetryMaxMs: 1_000,
         cloudCallTimeoutMs: 20_000,
@@ -158,11 +158,14 @@ beforeAll(async () => {
 afterAll(async () => {
   sampling = false;
   await sampler;
-  if (process.env.DEBUG_SENTRY)
-    for (const e of (await audit()).reverse())
+  // BEAM_E2E_DEBUG=1 prints the sentry defence audit trail and the validator's peer counts.
+  if (process.env.BEAM_E2E_DEBUG) {
+    for (const e of (await audit()).reverse()) {
       if (e.action.startsWith('sentry'))
-        console.log(new Date(e.at).toISOString(), e.actor, e.action, e.target, e.outcome, e.detail);
-  if (process.env.DEBUG_SENTRY) console.log(JSON.stringify(peerSamples));
+        console.log(new Date(e.at).toISOString(), e.actor, e.action, e.target, e.detail);
+    }
+    console.log('val-a peers:', peerSamples.join(','));
+  }
   await stack?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
