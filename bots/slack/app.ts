@@ -1,5 +1,6 @@
 import { App, AwsLambdaReceiver, type BlockAction, type ButtonAction } from '@slack/bolt';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { type Deduper, memoryDeduper } from '../dedupe.js';
 import { deliverReplies, withinBudget } from '../deliver.js';
 import { slackLogger } from './logger.js';
@@ -25,9 +26,9 @@ export interface SlackListenerOptions {
 
 export interface SlackAppOptions extends SlackListenerOptions {
   botToken: string;
-  /** The bot's ids, so that Bolt skips `auth.test` on every cold start. */
-  botId: string;
-  botUserId: string;
+  /** The bot's ids, so that Bolt skips `auth.test` on every cold start (without them it calls it once per process). */
+  botId?: string;
+  botUserId?: string;
   /** Web API base URL (with a trailing slash); tests point it at a loopback fake. */
   slackApiUrl?: string;
   /** Web API retries; 0 in tests. */
@@ -38,6 +39,69 @@ export interface SlackAppOptions extends SlackListenerOptions {
 export interface SlackRejection {
   reason: 'unsigned' | 'stale' | 'forged' | 'unparseable';
   timestamp?: number;
+}
+
+const SlackObject = z.record(z.string(), z.unknown());
+/** What Bolt dereferences unchecked in a button click (block_actions) before any listener runs. */
+const Interaction = z.looseObject({
+  type: z.string(),
+  user: z.looseObject({ id: z.string() }),
+  channel: z.looseObject({ id: z.string() }).nullish(),
+  team: SlackObject.nullish(),
+  enterprise: SlackObject.nullish(),
+  container: SlackObject.optional(),
+  message: SlackObject.optional(),
+  actions: z.array(z.looseObject({ action_id: z.string(), type: z.string() })).optional(),
+});
+/** The slash command fields Beam's listener reads. */
+const Command = z.looseObject({
+  command: z.string(),
+  text: z.string(),
+  user_id: z.string(),
+  channel_id: z.string(),
+});
+/** Events API callbacks: Bolt reads `event.channel.id` and `event.item.channel` unchecked. */
+const EventCallback = z.looseObject({
+  event: z.looseObject({
+    channel: z.union([z.string(), z.looseObject({ id: z.unknown() })]).optional(),
+    item: SlackObject.optional(),
+  }),
+});
+
+/**
+ * Whether Bolt would throw while routing this body (it dereferences `user.id`, `actions[0]`,
+ * `channel.id`, `event.item` unchecked) and answer 500, which makes Slack redeliver a payload that
+ * can never succeed. Such bodies are answered 400 instead. Parsing mirrors AwsLambdaReceiver's.
+ */
+export function unroutableForBolt(body: string, contentType: string | undefined): boolean {
+  let parsed: unknown;
+  try {
+    const form = contentType === 'application/x-www-form-urlencoded' ? new URLSearchParams(body) : null;
+    const payload = form?.get('payload');
+    if (form && (payload === null || payload === undefined)) {
+      return form.has('command') && !Command.safeParse(Object.fromEntries(form)).success;
+    }
+    parsed = JSON.parse(payload ?? body);
+  } catch {
+    return false; // Bolt's own parse error, answered 400 below
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return true;
+  const b = parsed as Record<string, unknown>;
+  if (b.event !== undefined) return !EventCallback.safeParse(b).success;
+  if (b.command !== undefined) return !Command.safeParse(b).success;
+  if (b.type === 'url_verification' || b.ssl_check !== undefined) return false;
+  const routed =
+    b.name !== undefined ||
+    b.actions !== undefined ||
+    [
+      'block_suggestion',
+      'dialog_submission',
+      'shortcut',
+      'message_action',
+      'view_submission',
+      'view_closed',
+    ].includes(String(b.type));
+  return routed && !Interaction.safeParse(b).success;
 }
 
 export interface SlackRouteOptions extends SlackAppOptions {
@@ -132,6 +196,10 @@ export function registerListeners(
   return transport;
 }
 
+function botIds(options: SlackAppOptions) {
+  return options.botId && options.botUserId ? { botId: options.botId, botUserId: options.botUserId } : {};
+}
+
 function clientOptions(options: SlackAppOptions) {
   return {
     ...(options.slackApiUrl ? { slackApiUrl: options.slackApiUrl } : {}),
@@ -175,8 +243,7 @@ export function createSlackRoute(options: SlackRouteOptions, onInput: InputHandl
   });
   const app = new App({
     token: options.botToken,
-    botId: options.botId,
-    botUserId: options.botUserId,
+    ...botIds(options),
     receiver,
     logger: slackLogger(logger),
     clientOptions: clientOptions(options),
@@ -201,6 +268,8 @@ export function createSlackRoute(options: SlackRouteOptions, onInput: InputHandl
       // Bolt only rejects old timestamps; a timestamp far in the future is a replay risk too.
       const ts = Number(header(headers, 'x-slack-request-timestamp'));
       if (ts > Date.now() / 1000 + SIGNATURE_WINDOW_S) return reject({ reason: 'stale', timestamp: ts });
+      if (unroutableForBolt(body, headers['content-type']))
+        return { ...reject({ reason: 'unparseable' }), status: 400 };
       try {
         const result = await handler(
           {
@@ -243,8 +312,7 @@ export async function startSlackSocketMode(
     token: options.botToken,
     appToken: options.appToken,
     socketMode: true,
-    botId: options.botId,
-    botUserId: options.botUserId,
+    ...botIds(options),
     logger: slackLogger(options.logger),
     clientOptions: clientOptions(options),
     // The Socket Mode client (apps.connections.open) takes its Web API options from here.
