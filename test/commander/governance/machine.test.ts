@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ActionResult, ChainFacts, ProposalFact } from '../../../protocol/index.js';
+import type { ActionResult, ChainFacts, ProposalFact, Report } from '../../../protocol/index.js';
+import { type NodeRecord, summarizeReport } from '../../../commander/domain/registry.js';
+import { sampleReport } from '../../fixtures/report.js';
 import {
   type GovernanceEffect,
   type GovernanceEvent,
@@ -7,8 +9,10 @@ import {
   type GovernanceState,
   GovernanceSettings,
   decideGovernance,
+  governanceFacts,
   initialGovernanceState,
   parsePolicyChange,
+  reportedKeyHolder,
   resolvePolicy,
 } from '../../../commander/governance/index.js';
 
@@ -393,5 +397,59 @@ describe('policy', () => {
       T0,
     );
     expect(changed.state.overrides).toEqual({ autoVote: { enabled: true } });
+  });
+});
+
+describe('facts', () => {
+  const node = (
+    id: string,
+    overrides: Partial<NodeRecord> = {},
+    report: Partial<Report> = {},
+  ): NodeRecord => {
+    const base = sampleReport({ nodeId: id, chain: chain(), ...report });
+    return {
+      id,
+      chainId: CHAIN,
+      role: 'validator',
+      status: 'approved',
+      claimHash: '',
+      cometNodeId: null,
+      p2pAddress: null,
+      instanceId: null,
+      pilotVersion: '0.1.0',
+      enrolledAt: T0,
+      decidedAt: T0,
+      decidedBy: null,
+      lastSeq: 1,
+      lastSeen: T0,
+      reportCount: 1,
+      lastReport: summarizeReport(base),
+      actions: [],
+      recentResults: [],
+      desiredConfig: null,
+      ...overrides,
+    };
+  };
+  const custody = (holds: boolean) => ({
+    custody: { holdsValidatorKey: holds, highestEpoch: 1, leaseExpiresAt: null, fenced: false },
+  });
+
+  it('takes the holder from the lease, or the only node reporting the key', () => {
+    const a = node('val-a', {}, custody(true));
+    const b = node('val-b', {}, custody(false));
+    expect(reportedKeyHolder([a, b], CHAIN)).toBe('val-a');
+    expect(reportedKeyHolder([a, node('val-c', {}, custody(true))], CHAIN)).toBeNull();
+    expect(reportedKeyHolder([a], 'other-1')).toBeNull();
+    const f = governanceFacts([a, b], CHAIN, 'val-b', T0 + 1000, 15_000);
+    expect(f).toMatchObject({ activeNode: 'val-b', fresh: true });
+    expect(governanceFacts([a, b], CHAIN, 'val-a', T0 + 16_000, 15_000).fresh).toBe(false);
+  });
+
+  it('counts chain facts read without the daemon RPC as unknown, not as "no proposals, no grants"', () => {
+    const down = node('val-a', {}, { daemon: { ...sampleReport().daemon, rpcReachable: false } });
+    const f = governanceFacts([down], CHAIN, 'val-a', T0, 15_000);
+    expect(f.chain).toBeNull();
+    const out = run(fresh(), tick, T0, f);
+    expect(out.effects).toEqual([]);
   });
 });
