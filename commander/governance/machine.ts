@@ -465,8 +465,10 @@ function syncProposals(d: Decision): Set<string> {
       // A committed vote of ours stays known while a lagging read still says "not voted".
       const committed = p.intents.findLast((i) => i.status === 'done');
       if (!(ourVote === null && committed && p.ourVote === committed.option)) {
+        // A flaky read (unknown ↔ not voted) is kept but does not edit the message every tick.
+        const flaky = [ourVote, p.ourVote].every((v) => v === null || v === 'unknown');
+        if (!flaky) changed = true;
         p.ourVote = ourVote;
-        changed = true;
       }
     }
     if (changed && p.endedAt === null) d.touch(p.id, { update: true });
