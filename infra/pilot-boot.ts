@@ -50,6 +50,8 @@ export function pilotConfigToml(boot: PilotBoot, nodeName: string): string {
     `role = ${str(boot.role)}`,
     `chain_id = ${str(boot.chainId)}`,
     `state_dir = ${str(PILOT_PATHS.stateDir)}`,
+    // A sentry names its instance at enrollment: auto-approval and sentry defence (rotate, replace) need it.
+    ...(boot.role === 'sentry' ? ['instance_id = "$INSTANCE_ID"'] : []),
     '',
     '[daemon]',
     'mode = "systemd"',
@@ -106,7 +108,8 @@ export function pilotBootScript(boot: PilotBoot): string[] {
     ? [`NODE_NAME=${str(boot.nodeName)}`]
     : [
         'IMDS_TOKEN=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 60")',
-        'NODE_NAME="sentry-$(curl -sf -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/meta-data/instance-id)"',
+        'INSTANCE_ID=$(curl -sf -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/meta-data/instance-id)',
+        'NODE_NAME="sentry-$INSTANCE_ID"',
       ];
   return [
     'set -euo pipefail',

@@ -227,6 +227,10 @@ describe('network stack', () => {
       });
       if (index < 2) expect(config.validator?.consensus_address).toBe(CONSENSUS);
       if (index < 2) expect(text).toContain(`NODE_NAME="${name}"`);
+      if (index === 2) {
+        expect(text).toContain('NODE_NAME="sentry-$INSTANCE_ID"');
+        expect(config.node.instance_id).toBe('$INSTANCE_ID'); // expanded by the shell's heredoc
+      } else expect(config.node.instance_id).toBeUndefined();
     }
   });
 
