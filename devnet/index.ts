@@ -15,6 +15,11 @@ export type { LayoutOptions } from './launcher.js';
 export interface DevnetOptions extends LayoutOptions {
   /** Start the node processes (default true). */
   startNodes?: boolean;
+  /**
+   * Start producing blocks at once (default true). A launcher whose nodes are started by others (pilots)
+   * passes false and calls `hub.startProducing()` once they are up, so validators miss no block at boot.
+   */
+  startBlocks?: boolean;
   /** Authz grants from each validator's account to `hot` in the first block (default true). */
   grants?: boolean;
   /** Control API port on 127.0.0.1 (default: any free port). */
@@ -112,7 +117,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         NODE_BOOT_TIMEOUT_MS,
       );
     }
-    hub.startProducing();
+    if (options.startBlocks !== false) hub.startProducing();
   } catch (error) {
     await stop();
     throw error;

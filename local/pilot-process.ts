@@ -55,7 +55,7 @@ export class PilotProcess {
     const log = openSync(this.logFile, 'a');
     this.child = spawn(process.execPath, [PILOT_BIN, 'start', '--config', this.configFile], {
       stdio: ['ignore', log, log],
-      env: { ...process.env, BEAM_LOG_LEVEL: process.env.BEAM_LOG_LEVEL ?? 'info' },
+      env: { ...process.env, BEAM_LOG_LEVEL: 'info' },
     });
   }
 

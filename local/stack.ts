@@ -8,6 +8,8 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ChatTransport, Platform } from '../bots/model.js';
 import type { ServeConfig } from '../commander/server/serve.js';
+import type { Actor } from '../commander/app/context.js';
+import { requestFailover } from '../commander/app/failover-ops.js';
 import { type RunningCommander, serve } from '../commander/server/serve.js';
 import { type Devnet, type DevnetNode, startDevnet } from '../devnet/index.js';
 import { type Ec2Emulator, type Instance, startEc2Emulator } from '../devnet/ec2/emulator.js';
@@ -91,6 +93,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       sentries: options.sentries ?? 3,
       ...(options.portBase ? { portBase: options.portBase } : {}),
       startNodes: false,
+      // Pilots start the daemons; blocks begin once every node is linked (see below).
+      startBlocks: false,
+      // A window long enough that a failover's few missed blocks never jail the validator.
+      params: { slashing: { signedBlocksWindow: 400 } },
     });
     cleanups.push(() => devnet.stop());
 
@@ -169,6 +175,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         enrollRetryMs: 500,
         autoApprove: { roles: ['validator', 'sentry'], requireInstanceId: false },
         chat: (options.chat ?? []).map((c) => ({ ...c, minSeverity: 'info' as const })),
+        // A sentry here peers with the two validator nodes only.
+        thresholds: { minPeersWarn: 1 },
         ...options.settings,
       } as ServeConfig['settings'],
       // The emulation accepts any credentials; sentry defence rotates and replaces through it.
@@ -189,6 +197,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await Promise.all([...pilots.values()].map((p) => p.stop()));
     });
     for (const node of devnet.info.nodes) await startPilot(node.name);
+    await waitForNodes(devnet, NODE_BOOT_TIMEOUT_MS);
+    devnet.hub.startProducing();
+    say('promoting val-a: the first signer');
+    await promoteFirstSigner(commander, devnet);
 
     return {
       dir,
@@ -203,6 +215,52 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   } catch (error) {
     await stopAll();
     throw error;
+  }
+}
+
+const NODE_BOOT_TIMEOUT_MS = 60_000;
+const LOCAL_STACK: Actor = { kind: 'cli', id: 'local-stack' };
+
+/**
+ * A new fleet has no signer: every pilot boots its daemon without the validator key (safe boot). The
+ * stack does what an operator does once, `failover to <primary>`, as soon as the primary is running and
+ * synced, then waits for the validator's first signature on chain.
+ */
+async function promoteFirstSigner(commander: RunningCommander, devnet: Devnet): Promise<void> {
+  const validator = devnet.info.validators[0]!;
+  const primary = devnet.info.nodes.find((n) => n.validator === validator.name)!.name;
+  const deadline = Date.now() + NODE_BOOT_TIMEOUT_MS;
+  let last = '';
+  for (;;) {
+    const answer = await requestFailover(commander.deps, { to: primary, actor: LOCAL_STACK });
+    if (answer.accepted) break;
+    last = answer.summary;
+    if (Date.now() > deadline) throw new Error(`could not promote ${primary}: ${last}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const start = devnet.hub.signatures({ address: validator.consensusAddress }).length;
+  while (devnet.hub.signatures({ address: validator.consensusAddress }).length <= start) {
+    if (Date.now() > deadline) throw new Error(`${primary} was promoted but the validator does not sign`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Resolves once every devnet node's daemon (started by its pilot) is linked to the hub. */
+async function waitForNodes(devnet: Devnet, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const names = devnet.info.nodes.map((n) => n.name);
+  for (;;) {
+    const linked = new Set(
+      devnet.hub
+        .nodes()
+        .filter((n) => n.connected)
+        .map((n) => n.name),
+    );
+    const missing = names.filter((name) => !linked.has(name));
+    if (missing.length === 0) return;
+    if (Date.now() > deadline)
+      throw new Error(`nodes not up after ${timeoutMs} ms: ${missing.join(', ')} (see the pilot logs)`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+/** `npm start`: the whole local stack on one machine, with the console chat on this terminal. */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startConsoleChat } from '../bots/console.js';
+import { CHAOS_HELP } from './chaos.js';
+import { withChaos } from './console.js';
+import { type Stack, startStack } from './stack.js';
+
+const HELP = `beam local stack: a devnet, the EC2 emulation, the commander and one pilot per node
+
+Usage: npm start -- [options]
+
+Options:
+  --dir DIR            state directory (default .beam/local)
+  --reset              wipe the state a previous start left in DIR
+  --block-time-ms MS   devnet block time (default 1000)
+  --sentries N         number of sentries (default 3)
+  --port-base PORT     first devnet port on each 127.0.0.x (default 26656)
+  --no-console         no terminal chat (Slack or Telegram only; stop with Ctrl-C)
+  -h, --help           show this help
+
+Chat: the terminal is a chat where you are an admin; type \`help\` for Beam's commands, a number to
+press a button of the latest message, and \`chaos help\` for faults to inject.
+Slack: set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) and BEAM_SLACK_CHANNEL.
+Telegram: set TELEGRAM_BOT_TOKEN (long polling) and BEAM_TELEGRAM_CHAT.
+
+${CHAOS_HELP}
+`;
+
+function describe(stack: Stack): string {
+  const { info } = stack.devnet;
+  const lines = [
+    `chain ${info.chainId} (${info.denom}), block time ${info.blockTimeMs} ms`,
+    `devnet control   ${info.hub.controlUrl}`,
+    `EC2 emulation    ${stack.ec2.url}`,
+    `commander        ${stack.commander.url}`,
+    ...info.nodes.map(
+      (n) =>
+        `${n.name.padEnd(16)} ${n.role.padEnd(9)} rpc ${n.rpcUrl}  p2p ${n.p2pAddress}  pilot log ${path.relative(
+          process.cwd(),
+          path.join(stack.dir, 'logs', `pilot-${n.name}.log`),
+        )}`,
+    ),
+    `state in ${path.relative(process.cwd(), stack.dir) || '.'}`,
+  ];
+  return lines.join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      dir: { type: 'string', default: '.beam/local' },
+      reset: { type: 'boolean', default: false },
+      'block-time-ms': { type: 'string', default: '1000' },
+      sentries: { type: 'string', default: '3' },
+      'port-base': { type: 'string' },
+      'no-console': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  // The commander logs to stderr: keep the terminal for the chat unless asked for more.
+  process.env.BEAM_LOG_LEVEL ??= 'warn';
+  const blockTimeMs = Number(values['block-time-ms']);
+  const sentries = Number(values.sentries);
+  if (!Number.isInteger(blockTimeMs) || blockTimeMs < 100)
+    throw new Error('--block-time-ms: use a whole number of milliseconds, at least 100');
+  if (!Number.isInteger(sentries) || sentries < 1 || sentries > 5)
+    throw new Error('--sentries: use a number from 1 to 5');
+  const portBase = values['port-base'] === undefined ? undefined : Number(values['port-base']);
+  if (portBase !== undefined && (!Number.isInteger(portBase) || portBase < 1024 || portBase > 65_000))
+    throw new Error('--port-base: use a port from 1024 to 65000');
+
+  const consoleChat = values['no-console']
+    ? null
+    : startConsoleChat(
+        { input: process.stdin, output: process.stdout, user: 'operator', prompt: '' },
+        (input) => handler(input),
+      );
+  let handler: Parameters<typeof startConsoleChat>[1] = async () => [
+    { message: { title: 'Beam is still starting', text: 'Type it again in a moment.' } },
+  ];
+
+  const stack = await startStack({
+    dir: values.dir,
+    reset: values.reset,
+    blockTimeMs,
+    sentries,
+    ...(portBase === undefined ? {} : { portBase }),
+    transports: consoleChat ? { console: consoleChat.transport } : {},
+    chat: consoleChat ? [{ platform: 'console', chat: 'console' }] : [],
+    progress: (line) => process.stderr.write(`${line}...\n`),
+    // The terminal's user is the stack's admin; its chat is the console.
+    settings: { access: { console: { users: { operator: 'admin' }, chats: ['console'] } } },
+  });
+  handler = withChaos(stack, stack.commander.chat);
+  process.stdout.write(
+    `${describe(stack)}\n\nType \`status\`, \`help\` or \`chaos help\`. Ctrl-C stops everything.\n`,
+  );
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write('stopping the local stack...\n');
+    await stack.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  if (consoleChat) {
+    await consoleChat.done;
+    await stop();
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).catch((error: Error) => {
+  process.stderr.write(`${error.message}\n`);
+  process.exit(1);
+});
