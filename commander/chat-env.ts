@@ -1,7 +1,8 @@
 /**
  * Chat credentials: Slack and Telegram tokens from the environment, or (in Lambda) from Secrets
- * Manager through the Parameters and Secrets extension. The values never reach a log line: the bots'
- * logger is given them to redact, and errors name variables, never values.
+ * Manager through the Parameters and Secrets extension (`<NAME>_SECRET` holds the secret's ARN or
+ * name, as for the enrollment token). The values never reach a log line: the loggers are given them
+ * to redact, and errors name variables, never values.
  */
 import { z } from 'zod';
 import { describeZodError } from '../protocol/index.js';
@@ -13,9 +14,9 @@ export interface SlackSecrets {
   signingSecret?: string;
   /** App-level token (`xapp-…`) for Socket Mode (self-hosted). */
   appToken?: string;
-  /** The bot's ids (from `auth.test`: `bot_id`, `user_id`), so that no cold start calls auth.test. */
-  botId: string;
-  botUserId: string;
+  /** The bot's ids (from `auth.test`: `bot_id`, `user_id`); without them Bolt calls auth.test once per process. */
+  botId?: string;
+  botUserId?: string;
   /** Web API base URL, e.g. a loopback fake in tests. */
   apiUrl?: string;
 }
@@ -24,8 +25,8 @@ export interface TelegramSecrets {
   botToken: string;
   /** The setWebhook `secret_token`; with it `POST /telegram/webhook` is served, without it serve polls. */
   webhookSecret?: string;
-  /** The bot's username (without @), preset as botInfo so no cold start calls getMe. */
-  username: string;
+  /** The bot's username (without @), preset as botInfo; without it Telegraf calls getMe once per process. */
+  username?: string;
   /** Bot API root, e.g. a loopback fake in tests. */
   apiRoot?: string;
 }
@@ -35,7 +36,7 @@ export interface ChatSecrets {
   telegram?: TelegramSecrets;
 }
 
-/** Every secret value, for the redacting logger. */
+/** Every secret value, for the redacting loggers. */
 export function secretValues(secrets: ChatSecrets): string[] {
   const { slack, telegram } = secrets;
   return [
@@ -47,20 +48,25 @@ export function secretValues(secrets: ChatSecrets): string[] {
   ].filter((s): s is string => typeof s === 'string' && s.length > 0);
 }
 
+const SLACK_BOT_TOKEN = /^xoxb-[A-Za-z0-9-]+$/;
+const SLACK_APP_TOKEN = /^xapp-[A-Za-z0-9-]+$/;
+const TELEGRAM_BOT_TOKEN = /^\d+:[A-Za-z0-9_-]+$/;
+const TELEGRAM_WEBHOOK_SECRET = /^[A-Za-z0-9_-]{1,256}$/;
+
 const Optional = z.string().min(1).optional();
 
 const ChatEnv = z.object({
-  SLACK_BOT_TOKEN: z
+  SLACK_BOT_TOKEN: z.string().regex(SLACK_BOT_TOKEN, 'use the bot token, starting with xoxb-').optional(),
+  BEAM_SLACK_BOT_TOKEN_SECRET: Optional,
+  SLACK_SIGNING_SECRET: z
     .string()
-    .regex(/^xox[a-z]-/, 'use the bot token, starting with xoxb-')
+    .regex(/^[A-Za-z0-9]{16,128}$/, 'use the app’s signing secret (Basic Information page)')
     .optional(),
-  SLACK_SIGNING_SECRET: Optional,
+  BEAM_SLACK_SIGNING_SECRET_SECRET: Optional,
   SLACK_APP_TOKEN: z
     .string()
-    .regex(/^xapp-/, 'use the app-level token, starting with xapp-')
+    .regex(SLACK_APP_TOKEN, 'use the app-level token, starting with xapp-')
     .optional(),
-  /** Secrets Manager id of a JSON secret `{ "botToken", "signingSecret", "appToken"? }`. */
-  BEAM_SLACK_SECRET: Optional,
   SLACK_BOT_ID: z
     .string()
     .regex(/^B[A-Z0-9]+$/, 'use the bot id from auth.test (B…)')
@@ -72,14 +78,14 @@ const ChatEnv = z.object({
   SLACK_API_URL: z.url({ error: 'use a URL ending in /api/' }).optional(),
   TELEGRAM_BOT_TOKEN: z
     .string()
-    .regex(/^\d+:[A-Za-z0-9_-]+$/, 'use the token BotFather gave, <id>:<secret>')
+    .regex(TELEGRAM_BOT_TOKEN, 'use the token BotFather gave, <id>:<secret>')
     .optional(),
+  BEAM_TELEGRAM_BOT_TOKEN_SECRET: Optional,
   TELEGRAM_WEBHOOK_SECRET: z
     .string()
-    .regex(/^[A-Za-z0-9_-]{1,256}$/, 'use 1-256 characters of A-Z a-z 0-9 _ - (Telegram allows no others)')
+    .regex(TELEGRAM_WEBHOOK_SECRET, 'use 1-256 characters of A-Z a-z 0-9 _ - (Telegram allows no others)')
     .optional(),
-  /** Secrets Manager id of a JSON secret `{ "botToken", "webhookSecret"? }`. */
-  BEAM_TELEGRAM_SECRET: Optional,
+  BEAM_TELEGRAM_WEBHOOK_SECRET_SECRET: Optional,
   TELEGRAM_BOT_USERNAME: z
     .string()
     .regex(/^@?[A-Za-z0-9_]{5,32}$/, 'use the bot username from BotFather')
@@ -87,87 +93,113 @@ const ChatEnv = z.object({
   TELEGRAM_API_ROOT: z.url().optional(),
 });
 
-const SlackJson = z.object({
-  botToken: z.string().min(1),
-  signingSecret: z.string().min(1).optional(),
-  appToken: z.string().min(1).optional(),
-});
-const TelegramJson = z.object({
-  botToken: z.string().min(1),
-  webhookSecret: z.string().min(1).optional(),
-});
-
-async function secretJson<T>(
-  schema: z.ZodType<T>,
-  id: string,
-  variable: string,
-  fetchSecret: SecretFetcher,
-): Promise<T> {
-  const text = await fetchSecret(id);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new Error(`${variable}: secret ${id} is not JSON; store an object such as {"botToken": "…"}`);
-  }
-  const parsed = schema.safeParse(value);
-  // Only field names and problems: never the values.
-  if (!parsed.success) throw new Error(`${variable}: secret ${id}: ${describeZodError(parsed.error)}`);
-  return parsed.data;
+export interface ChatEnvOptions {
+  fetchSecret?: SecretFetcher;
+  /**
+   * Lenient reading (Lambda): a problem leaves that platform out and is told here, so that a chat
+   * misconfiguration never stops the pilot API. Without it the first problem throws (serve, at start).
+   */
+  onProblem?: (problem: string) => void;
 }
 
 /**
- * Reads the chat configuration. A platform is on when its bot token is given (as a value, or in the
- * JSON secret named by `BEAM_SLACK_SECRET` / `BEAM_TELEGRAM_SECRET`); then its ids must be given too.
+ * Reads the chat configuration. A platform is on when its bot token is given, as a value or by secret
+ * id. A value read from Secrets Manager must look like what it is (a freshly deployed secret holds a
+ * random placeholder until the operator sets it).
  */
 export async function chatSecretsFromEnv(
   env: Record<string, string | undefined>,
-  fetchSecret: SecretFetcher = extensionSecretFetcher,
+  options: ChatEnvOptions = {},
 ): Promise<ChatSecrets> {
+  const fetchSecret = options.fetchSecret ?? extensionSecretFetcher;
+  const problem = (text: string) => {
+    const message = `chat environment: ${text}`;
+    if (!options.onProblem) throw new Error(`invalid ${message}`);
+    options.onProblem(message);
+  };
   const parsed = ChatEnv.safeParse(env);
-  if (!parsed.success) throw new Error(`invalid chat environment: ${describeZodError(parsed.error)}`);
+  if (!parsed.success) {
+    problem(describeZodError(parsed.error));
+    return {};
+  }
   const e = parsed.data;
-  const out: ChatSecrets = {};
 
-  const slackStored = e.BEAM_SLACK_SECRET
-    ? await secretJson(SlackJson, e.BEAM_SLACK_SECRET, 'BEAM_SLACK_SECRET', fetchSecret)
-    : undefined;
-  const slackToken = e.SLACK_BOT_TOKEN ?? slackStored?.botToken;
+  /** The value, or the secret's value checked against `shape`; undefined (and a problem) otherwise. */
+  const read = async (
+    value: string | undefined,
+    idVariable: string,
+    id: string | undefined,
+    shape: RegExp,
+    what: string,
+  ): Promise<string | undefined> => {
+    if (value !== undefined || id === undefined) return value;
+    let fetched: string;
+    try {
+      fetched = (await fetchSecret(id)).trim();
+    } catch (error) {
+      problem(`${idVariable}: ${(error as Error).message}`);
+      return undefined;
+    }
+    if (!shape.test(fetched)) {
+      problem(
+        `${idVariable}: secret ${id} does not hold ${what}; set it with \`aws secretsmanager put-secret-value --secret-id ${id} --secret-string …\``,
+      );
+      return undefined;
+    }
+    return fetched;
+  };
+
+  const out: ChatSecrets = {};
+  const slackToken = await read(
+    e.SLACK_BOT_TOKEN,
+    'BEAM_SLACK_BOT_TOKEN_SECRET',
+    e.BEAM_SLACK_BOT_TOKEN_SECRET,
+    SLACK_BOT_TOKEN,
+    'a Slack bot token (xoxb-…)',
+  );
   if (slackToken) {
-    if (!e.SLACK_BOT_ID || !e.SLACK_BOT_USER_ID) {
-      throw new Error(
-        'invalid chat environment: Slack needs SLACK_BOT_ID and SLACK_BOT_USER_ID (bot_id and user_id from auth.test)',
+    const signingSecret = await read(
+      e.SLACK_SIGNING_SECRET,
+      'BEAM_SLACK_SIGNING_SECRET_SECRET',
+      e.BEAM_SLACK_SIGNING_SECRET_SECRET,
+      /^[A-Za-z0-9]{16,128}$/,
+      'a Slack signing secret',
+    );
+    if (!signingSecret && !e.SLACK_APP_TOKEN) {
+      problem(
+        'Slack needs SLACK_SIGNING_SECRET / BEAM_SLACK_SIGNING_SECRET_SECRET (events over HTTPS) or SLACK_APP_TOKEN (Socket Mode)',
       );
+    } else {
+      out.slack = {
+        botToken: slackToken,
+        ...(e.SLACK_BOT_ID && e.SLACK_BOT_USER_ID
+          ? { botId: e.SLACK_BOT_ID, botUserId: e.SLACK_BOT_USER_ID }
+          : {}),
+        ...(signingSecret ? { signingSecret } : {}),
+        ...(e.SLACK_APP_TOKEN ? { appToken: e.SLACK_APP_TOKEN } : {}),
+        ...(e.SLACK_API_URL ? { apiUrl: e.SLACK_API_URL } : {}),
+      };
     }
-    const signingSecret = e.SLACK_SIGNING_SECRET ?? slackStored?.signingSecret;
-    const appToken = e.SLACK_APP_TOKEN ?? slackStored?.appToken;
-    if (!signingSecret && !appToken) {
-      throw new Error(
-        'invalid chat environment: Slack needs SLACK_SIGNING_SECRET (events over HTTPS) or SLACK_APP_TOKEN (Socket Mode)',
-      );
-    }
-    out.slack = {
-      botToken: slackToken,
-      botId: e.SLACK_BOT_ID,
-      botUserId: e.SLACK_BOT_USER_ID,
-      ...(signingSecret ? { signingSecret } : {}),
-      ...(appToken ? { appToken } : {}),
-      ...(e.SLACK_API_URL ? { apiUrl: e.SLACK_API_URL } : {}),
-    };
   }
 
-  const telegramStored = e.BEAM_TELEGRAM_SECRET
-    ? await secretJson(TelegramJson, e.BEAM_TELEGRAM_SECRET, 'BEAM_TELEGRAM_SECRET', fetchSecret)
-    : undefined;
-  const telegramToken = e.TELEGRAM_BOT_TOKEN ?? telegramStored?.botToken;
+  const telegramToken = await read(
+    e.TELEGRAM_BOT_TOKEN,
+    'BEAM_TELEGRAM_BOT_TOKEN_SECRET',
+    e.BEAM_TELEGRAM_BOT_TOKEN_SECRET,
+    TELEGRAM_BOT_TOKEN,
+    'a Telegram bot token (<id>:<secret>)',
+  );
   if (telegramToken) {
-    if (!e.TELEGRAM_BOT_USERNAME) {
-      throw new Error('invalid chat environment: Telegram needs TELEGRAM_BOT_USERNAME (the bot username)');
-    }
-    const webhookSecret = e.TELEGRAM_WEBHOOK_SECRET ?? telegramStored?.webhookSecret;
+    const webhookSecret = await read(
+      e.TELEGRAM_WEBHOOK_SECRET,
+      'BEAM_TELEGRAM_WEBHOOK_SECRET_SECRET',
+      e.BEAM_TELEGRAM_WEBHOOK_SECRET_SECRET,
+      TELEGRAM_WEBHOOK_SECRET,
+      'a webhook secret of 1-256 characters A-Z a-z 0-9 _ -',
+    );
     out.telegram = {
       botToken: telegramToken,
-      username: e.TELEGRAM_BOT_USERNAME.replace(/^@/, ''),
+      ...(e.TELEGRAM_BOT_USERNAME ? { username: e.TELEGRAM_BOT_USERNAME.replace(/^@/, '') } : {}),
       ...(webhookSecret ? { webhookSecret } : {}),
       ...(e.TELEGRAM_API_ROOT ? { apiRoot: e.TELEGRAM_API_ROOT } : {}),
     };

@@ -11,8 +11,8 @@ import { TelegramTransport } from './transport.js';
 
 export interface TelegramBotOptions {
   botToken: string;
-  /** The bot's own `getMe` answer, preset so that no cold start calls getMe. */
-  botInfo: UserFromGetMe;
+  /** The bot's own `getMe` answer, preset so that no cold start calls getMe (without it, one call per process). */
+  botInfo?: UserFromGetMe;
   logger: Logger;
   /** Bot API root; tests point it at a loopback fake. */
   apiRoot?: string;
@@ -66,7 +66,7 @@ export function createTelegramBot(options: TelegramBotOptions, onInput: InputHan
   const bot = new Telegraf(options.botToken, {
     telegram: { webhookReply: false, ...(options.apiRoot ? { apiRoot: options.apiRoot } : {}) },
   });
-  bot.botInfo = options.botInfo;
+  if (options.botInfo) bot.botInfo = options.botInfo;
   const transport = new TelegramTransport(bot.telegram);
 
   // Telegraf's default handler rethrows, and Telegram would redeliver the update forever.
@@ -85,7 +85,7 @@ export function createTelegramBot(options: TelegramBotOptions, onInput: InputHan
   const dispatch = async (input: ChatInput) => deliverReplies(input, await onInput(input), transport);
 
   bot.on('text', async (ctx) => {
-    const text = commandText(ctx.message.text, options.botInfo.username);
+    const text = commandText(ctx.message.text, ctx.botInfo.username);
     if (text === undefined) return;
     await dispatch({
       kind: 'command',

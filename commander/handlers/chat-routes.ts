@@ -14,7 +14,7 @@ import { createTelegramTransport } from '../../bots/telegram/transport.js';
 import { StoreDeduper } from '../adapters/store/chatops.js';
 import type { CommanderDeps } from '../app/context.js';
 import type { ChatSecrets, SlackSecrets, TelegramSecrets } from '../chat-env.js';
-import { secretValues } from '../chat-env.js';
+import { chatSecretsFromEnv, secretValues } from '../chat-env.js';
 import type { ChatOps } from '../chatops/chatops.js';
 import type { Route } from './router.js';
 
@@ -63,8 +63,23 @@ export function commanderLogger(secrets: ChatSecrets, options: ChatRouteOptions 
   return chatLogger(secrets, options, 'beam-commander');
 }
 
+/**
+ * Chat for a Lambda: credentials read leniently (a chat problem is logged and leaves that platform
+ * out; the pilot API and the tick must keep running) and the commander's redacting logger.
+ */
+export async function lambdaChat(
+  env: Record<string, string | undefined>,
+  options: ChatRouteOptions = {},
+): Promise<{ secrets: ChatSecrets; log: PinoLogger }> {
+  const problems: string[] = [];
+  const secrets = await chatSecretsFromEnv(env, { onProblem: (p) => problems.push(p) });
+  const log = commanderLogger(secrets, options);
+  for (const problem of problems) log.error({ problem }, 'chat disabled in part: fix the environment');
+  return { secrets, log };
+}
+
 /** Telegram's botInfo, preset from configuration (the bot id is the token's numeric prefix). */
-export function telegramBotInfo(telegram: TelegramSecrets) {
+export function telegramBotInfo(telegram: TelegramSecrets & { username: string }) {
   return {
     id: Number(telegram.botToken.split(':')[0]),
     is_bot: true as const,
@@ -84,8 +99,7 @@ export function slackAppOptions(
 ) {
   return {
     botToken: slack.botToken,
-    botId: slack.botId,
-    botUserId: slack.botUserId,
+    ...(slack.botId && slack.botUserId ? { botId: slack.botId, botUserId: slack.botUserId } : {}),
     logger,
     dedupe,
     ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}),
@@ -144,7 +158,9 @@ export function createChatRoutes(
     const bot = createTelegramBot(
       {
         botToken: telegram.botToken,
-        botInfo: telegramBotInfo(telegram),
+        ...(telegram.username
+          ? { botInfo: telegramBotInfo({ ...telegram, username: telegram.username }) }
+          : {}),
         logger,
         dedupe,
         ...(telegram.apiRoot ? { apiRoot: telegram.apiRoot } : {}),

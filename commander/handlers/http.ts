@@ -1,24 +1,23 @@
 import type { CommanderDeps } from '../app/context.js';
 import { cloudFromEnv } from '../adapters/ec2/config.js';
 import { createChatOps } from '../app/chatops-factory.js';
-import { chatSecretsFromEnv } from '../chat-env.js';
 import { buildDeps } from '../deps.js';
 import { settingsFromEnv } from '../env.js';
 import type { HttpEventV2, HttpResultV2 } from './lambda-types.js';
-import { commanderLogger, createChatRoutes, type TransportTable } from './chat-routes.js';
+import { createChatRoutes, lambdaChat, type TransportTable } from './chat-routes.js';
 import { createHttpHandler } from './routes.js';
 
 let cached: Promise<(event: HttpEventV2) => Promise<HttpResultV2>> | undefined;
 
 async function init(): Promise<(event: HttpEventV2) => Promise<HttpResultV2>> {
   const settings = await settingsFromEnv(process.env);
-  const chatSecrets = await chatSecretsFromEnv(process.env);
+  const { secrets: chatSecrets, log } = await lambdaChat(process.env);
   // The notifier and the chat routes share one transport table: replies and alerts use one client.
   const transports: TransportTable = {};
   const deps: CommanderDeps = buildDeps(settings, {
     cloud: cloudFromEnv(process.env),
     transports,
-    log: commanderLogger(chatSecrets),
+    log,
   });
   const chat = createChatRoutes(deps, createChatOps(deps), chatSecrets, transports);
   return createHttpHandler(deps, chat.routes);

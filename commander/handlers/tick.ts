@@ -1,10 +1,9 @@
 import type { CommanderDeps } from '../app/context.js';
 import { type TickSummary, runTick } from '../app/tick.js';
 import { cloudFromEnv } from '../adapters/ec2/config.js';
-import { chatSecretsFromEnv } from '../chat-env.js';
 import { buildDeps } from '../deps.js';
 import { settingsFromEnv } from '../env.js';
-import { commanderLogger, createChatTransports } from './chat-routes.js';
+import { createChatTransports, lambdaChat } from './chat-routes.js';
 import type { ScheduledEvent } from './lambda-types.js';
 
 let cached: Promise<CommanderDeps> | undefined;
@@ -13,11 +12,11 @@ let cached: Promise<CommanderDeps> | undefined;
 export async function handler(_event: ScheduledEvent): Promise<TickSummary> {
   cached ??= settingsFromEnv(process.env)
     .then(async (settings) => {
-      const chatSecrets = await chatSecretsFromEnv(process.env);
+      const { secrets, log } = await lambdaChat(process.env);
       return buildDeps(settings, {
         cloud: cloudFromEnv(process.env),
-        transports: createChatTransports(chatSecrets),
-        log: commanderLogger(chatSecrets),
+        transports: createChatTransports(secrets),
+        log,
       });
     })
     .catch((error) => {

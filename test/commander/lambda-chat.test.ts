@@ -9,9 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoClient } from '../../commander/adapters/store/client.js';
 import { ensureTable } from '../../commander/adapters/store/table.js';
 import { chatSecretsFromEnv } from '../../commander/chat-env.js';
+import { lambdaChat } from '../../commander/handlers/chat-routes.js';
 import { handler as httpHandler } from '../../commander/handlers/http.js';
 import { handler as tickHandler } from '../../commander/handlers/tick.js';
-import { type RecordedCall, startFakeApi } from '../bots/fake-api.js';
+import { captureLines, type RecordedCall, startFakeApi } from '../bots/fake-api.js';
 import { waitFor } from '../helpers/wait.js';
 import { TOKEN, enrollRequest, httpEvent, startDynalite } from './helpers.js';
 
@@ -24,9 +25,13 @@ const TELEGRAM = {
   webhookSecret: 'lambda-hook-secret-1',
 };
 const SESSION = 'session-token-for-the-extension';
+const PLACEHOLDER = 'Q8z!randomPlaceholderFromCdk#42';
 const SECRETS: Record<string, string> = {
-  'arn:slack': JSON.stringify(SLACK),
-  'arn:telegram': JSON.stringify(TELEGRAM),
+  'arn:slack-bot': SLACK.botToken,
+  'arn:slack-signing': SLACK.signingSecret,
+  'arn:telegram-bot': TELEGRAM.botToken,
+  'arn:telegram-hook': TELEGRAM.webhookSecret,
+  'arn:placeholder': PLACEHOLDER,
 };
 const ENV_KEYS: string[] = [];
 
@@ -72,11 +77,14 @@ beforeAll(async () => {
         telegram: { users: { '1001': 'operator' }, chats: ['-500'] },
       },
     }),
-    BEAM_SLACK_SECRET: 'arn:slack',
+    // The variables the CDK stack sets: one secret id per value.
+    BEAM_SLACK_BOT_TOKEN_SECRET: 'arn:slack-bot',
+    BEAM_SLACK_SIGNING_SECRET_SECRET: 'arn:slack-signing',
     SLACK_BOT_ID: 'B0LAMBDA',
     SLACK_BOT_USER_ID: 'U0LAMBDA',
     SLACK_API_URL: `${slackApi.url}/api/`,
-    BEAM_TELEGRAM_SECRET: 'arn:telegram',
+    BEAM_TELEGRAM_BOT_TOKEN_SECRET: 'arn:telegram-bot',
+    BEAM_TELEGRAM_WEBHOOK_SECRET_SECRET: 'arn:telegram-hook',
     TELEGRAM_BOT_USERNAME: 'beam_lambda_bot',
     TELEGRAM_API_ROOT: telegramApi.url,
     AWS_SESSION_TOKEN: SESSION,
@@ -116,7 +124,12 @@ describe('Lambda chat routes from the environment', () => {
     const post = await waitFor(() => slackApi.of('chat.postMessage')[0], 'the reply');
     expect(post.headers.authorization).toBe(`Bearer ${SLACK.botToken}`);
     expect(post.body).toMatchObject({ channel: 'COPS', text: '0 nodes' });
-    expect(extensionCalls.sort()).toEqual(['arn:slack', 'arn:telegram']);
+    expect(extensionCalls.sort()).toEqual([
+      'arn:slack-bot',
+      'arn:slack-signing',
+      'arn:telegram-bot',
+      'arn:telegram-hook',
+    ]);
   });
 
   it('takes Telegram updates with the webhook secret, and posts the commander’s notices to Telegram', async () => {
@@ -152,15 +165,25 @@ describe('Lambda chat routes from the environment', () => {
 
   it('names the variable, never the value, when the chat environment is wrong', async () => {
     await expect(chatSecretsFromEnv({ SLACK_BOT_TOKEN: SLACK.botToken })).rejects.toThrow(
-      /Slack needs SLACK_BOT_ID and SLACK_BOT_USER_ID/,
+      /Slack needs SLACK_SIGNING_SECRET .* or SLACK_APP_TOKEN/,
     );
     const bad = chatSecretsFromEnv({ TELEGRAM_BOT_TOKEN: 'not a token at all' });
     await expect(bad).rejects.toThrow(/TELEGRAM_BOT_TOKEN: use the token BotFather gave/);
     await expect(bad).rejects.not.toThrow(/not a token at all/);
-    await expect(
-      chatSecretsFromEnv({ BEAM_SLACK_SECRET: 'arn:x' }, async () =>
-        JSON.stringify({ signingSecret: 'sss-value' }),
-      ),
-    ).rejects.toThrow(/BEAM_SLACK_SECRET: secret arn:x: botToken/);
+  });
+
+  it('leaves a platform out, and says why, when its secret still holds the deploy-time placeholder', async () => {
+    const lines = captureLines();
+    const { secrets } = await lambdaChat(
+      { ...process.env, BEAM_TELEGRAM_BOT_TOKEN_SECRET: 'arn:placeholder' },
+      { logDestination: lines.stream },
+    );
+    expect(secrets.telegram).toBeUndefined();
+    expect(secrets.slack?.botToken).toBe(SLACK.botToken);
+    const logged = lines.lines.join('\n');
+    expect(logged).toContain(
+      'BEAM_TELEGRAM_BOT_TOKEN_SECRET: secret arn:placeholder does not hold a Telegram bot token',
+    );
+    expect(logged).not.toContain(PLACEHOLDER);
   });
 });
