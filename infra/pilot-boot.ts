@@ -57,6 +57,7 @@ export function pilotConfigToml(boot: PilotBoot, nodeName: string): string {
     'mode = "systemd"',
     `unit = ${str(boot.daemonUnit)}`,
     `home = ${str(boot.daemonHome)}`,
+    'p2p_host = "$PRIVATE_IP"',
     '',
     '[commander]',
     `url = ${str(boot.commanderUrl)}`,
@@ -103,14 +104,16 @@ function unitAdjustments(boot: PilotBoot): string[] {
 
 export function pilotBootScript(boot: PilotBoot): string[] {
   const user = boot.daemonUser;
-  // Sentries are interchangeable: their name comes from the instance id, read through IMDSv2.
-  const nodeName = boot.nodeName
-    ? [`NODE_NAME=${str(boot.nodeName)}`]
-    : [
-        'IMDS_TOKEN=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 60")',
-        'INSTANCE_ID=$(curl -sf -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/meta-data/instance-id)',
-        'NODE_NAME="sentry-$INSTANCE_ID"',
-      ];
+  // From IMDSv2: the private address peers dial (the pilot's p2p_host, registered at enrollment) and
+  // the instance id; sentries are interchangeable and named after their instance.
+  const metadata = (path: string) =>
+    `$(curl -sf -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/meta-data/${path})`;
+  const nodeName = [
+    'IMDS_TOKEN=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 60")',
+    `PRIVATE_IP=${metadata('local-ipv4')}`,
+    `INSTANCE_ID=${metadata('instance-id')}`,
+    boot.nodeName ? `NODE_NAME=${str(boot.nodeName)}` : 'NODE_NAME="sentry-$INSTANCE_ID"',
+  ];
   return [
     'set -euo pipefail',
     'dnf install -y nodejs22 unzip polkit',

@@ -220,7 +220,9 @@ describe('network stack', () => {
         mode: 'systemd',
         unit: 'gaiad.service',
         home: '/home/gaia/.gaia',
+        p2p_host: '$PRIVATE_IP', // expanded by the shell's heredoc: peers dial the private address
       });
+      expect(text).toContain('/latest/meta-data/local-ipv4)');
       expect(config.commander).toMatchObject({
         url: 'https://abc123.execute-api.eu-west-1.amazonaws.com',
         enrollment_token_file: '/etc/beam/enrollment-token',
