@@ -169,8 +169,12 @@ class Run {
         else this.phase(op, 'fencing-wait');
       }
     } else if (result.id === op.promoteActionId) {
-      if (result.ok) this.phase(op, 'signing');
-      else {
+      if (result.ok) {
+        // The new signer signs only above the sign state it reports: a signature at or below it
+        // may still be the old signer's, seen late.
+        if (result.height !== undefined) op.minHeight = Math.max(op.minHeight ?? 0, result.height);
+        this.phase(op, 'signing');
+      } else {
         this.abort(op, `promote failed on ${nodeId}: ${result.message ?? 'no detail'}`);
         this.alert('promote-failed', true, 'critical', `Promotion of ${nodeId} failed`, op.abortReason ?? '');
       }
@@ -373,7 +377,9 @@ class Run {
         return;
       case 'promoting':
       case 'signing': {
-        const first = this.firstSignatureAbove(op.minHeight ?? 0);
+        // Done only after the promote result: before it, a signature above minHeight may still be
+        // the old signer's (reports lag, so minHeight can trail the chain).
+        const first = op.phase === 'signing' ? this.firstSignatureAbove(op.minHeight ?? 0) : null;
         if (first !== null) {
           op.missedBlocks = op.lastSignedHeight === null ? null : first - op.lastSignedHeight - 1;
           this.phase(op, 'done');

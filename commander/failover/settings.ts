@@ -17,9 +17,13 @@ export const FailoverSettings = z
     /** A healthy holder's lease is extended when less than this remains. */
     renewMarginMs: Ms.default(20_000),
     /** Added after lease expiry before the lease may move without a demote result. */
-    graceMs: Ms.default(20_000),
-    /** Worst case, by the pilot's own clock, from lease expiry until its daemon has stopped signing. */
-    pilotFenceDelayMs: Ms.default(10_000),
+    graceMs: Ms.default(30_000),
+    /**
+     * Worst case, by the pilot's own clock, from lease expiry until its daemon has stopped signing.
+     * The pilot's defaults with a hung daemon: 3 guard checks × (250 ms + 3 s RPC timeout) + 10 s
+     * `stop_timeout_ms` − 2 s `fence_margin_ms` ≈ 18 s.
+     */
+    pilotFenceDelayMs: Ms.default(20_000),
     /** Largest difference between the pilot's idea of the lease deadline and the commander's. */
     maxClockSkewMs: z.number().int().nonnegative().default(5_000),
     /** A node with no report for this long is silent. */

@@ -76,7 +76,10 @@ export interface FailoverOp {
   missedAtStart: number;
   /** Highest height known signed by the validator when the operation started. */
   lastSignedHeight: number | null;
-  /** Sign-state floor sent with the promote. */
+  /**
+   * Sign-state floor sent with the promote, raised to the floor the pilot reports with its result:
+   * the first signature above it after the result is the new signer's.
+   */
   minHeight: number | null;
   /** Blocks without our signature between the last signature before and the first after. */
   missedBlocks: number | null;

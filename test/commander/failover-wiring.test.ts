@@ -288,11 +288,11 @@ describe('failover settings', () => {
       const config = loadServeConfig({ config: file }, { BEAM_ENROLLMENT_TOKEN: 'x'.repeat(20) });
       const settings = failoverSettingsOf({ ...config.settings, tableName: 't' });
       expect(settings).toMatchObject({ mode: 'auto', silentAfterMs: 3000, missedCommitsForFailover: 5 });
-      expect(settings.graceMs).toBe(20_000);
+      expect(settings.graceMs).toBe(30_000);
 
       await fs.writeFile(file, ['[settings.failover]', 'graceMs = 12000'].join('\n'));
       expect(() => loadServeConfig({ config: file }, { BEAM_ENROLLMENT_TOKEN: 'x'.repeat(20) })).toThrow(
-        /failover\.graceMs: must exceed pilotFenceDelayMs \+ maxClockSkewMs \(15000 ms\)/,
+        /failover\.graceMs: must exceed pilotFenceDelayMs \+ maxClockSkewMs \(25000 ms\)/,
       );
     } finally {
       await fs.rm(dir, { recursive: true, force: true });

@@ -28,10 +28,11 @@ export const FAULT_SETTINGS: FailoverSettingsInput = {
   silentAfterMs: 3_000,
   chainHaltAfterMs: 5_000,
   startupGraceMs: 10_000,
-  // Includes a pilot restart by systemd (RestartSec=2 plus start-up) before its guard fences.
-  pilotFenceDelayMs: 4_000,
+  // The modelled pilot's worst case: a hung daemon (3 checks × 3.25 s + 3 s stop), or a pilot
+  // restart by systemd (RestartSec=2 plus start-up) before its guard fences.
+  pilotFenceDelayMs: 13_000,
   maxClockSkewMs: 5_000,
-  graceMs: 10_000,
+  graceMs: 19_000,
   missedCommitsForFailover: 3,
   mode: 'auto',
 };
@@ -44,6 +45,11 @@ const STEP_MS = 100;
 const DOUBLE_SIGN_CHECK = 4;
 /** Pilot: a node whose newest block is older than this is stalled (no fresh signature). */
 const STALL_MS = 3_000;
+/** Pilot guard: consecutive checks before fencing; each waits up to the RPC timeout on a hung daemon. */
+const FENCE_CHECKS = 3;
+const GUARD_INTERVAL_MS = 250;
+const RPC_TIMEOUT_MS = 3_000;
+const STOP_TIMEOUT_MS = 3_000;
 
 /** Small deterministic PRNG (mulberry32). */
 export function rng(seed: number): () => number {
@@ -100,6 +106,8 @@ interface FNode {
   /** Real time the pilot considers its lease over (null: no lease). */
   deadline: number | null;
   fenced: boolean;
+  /** Since when the guard's checks have agreed that it must fence (null: they do not). */
+  fenceSince: number | null;
   frozenAt: number | null;
   cutFromCommander: boolean;
   signState: number;
@@ -152,6 +160,7 @@ export class FaultWorld {
         highestEpoch: i === 0 ? 1 : 0,
         deadline: i === 0 ? T0 + 20_000 : null,
         fenced: false,
+        fenceSince: null,
         frozenAt: null,
         cutFromCommander: false,
         signState: 0,
@@ -264,16 +273,28 @@ export class FaultWorld {
       .map((b) => ({ height: b.height, signed: b.signers.length > 0, at: b.at }));
   }
 
-  /** The pilot's guard: fence once the lease is over by its clock and its own node shows no fresh signature. */
+  /**
+   * The pilot's guard: fence once the lease is over by its clock and its own node shows no fresh
+   * signature, confirmed by consecutive checks (each waits for the RPC timeout when the daemon hangs),
+   * then stop the daemon (a hung one only dies at the stop timeout's SIGKILL).
+   */
   private guard(n: FNode): void {
-    if (!n.holdsKey || n.daemon === 'stopped') return;
-    const over = n.deadline === null || this.now >= n.deadline + this.settings.pilotFenceDelayMs / 4;
-    if (!over) return;
+    const over = n.holdsKey && n.daemon !== 'stopped' && (n.deadline === null || this.now >= n.deadline);
     const commits = this.commits(n);
     const tipAt = this.blocks.find((b) => b.height === this.viewTip(n))?.at ?? 0;
     const fresh =
       n.daemon === 'running' && this.now - tipAt <= STALL_MS && commits.slice(-3).some((c) => c.signed);
-    if (fresh) return;
+    if (!over || fresh) {
+      n.fenceSince = null;
+      return;
+    }
+    n.fenceSince ??= this.now;
+    const hung = n.daemon === 'hung';
+    const delay = hung
+      ? FENCE_CHECKS * (GUARD_INTERVAL_MS + RPC_TIMEOUT_MS) + STOP_TIMEOUT_MS
+      : FENCE_CHECKS * GUARD_INTERVAL_MS;
+    if (this.now - n.fenceSince < delay) return;
+    n.fenceSince = null;
     n.daemon = 'stopped';
     n.desired = 'stopped';
     n.fenced = true;
@@ -407,7 +428,9 @@ export class FaultWorld {
     n.daemon = 'stopped';
     n.nextDaemonStartAt = this.now;
     this.supervise(n);
-    return result(true);
+    // Like the pilot: raised to at least the newest height its own node knows.
+    n.signState = Math.max(n.signState, this.viewTip(n));
+    return { ...result(true), height: n.signState };
   }
 
   // ── faults ───────────────────────────────────────────────────────────────────────────────
@@ -417,7 +440,7 @@ export class FaultWorld {
       this.nodes[f.node] ?? this.nodes.find((x) => x.id === this.state.lease.holder) ?? this.nodes[0]!;
     switch (f.kind) {
       case 'kill-pilot':
-        if (on) n.pilotUp = false;
+        if (on) Object.assign(n, { pilotUp: false, fenceSince: null });
         else this.bootPilot(n);
         return;
       case 'kill-daemon':
@@ -427,7 +450,7 @@ export class FaultWorld {
         }
         return;
       case 'power-loss':
-        if (on) Object.assign(n, { powered: false, pilotUp: false, daemon: 'stopped' });
+        if (on) Object.assign(n, { powered: false, pilotUp: false, daemon: 'stopped', fenceSince: null });
         else {
           n.powered = true;
           // systemd starts the pilot; the daemon's unit is the pilot's to start.

@@ -8,8 +8,8 @@ describe('failover settings', () => {
       reportIntervalMs: 5_000,
       leaseDurationMs: 30_000,
       renewMarginMs: 20_000,
-      graceMs: 20_000,
-      pilotFenceDelayMs: 10_000,
+      graceMs: 30_000,
+      pilotFenceDelayMs: 20_000,
       maxClockSkewMs: 5_000,
       silentAfterMs: 15_000,
       missedCommitsForFailover: 3,
@@ -20,11 +20,11 @@ describe('failover settings', () => {
   });
 
   it('refuses a grace period that does not cover fencing delay plus clock skew, naming the fix', () => {
-    expect(() => parseFailoverSettings({ graceMs: 15_000 })).toThrow(
-      'invalid failover settings: graceMs: must exceed pilotFenceDelayMs + maxClockSkewMs (15000 ms): raise graceMs to at least 15001',
+    expect(() => parseFailoverSettings({ graceMs: 25_000 })).toThrow(
+      'invalid failover settings: graceMs: must exceed pilotFenceDelayMs + maxClockSkewMs (25000 ms): raise graceMs to at least 25001',
     );
     expect(() => parseFailoverSettings({ maxClockSkewMs: 12_000 })).toThrow(/graceMs: must exceed/);
-    expect(() => parseFailoverSettings({ graceMs: 15_001 })).not.toThrow();
+    expect(() => parseFailoverSettings({ graceMs: 25_001 })).not.toThrow();
   });
 
   it('refuses renewal and silence windows that one lost report would break', () => {
