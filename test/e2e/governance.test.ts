@@ -24,7 +24,6 @@ import { QueryClientImpl as GovV1Query } from 'cosmjs-types/cosmos/gov/v1/query'
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../bots/model.js';
-import { DEFAULT_MODULES } from '../../commander/app/fleet-ops.js';
 import { createChatOps } from '../../commander/app/chatops-factory.js';
 import * as governanceOps from '../../commander/app/governance-ops.js';
 import type { ChatOps } from '../../commander/chatops/chatops.js';
@@ -113,6 +112,12 @@ async function sendAsValidator(messages: { typeUrl: string; value: unknown }[]):
   }
 }
 
+/** The validator account's liquid balance as the commander last saw it. */
+async function reportedLiquid(): Promise<bigint> {
+  const r = (await commander.deps.store.getNode('val-a'))?.value.lastReport;
+  return BigInt(r?.chain?.balances.find((b) => b.denom === devnet.info.denom)?.amount ?? '0');
+}
+
 /** Resolves after two ticks that started after now. */
 async function twoTicks(): Promise<void> {
   const from = Date.now();
@@ -166,7 +171,8 @@ beforeAll(async () => {
     }),
     { transports: { console: chat } },
   );
-  chatops = createChatOps(commander.deps, { modules: { ...DEFAULT_MODULES, governance: governanceOps } });
+  // The commander's own chat wiring: a button press runs `vote <id> <option>` through FleetOps.
+  chatops = createChatOps(commander.deps);
   const tokenFile = path.join(dir, 'enrollment-token');
   await fs.writeFile(tokenFile, TOKEN, { mode: 0o600 });
   setup = await pilotConfigFor(devnet.info, 'val-a', dir, {
@@ -396,6 +402,12 @@ describe('governance on the devnet', () => {
   it('auto-bond delegates all but the fee reserve to the own validator', async () => {
     const reserve = 2_000_000n;
     await control('/fund', { address: validator().accountAddress, amount: '700000000' });
+    const funded = await waitFor(async () => {
+      const l = await liquid();
+      return l > 700_000_000n ? l : null;
+    }, 'the funds on chain');
+    // The decision works on the holder's report: let it show the funds first.
+    await waitFor(async () => (await reportedLiquid()) >= funded, 'the commander seeing the funds');
     const before = await delegated();
     for (const [key, value] of Object.entries({
       'autoBond.threshold': '500000000',
@@ -415,7 +427,7 @@ describe('governance on the devnet', () => {
     );
     const amount = BigInt(/^Delegating (\d+)stake/.exec(done.message.title)![1]!);
     const liquidThen = BigInt(fieldOf(done.message, 'Liquid')!.replace('stake', ''));
-    expect(liquidThen).toBeGreaterThan(700_000_000n);
+    expect(liquidThen).toBeGreaterThanOrEqual(funded);
     expect(amount).toBe(liquidThen - reserve);
     expect(done.message.text).toMatch(/^tx [0-9A-F]{64}$/);
     expect(fieldOf(done.message, 'Kept as fee reserve')).toBe(`${reserve}stake`);
@@ -455,10 +467,10 @@ describe('governance on the devnet', () => {
     expect(alert.message.text).toContain('missing grant for auto-bond: /cosmos.staking.v1beta1.MsgDelegate');
     expect(alert.message.text).toContain('beam-pilot grants');
     await control('/fund', { address: validator().accountAddress, amount: '700000000' });
-    await waitFor(async () => {
-      const r = (await commander.deps.store.getNode('val-a'))?.value.lastReport;
-      return BigInt(r?.chain?.balances.find((b) => b.denom === 'stake')?.amount ?? '0') > 700_000_000n;
-    }, 'the commander seeing the funded balance');
+    await waitFor(
+      async () => (await reportedLiquid()) > 700_000_000n,
+      'the commander seeing the funded balance',
+    );
     await twoTicks();
     const refused = await governanceOps.bondNow(commander.deps, { actor: ADMIN });
     expect(refused).toMatchObject({ accepted: false, summary: expect.stringContaining('no delegate grant') });
