@@ -34,7 +34,7 @@ export async function performCloud(
           foreignAllocationId: r.foreignAllocationId ?? null,
         };
       }
-      const t = await cloud.terminateSentry(fleet, request.instanceId);
+      const t = await cloud.terminateSentry(fleet, request.instanceId, request.node);
       return { kind: 'terminate', opId, attempt, ok: true, released: t.released };
     } catch (error) {
       const cloudError =

@@ -191,8 +191,14 @@ export class Ec2Cloud implements CloudPort {
     await this.release(allocationId);
   }
 
-  async terminateSentry(fleet: string, instanceId: string): Promise<TerminateResult> {
+  async terminateSentry(fleet: string, instanceId: string, node?: string): Promise<TerminateResult> {
     const instance = await this.ownedSentry(fleet, instanceId, 'terminate');
+    if (node !== undefined && instance.node !== undefined && instance.node !== node) {
+      throw new CloudError(
+        'refused',
+        `Instance ${instanceId} is sentry ${instance.node}, not ${node}: check which instance ${node} runs on`,
+      );
+    }
     const attached = (await this.listAddresses(fleet)).filter((a) => a.instanceId === instanceId);
     let previousState = instance.state;
     let currentState = instance.state;

@@ -85,9 +85,10 @@ export interface CloudPort {
   /**
    * Terminates a Beam-managed sentry of the fleet (its autoscaling group replaces it) and releases its
    * Beam addresses once EC2 has disassociated them; refuses other instances. A repeat releases what
-   * the first call could not yet.
+   * the first call could not yet. With `node`, an instance whose `beam:node` tag names another sentry is
+   * refused (a registry entry pointing at the wrong instance never terminates a healthy one).
    */
-  terminateSentry(fleet: string, instanceId: string): Promise<TerminateResult>;
+  terminateSentry(fleet: string, instanceId: string, node?: string): Promise<TerminateResult>;
 }
 
 export type CloudErrorKind =

@@ -397,6 +397,12 @@ describe('terminateSentry', () => {
       expect(refused.kind).toBe('refused');
       expect(refused.message).toContain(`Refusing to terminate ${id}`);
     }
+    // The registry names sentry-b for sentry-a's instance: refused, nothing terminated.
+    const wrong = await cloudError(ec2.terminateSentry(FLEET, a.instanceId, 'sentry-b'));
+    expect(wrong).toMatchObject({
+      kind: 'refused',
+      message: expect.stringContaining('is sentry sentry-a, not sentry-b'),
+    });
     expect(emulator.requests().filter((r) => r.action === 'TerminateInstances')).toEqual([]);
 
     const held = await ec2.rotateAddress({
@@ -405,7 +411,7 @@ describe('terminateSentry', () => {
       instanceId: a.instanceId,
       opKey: 'o',
     });
-    expect(await ec2.terminateSentry(FLEET, a.instanceId)).toEqual({
+    expect(await ec2.terminateSentry(FLEET, a.instanceId, 'sentry-a')).toEqual({
       instanceId: a.instanceId,
       previousState: 'running',
       currentState: 'shutting-down',
