@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startDynalite } from '../test/commander/helpers.js';
 import { type BundleFigure, measureBundle } from './bundle.js';
-import { type FailoverFigures, simulateFailover } from './failover-sim.js';
+import { type FailoverBench, measureFailover } from './failover.js';
 import { type FuzzFigures, runFuzz } from './fuzz.js';
 import { type LatencyFigure, type LoadFigure, load, reportLatency } from './load.js';
 import { type PilotFootprint, pilotFootprint } from './pilot-footprint.js';
@@ -32,7 +32,7 @@ export interface BenchResults {
     load?: LoadFigure[];
     bundle?: BundleFigure;
     pilot?: PilotFootprint;
-    failover?: FailoverFigures;
+    failover?: FailoverBench;
     fuzz?: FuzzFigures;
   };
   errors: Record<string, string>;
@@ -123,8 +123,8 @@ async function main() {
       log,
     });
   });
-  await section('failover', 'failover figures (seeded schedules)', async () => {
-    results.figures.failover = simulateFailover({ schedules: quick ? 100 : 500, seed, blockMs: 6000 });
+  await section('failover', 'failover figures and chaos soak (seeded fault schedules)', async () => {
+    results.figures.failover = measureFailover({ schedules: quick ? 100 : 500, seed });
   });
   await section('fuzz', 'fuzzing (test/fuzz)', async () => {
     results.figures.fuzz = await runFuzz({ runs: quick ? 1000 : 10_000, seed, log });
