@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
+import { DirectSecp256k1HdWallet, decodeTxRaw } from '@cosmjs/proto-signing';
 import {
   calculateFee,
   createProtobufRpcClient,
@@ -290,14 +290,22 @@ describe('governance on the devnet', () => {
         timeoutMs: 20_000,
       },
     );
-    await waitFor(
+    const yes = await waitFor(
       () =>
-        chat.updates.find(
-          (u) =>
-            u.ref.messageId === post.ref.messageId && fieldOf(u.message, 'Our vote') === 'Yes (on chain)',
-        ),
+        chat.updates
+          .filter((u) => u.ref.messageId === post.ref.messageId)
+          .map((u) => fieldOf(u.message, 'Vote'))
+          .find((v) => v?.startsWith('Yes (console:admin): tx ')),
       'the message showing the changed vote',
     );
+    // The memo rides on the transaction.
+    const client2 = await StargateClient.connect(devnet.info.nodes[0]!.rpcUrl);
+    try {
+      const tx = await client2.getTx(/tx ([0-9A-F]{64})/.exec(yes)![1]!);
+      expect(decodeTxRaw(tx!.tx).body.memo).toBe('after the call');
+    } finally {
+      client2.disconnect();
+    }
   }, 60_000);
 
   it('auto-votes at the threshold and not before, never over a vote, never when held', async () => {
@@ -364,7 +372,7 @@ describe('governance on the devnet', () => {
     }, 'the auto-vote result');
     expect(intent).toMatchObject({ auto: true, option: 'no_with_veto', status: 'done' });
     expect(intent.at).toBeGreaterThanOrEqual(castAt);
-    expect(intent.at).toBeLessThan(castAt + 3_000);
+    expect(intent.at).toBeLessThan(castAt + 5_000);
     await waitFor(
       () =>
         chat.updates.find(
