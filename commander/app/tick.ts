@@ -1,6 +1,6 @@
 import type { Action } from '../../protocol/index.js';
 import { VersionConflict, withRetry } from '../adapters/store/store.js';
-import { alertSubject, renderAlert } from '../domain/alert-messages.js';
+import { alertActions, alertSubject, renderAlert } from '../domain/alert-messages.js';
 import { reconcileAlerts } from '../domain/alerts.js';
 import { desiredConfig } from '../domain/node-config.js';
 import { type NodeRecord, queueAction } from '../domain/registry.js';
@@ -59,7 +59,8 @@ export async function runTick(deps: CommanderDeps): Promise<TickSummary> {
     if (!written.has(notice.alert.key)) continue;
     const subject = alertSubject(notice.alert);
     const message = renderAlert(notice.alert, now);
-    if (notice.kind === 'opened' || notice.kind === 'reminder') await deps.chat.post(subject, message);
+    if (notice.kind === 'opened' || notice.kind === 'reminder')
+      await deps.chat.post(subject, message, alertActions(notice.alert));
     else await deps.chat.update(subject, message);
     if (notice.kind === 'opened') counts.opened++;
     else if (notice.kind === 'reminder') counts.reminders++;

@@ -1,4 +1,5 @@
 import type { ChatMessage } from '../../bots/model.js';
+import type { ChatAction } from '../notify/notifier.js';
 import type { AlertRecord } from './alerts.js';
 import { fmtAgo } from './health.js';
 
@@ -7,7 +8,16 @@ export function alertSubject(alert: Pick<AlertRecord, 'key'>): string {
   return `alert:${alert.key}`;
 }
 
-/** Renders an alert's current state; buttons come from chatops, which owns interactions. */
+/** The buttons offered with an open alert (chat commands; an update without them removes them). */
+export function alertActions(alert: AlertRecord): ChatAction[] {
+  if (alert.state !== 'open') return [];
+  return [
+    { label: 'Acknowledge', command: `ack ${alert.key}` },
+    { label: 'Mute 1h', command: `mute ${alert.key} 1h` },
+  ];
+}
+
+/** Renders an alert's current state; its buttons are `alertActions`. */
 export function renderAlert(alert: AlertRecord, now: number): ChatMessage {
   const resolved = alert.state === 'resolved';
   const notes: string[] = [`opened ${new Date(alert.openedAt).toISOString()}`];

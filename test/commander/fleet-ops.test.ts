@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatInput } from '../../bots/model.js';
 import { createChatOps } from '../../commander/app/chatops-factory.js';
 import { CommanderFleetOps } from '../../commander/app/fleet-ops.js';
+import { runTick } from '../../commander/app/tick.js';
 import type { Report } from '../../protocol/index.js';
 import { sampleReport } from '../fixtures/report.js';
 import {
@@ -66,7 +67,7 @@ function report(
 beforeAll(async () => {
   db = await startDynalite();
   c = await makeCommander(db.endpoint, {
-    access: { console: { users: { me: 'operator', look: 'viewer' }, chats: ['console'] } },
+    access: { console: { users: { me: 'operator', look: 'viewer' }, chats: ['console', 'ops'] } },
   });
   const nodes = [
     { name: 'val-a', role: 'validator' as const },
@@ -177,5 +178,28 @@ describe('FleetOps over the commander', () => {
       actor: 'console:me',
       outcome: 'ok',
     });
+  });
+
+  it('offers Acknowledge / Mute buttons with an alert; a press acknowledges it and the buttons go', async () => {
+    c.clock.advance(120_000); // every node falls silent
+    await runTick(c.deps);
+    const posted = c.transport.posts.find((p) => p.message.title === 'val-b: pilot silent');
+    expect(posted, 'an alert about val-b with buttons').toBeDefined();
+    const key = posted!.message.fields!.find((f) => f.label === 'Alert')!.value;
+    expect(posted!.message.buttons!.map((b) => b.label)).toEqual(['Acknowledge', 'Mute 1h']);
+    const chatops = createChatOps(c.deps);
+    const [reply] = await chatops.handle({
+      kind: 'button',
+      platform: 'console',
+      chat: 'ops',
+      user: { id: 'me' },
+      buttonId: posted!.message.buttons![0]!.id,
+      message: posted!.ref,
+    });
+    expect(reply!.message.title).toBe(`Ack ${key}: accepted`);
+    expect((await c.store.getAlert(key))!.value.acknowledgedBy).toBe('console:me');
+    // The alert's message was updated in place without the buttons.
+    const update = c.transport.updates.findLast((u) => u.ref.messageId === posted!.ref.messageId);
+    expect(update!.message.buttons).toBeUndefined();
   });
 });
