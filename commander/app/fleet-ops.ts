@@ -181,11 +181,13 @@ export class CommanderFleetOps implements FleetOps {
   async node(name: string): Promise<NodeDetail | undefined> {
     try {
       const d = await this.app.nodeDetail({ kind: 'system', id: 'chatops' }, name);
-      const last = (await this.deps.store.getNode(name))?.value.lastReport;
+      const record = (await this.deps.store.getNode(name))?.value;
+      const last = record?.lastReport;
       return {
         ...summary(d, undefined),
         ...(last?.daemon.catchingUp != null ? { catchingUp: last.daemon.catchingUp } : {}),
         ...(d.cometNodeId ? { cometNodeId: d.cometNodeId } : {}),
+        ...(record?.publicAddress ? { publicIp: record.publicAddress } : {}),
         ...(d.lastSeen !== null ? { lastReportAt: d.lastSeen } : {}),
         ...(last && last.host.diskTotalBytes > 0
           ? { diskFreePercent: Math.round((100 * last.host.diskFreeBytes) / last.host.diskTotalBytes) }
