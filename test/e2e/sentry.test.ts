@@ -351,8 +351,20 @@ describe('sentry defence on the local stack', () => {
       { timeoutMs: 20_000 },
     );
     expect(stack.pilots.get('val-a')!.daemonPid()).toBe(validatorPid);
-    const results = (await store().getNode('val-a'))!.value.recentResults;
-    expect(results.some((r) => r.id.startsWith('dial-val-a-') && r.ok)).toBe(true);
+    // The validator's pilot dialed the new peer through the daemon's dial_peers and reported it.
+    const dialed = await waitFor(
+      async () => {
+        const validator = (await store().getNode('val-a'))!.value;
+        const version = validator.desiredConfig?.version;
+        const peers = validator.desiredConfig?.patch.p2p?.persistent_peers ?? [];
+        if (!peers.some((p) => p.startsWith(`${newPeer}@`))) return undefined;
+        return validator.recentResults.find((r) => r.id === `dial-val-a-${version}`);
+      },
+      'the dial-peers result of val-a for the config naming the replacement',
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+    expect(dialed.ok).toBe(true);
+    expect(stack.pilots.get('val-a')!.daemonPid()).toBe(validatorPid);
 
     // The replacement got its own config: the validator ids private and unconditional.
     const validatorId = (await store().getNode('val-a'))!.value.cometNodeId!;
