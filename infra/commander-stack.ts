@@ -88,7 +88,7 @@ export class CommanderStack extends Stack {
       sortKey: { name: 'sk', type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      timeToLiveAttribute: 'expiresAt',
+      timeToLiveAttribute: 'ttl',
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });

@@ -120,7 +120,7 @@ describe('commander stack', () => {
       ],
       BillingMode: 'PAY_PER_REQUEST',
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
       DeletionProtectionEnabled: true,
     });
     expect(table!.Properties!.GlobalSecondaryIndexes).toBeUndefined();
