@@ -98,6 +98,7 @@ export class Pilot {
       store,
       custody: this.custody,
       signer: () => this.signer,
+      legacyGov: () => this.chain?.govV1 === false,
       lease: this.lease,
       lastHeight: () => this.lastReport?.daemon.height ?? 0,
       onKeyChange: (holds) => {
@@ -462,7 +463,10 @@ export class Pilot {
 
   /** Self-fencing: runs often, independent of the commander's reachability. */
   private async guard(): Promise<void> {
-    if (this.fencing || this.closed || !this.holdsKey || !this.lease.expired()) {
+    // A check still waiting for a hung daemon's RPC must not reset the votes of the ones before it,
+    // or a hung daemon (every check slower than the interval) would never be fenced.
+    if (this.fencing) return;
+    if (this.closed || !this.holdsKey || !this.lease.expired()) {
       this.fenceVotes = 0;
       return;
     }

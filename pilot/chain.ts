@@ -67,6 +67,8 @@ const decCoins = (coins: Array<{ denom: string; amount: string }>): Coin[] =>
 /** Reads chain facts with cosmjs query extensions; each failure becomes one line in `errors`. */
 export class ChainCollector {
   private comet: CometClient | null = null;
+  /** Whether the chain answers gov v1 queries (null until known); votes use v1beta1 where it does not. */
+  govV1: boolean | null = null;
 
   constructor(readonly w: ChainWatch) {}
 
@@ -192,6 +194,7 @@ export class ChainCollector {
         }
         out.push(fact);
       }
+      this.govV1 = true;
       return out;
     } catch (v1Error) {
       errors.push(`gov v1 unavailable (${(v1Error as Error).message.slice(0, 120)}), used v1beta1`);
@@ -220,6 +223,8 @@ export class ChainCollector {
         }
         out.push(fact);
       }
+      // v1 failed where v1beta1 answers: a chain without gov v1.
+      this.govV1 = false;
       return out;
     } catch (error) {
       errors.push(`gov v1beta1 proposals: ${(error as Error).message.slice(0, 200)}`);

@@ -20,6 +20,8 @@ export interface ExecutorDeps {
   store: StateStore;
   custody: Custody | null;
   signer: () => HotSigner | null;
+  /** The chain has no gov v1: votes go out as v1beta1 MsgVote. */
+  legacyGov?: () => boolean;
   lease: LeaseClock;
   /** Latest height the pilot saw, when the daemon's RPC does not answer. */
   lastHeight: () => number;
@@ -76,7 +78,9 @@ export class ActionExecutor {
       case 'demote':
         return this.demote(action.epoch);
       case 'vote':
-        return this.tx(await this.d.signer()!.vote(action.proposalId, action.option, action.memo));
+        return this.tx(
+          await this.d.signer()!.vote(action.proposalId, action.option, action.memo, this.d.legacyGov?.()),
+        );
       case 'delegate': {
         const out = await this.tx(await this.d.signer()!.delegate(action.amount, action.memo));
         if (out.ok) {

@@ -4,6 +4,8 @@ import type { PilotConfig } from './config.js';
 
 export const GRANTED_MSGS = [
   '/cosmos.gov.v1.MsgVote',
+  // Chains without gov v1 (Cosmos SDK < 0.46) get their votes as v1beta1 MsgVote.
+  '/cosmos.gov.v1beta1.MsgVote',
   '/cosmos.distribution.v1beta1.MsgWithdrawDelegatorReward',
   '/cosmos.distribution.v1beta1.MsgWithdrawValidatorCommission',
 ];
@@ -116,6 +118,7 @@ export async function grantCommandsFor(cfg: PilotConfig, options: GrantOutputOpt
     `# Run once with the validator account's key (${v.account_address ?? 'validator.account_address'}).`,
     `# The hot key ${acct.address} may then vote, withdraw rewards and commission, and delegate to ${v.operator_address} only.`,
     '# Beam alerts in chat when a grant is missing or about to expire. Ledger or multisig: use --json.',
+    '# A chain without gov v1 (Cosmos SDK < 0.46) refuses the /cosmos.gov.v1.MsgVote grant: skip that line.',
     ...grantCommands({
       bin: options.bin,
       from: options.from,

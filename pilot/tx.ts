@@ -7,6 +7,7 @@ import {
   MsgWithdrawValidatorCommission,
 } from 'cosmjs-types/cosmos/distribution/v1beta1/tx';
 import { MsgVote } from 'cosmjs-types/cosmos/gov/v1/tx';
+import { MsgVote as MsgVoteBeta } from 'cosmjs-types/cosmos/gov/v1beta1/tx';
 import { VoteOption as ProtoVoteOption } from 'cosmjs-types/cosmos/gov/v1/gov';
 import { MsgDelegate } from 'cosmjs-types/cosmos/staking/v1beta1/tx';
 import type { Coin, VoteOption } from '../protocol/index.js';
@@ -47,7 +48,20 @@ export function execMessage(
   return { typeUrl: '/cosmos.authz.v1beta1.MsgExec', value: MsgExec.fromPartial({ grantee, msgs: inner }) };
 }
 
-export function voteMsg(granter: string, proposalId: string, option: VoteOption) {
+/** gov v1 MsgVote, or v1beta1 (`legacy`) on chains without gov v1; the option numbers are the same. */
+export function voteMsg(granter: string, proposalId: string, option: VoteOption, legacy = false) {
+  if (legacy) {
+    return {
+      typeUrl: '/cosmos.gov.v1beta1.MsgVote',
+      value: MsgVoteBeta.encode(
+        MsgVoteBeta.fromPartial({
+          proposalId: BigInt(proposalId),
+          voter: granter,
+          option: VOTE_OPTIONS[option],
+        }),
+      ).finish(),
+    };
+  }
   return {
     typeUrl: '/cosmos.gov.v1.MsgVote',
     value: MsgVote.encode(
@@ -113,8 +127,8 @@ export class HotSigner {
     return { txHash: r.transactionHash, height: r.height, code: r.code, rawLog: r.rawLog ?? '' };
   }
 
-  vote(proposalId: string, option: VoteOption, memo?: string) {
-    return this.exec([voteMsg(this.s.granter, proposalId, option)], memo);
+  vote(proposalId: string, option: VoteOption, memo?: string, legacy = false) {
+    return this.exec([voteMsg(this.s.granter, proposalId, option, legacy)], memo);
   }
 
   delegate(amount: Coin, memo?: string) {

@@ -56,6 +56,7 @@ export interface GovernanceOutput {
 
 export const GRANT_TYPES = {
   vote: '/cosmos.gov.v1.MsgVote',
+  voteLegacy: '/cosmos.gov.v1beta1.MsgVote',
   delegate: '/cosmos.staking.v1beta1.MsgDelegate',
   withdrawRewards: '/cosmos.distribution.v1beta1.MsgWithdrawDelegatorReward',
   withdrawCommission: '/cosmos.distribution.v1beta1.MsgWithdrawValidatorCommission',
@@ -95,13 +96,15 @@ export function grantProblems(
   if (!chain) return null;
   if (chain.grants === null) {
     // A failed read (of the grants or of the chain altogether) is no proof of a missing grant.
-    if (chain.errors.length > 0) return null;
+    if (chain.errors.some((e) => e.startsWith('authz grants') || e.startsWith('chain queries'))) return null;
     return [
       `${facts.activeNode ?? 'the active validator'} reports no authz grants: its pilot has no hot key ` +
         '(chain.hot_mnemonic_file) or no validator.account_address configured.',
     ];
   }
-  const needed: [string, string][] = [['votes', GRANT_TYPES.vote]];
+  // Chains without gov v1 (the pilot's reads fell back) get v1beta1 votes.
+  const legacyGov = chain.errors.some((e) => e.startsWith('gov v1 unavailable'));
+  const needed: [string, string][] = [['votes', legacyGov ? GRANT_TYPES.voteLegacy : GRANT_TYPES.vote]];
   if (policy.autoBond.enabled) {
     needed.push(['auto-bond', GRANT_TYPES.delegate]);
     if (policy.autoBond.withdraw)

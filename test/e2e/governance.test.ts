@@ -31,6 +31,7 @@ import { loadGovernanceState } from '../../commander/governance/index.js';
 import { type RunningCommander, ServeConfig, serve } from '../../commander/server/serve.js';
 import { type Devnet, startDevnet } from '../../devnet/index.js';
 import { Pilot } from '../../pilot/agent.js';
+import { HotSigner } from '../../pilot/tx.js';
 import { RecordingTransport } from '../commander/helpers.js';
 import { waitFor } from '../helpers/wait.js';
 import { freePortBase, killDaemon, type PilotSetup, pilotConfigFor, seedLease } from '../pilot/harness.js';
@@ -307,6 +308,28 @@ describe('governance on the devnet', () => {
       client2.disconnect();
     }
   }, 60_000);
+
+  it('a pilot on a chain without gov v1 votes as v1beta1 MsgVote through the same authz', async () => {
+    // What the executor does when the chain facts fell back to v1beta1 (the devnet serves both).
+    const hot = new HotSigner({
+      rpcUrl: devnet.info.nodes[0]!.rpcUrl,
+      mnemonicFile: setup.config.chain!.hot_mnemonic_file!,
+      prefix: devnet.info.bech32Prefix,
+      gasPrice: `0.025${devnet.info.denom}`,
+      gasLimit: 400_000,
+      broadcastPollIntervalMs: 200,
+      broadcastTimeoutMs: 15_000,
+      granter: validator().accountAddress,
+      valoper: validator().operatorAddress,
+    });
+    try {
+      const out = await hot.vote(first, 'abstain', 'legacy', true);
+      expect(out.code, out.rawLog).toBe(0);
+    } finally {
+      hot.disconnect();
+    }
+    expect(await chainVote(first)).toBe(V1Vote.VOTE_OPTION_ABSTAIN);
+  }, 30_000);
 
   it('auto-votes at the threshold and not before, never over a vote, never when held', async () => {
     const policy = {

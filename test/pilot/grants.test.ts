@@ -25,7 +25,7 @@ describe('authz grant setup', () => {
       gasPrices: '0.1uatom',
       expiration: 1_900_000_000,
     });
-    expect(lines).toHaveLength(4);
+    expect(lines).toHaveLength(5);
     for (const line of lines) expect(line).toContain('--chain-id c-1 --expiration 1900000000 --gas auto');
   });
 
@@ -49,6 +49,7 @@ describe('authz grant setup', () => {
     const auths = tx.body.messages.map((m) => m.grant.authorization);
     expect(auths).toEqual([
       { '@type': '/cosmos.authz.v1beta1.GenericAuthorization', msg: '/cosmos.gov.v1.MsgVote' },
+      { '@type': '/cosmos.authz.v1beta1.GenericAuthorization', msg: '/cosmos.gov.v1beta1.MsgVote' },
       {
         '@type': '/cosmos.authz.v1beta1.GenericAuthorization',
         msg: '/cosmos.distribution.v1beta1.MsgWithdrawDelegatorReward',
@@ -86,10 +87,10 @@ describe('authz grant setup', () => {
     const lines = await grantCommandsFor(cfg, { bin: 'gaiad', from: 'validator' });
     expect(lines[0]).toBe("# Run once with the validator account's key (cosmos1val).");
     expect(lines[1]).toContain(`The hot key ${hot!.address} may then vote`);
-    expect(lines.filter((l) => l.startsWith('gaiad tx authz grant'))).toHaveLength(4);
+    expect(lines.filter((l) => l.startsWith('gaiad tx authz grant'))).toHaveLength(5);
     const [json] = await grantCommandsFor(cfg, { bin: 'gaiad', from: 'validator', json: true });
     const tx = JSON.parse(json!) as { body: { messages: { granter: string; grantee: string }[] } };
-    expect(tx.body.messages).toHaveLength(4);
+    expect(tx.body.messages).toHaveLength(5);
     expect(tx.body.messages[0]).toMatchObject({ granter: 'cosmos1val', grantee: hot!.address });
   });
 });

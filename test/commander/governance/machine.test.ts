@@ -367,6 +367,18 @@ describe('auto-bond and grants', () => {
       chats(run(fresh(), tick, T0, facts(noHotKey)).effects).find((e) => e.subject.startsWith('gov-grants'))!
         .message.text,
     ).toContain('no hot key');
+    // A chain without gov v1 gets v1beta1 votes: that grant is the one needed.
+    const legacy = (msgTypeUrl: string) =>
+      chain({
+        grants: [{ msgTypeUrl, expiresAt: null }],
+        errors: ['gov v1 unavailable (unknown service), used v1beta1'],
+      });
+    const gotLegacy = run(fresh(), tick, T0, facts(legacy('/cosmos.gov.v1beta1.MsgVote')));
+    expect(chats(gotLegacy.effects).filter((e) => e.subject.startsWith('gov-grants'))).toEqual([]);
+    const gotV1Only = run(fresh(), tick, T0, facts(legacy('/cosmos.gov.v1.MsgVote')));
+    expect(chats(gotV1Only.effects).find((e) => e.subject.startsWith('gov-grants'))!.message.text).toContain(
+      'missing grant for votes: /cosmos.gov.v1beta1.MsgVote',
+    );
     const unreadable = chain({ grants: null, errors: ['authz grants: timeout'] });
     expect(
       chats(run(fresh(), tick, T0, facts(unreadable)).effects).filter((e) =>
