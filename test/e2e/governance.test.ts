@@ -377,7 +377,11 @@ describe('governance on the devnet', () => {
       'the auto-vote warning',
     );
     expect(warning.message.buttons?.map((b) => b.label)).toEqual(['Hold']);
-    expect(Date.now()).toBeGreaterThanOrEqual(end - 12_000 - 1_000);
+    // Warned at the warning time (threshold + 4 s before the end), not before.
+    const { warnedAt } = (await loadGovernanceState(commander.deps.store, chainId())).state.proposals[auto]!
+      .autoVote;
+    expect(warnedAt).toBeGreaterThanOrEqual(end - 12_000);
+    expect(warnedAt).toBeLessThan(end - 8_000);
     // Not before the threshold.
     await waitFor(() => Date.now() >= castAt - 700, 'just before the threshold', { timeoutMs: 15_000 });
     expect(await chainVote(auto)).toBeNull();
