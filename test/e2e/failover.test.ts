@@ -37,8 +37,8 @@ const BLOCK_MS = 300;
 
 /**
  * Fast failover timings for a 300 ms pilot report loop on one machine (no real clock skew). The
- * pilots' worst-case fencing (a hung daemon: 3 guard checks × (250 ms + 3 s RPC timeout) + 3 s stop
- * timeout − 200 ms fence margin ≈ 12.6 s) sets pilotFenceDelayMs, and with it the grace period.
+ * pilots' worst-case fencing (a hung daemon: 3 guard checks × (250 ms + 3 s RPC timeout) + 1 s stop
+ * timeout − 200 ms fence margin ≈ 10.6 s) sets pilotFenceDelayMs, and with it the grace period.
  */
 const FAILOVER = {
   reportIntervalMs: 500,
@@ -116,6 +116,25 @@ const chat = new RecordingTransport('console');
 const setups = new Map<string, PilotSetup>();
 const pilots = new Map<string, Pilot>();
 const links = new Map<string, Link>();
+
+/** The self-hosted commander; its table lives in `dir/commander`, so a restart keeps every item. */
+function startCommander(): Promise<RunningCommander> {
+  return serve(
+    ServeConfig.parse({
+      listen: '127.0.0.1:0',
+      stateDir: path.join(dir, 'commander'),
+      tick: '* * * * * *',
+      settings: {
+        enrollmentToken: TOKEN,
+        reportIntervalMs: 500,
+        autoApprove: { roles: ['validator', 'sentry'], requireInstanceId: false },
+        chat: [{ platform: 'console', chat: 'ops' }],
+        failover: FAILOVER,
+      },
+    }),
+    { transports: { console: chat } },
+  );
+}
 
 async function startPilot(name: string): Promise<Pilot> {
   const pilot = await Pilot.create(setups.get(name)!.config, silent);
@@ -210,21 +229,7 @@ beforeAll(async () => {
     params: { slashing: { signedBlocksWindow: 5_000 } },
   });
   address = devnet.info.validators[0]!.consensusAddress;
-  commander = await serve(
-    ServeConfig.parse({
-      listen: '127.0.0.1:0',
-      stateDir: path.join(dir, 'commander'),
-      tick: '* * * * * *',
-      settings: {
-        enrollmentToken: TOKEN,
-        reportIntervalMs: 500,
-        autoApprove: { roles: ['validator', 'sentry'], requireInstanceId: false },
-        chat: [{ platform: 'console', chat: 'ops' }],
-        failover: FAILOVER,
-      },
-    }),
-    { transports: { console: chat } },
-  );
+  commander = await startCommander();
   const tokenFile = path.join(dir, 'enrollment-token');
   await fs.writeFile(tokenFile, TOKEN, { mode: 0o600 });
   for (const name of ['val-a', 'val-b']) {
@@ -233,7 +238,10 @@ beforeAll(async () => {
     links.set(name, link);
     const setup = await pilotConfigFor(devnet.info, name, dir, {
       commanderUrl: link.url,
-      extra: { commander: { enrollment_token_file: tokenFile, request_timeout_ms: 1_000 } },
+      extra: {
+        commander: { enrollment_token_file: tokenFile, request_timeout_ms: 1_000 },
+        daemon: { stop_timeout_ms: 1_000 },
+      },
     });
     setups.set(name, setup);
   }
@@ -371,37 +379,83 @@ describe('validator failover on the devnet', () => {
     noDoubleSign();
   }, 60_000);
 
-  it('fails over after the primary machine dies (daemon and pilot killed), and the old primary returns demoted', async () => {
+  it('a hung primary cut off from the commander is fenced by its own pilot before the lease moves', async () => {
     await waitFor(async () => {
       const r = await lastReport('val-a');
       return r?.daemon.rpcReachable && r.daemon.running && r.custody?.holdsValidatorKey === false;
     }, 'val-a back as a standby');
+    const pid = await daemonPid(setups.get('val-b')!.stateDir);
+    const from = height();
+    // Nothing can reach val-b's daemon now but its own pilot: only self-fencing stops it.
+    links.get('val-b')!.blocked = true;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const missed = await signingAgain('val-a', from);
+      console.log(`failover after a hung daemon cut off from the commander: ${missed} missed blocks`);
+      expect(missed).toBeLessThanOrEqual(MAX_MISSED);
+      // The hang ends: had its pilot not killed it, val-b would now sign the same heights as val-a.
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // fenced already
+      }
+      const now = height();
+      await waitFor(() => height() >= now + 6, 'six more blocks');
+      noDoubleSign();
+    } finally {
+      links.get('val-b')!.blocked = false;
+    }
+    await waitFor(
+      async () => (await lastReport('val-b'))?.custody?.fenced === true,
+      'val-b reporting it fenced',
+    );
+    await waitFor(
+      async () => (await lastReport('val-b'))?.custody?.holdsValidatorKey === false,
+      'val-b demoted',
+    );
+    expect((await state()).lease.holder).toBe('val-a');
+    noDoubleSign();
+  }, 90_000);
+
+  it('fails over after the primary machine dies (daemon and pilot killed) across a commander restart, and the old primary returns demoted', async () => {
+    await waitFor(async () => {
+      const r = await lastReport('val-b');
+      return r?.daemon.rpcReachable && r.daemon.running && r.custody?.holdsValidatorKey === false;
+    }, 'val-b back as a standby');
     const from = height();
     const started = Date.now();
-    await pilots.get('val-b')!.close();
-    await killDaemon(setups.get('val-b')!.stateDir);
-    const missed = await signingAgain('val-a', from);
+    await pilots.get('val-a')!.close();
+    await killDaemon(setups.get('val-a')!.stateDir);
+    // The commander goes down in the middle of the failover and comes back: the operation resumes
+    // from the stored state.
+    await waitFor(
+      async () => (await state()).op?.phase === 'fencing-wait',
+      'the failover waiting for fencing',
+    );
+    await commander.close();
+    commander = await startCommander();
+    const missed = await signingAgain('val-b', from);
     const seconds = (Date.now() - started) / 1000;
     console.log(`failover after kill -9: ${missed} missed blocks, ${seconds.toFixed(1)} s`);
     expect(missed).toBeLessThanOrEqual(MAX_MISSED);
-    expect((await state()).lease.holder).toBe('val-a');
+    expect((await state()).lease.holder).toBe('val-b');
     noDoubleSign();
 
     // The old primary's machine comes back: its pilot boots without a valid lease.
-    await startPilot('val-b');
+    await startPilot('val-a');
     await waitFor(async () => {
-      const r = await lastReport('val-b');
+      const r = await lastReport('val-a');
       return r?.daemon.running && r.daemon.rpcReachable && r.custody?.holdsValidatorKey === false;
-    }, 'val-b back as a full node');
+    }, 'val-a back as a full node');
     const after = height();
     await waitFor(() => height() >= after + 10, 'ten more blocks');
     const s = await state();
-    expect(s.lease.holder).toBe('val-a');
-    expect(s.nodes['val-b']?.custody?.holdsValidatorKey).toBe(false);
+    expect(s.lease.holder).toBe('val-b');
+    expect(s.nodes['val-a']?.custody?.holdsValidatorKey).toBe(false);
     expect(
       devnet.hub
         .signatures({ address, fromHeight: from })
-        .some((r) => r.node === 'val-b' && r.height > after),
+        .some((r) => r.node === 'val-a' && r.height > after),
     ).toBe(false);
     noDoubleSign();
   }, 90_000);
