@@ -19,6 +19,7 @@ const config = ServeConfig.parse({
   settings: {
     enrollmentToken: token,
     reportIntervalMs: Number(reportIntervalMs ?? 5000),
+    enrollRetryMs: 500,
     autoApprove: { roles: ['sentry'], requireInstanceId: false },
   },
 });

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { startDevnet } from '../devnet/index.js';
 import { createDocClient, createDynamoClient } from '../commander/adapters/store/client.js';
 import { Store } from '../commander/adapters/store/store.js';
+import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { buildPilot } from '../pilot/build.js';
 import { freePortBase, killDaemon, pilotConfigFor } from '../test/pilot/harness.js';
 import { waitFor } from '../test/helpers/wait.js';
@@ -30,6 +31,7 @@ function rssBytes(pid: number): number {
 }
 
 export interface PilotFootprint {
+  nodeFlags: string[];
   node: string;
   role: string;
   sampleSeconds: number;
@@ -41,6 +43,10 @@ export interface PilotFootprint {
 }
 
 export async function pilotFootprint(options: {
+  /** A devnet sentry (without the [chain] section a sentry does not need) or the primary validator. */
+  node: 'sentry-1' | 'val-a';
+  /** Extra node flags (e.g. V8 heap limits) for a variant of the installed command line. */
+  nodeFlags?: string[];
   warmupMs: number;
   sampleMs: number;
   log: (line: string) => void;
@@ -62,7 +68,7 @@ export async function pilotFootprint(options: {
     const bundle = await buildPilot(path.join(dir, 'dist', 'beam-pilot.mjs'));
     const token = path.join(dir, 'enrollment-token');
     await fs.writeFile(token, BENCH_TOKEN, { mode: 0o600 });
-    const setup = await pilotConfigFor(devnet.info, 'sentry-1', dir, {
+    const setup = await pilotConfigFor(devnet.info, options.node, dir, {
       commanderUrl: commander.url,
       extra: {
         commander: { report_interval_ms: 5000, enrollment_token_file: token, request_timeout_ms: 10_000 },
@@ -70,12 +76,31 @@ export async function pilotFootprint(options: {
       },
     });
     stateDir = setup.stateDir;
-    child = spawn(process.execPath, [bundle, 'start', '--config', setup.file], { stdio: 'ignore' });
+    if (options.node === 'sentry-1') {
+      const doc = parseToml(await fs.readFile(setup.file, 'utf8'));
+      delete doc.chain;
+      await fs.writeFile(setup.file, stringifyToml(doc), { mode: 0o600 });
+    }
+    child = spawn(process.execPath, [...(options.nodeFlags ?? []), bundle, 'start', '--config', setup.file], {
+      stdio: 'ignore',
+    });
     const pid = child.pid!;
     const store = new Store(createDocClient(createDynamoClient({ endpoint: commander.dynamodbEndpoint })), {
       tableName: commander.tableName,
     });
-    const reportsOf = async () => (await store.getNode('sentry-1'))?.value.reportCount ?? 0;
+    const reportsOf = async () => (await store.getNode(options.node))?.value.reportCount ?? 0;
+    if (options.node === 'val-a') {
+      // Validators wait for a person's approval: give it as soon as the enrollment arrives.
+      await waitFor(
+        async () => (await store.getNode('val-a'))?.value.status === 'pending',
+        'val-a to enroll',
+        {
+          timeoutMs: 60_000,
+          intervalMs: 250,
+        },
+      );
+      await commander.request({ type: 'approve', node: 'val-a' });
+    }
     // Enrolled (auto-approved sentry) and reporting, as the commander's store shows.
     await waitFor(async () => (await reportsOf()) >= 2, 'the pilot to enroll and report', {
       timeoutMs: 60_000,
@@ -96,15 +121,20 @@ export async function pilotFootprint(options: {
     const mb = (b: number) => round(b / 1024 / 1024, 1);
     const rssMean = rss.reduce((a, b) => a + b, 0) / rss.length;
     return {
-      node: 'sentry-1',
-      role: 'sentry',
+      nodeFlags: options.nodeFlags ?? [],
+      node: options.node,
+      role: options.node === 'val-a' ? 'validator' : 'sentry',
       sampleSeconds: round(seconds, 1),
       rssMb: { mean: mb(rssMean), max: mb(Math.max(...rss)) },
       cpuPercentOfCore: round(cpu, 2),
       reportsDuringSample: reports,
       goal: { rssMb: 80, cpuPercent: 1, met: mb(Math.max(...rss)) < 80 && cpu < 1 },
       settings: {
-        pilot: `dist/beam-pilot.mjs (pilot/build.ts) under node ${process.version}, process mode, supervising a devnet node`,
+        config:
+          options.node === 'val-a'
+            ? 'validator: [validator] and [chain] (chain queries, hot key), no lease held'
+            : 'sentry: no [validator] or [chain] section',
+        pilot: `node ${[...(options.nodeFlags ?? []), 'dist/beam-pilot.mjs'].join(' ')} (pilot/build.ts, ${process.version}), process mode, supervising a devnet node`,
         commander: 'self-hosted commander (serve()), report interval 5 s',
         warmupSeconds: options.warmupMs / 1000,
         cpu: '/proc/<pid>/stat utime+stime over the sample window, % of one core',

@@ -25,13 +25,21 @@ export interface BenchResults {
   generatedAt: string;
   mode: 'full' | 'quick';
   durationS: number;
-  machine: { cpus: number; cpuModel: string; node: string; platform: string; memGb: number };
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    node: string;
+    platform: string;
+    memGb: number;
+    /** 1-minute load average at the start and the end: other work on the machine skews timings. */
+    loadAvg: { start: number; end: number };
+  };
   figures: {
     storePath?: FleetFigures;
     latency?: LatencyFigure;
     load?: LoadFigure[];
     bundle?: BundleFigure;
-    pilot?: PilotFootprint;
+    pilot?: PilotFootprint[];
     failover?: FailoverBench;
     fuzz?: FuzzFigures;
   };
@@ -65,6 +73,7 @@ async function main() {
       node: process.version,
       platform: `${os.platform()} ${os.release()}`,
       memGb: Math.round(os.totalmem() / 2 ** 30),
+      loadAvg: { start: Number(os.loadavg()[0]!.toFixed(2)), end: 0 },
     },
     figures: {},
     errors: {},
@@ -104,7 +113,7 @@ async function main() {
     results.figures.load = [];
     for (const pilots of quick ? [100] : [100, 1000]) {
       results.figures.load.push(
-        await load({ pilots, durationMs: quick ? 10_000 : 25_000, intervalMs: 5000, log }),
+        await load({ pilots, durationMs: quick ? 10_000 : 20_000, intervalMs: 5000, log }),
       );
     }
   });
@@ -116,12 +125,18 @@ async function main() {
       await db.close();
     }
   });
-  await section('pilot', 'pilot idle footprint (real pilot process on devnet)', async () => {
-    results.figures.pilot = await pilotFootprint({
-      warmupMs: quick ? 5_000 : 10_000,
-      sampleMs: quick ? 15_000 : 45_000,
-      log,
-    });
+  await section('pilot', 'pilot idle footprint (real pilot processes on devnet)', async () => {
+    results.figures.pilot = [];
+    for (const node of ['sentry-1', 'val-a'] as const) {
+      results.figures.pilot.push(
+        await pilotFootprint({
+          node,
+          warmupMs: quick ? 5_000 : 10_000,
+          sampleMs: quick ? 15_000 : 30_000,
+          log,
+        }),
+      );
+    }
   });
   await section('failover', 'failover figures and chaos soak (seeded fault schedules)', async () => {
     results.figures.failover = measureFailover({ schedules: quick ? 100 : 500, seed });
@@ -131,6 +146,7 @@ async function main() {
   });
 
   results.durationS = Math.round((performance.now() - started) / 1000);
+  results.machine.loadAvg.end = Number(os.loadavg()[0]!.toFixed(2));
   mkdirSync(outDir, { recursive: true });
   const table = renderTable(results);
   writeFileSync(path.join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);

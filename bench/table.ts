@@ -59,13 +59,12 @@ export function renderTable(r: BenchResults): string {
       `median of ${b.coldStart.runs} processes, ${r.machine.node}`,
     ]);
   }
-  if (f.pilot) {
-    const p = f.pilot;
+  for (const p of f.pilot ?? []) {
     rows.push([
-      'Pilot idle footprint',
+      `Pilot idle footprint (${p.role})`,
       `RSS ${p.rssMb.mean} MB (max ${p.rssMb.max}), CPU ${p.cpuPercentOfCore} % of a core`,
       `RSS < 80 MB, CPU < 1 %: ${yes(p.goal.met)}`,
-      `bundled pilot, ${p.role} on devnet, 5 s reports, ${p.sampleSeconds} s sample (${p.reportsDuringSample} reports)`,
+      `bundled pilot (${p.settings.config}), devnet node, 5 s reports, ${p.sampleSeconds} s sample (${p.reportsDuringSample} reports)`,
     ]);
   }
   if (f.failover) {
@@ -111,7 +110,7 @@ export function renderTable(r: BenchResults): string {
   }
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   const lines = [
-    `Beam bench (${r.mode}), ${r.generatedAt}, ${r.machine.cpus} × ${r.machine.cpuModel}, Node ${r.machine.node}, ${r.durationS} s`,
+    `Beam bench (${r.mode}), ${r.generatedAt}, ${r.machine.cpus} × ${r.machine.cpuModel}, Node ${r.machine.node}, ${r.durationS} s, load average ${r.machine.loadAvg.start} → ${r.machine.loadAvg.end}`,
     '',
     '| Figure | Result | Goal | Measured under |',
     '| --- | --- | --- | --- |',
