@@ -19,6 +19,7 @@ import {
   setupStakingExtension,
 } from '@cosmjs/stargate';
 import { type CometClient, connectComet } from '@cosmjs/tendermint-rpc';
+import { GenericAuthorization } from 'cosmjs-types/cosmos/authz/v1beta1/authz';
 import { VoteOption as V1Vote } from 'cosmjs-types/cosmos/gov/v1/gov';
 import { QueryClientImpl as GovV1Query } from 'cosmjs-types/cosmos/gov/v1/query';
 import { pino } from 'pino';
@@ -522,4 +523,42 @@ describe('governance on the devnet', () => {
     expect(refused).toMatchObject({ accepted: false, summary: expect.stringContaining('no delegate grant') });
     expect(chat.posts.filter((p) => p.message.title.startsWith('Delegating '))).toHaveLength(1);
   }, 30_000);
+
+  it('a vote grant about to expire is announced, and again once it expired', async () => {
+    const expiresAt = Math.ceil((Date.now() + 6_000) / 1000) * 1000;
+    await sendAsValidator([
+      {
+        typeUrl: '/cosmos.authz.v1beta1.MsgGrant',
+        value: {
+          granter: validator().accountAddress,
+          grantee: devnet.info.accounts.find((a) => a.name === 'hot')!.address,
+          grant: {
+            authorization: {
+              typeUrl: '/cosmos.authz.v1beta1.GenericAuthorization',
+              value: GenericAuthorization.encode({ msg: '/cosmos.gov.v1.MsgVote' }).finish(),
+            },
+            expiration: { seconds: BigInt(expiresAt / 1000), nanos: 0 },
+          },
+        },
+      },
+    ]);
+    const grantAlerts = () =>
+      chat.posts
+        .filter((p) => p.message.title.startsWith('Authz grant problem'))
+        .map((p) => p.message.text ?? '');
+    await waitFor(
+      () =>
+        grantAlerts().find((t) =>
+          t.includes(`grant for votes expires ${new Date(expiresAt).toISOString()}: /cosmos.gov.v1.MsgVote`),
+        ),
+      'the expiring grant announced',
+    );
+    const expired = await waitFor(
+      () => grantAlerts().find((t) => t.includes('missing grant for votes: /cosmos.gov.v1.MsgVote')),
+      'the expired grant announced',
+      { timeoutMs: 20_000 },
+    );
+    // Still naming the other problem: one message says everything that is wrong.
+    expect(expired).toContain('missing grant for auto-bond: /cosmos.staking.v1beta1.MsgDelegate');
+  }, 40_000);
 });
