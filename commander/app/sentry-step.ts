@@ -5,7 +5,15 @@ import type { Report } from '../../protocol/index.js';
 import { KEYS, withRetry } from '../adapters/store/store.js';
 import { ActionQueueFull, type NodeRecord } from '../domain/registry.js';
 import type { ChatAction } from '../notify/notifier.js';
-import { type SentryEffect, type SentryEvent, applyNodeEffects, decideAndSettle } from '../sentry/index.js';
+import type { Finding } from '../domain/health.js';
+import {
+  type SentryEffect,
+  type SentryEvent,
+  applyNodeEffects,
+  decideAndSettle,
+  loadSentryState,
+  sentryFindings,
+} from '../sentry/index.js';
 import type { CommanderDeps } from './context.js';
 
 export interface SentryTickSummary {
@@ -13,6 +21,8 @@ export interface SentryTickSummary {
   events: number;
   cloudCalls: number;
   effects: number;
+  /** Open sentry defence problems for the tick's alert reconciliation (held floods, failed operations). */
+  findings: Finding[];
 }
 
 /**
@@ -28,8 +38,9 @@ export function sentryReportEvents(nodes: readonly NodeRecord[]): SentryEvent[] 
 
 /**
  * The tick's sentry defence: flood streaks and pilot results from the sentries' reports, timeouts,
- * health and replacements, cloud calls, then the effects. Pass the tick's node list when loaded.
- * Off (null) without a cloud adapter. Never throws: a failure is logged and the next tick retries.
+ * health and replacements, cloud calls, then the effects; returns the open problems as findings for
+ * the tick's alerts. Pass the tick's node list when loaded. Off (null) without a cloud adapter.
+ * Never throws: a failure is logged and the next tick retries.
  */
 export async function runSentryTick(
   deps: CommanderDeps,
@@ -46,17 +57,27 @@ export async function runSentryTick(
       settings,
     });
     await applySentryEffects(deps, settled.effects);
-    return { events: events.length, cloudCalls: settled.cloudCalls, effects: settled.effects.length };
+    const { state } = await loadSentryState(deps.store, settings.fleet, registry);
+    return {
+      events: events.length,
+      cloudCalls: settled.cloudCalls,
+      effects: settled.effects.length,
+      findings: sentryFindings(state, registry),
+    };
   } catch (error) {
     deps.log.error({ err: (error as Error).message }, 'sentry defence tick failed');
-    return null;
+    // Open alerts stay open through a failed tick: their findings come from the stored state.
+    const findings = await loadSentryState(deps.store, deps.settings.sentry.fleet)
+      .then(({ state }) => sentryFindings(state, nodes ?? []))
+      .catch(() => []);
+    return { events: 0, cloudCalls: 0, effects: 0, findings };
   }
 }
 
 /**
  * Carries out decided effects: registry changes first (so pilots get their actions with their next
- * reply), then node removals, audit entries, chat messages and alerts. A failing chat never stops
- * the rest.
+ * reply), then node removals, audit entries and chat messages (alerts go through the tick's alert
+ * reconciliation as findings). A failing chat never stops the rest.
  */
 export async function applySentryEffects(
   deps: CommanderDeps,
@@ -78,14 +99,7 @@ export async function applySentryEffects(
         if (effect.mode === 'post') await deps.chat.post(effect.subject, effect.message, actions);
         else await deps.chat.update(effect.subject, effect.message, actions);
       } else if (effect.type === 'alert') {
-        const message = {
-          title: effect.title,
-          severity: effect.severity,
-          text: effect.text,
-          fields: [{ label: 'Alert', value: effect.key }],
-        };
-        if (effect.resolved) await deps.chat.update(`alert:${effect.key}`, message);
-        else await deps.chat.post(`alert:${effect.key}`, message);
+        // The tick's alert machinery raises and resolves it (sentryFindings); here it is only logged.
         deps.log[effect.resolved ? 'info' : 'warn']({ alert: effect.key }, effect.title);
       }
     } catch (error) {

@@ -26,7 +26,7 @@ export async function runTick(deps: CommanderDeps): Promise<TickSummary> {
   const nodes = (await deps.store.listNodes()).map((n) => n.value);
   const configsQueued = await convergeConfigs(deps, nodes);
   // After convergence: a sentry removed or re-addressed here reaches the configs on the next tick.
-  await runSentryTick(deps, nodes);
+  const sentry = await runSentryTick(deps, nodes);
   // Failover raises its alerts itself; listing them as findings keeps the reconciliation below from resolving them.
   const failover = await runFailoverTick(deps);
   // After failover: votes and bonds go to the node that holds the lease now.
@@ -35,6 +35,7 @@ export async function runTick(deps: CommanderDeps): Promise<TickSummary> {
   const findings = [
     ...findingsFor(nodes, deps.settings.thresholds, deps.settings.reportIntervalMs, now).values(),
     failover.findings,
+    sentry?.findings ?? [],
   ].flat();
   const stored = await deps.store.listAlerts();
   const versions = new Map(stored.map((a) => [a.value.key, a.version]));

@@ -1,8 +1,9 @@
 import type { DesiredConfig, Report } from '../../protocol/index.js';
 import { configVersion, generatePatch } from '../domain/node-config.js';
+import type { Finding } from '../domain/health.js';
 import type { NodeRecord } from '../domain/registry.js';
 import type { FloodThresholds, SentrySettings } from './settings.js';
-import { type SentryDefenceState, activeOpFor, activeOps } from './state.js';
+import { type SentryDefenceState, type SentryOp, activeOpFor, activeOps } from './state.js';
 
 /** A replaced sentry stays in the registry until the core removes it; it no longer counts anywhere. */
 export function isRetired(state: SentryDefenceState, node: NodeRecord): boolean {
@@ -170,4 +171,54 @@ export function sentryDesiredConfig(
     ? { ...generated, p2p: { ...generated.p2p, external_address: publicAddress } }
     : generated;
   return { version: configVersion(patch), patch };
+}
+
+/**
+ * The sentry defence problems open now, as health findings (the tick's alert machinery opens,
+ * re-notifies, and resolves them; people ack and mute them): a flood held back, and a sentry's latest
+ * rotation or replacement that failed. A failed rotation clears with the next one of that sentry; a
+ * failed replacement once a sentry enrolls after it, or a newer replacement of that name starts.
+ */
+export function sentryFindings(state: SentryDefenceState, nodes: readonly NodeRecord[]): Finding[] {
+  const chainOf = (id: string) => nodes.find((n) => n.id === id)?.chainId ?? '';
+  const findings: Finding[] = [];
+  for (const [id, track] of Object.entries(state.sentries)) {
+    if (!track.heldReason || !nodes.some((n) => n.id === id)) continue;
+    findings.push({
+      key: `sentry:${id}:flood-held`,
+      nodeId: id,
+      chainId: chainOf(id),
+      severity: 'warning',
+      title: `${id} is flooded; IP rotation held back`,
+      detail: `Not rotating: ${track.heldReason}.`,
+    });
+  }
+  // Newest by start, then by the state's operation counter (the id's suffix).
+  const seq = (op: SentryOp) => Number(/-(\d+)$/.exec(op.id)?.[1] ?? 0);
+  const latest = new Map<string, SentryOp>();
+  for (const op of Object.values(state.ops)) {
+    const key = `${op.node}:${op.kind}`;
+    const prior = latest.get(key);
+    const newer =
+      !prior || op.startedAt > prior.startedAt || (op.startedAt === prior.startedAt && seq(op) > seq(prior));
+    if (newer) latest.set(key, op);
+  }
+  for (const op of latest.values()) {
+    if (op.phase !== 'failed') continue;
+    if (op.kind === 'rotation' && !nodes.some((n) => n.id === op.node)) continue;
+    const finished = op.finishedAt ?? op.startedAt;
+    const enrolledSince = nodes.some(
+      (n) => n.role === 'sentry' && n.id !== op.node && n.enrolledAt > finished,
+    );
+    if (op.kind === 'replacement' && enrolledSince) continue;
+    findings.push({
+      key: `sentry:${op.node}:${op.kind}-failed`,
+      nodeId: op.node,
+      chainId: chainOf(op.node),
+      severity: 'critical',
+      title: `${op.kind === 'rotation' ? 'IP rotation' : 'Replacement'} of ${op.node} failed`,
+      detail: `${op.id}: ${op.failure ?? 'failed'}`,
+    });
+  }
+  return findings;
 }

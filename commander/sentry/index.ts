@@ -16,7 +16,8 @@
  *   the node's own put (`nodesTouched` lists the others); Beam decides in the tick instead.
  * - Effects: `action` / `desired-config` → the node's record; `public-address` → the node's
  *   `publicAddress`; `remove-node` → node and secret items expire; `chat` → `chat.post`/`chat.update`
- *   (subject, message); `alert` → a chat message by key; `audit` → `store.appendAudit(entry)`.
+ *   (subject, message); `alert` → logged (the tick's alerts come from `sentryFindings(state, nodes)`);
+ *   `audit` → `store.appendAudit(entry)`.
  */
 export { COMMANDER, decideSentryDefence } from './machine.js';
 export type { SentryAnswer, SentryEvent, SentryInput, SentryOutput } from './machine.js';
@@ -30,6 +31,7 @@ export {
   replacementRefusal,
   rotationRefusal,
   sentryDesiredConfig,
+  sentryFindings,
 } from './facts.js';
 export { FloodThresholds, SentrySettings, parseSentrySettings } from './settings.js';
 export type { SentrySettingsInput } from './settings.js';

@@ -239,6 +239,12 @@ describe('sentry defence on the local stack', () => {
       'the held rotation in the audit log',
       { timeoutMs: 5_000 },
     );
+    const alert = await waitFor(
+      async () => (await store().getAlert('sentry:sentry-1:flood-held'))?.value,
+      'the flood-held alert',
+      { timeoutMs: 5_000 },
+    );
+    expect(alert).toMatchObject({ state: 'open', severity: 'warning', nodeId: 'sentry-1' });
     const started = (await audit()).filter(
       (e) => e.action === 'sentry.rotation.started' && e.target === 'sentry-1',
     );

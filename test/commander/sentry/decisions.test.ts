@@ -8,6 +8,7 @@ import {
   initialSentryDefenceState,
   nodesTouched,
   parseSentrySettings,
+  sentryFindings,
 } from '../../../commander/sentry/index.js';
 import { CHAIN, Driver, T0, actionsOf, node, ofType, ok, sentryReport, settings } from './fixtures.js';
 
@@ -551,3 +552,50 @@ describe('serving sentries and repeated results', () => {
     expect(d.state.ops[op.id]?.phase).toBe('starting');
   });
 });
+
+describe('sentry findings for the alert machinery', () => {
+  it('lists held floods and the latest failed operation, and clears a failed replacement once a sentry enrolls', () => {
+    const nodes = fleet(...sentries(2), ...validators());
+    const state = initialSentryDefenceState('mainnet');
+    state.sentries['sentry-a'] = { ...newTrackFor(), heldReason: 'cooldown until 12:00 UTC' };
+    const base = {
+      instanceId: 'i-x',
+      phaseAt: T0,
+      requestedBy: 'commander',
+      reason: 'r',
+      attempts: 0,
+      nextCloudAt: null,
+      lastError: null,
+    };
+    state.ops['rep-sentry-z-1'] = {
+      ...base,
+      id: 'rep-sentry-z-1',
+      node: 'sentry-z',
+      kind: 'replacement',
+      phase: 'failed',
+      startedAt: T0,
+      finishedAt: T0 + 1000,
+      failure: 'no new sentry enrolled within 15 min of the termination',
+      terminatedAt: T0,
+      replacement: null,
+    };
+    const keys = sentryFindings(state, nodes).map((f) => [f.key, f.severity]);
+    expect(keys).toEqual([
+      ['sentry:sentry-a:flood-held', 'warning'],
+      ['sentry:sentry-z:replacement-failed', 'critical'],
+    ]);
+    const late = node('sentry-n', 'sentry', 9, { enrolledAt: T0 + 2000 });
+    expect(sentryFindings(state, [...nodes, late]).map((f) => f.key)).toEqual(['sentry:sentry-a:flood-held']);
+  });
+});
+
+function newTrackFor() {
+  return {
+    lastSeq: 0,
+    floodStreak: 0,
+    cooldownUntil: 0,
+    unhealthySince: null,
+    publicAddress: null,
+    heldReason: null,
+  };
+}

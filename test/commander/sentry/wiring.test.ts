@@ -11,6 +11,7 @@ import { Ec2Cloud } from '../../../commander/adapters/ec2/ec2-cloud.js';
 import type { CommanderDeps } from '../../../commander/app/context.js';
 import { requestReplacement, requestRotation } from '../../../commander/app/sentry-ops.js';
 import { runSentryTick } from '../../../commander/app/sentry-step.js';
+import { runTick } from '../../../commander/app/tick.js';
 import { settingsFromEnv } from '../../../commander/env.js';
 import { loadServeConfig } from '../../../commander/server/serve.js';
 import { CommanderSettings } from '../../../commander/settings.js';
@@ -194,7 +195,9 @@ describe('sentry defence in the commander', () => {
     expect(again.body).toMatchObject({ status: 'approved', nodeId: 'sentry-a' });
   });
   it('fails a rotation EC2 refuses: the sentry is started again, and chat offers to try again', async () => {
-    const c = await makeCommander(dynamo.endpoint, { sentry: { fleet: 'refused', minHealthySentries: 1 } });
+    const c = await makeCommander(dynamo.endpoint, {
+      sentry: { fleet: 'refused', minHealthySentries: 1, cooldownMs: 0 },
+    });
     const deps: CommanderDeps = { ...c.deps, cloud };
     const tags = { 'beam:managed': 'true', 'beam:fleet': 'refused', 'beam:role': 'sentry' };
     const at = c.clock.now();
@@ -225,7 +228,7 @@ describe('sentry defence in the commander', () => {
     );
     ec2.setPermissionDenied('AllocateAddress');
     try {
-      expect(await runSentryTick(deps)).toMatchObject({ cloudCalls: 1 });
+      await runTick(deps); // the whole tick: sentry defence, then the alerts from its findings
     } finally {
       ec2.setPermissionDenied('AllocateAddress', false);
     }
@@ -236,15 +239,24 @@ describe('sentry defence in the commander', () => {
     });
     // Never left stopped: the daemon is started again with its old address.
     const restore = (await c.store.getNode('sentry-a'))!.value.actions;
-    expect(restore.map((a) => [a.id, a.type])).toEqual([['rot-sentry-a-1.restore', 'start-daemon']]);
+    expect(restore.filter((a) => a.id.startsWith('rot-')).map((a) => [a.id, a.type])).toEqual([
+      ['rot-sentry-a-1.restore', 'start-daemon'],
+    ]);
     const failed = c.transport.updates.find((u) => u.message.title === 'IP rotation of sentry-a failed');
     expect(failed?.message.buttons?.map((b) => b.label)).toEqual(['Rotate again']);
-    const alert = c.transport.posts.find(
-      (p) =>
-        p.message.title === 'IP rotation of sentry-a failed' &&
-        p.message.fields?.some((f) => f.value === 'sentry:sentry-a:rotation-failed'),
-    );
-    expect(alert?.message.severity).toBe('critical');
+    const alert = (await c.store.getAlert('sentry:sentry-a:rotation-failed'))?.value;
+    expect(alert).toMatchObject({
+      state: 'open',
+      severity: 'critical',
+      title: 'IP rotation of sentry-a failed',
+    });
+    expect(c.transport.posts.map((p) => p.message.title)).toContain('IP rotation of sentry-a failed');
+
+    // A newer rotation of that sentry clears the alert (no cooldown in this fleet's settings).
+    const retry = await requestRotation(deps, { sentry: 'sentry-a', actor: OPERATOR });
+    expect(retry).toMatchObject({ accepted: true, operationId: 'rot-sentry-a-2' });
+    await runTick(deps);
+    expect((await c.store.getAlert('sentry:sentry-a:rotation-failed'))?.value.state).toBe('resolved');
     expect(ec2.addresses().filter((a) => a.tags['beam:fleet'] === 'refused')).toEqual([]);
   });
 });
