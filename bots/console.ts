@@ -17,14 +17,29 @@ export function renderConsole(message: ChatMessage, messageId: string): string {
   return lines.join('\n');
 }
 
-/** Prints messages to a stream and remembers the latest one with buttons, so a typed number can press one. */
+/** Messages whose buttons stay pressable by number (older ones drop out). */
+const KEPT_BUTTON_MESSAGES = 50;
+
+/**
+ * Prints messages to a stream and remembers the buttons of recent ones, so that a typed number can press
+ * one: of the latest message with buttons, or of a message named by its number.
+ */
 export class ConsoleTransport implements ChatTransport {
   readonly platform = 'console' as const;
   private nextId = 1;
-  /** The latest message that offered buttons, and those buttons. */
-  latestButtons: { ref: MessageRef; buttons: ChatButton[] } | undefined;
+  private readonly withButtons = new Map<string, { ref: MessageRef; buttons: ChatButton[] }>();
 
   constructor(private readonly output: Writable) {}
+
+  /** The latest message that offered buttons, and those buttons. */
+  get latestButtons(): { ref: MessageRef; buttons: ChatButton[] } | undefined {
+    return [...this.withButtons.values()].at(-1);
+  }
+
+  /** The buttons of message `messageId`, while it still offers them. */
+  buttonsOf(messageId: string): { ref: MessageRef; buttons: ChatButton[] } | undefined {
+    return this.withButtons.get(messageId);
+  }
 
   async post(chat: string, message: ChatMessage): Promise<MessageRef> {
     const ref: MessageRef = { platform: 'console', chat, messageId: String(this.nextId++) };
@@ -43,8 +58,11 @@ export class ConsoleTransport implements ChatTransport {
   }
 
   private remember(ref: MessageRef, message: ChatMessage): void {
-    if (message.buttons?.length) this.latestButtons = { ref, buttons: message.buttons };
-    else if (this.latestButtons?.ref.messageId === ref.messageId) this.latestButtons = undefined;
+    this.withButtons.delete(ref.messageId);
+    if (!message.buttons?.length) return;
+    this.withButtons.set(ref.messageId, { ref, buttons: message.buttons });
+    if (this.withButtons.size > KEPT_BUTTON_MESSAGES)
+      this.withButtons.delete(this.withButtons.keys().next().value as string);
   }
 }
 
@@ -58,7 +76,10 @@ export interface ConsoleChatOptions {
   prompt?: string;
 }
 
-/** Turns a typed line into an input: `2` or `press 2` presses a button of the latest message with buttons. */
+/**
+ * Turns a typed line into an input: `2` (or `press 2`) presses button 2 of the latest message with
+ * buttons; `press 12 2` (or `12.2`) presses button 2 of message [12]. Anything else is a command.
+ */
 export function consoleInput(
   line: string,
   transport: ConsoleTransport,
@@ -66,17 +87,19 @@ export function consoleInput(
 ): ChatInput | string | undefined {
   const text = line.trim();
   if (!text) return undefined;
-  const press = /^(?:press\s+)?(\d+)$/i.exec(text);
+  const press = /^(?:press\s+)?(?:(\d+)(?:\s+|\.))?(\d+)$/i.exec(text);
   const common = { platform: 'console' as const, chat: base.chat, user: { id: base.user } };
   if (!press) return { kind: 'command', ...common, text };
-  const latest = transport.latestButtons;
-  const button = latest?.buttons[Number(press[1]) - 1];
-  if (!latest || !button) {
-    return latest
-      ? `no button ${press[1]}: choose 1–${latest.buttons.length}`
-      : 'no message with buttons to press';
+  const [, messageId, choice] = press;
+  const target = messageId === undefined ? transport.latestButtons : transport.buttonsOf(messageId);
+  if (!target) {
+    if (messageId !== undefined) return `message [${messageId}] has no buttons to press`;
+    return 'no message with buttons to press';
   }
-  return { kind: 'button', ...common, buttonId: button.id, message: latest.ref };
+  const button = target.buttons[Number(choice) - 1];
+  if (!button)
+    return `no button ${choice} on message [${target.ref.messageId}]: choose 1–${target.buttons.length}`;
+  return { kind: 'button', ...common, buttonId: button.id, message: target.ref };
 }
 
 /**

@@ -2,7 +2,9 @@
 /** `npm start`: the whole local stack on one machine, with the console chat on this terminal. */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { startConsoleChat } from '../bots/console.js';
+import type { Platform } from '../bots/model.js';
 import { CHAOS_HELP } from './chaos.js';
 import { withChaos } from './console.js';
 import { type Stack, startStack } from './stack.js';
@@ -21,12 +23,57 @@ Options:
   -h, --help           show this help
 
 Chat: the terminal is a chat where you are an admin; type \`help\` for Beam's commands, a number to
-press a button of the latest message, and \`chaos help\` for faults to inject.
-Slack: set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) and BEAM_SLACK_CHANNEL.
-Telegram: set TELEGRAM_BOT_TOKEN (long polling) and BEAM_TELEGRAM_CHAT.
+press a button of the latest message (\`press <message> <button>\` for another one), and
+\`chaos help\` for faults to inject.
+Slack: set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode), BEAM_SLACK_CHANNEL (channel id) and
+  BEAM_SLACK_ADMINS (user ids, comma-separated).
+Telegram: set TELEGRAM_BOT_TOKEN (long polling), BEAM_TELEGRAM_CHAT (chat id) and
+  BEAM_TELEGRAM_ADMINS (user ids, comma-separated).
 
 ${CHAOS_HELP}
 `;
+
+const Ids = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]+(,[A-Za-z0-9_-]+)*$/, 'use user ids separated by commas, e.g. U0123ABCD,U0456EFGH')
+  .transform((text) => text.split(','));
+const ChatEnv = z.object({
+  BEAM_SLACK_CHANNEL: z
+    .string()
+    .regex(/^[A-Z0-9]{6,}$/, 'use a Slack channel id such as C0123ABCD')
+    .optional(),
+  BEAM_SLACK_ADMINS: Ids.optional(),
+  BEAM_TELEGRAM_CHAT: z
+    .string()
+    .regex(/^-?\d{1,20}$/, 'use a Telegram chat id such as -1001234567890')
+    .optional(),
+  BEAM_TELEGRAM_ADMINS: Ids.optional(),
+});
+
+/** Chat destinations and access: the console (its user an admin), plus Slack and Telegram from the env. */
+function chatSettings(env: NodeJS.ProcessEnv, console: boolean) {
+  const parsed = ChatEnv.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`${issue.path.join('.')}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  const chat: { platform: Platform; chat: string }[] = console
+    ? [{ platform: 'console', chat: 'console' }]
+    : [];
+  const platform = (channel: string | undefined, admins: string[] | undefined) =>
+    channel ? { chats: [channel], users: Object.fromEntries((admins ?? []).map((id) => [id, 'admin'])) } : {};
+  if (e.BEAM_SLACK_CHANNEL) chat.push({ platform: 'slack', chat: e.BEAM_SLACK_CHANNEL });
+  if (e.BEAM_TELEGRAM_CHAT) chat.push({ platform: 'telegram', chat: e.BEAM_TELEGRAM_CHAT });
+  return {
+    chat,
+    access: {
+      console: { users: { operator: 'admin' }, chats: ['console'] },
+      slack: platform(e.BEAM_SLACK_CHANNEL, e.BEAM_SLACK_ADMINS),
+      telegram: platform(e.BEAM_TELEGRAM_CHAT, e.BEAM_TELEGRAM_ADMINS),
+    },
+  };
+}
 
 function describe(stack: Stack): string {
   const { info } = stack.devnet;
@@ -76,6 +123,7 @@ async function main(argv: string[]): Promise<number> {
   if (portBase !== undefined && (!Number.isInteger(portBase) || portBase < 1024 || portBase > 65_000))
     throw new Error('--port-base: use a port from 1024 to 65000');
 
+  const chat = chatSettings(process.env, !values['no-console']);
   const consoleChat = values['no-console']
     ? null
     : startConsoleChat(
@@ -93,10 +141,9 @@ async function main(argv: string[]): Promise<number> {
     sentries,
     ...(portBase === undefined ? {} : { portBase }),
     transports: consoleChat ? { console: consoleChat.transport } : {},
-    chat: consoleChat ? [{ platform: 'console', chat: 'console' }] : [],
+    chat: chat.chat,
     progress: (line) => process.stderr.write(`${line}...\n`),
-    // The terminal's user is the stack's admin; its chat is the console.
-    settings: { access: { console: { users: { operator: 'admin' }, chats: ['console'] } } },
+    settings: { access: chat.access },
   });
   handler = withChaos(stack, stack.commander.chat);
   process.stdout.write(

@@ -10,6 +10,8 @@ import type { ChatTransport, Platform } from '../bots/model.js';
 import type { ServeConfig } from '../commander/server/serve.js';
 import type { Actor } from '../commander/app/context.js';
 import { requestFailover } from '../commander/app/failover-ops.js';
+import { listFailovers } from '../commander/app/failover.js';
+import { isActive } from '../commander/failover/index.js';
 import { type RunningCommander, serve } from '../commander/server/serve.js';
 import { type Devnet, type DevnetNode, startDevnet } from '../devnet/index.js';
 import { type Ec2Emulator, type Instance, startEc2Emulator } from '../devnet/ec2/emulator.js';
@@ -119,6 +121,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         enrollmentTokenFile: tokenFile,
         reportIntervalMs,
         ...(instanceId ? { instanceId } : {}),
+        // The pilot's own cap on what auto-bond may delegate (nothing by default): 10,000 stake a day.
+        extra: { limits: { max_delegate_per_action: '10000000000', max_delegate_per_day: '10000000000' } },
       });
       const pilot = new PilotProcess(
         nodeName,
@@ -177,6 +181,25 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         chat: (options.chat ?? []).map((c) => ({ ...c, minSeverity: 'info' as const })),
         // A sentry here peers with the two validator nodes only.
         thresholds: { minPeersWarn: 1 },
+        // Sentry defence on a minute's scale instead of an hour's, so every step can be watched.
+        sentry: {
+          floodReportsToAct: 2,
+          cooldownMs: 120_000,
+          minHealthySentries: 1,
+          freshReportMs: 5_000,
+          replaceAfterMs: 15_000,
+          cloudRetryBaseMs: 500,
+          cloudRetryMaxMs: 5_000,
+          pilotStepTimeoutMs: 60_000,
+          replacementWaitMs: 120_000,
+        },
+        // Proposals here vote for minutes: reminders and auto-vote a minute before the end. The
+        // validator account starts with 1e9 liquid: auto-bond acts once `chaos fund` tops it up.
+        governance: {
+          reminderOffsetsMs: [120_000],
+          autoVote: { enabled: true, option: 'abstain', thresholdMs: 60_000, warnBeforeMs: 60_000 },
+          autoBond: { enabled: true, threshold: '2000000000', feeReserve: '1000000', withdraw: false },
+        },
         ...options.settings,
       } as ServeConfig['settings'],
       // The emulation accepts any credentials; sentry defence rotates and replaces through it.
@@ -241,6 +264,15 @@ async function promoteFirstSigner(commander: RunningCommander, devnet: Devnet): 
   const start = devnet.hub.signatures({ address: validator.consensusAddress }).length;
   while (devnet.hub.signatures({ address: validator.consensusAddress }).length <= start) {
     if (Date.now() > deadline) throw new Error(`${primary} was promoted but the validator does not sign`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  // The first status people see must already show the signer: the operation is done once its
+  // promote result is back, and the primary's next report says it holds the key.
+  for (;;) {
+    const ops = (await listFailovers(commander.deps.store)).map((f) => f.state.op);
+    const report = (await commander.deps.store.getNode(primary))?.value.lastReport;
+    if (!ops.some(isActive) && report?.custody?.holdsValidatorKey) return;
+    if (Date.now() > deadline) throw new Error(`${primary} signs, but the commander does not see it yet`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

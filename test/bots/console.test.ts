@@ -27,8 +27,12 @@ describe('console chat', () => {
     expect(t.fleet.calls).toEqual([{ method: 'requestFailover', args: { to: 'val-2', by: 'me' } }]);
     await type('press 1', 'no message with buttons to press');
     await type('replace sentry-a', '[3] (warning) Confirm: replace sentry-a');
-    await type('3', 'no button 3: choose 1–2');
-    await type('press 2', 'updated: [3] Cancelled');
+    await type('3', 'no button 3 on message [3]: choose 1–2');
+    await type('press 2 1', 'message [2] has no buttons to press');
+    await type('failover to val-2', '[4] (warning) Confirm: failover to val-2');
+    // A message named by its number: [3]'s buttons, though [4] is the latest with buttons.
+    await type('press 3 2', 'updated: [3] Cancelled');
+    await type('4.2', 'updated: [4] Cancelled');
     await type('fialover', 'Did you mean `failover`?');
     expect(t.fleet.calls).toHaveLength(1);
     expect(transport.latestButtons).toBeUndefined();

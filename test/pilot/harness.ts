@@ -4,7 +4,6 @@ import { promises as fs, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
-import { stringify } from 'smol-toml';
 import {
   type Action,
   HEADER_NODE,
@@ -14,8 +13,12 @@ import {
   type ReportReply,
   verifySignature,
 } from '../../protocol/index.js';
-import { parseConfig, type PilotConfig } from '../../pilot/config.js';
 import type { DevnetInfo } from '../../devnet/index.js';
+import {
+  type PilotConfigOptions,
+  type PilotSetup,
+  pilotConfigFor as localPilotConfig,
+} from '../../local/pilot-config.js';
 
 export interface NodeScript {
   /** Actions re-sent on every reply until a result for them arrives (like the commander). */
@@ -156,75 +159,16 @@ export async function freePortBase(hosts = 8): Promise<number> {
   throw new Error('no free port base found');
 }
 
-export interface PilotSetup {
-  config: PilotConfig;
-  file: string;
-  stateDir: string;
-}
+export type { PilotSetup } from '../../local/pilot-config.js';
 
-/** Writes a pilot config (TOML) for a devnet node, in process mode, with short test intervals. */
-export async function pilotConfigFor(
+/** A pilot config for a devnet node (the local stack's, see local/pilot-config.ts), reporting every 300 ms. */
+export function pilotConfigFor(
   info: DevnetInfo,
   nodeName: string,
   dir: string,
-  opts: { commanderUrl?: string; extra?: Record<string, Record<string, unknown>> } = {},
+  opts: PilotConfigOptions = {},
 ): Promise<PilotSetup> {
-  const node = info.nodes.find((n) => n.name === nodeName);
-  if (!node) throw new Error(`no node ${nodeName}`);
-  const v = info.validators.find((x) => x.name === node.validator);
-  const hot = info.accounts.find((a) => a.name === 'hot');
-  const stateDir = path.join(dir, `pilot-${nodeName}`);
-  await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
-  const [p2pHost, p2pPort] = node.p2pAddress.split(':') as [string, string];
-  const doc: Record<string, Record<string, unknown>> = {
-    node: { name: nodeName, role: node.role, chain_id: info.chainId, state_dir: stateDir },
-    daemon: {
-      mode: 'process',
-      command: node.command,
-      home: node.home,
-      rpc_url: node.rpcUrl,
-      p2p_port: Number(p2pPort),
-      p2p_host: p2pHost,
-      restart_backoff_ms: 200,
-      restart_backoff_max_ms: 1000,
-      stop_timeout_ms: 3000,
-    },
-    http: { listen: `127.0.0.1:0` },
-    sockets: { flood_inbound_total: 40, flood_syn_recv: 40, flood_per_remote: 40 },
-  };
-  if (opts.commanderUrl) {
-    doc['commander'] = { url: opts.commanderUrl, report_interval_ms: 300, request_timeout_ms: 2000 };
-  }
-  if (v) {
-    doc['validator'] = {
-      consensus_address: v.consensusAddress,
-      operator_address: v.operatorAddress,
-      account_address: v.accountAddress,
-      key_file: v.keyFile,
-      double_sign_check_height: 4,
-      fence_margin_ms: 200,
-      recent_commits: 4,
-      fresh_commits: 3,
-      stall_after_ms: 1500,
-    };
-  }
-  if (hot) {
-    const mnemonicFile = path.join(stateDir, 'hot-mnemonic');
-    await fs.writeFile(mnemonicFile, hot.mnemonic, { mode: 0o600 });
-    doc['chain'] = {
-      denom: info.denom,
-      bech32_prefix: info.bech32Prefix,
-      gas_price: `0.025${info.denom}`,
-      hot_mnemonic_file: mnemonicFile,
-      broadcast_poll_interval_ms: 200,
-      broadcast_timeout_ms: 15_000,
-    };
-  }
-  for (const [section, keys] of Object.entries(opts.extra ?? {})) doc[section] = { ...doc[section], ...keys };
-  const file = path.join(dir, `pilot-${nodeName}.toml`);
-  const text = stringify(doc);
-  await fs.writeFile(file, text, { mode: 0o600 });
-  return { config: parseConfig(text, file), file, stateDir };
+  return localPilotConfig(info, nodeName, dir, { reportIntervalMs: 300, ...opts });
 }
 
 /** Kills the daemon a process-mode pilot left running (its pid file), and waits until it is gone. */
