@@ -177,9 +177,18 @@ async function signingAgain(node: string, from: number, timeoutMs = 30_000): Pro
       { timeoutMs },
     ),
   );
-  // A few more blocks: it keeps signing.
-  await waitFor(() => height() >= first + 4, 'four more blocks');
-  expect([1, 2, 3].map((d) => signedAt(first + d)).filter(Boolean).length).toBeGreaterThanOrEqual(2);
+  // It keeps signing: three more of its signatures in canonical commits (a loaded machine may make
+  // its daemon miss a block now and then, so no count of consecutive blocks is asked for).
+  await waitFor(
+    () =>
+      new Set(
+        devnet.hub
+          .signatures({ address, fromHeight: first + 1 })
+          .filter((r) => r.node === node && r.delivered && signedAt(r.height))
+          .map((r) => r.height),
+      ).size >= 3,
+    `${node} signing three more blocks after ${first}`,
+  );
   return first - lastSignedAtOrBelow(from) - 1;
 }
 
