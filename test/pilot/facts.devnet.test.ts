@@ -97,16 +97,17 @@ describe('pilot on a devnet validator (process mode)', () => {
   it('restarts a crashed daemon', async () => {
     const before = await daemonPid(setup.stateDir);
     process.kill(before, 'SIGKILL');
+    // A report counting the restart and reaching the RPC comes from after the new daemon is up.
     const after = await waitFor(
       async () => {
         const pid = await daemonPid(setup.stateDir);
-        return pid !== before && commander.last('val-a')?.daemon.rpcReachable ? pid : null;
+        const d = commander.last('val-a')?.daemon;
+        return pid !== before && (d?.restarts ?? 0) >= 1 && d?.rpcReachable ? pid : null;
       },
-      'a restarted daemon',
+      'a restarted daemon answering its RPC',
       { timeoutMs: 20_000 },
     );
     expect(after).not.toBe(before);
-    await waitFor(() => (commander.last('val-a')?.daemon.restarts ?? 0) >= 1, 'restarts reported');
   });
 
   it('applies a config change touching only Beam keys', async () => {
