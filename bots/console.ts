@@ -93,7 +93,8 @@ export function consoleInput(
   const [, messageId, choice] = press;
   const target = messageId === undefined ? transport.latestButtons : transport.buttonsOf(messageId);
   if (!target) {
-    if (messageId !== undefined) return `message [${messageId}] has no buttons to press`;
+    if (messageId !== undefined)
+      return `message [${messageId}] has no buttons to press (only the last ${KEPT_BUTTON_MESSAGES} messages with buttons keep them)`;
     return 'no message with buttons to press';
   }
   const button = target.buttons[Number(choice) - 1];

@@ -46,13 +46,20 @@ const SlackObject = z.record(z.string(), z.unknown());
 const Interaction = z.looseObject({
   type: z.string(),
   user: z.looseObject({ id: z.string() }),
-  channel: z.looseObject({ id: z.string() }).nullish(),
+  // Bolt reads `channel.id` whenever `channel` is not undefined: null throws there.
+  channel: z.looseObject({ id: z.string() }).optional(),
   team: SlackObject.nullish(),
   enterprise: SlackObject.nullish(),
   container: SlackObject.optional(),
   message: SlackObject.optional(),
-  actions: z.array(z.looseObject({ action_id: z.string(), type: z.string() })).optional(),
+  // Bolt routes a click by `actions[0]`: an empty list throws there.
+  actions: z
+    .array(z.looseObject({ action_id: z.string(), type: z.string() }))
+    .min(1)
+    .optional(),
+  view: SlackObject.optional(),
 });
+const VIEW_TYPES = ['view_submission', 'view_closed'];
 /** The slash command fields Beam's listener reads. */
 const Command = z.looseObject({
   command: z.string(),
@@ -60,11 +67,13 @@ const Command = z.looseObject({
   user_id: z.string(),
   channel_id: z.string(),
 });
-/** Events API callbacks: Bolt reads `event.channel.id` and `event.item.channel` unchecked. */
+/** Events API callbacks: Bolt reads `event.channel.id`, `event.item.channel`, `event.user.id` and `event.subteam.created_by` unchecked. */
 const EventCallback = z.looseObject({
   event: z.looseObject({
     channel: z.union([z.string(), z.looseObject({ id: z.unknown() })]).optional(),
     item: SlackObject.optional(),
+    user: z.union([z.string(), SlackObject]).optional(),
+    subteam: SlackObject.optional(),
   }),
 });
 
@@ -93,15 +102,12 @@ export function unroutableForBolt(body: string, contentType: string | undefined)
   const routed =
     b.name !== undefined ||
     b.actions !== undefined ||
-    [
-      'block_suggestion',
-      'dialog_submission',
-      'shortcut',
-      'message_action',
-      'view_submission',
-      'view_closed',
-    ].includes(String(b.type));
-  return routed && !Interaction.safeParse(b).success;
+    ['block_suggestion', 'dialog_submission', 'shortcut', 'message_action', ...VIEW_TYPES].includes(
+      String(b.type),
+    );
+  if (!routed) return false;
+  const interaction = Interaction.safeParse(b);
+  return !interaction.success || (VIEW_TYPES.includes(String(b.type)) && interaction.data.view === undefined);
 }
 
 export interface SlackRouteOptions extends SlackAppOptions {

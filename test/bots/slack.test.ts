@@ -186,6 +186,27 @@ describe('Slack route (Bolt AwsLambdaReceiver) against a loopback Slack Web API'
     expect(t.fleet.calls.length).toBe(before.fleet);
   });
 
+  it('answers 400, not 500, to signed payloads Bolt cannot route, and still takes well-formed ones', async () => {
+    const payload = JSON.parse(new URLSearchParams(click('status', '1.1')).get('payload')!);
+    const form = (p: unknown) => new URLSearchParams({ payload: JSON.stringify(p) }).toString();
+    const before = t.fleet.calls.length;
+    rejections.length = 0;
+    const bad = [
+      { ...payload, channel: null }, // Bolt reads channel.id unless channel is undefined
+      { ...payload, actions: [] }, // Bolt routes by actions[0]
+      { ...payload, user: null },
+      { type: 'view_submission', user: { id: 'UOPS' }, team: null },
+      { event: { type: 'app_mention', user: null } },
+      { event: { type: 'subteam_created', subteam: null } },
+    ].map(form);
+    for (const body of bad) expect((await route.handle({ headers: signed(body), body })).status).toBe(400);
+    expect(rejections.map((r) => r.reason)).toEqual(bad.map(() => 'unparseable'));
+    const { channel: _, ...withoutChannel } = payload; // the container names the channel
+    const ok = form(withoutChannel);
+    expect((await route.handle({ headers: signed(ok), body: ok })).status).toBe(200);
+    expect(t.fleet.calls.length).toBe(before);
+  });
+
   it('never writes the bot token or signing secret to a log line', async () => {
     // A failing Web API: chat.postMessage errors out and is logged at error level.
     const broken = await startFakeApi(() => ({ ok: false, error: 'invalid_auth' }));

@@ -119,7 +119,7 @@ describe('fuzzing console input', () => {
         fc.asyncProperty(line, async (text) => {
           written.length = 0;
           const reply = await answer(text);
-          const press = /^\s*(press\s+)?\d+\s*$/i.test(text);
+          const press = /^\s*(press\s+)?(\d+(\s+|\.))?\d+\s*$/i.test(text); // `2`, `press 12 2`, `12.2`
           const parsed = parseCommand(text);
           outcome.add(
             text.trim() === '' ? 'empty' : press ? 'press' : parsed.ok ? 'command' : 'refused by the parser',
