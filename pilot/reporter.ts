@@ -32,7 +32,8 @@ async function postJson(url: string, body: string, headers: Record<string, strin
     bodyTimeout: timeoutMs,
   });
   const text = await res.body.text();
-  if (res.statusCode !== 200) throw new HttpError(res.statusCode, text);
+  // 202: an enrollment pending approval is an answer, not a failure.
+  if (res.statusCode < 200 || res.statusCode > 299) throw new HttpError(res.statusCode, text);
   return JSON.parse(text) as unknown;
 }
 

@@ -85,7 +85,7 @@ export class FakeCommander {
       const req = JSON.parse(body) as { name: string; claim: string };
       this.enrollments++;
       if (this.enrollments <= this.enrollPending)
-        return [200, { status: 'pending', nodeId: req.name, retryAfterMs: 200 }];
+        return [202, { status: 'pending', nodeId: req.name, retryAfterMs: 200 }];
       const secret = this.secrets.get(req.name) ?? randomBytes(32).toString('hex');
       this.secrets.set(req.name, secret);
       return [200, { status: 'approved', nodeId: req.name, secret }];
