@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { Server } from 'node:http';
-import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
 import pino from 'pino';
 import type { Action, ConfigPatch, KeyCustody, LeaseGrant, Report } from '../protocol/index.js';
 import { type AlertTargets, Latch, sendAlert } from './alerts.js';
 import { type AllowContext, refusal, utcDay } from './allowlist.js';
-import { ChainCollector } from './chain.js';
+import type { ChainCollector } from './chain.js';
 import type { PilotConfig } from './config.js';
 import { Custody } from './custody.js';
 import { collectCommits, collectDaemon, hasFreshSignature, StallTracker } from './facts.js';
@@ -22,7 +21,7 @@ import { backoffDelay, sendEnroll, sendReport } from './reporter.js';
 import { CometRpc } from './rpc.js';
 import { readSecret, StateStore, writeSecret } from './state.js';
 import { ProcessSupervisor, type Supervisor, SystemdSupervisor } from './supervisor.js';
-import { HotSigner } from './tx.js';
+import type { HotSigner } from './tx.js';
 import { PILOT_VERSION } from './version.js';
 
 export { PILOT_VERSION };
@@ -45,7 +44,7 @@ export class Pilot {
   private readonly custody: Custody | null;
   private readonly lease: LeaseClock;
   private readonly stall: StallTracker;
-  private readonly chain: ChainCollector | null = null;
+  private readonly chain: ChainCollector | null;
   private signer: HotSigner | null = null;
   private secret: { nodeId: string; secret: string } | null = null;
   private lastReport: Report | null = null;
@@ -71,7 +70,9 @@ export class Pilot {
     readonly store: StateStore,
     readonly supervisor: Supervisor,
     readonly log: Logger,
+    chain: ChainCollector | null,
   ) {
+    this.chain = chain;
     const v = cfg.validator;
     this.rpc = new CometRpc(cfg.daemon.rpc_url);
     this.ledger = new ActionLedger(store);
@@ -81,16 +82,6 @@ export class Pilot {
         : null;
     this.lease = new LeaseClock(v?.fence_margin_ms ?? 0);
     this.stall = new StallTracker(v?.stall_after_ms ?? 15_000);
-    if (cfg.chain?.query_chain && v) {
-      this.chain = new ChainCollector({
-        rpcUrl: cfg.daemon.rpc_url,
-        prefix: cfg.chain.bech32_prefix,
-        consensusAddress: v.consensus_address,
-        operatorAddress: v.operator_address ?? null,
-        accountAddress: v.account_address ?? null,
-        granteeAddress: null,
-      });
-    }
     this.executor = new ActionExecutor({
       cfg,
       supervisor,
@@ -134,7 +125,21 @@ export class Pilot {
       d.mode === 'systemd'
         ? new SystemdSupervisor(d.unit as string, common)
         : new ProcessSupervisor(d.command as string[], cfg.node.state_dir, common);
-    return new Pilot(cfg, store, supervisor, log);
+    const v = cfg.validator;
+    // The Cosmos libraries are loaded only where chain queries or the hot key need them: a sentry's
+    // pilot's resident memory is about 12 MB smaller without them.
+    const chain =
+      cfg.chain?.query_chain && v
+        ? new (await import('./chain.js')).ChainCollector({
+            rpcUrl: d.rpc_url,
+            prefix: cfg.chain.bech32_prefix,
+            consensusAddress: v.consensus_address,
+            operatorAddress: v.operator_address ?? null,
+            accountAddress: v.account_address ?? null,
+            granteeAddress: null,
+          })
+        : null;
+    return new Pilot(cfg, store, supervisor, log, chain);
   }
 
   /** Safe boot, supervision, local HTTP, and the report and guard loops. */
@@ -183,6 +188,10 @@ export class Pilot {
     const v = this.cfg.validator;
     if (!c?.hot_mnemonic_file || !v?.account_address || !v.operator_address) return;
     try {
+      const [{ DirectSecp256k1HdWallet }, { HotSigner }] = await Promise.all([
+        import('@cosmjs/proto-signing'),
+        import('./tx.js'),
+      ]);
       const mnemonic = (await fs.readFile(c.hot_mnemonic_file, 'utf8')).trim();
       const [acct] = await (
         await DirectSecp256k1HdWallet.fromMnemonic(mnemonic, { prefix: c.bech32_prefix })
