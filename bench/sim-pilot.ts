@@ -63,7 +63,7 @@ export class SimPilot {
     this.seq += 1;
     const now = Date.now();
     const report = {
-      ...benchReport({ id: this.id, seq: this.seq, role: 'sentry' }, now),
+      ...benchReport({ id: this.id, seq: this.seq, role: 'sentry', chainId: 'bench-1' }, now),
       results: this.unacked,
     };
     const body = JSON.stringify(report);

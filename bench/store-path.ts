@@ -10,13 +10,16 @@ import { sampleReport } from '../test/fixtures/report.js';
 import { round, summarize, timed } from './stats.js';
 
 /** A healthy report for a bench node at the commander's clock. */
-export function benchReport(node: { id: string; seq: number; role: Role }, now = Date.now()): Report {
+export function benchReport(
+  node: { id: string; seq: number; role: Role; chainId: string },
+  now = Date.now(),
+): Report {
   return sampleReport({
     nodeId: node.id,
     seq: node.seq,
     sentAt: now,
     role: node.role,
-    chainId: 'bench-1',
+    chainId: node.chainId,
     daemon: { ...sampleReport().daemon, latestBlockTime: now, moniker: node.id },
   });
 }
@@ -118,7 +121,7 @@ export async function measureStorePath(options: {
     settings: {
       engine: 'dynalite (in memory, loopback)',
       path: 'handleReport / runTick in-process, store calls counted by CountingSender',
-      fleet: 'a third validators, the rest sentries, all approved; one report per node before the tick',
+      fleet: 'chains of 2 validators and 3 sentries, all approved; one report per node before the tick',
       reportsPerSize: options.reportsPerSize,
     },
   };

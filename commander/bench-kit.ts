@@ -10,13 +10,23 @@ import { buildDeps } from './deps.js';
 import { CommanderSettings, type CommanderSettingsInput } from './settings.js';
 
 /** What `npm run bench` needs: a commander on a fresh table with N enrolled, approved nodes. */
+export interface BenchNode {
+  id: string;
+  secret: string;
+  seq: number;
+  role: Role;
+  chainId: string;
+}
+
 export interface BenchFleet {
   deps: ReturnType<typeof buildDeps>;
   app: CommanderApp;
-  nodes: { id: string; secret: string; seq: number; role: Role }[];
+  nodes: BenchNode[];
 }
 
 const quiet: Logger = { info() {}, warn() {}, error() {} };
+
+const CHAIN_SIZE = 5;
 
 export async function createBenchFleet(options: {
   endpoint: string;
@@ -36,16 +46,18 @@ export async function createBenchFleet(options: {
     ...(options.transports ? { transports: options.transports } : {}),
   });
   const app = new CommanderApp(deps);
-  const nodes: BenchFleet['nodes'] = [];
+  const nodes: BenchNode[] = [];
   for (let i = 0; i < options.nodes; i++) {
     const id = `bench-${i}`;
     const claim = createHash('sha256').update(id).digest('hex');
-    const role: Role = i % 3 === 0 ? 'validator' : 'sentry';
+    // A fleet as operators run it: chains of a primary and a standby validator behind three sentries.
+    const role: Role = i % CHAIN_SIZE < 2 ? 'validator' : 'sentry';
+    const chainId = `bench-${Math.floor(i / CHAIN_SIZE) + 1}`;
     const request = {
       enrollmentToken: settings.enrollmentToken,
       name: id,
       role,
-      chainId: 'bench-1',
+      chainId,
       pilotVersion: 'bench',
       claim,
       cometNodeId: createHash('sha1').update(id).digest('hex'),
@@ -57,7 +69,7 @@ export async function createBenchFleet(options: {
     const reply = await handleEnroll(deps, { headers: {}, body: JSON.stringify(request) });
     if (!('secret' in reply.body))
       throw new Error(`bench node ${id} got no secret: ${JSON.stringify(reply.body)}`);
-    nodes.push({ id, secret: reply.body.secret as string, seq: 0, role });
+    nodes.push({ id, secret: reply.body.secret as string, seq: 0, role, chainId });
   }
   return { deps, app, nodes };
 }
@@ -74,7 +86,7 @@ export interface ReportRun {
 export async function handleReports(
   fleet: BenchFleet,
   count: number,
-  makeReport: (node: { id: string; seq: number; role: Role }) => Report,
+  makeReport: (node: BenchNode) => Report,
   concurrency = 1,
 ): Promise<ReportRun> {
   const latenciesMs: number[] = [];

@@ -96,11 +96,14 @@ async function perform(deps: CommanderDeps, effects: readonly GovernanceEffect[]
   }
 }
 
-/** The tick's governance step for every chain of the fleet; logs its own errors. */
-export async function runGovernanceTick(deps: CommanderDeps): Promise<void> {
+/**
+ * The tick's governance step for every chain of the fleet, on the nodes the tick listed (their
+ * facts come from reports; writes re-read each node); logs its own errors.
+ */
+export async function runGovernanceTick(deps: CommanderDeps, fleet: readonly NodeRecord[]): Promise<void> {
   try {
     if (!governanceSettings(deps).enabled) return;
-    const nodes = await approvedNodes(deps);
+    const nodes = fleet.filter((n) => n.status === 'approved');
     for (const chainId of chainsOf(nodes)) {
       try {
         await decide(deps, nodes, chainId, { kind: 'tick' });

@@ -2,7 +2,7 @@ import type { Action } from '../../protocol/index.js';
 import { VersionConflict, withRetry } from '../adapters/store/store.js';
 import { alertActions, alertSubject, renderAlert } from '../domain/alert-messages.js';
 import { reconcileAlerts } from '../domain/alerts.js';
-import { desiredConfig } from '../domain/node-config.js';
+import { configGenerator } from '../domain/node-config.js';
 import { type NodeRecord, queueAction } from '../domain/registry.js';
 import type { CommanderDeps } from './context.js';
 import { runFailoverTick } from './failover.js';
@@ -30,7 +30,7 @@ export async function runTick(deps: CommanderDeps): Promise<TickSummary> {
   // Failover raises its alerts itself; listing them as findings keeps the reconciliation below from resolving them.
   const failover = await runFailoverTick(deps);
   // After failover: votes and bonds go to the node that holds the lease now.
-  await runGovernanceTick(deps);
+  await runGovernanceTick(deps, nodes);
 
   const findings = [
     ...findingsFor(nodes, deps.settings.thresholds, deps.settings.reportIntervalMs, now).values(),
@@ -74,9 +74,10 @@ export async function runTick(deps: CommanderDeps): Promise<TickSummary> {
 /** Gives every approved node whose generated config changed a new desired config and an apply-config action. */
 async function convergeConfigs(deps: CommanderDeps, nodes: readonly NodeRecord[]): Promise<number> {
   let queued = 0;
+  const configFor = configGenerator(nodes);
   for (const node of nodes) {
     if (node.status !== 'approved') continue;
-    const desired = desiredConfig(node, nodes);
+    const desired = configFor(node);
     if (node.desiredConfig?.version === desired.version) continue;
     await withRetry(async () => {
       const fresh = await deps.store.getNode(node.id);

@@ -11,33 +11,54 @@ function peerOf(node: NodeRecord): string | null {
 
 const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
 
-/**
- * The p2p keys Beam owns for one node, derived from the registry of its chain: validators talk only
- * to sentries; sentries shield the validators' ids and advertise their public address.
- */
-export function generatePatch(node: NodeRecord, fleet: readonly NodeRecord[]): ConfigPatch {
-  const sameChain = fleet.filter(
-    (n) => n.chainId === node.chainId && n.id !== node.id && n.status === 'approved',
-  );
-  const sentries = sameChain.filter((n) => n.role === 'sentry');
-  const validators = sameChain.filter((n) => n.role === 'validator');
-  const peers = (nodes: NodeRecord[]) => sorted(nodes.map(peerOf).filter((p): p is string => p !== null));
-  const ids = (nodes: NodeRecord[]) =>
-    sorted(nodes.map((n) => n.cometNodeId).filter((id): id is string => !!id));
+/** What one chain's approved nodes offer each other: the same for every node of a role. */
+interface ChainPeers {
+  sentryPeers: string[];
+  validatorPeers: string[];
+  validatorIds: string[];
+}
 
+function chainPeers(fleet: readonly NodeRecord[], chainId: string): ChainPeers {
+  const approved = fleet.filter((n) => n.chainId === chainId && n.status === 'approved');
+  const peers = (role: NodeRecord['role']) =>
+    sorted(
+      approved
+        .filter((n) => n.role === role)
+        .map(peerOf)
+        .filter((p): p is string => p !== null),
+    );
+  return {
+    sentryPeers: peers('sentry'),
+    validatorPeers: peers('validator'),
+    validatorIds: sorted(
+      approved.filter((n) => n.role === 'validator' && n.cometNodeId).map((n) => n.cometNodeId as string),
+    ),
+  };
+}
+
+/**
+ * The p2p keys Beam owns for one node, from its chain's peers: validators talk only to sentries;
+ * sentries shield the validators' ids and advertise their public address. A node is never its
+ * own peer, as the lists it gets hold only the other role.
+ */
+function patchFor(node: NodeRecord, peers: ChainPeers): ConfigPatch {
   if (node.role === 'validator') {
-    return { p2p: { pex: false, persistent_peers: peers(sentries), addr_book_strict: false } };
+    return { p2p: { pex: false, persistent_peers: peers.sentryPeers, addr_book_strict: false } };
   }
   const advertised = node.publicAddress ?? node.p2pAddress;
   return {
     p2p: {
       pex: true,
-      persistent_peers: peers(validators),
-      private_peer_ids: ids(validators),
-      unconditional_peer_ids: ids(validators),
+      persistent_peers: peers.validatorPeers,
+      private_peer_ids: peers.validatorIds,
+      unconditional_peer_ids: peers.validatorIds,
       ...(advertised ? { external_address: advertised } : {}),
     },
   };
+}
+
+export function generatePatch(node: NodeRecord, fleet: readonly NodeRecord[]): ConfigPatch {
+  return patchFor(node, chainPeers(fleet, node.chainId));
 }
 
 /** Stable JSON: keys sorted at every level, so equal patches hash equal. */
@@ -57,6 +78,31 @@ export function configVersion(patch: ConfigPatch): string {
 }
 
 export function desiredConfig(node: NodeRecord, fleet: readonly NodeRecord[]): DesiredConfig {
-  const patch = generatePatch(node, fleet);
-  return { version: configVersion(patch), patch };
+  return configGenerator(fleet)(node);
+}
+
+/**
+ * Desired configs for many nodes of one fleet. Each chain's peer lists are built once, and nodes
+ * that get the same patch (all validators of a chain; sentries advertising the same address)
+ * share it and its version: a tick stays linear in the fleet's size.
+ */
+export function configGenerator(fleet: readonly NodeRecord[]): (node: NodeRecord) => DesiredConfig {
+  const peers = new Map<string, ChainPeers>();
+  const configs = new Map<string, DesiredConfig>();
+  return (node) => {
+    const advertised = node.role === 'sentry' ? (node.publicAddress ?? node.p2pAddress ?? '') : '';
+    const key = JSON.stringify([node.chainId, node.role, advertised]);
+    let config = configs.get(key);
+    if (!config) {
+      let chain = peers.get(node.chainId);
+      if (!chain) {
+        chain = chainPeers(fleet, node.chainId);
+        peers.set(node.chainId, chain);
+      }
+      const patch = patchFor(node, chain);
+      config = { version: configVersion(patch), patch };
+      configs.set(key, config);
+    }
+    return config;
+  };
 }

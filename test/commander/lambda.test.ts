@@ -91,7 +91,7 @@ describe('bench kit', () => {
       const run = await handleReports(
         fleet,
         24,
-        (n) => sampleReport({ nodeId: n.id, seq: n.seq, role: n.role, chainId: 'bench-1' }),
+        (n) => sampleReport({ nodeId: n.id, seq: n.seq, role: n.role, chainId: n.chainId }),
         4,
       );
       expect(run.failures).toBe(0);
