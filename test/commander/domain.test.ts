@@ -8,6 +8,7 @@ import {
 } from '../../commander/domain/alerts.js';
 import { type Finding, defaultThresholds, evaluateHealth } from '../../commander/domain/health.js';
 import { renewOnReport } from '../../commander/domain/lease.js';
+import { configGenerator, desiredConfig } from '../../commander/domain/node-config.js';
 import {
   type NodeRecord,
   applyReport,
@@ -16,6 +17,7 @@ import {
 } from '../../commander/domain/registry.js';
 import { sampleReport } from '../fixtures/report.js';
 import { T0, enrollRequest } from './helpers.js';
+import { node as registryNode } from './sentry/fixtures.js';
 
 const t = defaultThresholds();
 
@@ -188,5 +190,33 @@ describe('registry and lease', () => {
     expect(renewOnReport(lease, 'val-a', false, T0, 30_000)).toBe(lease);
     expect(renewOnReport(lease, 'val-b', true, T0, 30_000)).toBe(lease);
     expect(renewOnReport(lease, 'val-a', true, T0 + 10_000, 30_000)).toBe(lease);
+  });
+});
+
+describe('generated configs across chains', () => {
+  it('gives each node only its own chain’s peers, and equal patches one shared version', () => {
+    const onChain = (n: NodeRecord, chainId: string) => ({ ...n, chainId });
+    const fleet = [
+      onChain(registryNode('a-val-1', 'validator', 1), 'chain-a'),
+      onChain(registryNode('a-val-2', 'validator', 2), 'chain-a'),
+      onChain(registryNode('a-sentry-1', 'sentry', 3), 'chain-a'),
+      onChain(registryNode('a-sentry-2', 'sentry', 4, { publicAddress: '198.51.100.4:26656' }), 'chain-a'),
+      onChain(registryNode('b-val-1', 'validator', 5), 'chain-b'),
+      onChain(registryNode('b-sentry-1', 'sentry', 6), 'chain-b'),
+      onChain(registryNode('a-sentry-3', 'sentry', 7, { status: 'pending' }), 'chain-a'),
+    ];
+    const configFor = configGenerator(fleet);
+    const [aVal1, aVal2, aSentry1, aSentry2, bVal1, bSentry1] = fleet.map(configFor);
+    const peer = (n: number) => `${fleet[n - 1]!.cometNodeId}@10.0.0.${n}:26656`;
+    expect(aVal1!.patch.p2p?.persistent_peers).toEqual([peer(3), peer(4)].sort()); // not the pending sentry
+    expect(aVal2).toBe(aVal1); // same sentries: one patch, one version
+    expect(aSentry1!.patch.p2p?.persistent_peers).toEqual([peer(1), peer(2)].sort());
+    expect(aSentry1!.patch.p2p?.external_address).toBe('10.0.0.3:26656');
+    expect(aSentry2!.patch.p2p?.external_address).toBe('198.51.100.4:26656');
+    expect(aSentry2!.version).not.toBe(aSentry1!.version);
+    expect(bVal1!.patch.p2p?.persistent_peers).toEqual([peer(6)]);
+    expect(bSentry1!.patch.p2p?.private_peer_ids).toEqual([fleet[4]!.cometNodeId]);
+    // One node at a time gives the same configs as the whole fleet at once.
+    for (const n of fleet) expect(desiredConfig(n, fleet)).toEqual(configFor(n));
   });
 });
