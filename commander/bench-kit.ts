@@ -9,7 +9,6 @@ import { handleEnroll, handleReport } from './app/pilot-api.js';
 import { buildDeps } from './deps.js';
 import { CommanderSettings, type CommanderSettingsInput } from './settings.js';
 
-/** What `npm run bench` needs: a commander on a fresh table with N enrolled, approved nodes. */
 export interface BenchNode {
   id: string;
   secret: string;
@@ -18,6 +17,7 @@ export interface BenchNode {
   chainId: string;
 }
 
+/** What `npm run bench` needs: a commander on a fresh table with N enrolled, approved nodes. */
 export interface BenchFleet {
   deps: ReturnType<typeof buildDeps>;
   app: CommanderApp;
@@ -26,6 +26,7 @@ export interface BenchFleet {
 
 const quiet: Logger = { info() {}, warn() {}, error() {} };
 
+/** A fleet as operators run it: chains of a primary and a standby validator behind three sentries. */
 const CHAIN_SIZE = 5;
 
 export async function createBenchFleet(options: {
@@ -50,7 +51,6 @@ export async function createBenchFleet(options: {
   for (let i = 0; i < options.nodes; i++) {
     const id = `bench-${i}`;
     const claim = createHash('sha256').update(id).digest('hex');
-    // A fleet as operators run it: chains of a primary and a standby validator behind three sentries.
     const role: Role = i % CHAIN_SIZE < 2 ? 'validator' : 'sentry';
     const chainId = `bench-${Math.floor(i / CHAIN_SIZE) + 1}`;
     const request = {

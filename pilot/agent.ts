@@ -44,7 +44,6 @@ export class Pilot {
   private readonly custody: Custody | null;
   private readonly lease: LeaseClock;
   private readonly stall: StallTracker;
-  private readonly chain: ChainCollector | null;
   private signer: HotSigner | null = null;
   private secret: { nodeId: string; secret: string } | null = null;
   private lastReport: Report | null = null;
@@ -70,9 +69,8 @@ export class Pilot {
     readonly store: StateStore,
     readonly supervisor: Supervisor,
     readonly log: Logger,
-    chain: ChainCollector | null,
+    private readonly chain: ChainCollector | null,
   ) {
-    this.chain = chain;
     const v = cfg.validator;
     this.rpc = new CometRpc(cfg.daemon.rpc_url);
     this.ledger = new ActionLedger(store);

@@ -30,8 +30,10 @@ function maxReportAgeMs(deps: CommanderDeps): number {
   return Math.max(3 * deps.settings.reportIntervalMs, 15_000);
 }
 
+const approvedOf = (nodes: readonly NodeRecord[]) => nodes.filter((n) => n.status === 'approved');
+
 async function approvedNodes(deps: CommanderDeps): Promise<NodeRecord[]> {
-  return (await deps.store.listNodes()).map((n) => n.value).filter((n) => n.status === 'approved');
+  return approvedOf((await deps.store.listNodes()).map((n) => n.value));
 }
 
 function chainsOf(nodes: readonly NodeRecord[]): string[] {
@@ -103,7 +105,7 @@ async function perform(deps: CommanderDeps, effects: readonly GovernanceEffect[]
 export async function runGovernanceTick(deps: CommanderDeps, fleet: readonly NodeRecord[]): Promise<void> {
   try {
     if (!governanceSettings(deps).enabled) return;
-    const nodes = fleet.filter((n) => n.status === 'approved');
+    const nodes = approvedOf(fleet);
     for (const chainId of chainsOf(nodes)) {
       try {
         await decide(deps, nodes, chainId, { kind: 'tick' });

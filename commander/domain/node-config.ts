@@ -36,6 +36,9 @@ function chainPeers(fleet: readonly NodeRecord[], chainId: string): ChainPeers {
   };
 }
 
+/** The address a sentry tells its peers to dial: its public one once it has one. */
+const advertisedAddress = (node: NodeRecord) => node.publicAddress ?? node.p2pAddress;
+
 /**
  * The p2p keys Beam owns for one node, from its chain's peers: validators talk only to sentries;
  * sentries shield the validators' ids and advertise their public address. A node is never its
@@ -45,7 +48,7 @@ function patchFor(node: NodeRecord, peers: ChainPeers): ConfigPatch {
   if (node.role === 'validator') {
     return { p2p: { pex: false, persistent_peers: peers.sentryPeers, addr_book_strict: false } };
   }
-  const advertised = node.publicAddress ?? node.p2pAddress;
+  const advertised = advertisedAddress(node);
   return {
     p2p: {
       pex: true,
@@ -89,20 +92,23 @@ export function desiredConfig(node: NodeRecord, fleet: readonly NodeRecord[]): D
 export function configGenerator(fleet: readonly NodeRecord[]): (node: NodeRecord) => DesiredConfig {
   const peers = new Map<string, ChainPeers>();
   const configs = new Map<string, DesiredConfig>();
+  const peersOf = (chainId: string) => {
+    const known = peers.get(chainId) ?? chainPeers(fleet, chainId);
+    peers.set(chainId, known);
+    return known;
+  };
   return (node) => {
-    const advertised = node.role === 'sentry' ? (node.publicAddress ?? node.p2pAddress ?? '') : '';
-    const key = JSON.stringify([node.chainId, node.role, advertised]);
-    let config = configs.get(key);
-    if (!config) {
-      let chain = peers.get(node.chainId);
-      if (!chain) {
-        chain = chainPeers(fleet, node.chainId);
-        peers.set(node.chainId, chain);
-      }
-      const patch = patchFor(node, chain);
-      config = { version: configVersion(patch), patch };
-      configs.set(key, config);
-    }
+    // What patchFor reads besides the chain's peers: the role, and a sentry's advertised address.
+    const key = JSON.stringify([
+      node.chainId,
+      node.role,
+      node.role === 'sentry' ? advertisedAddress(node) : null,
+    ]);
+    const known = configs.get(key);
+    if (known) return known;
+    const patch = patchFor(node, peersOf(node.chainId));
+    const config = { version: configVersion(patch), patch };
+    configs.set(key, config);
     return config;
   };
 }

@@ -195,15 +195,15 @@ describe('registry and lease', () => {
 
 describe('generated configs across chains', () => {
   it('gives each node only its own chain’s peers, and equal patches one shared version', () => {
-    const onChain = (n: NodeRecord, chainId: string) => ({ ...n, chainId });
+    const on = (chainId: string, overrides: Partial<NodeRecord> = {}) => ({ chainId, ...overrides });
     const fleet = [
-      onChain(registryNode('a-val-1', 'validator', 1), 'chain-a'),
-      onChain(registryNode('a-val-2', 'validator', 2), 'chain-a'),
-      onChain(registryNode('a-sentry-1', 'sentry', 3), 'chain-a'),
-      onChain(registryNode('a-sentry-2', 'sentry', 4, { publicAddress: '198.51.100.4:26656' }), 'chain-a'),
-      onChain(registryNode('b-val-1', 'validator', 5), 'chain-b'),
-      onChain(registryNode('b-sentry-1', 'sentry', 6), 'chain-b'),
-      onChain(registryNode('a-sentry-3', 'sentry', 7, { status: 'pending' }), 'chain-a'),
+      registryNode('a-val-1', 'validator', 1, on('chain-a')),
+      registryNode('a-val-2', 'validator', 2, on('chain-a')),
+      registryNode('a-sentry-1', 'sentry', 3, on('chain-a')),
+      registryNode('a-sentry-2', 'sentry', 4, on('chain-a', { publicAddress: '198.51.100.4:26656' })),
+      registryNode('b-val-1', 'validator', 5, on('chain-b')),
+      registryNode('b-sentry-1', 'sentry', 6, on('chain-b')),
+      registryNode('a-sentry-3', 'sentry', 7, on('chain-a', { status: 'pending' })),
     ];
     const configFor = configGenerator(fleet);
     const [aVal1, aVal2, aSentry1, aSentry2, bVal1, bSentry1] = fleet.map(configFor);
