@@ -122,10 +122,13 @@ export function holderFailure(state: FailoverState, now: number, s: FailoverSett
   if (now - n.lastReportAt > s.silentAfterMs)
     return `pilot on ${holder} silent for ${Math.round((now - n.lastReportAt) / 1000)} s`;
   if (!n.running) return `daemon on ${holder} is down`;
+  if (now > state.lease.expiresAt) return `lease of ${holder} expired (not renewed: unhealthy)`;
+  // A daemon just given the lease (adopted or promoted) may still be loading its state: until the
+  // lease is startupGraceMs old, only silence, a dead daemon or an expired lease count as failing.
+  if (now - state.lease.grantedAt < s.startupGraceMs) return null;
   if (!n.rpcReachable) return `daemon RPC on ${holder} does not answer`;
   if (now - n.heightChangedAt > s.chainHaltAfterMs)
     return `daemon on ${holder} is stalled at height ${n.height}`;
-  if (now > state.lease.expiresAt) return `lease of ${holder} expired (not renewed: unhealthy)`;
   return null;
 }
 

@@ -30,7 +30,10 @@ export const FailoverSettings = z
     silentAfterMs: Ms.default(15_000),
     /** A node whose height has not moved for this long sees a halted (or stalled) chain. */
     chainHaltAfterMs: Ms.default(30_000),
-    /** After a promotion, the new holder's lease is renewed without seeing its signature for this long. */
+    /**
+     * A new holder (adopted or promoted) is renewed without its signature, and not taken as failing
+     * while its daemon loads (no RPC answer, height still), for this long.
+     */
     startupGraceMs: Ms.default(60_000),
     /** N: the validator's signature must be absent from the last N commits before a standby is promoted. */
     missedCommitsForFailover: z.number().int().min(1).max(20).default(3),

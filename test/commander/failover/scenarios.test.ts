@@ -378,6 +378,35 @@ describe('retries, duplicates and reordering', () => {
     expect(sim.effects.some((f) => f.type === 'audit' && f.action === 'failover.adopted')).toBe(true);
   });
 
+  it('gives an adopted daemon that is still loading its state until its lease runs out', () => {
+    const starting = () => {
+      const sim = new Sim(['val-a', 'val-b'], { holder: null });
+      Object.assign(sim.node('val-a'), { holdsKey: true, loading: true });
+      sim.run(2_000);
+      expect(sim.state.lease).toMatchObject({ holder: 'val-a', epoch: 1 });
+      return sim;
+    };
+    // The standby sees the validator missing from every commit, but the holder is only starting.
+    const sim = starting();
+    sim.run(sim.state.lease.expiresAt - sim.now - 1_000);
+    expect(sim.state.op).toBeNull();
+    sim.node('val-a').loading = false;
+    sim.run(30_000);
+    expect(sim.state.op).toBeNull();
+    expect(sim.state.lease.holder).toBe('val-a');
+    expect(sim.signing()).toBe(true);
+    // One that never answers is not renewed: once its lease or the start-up grace runs out, the
+    // standby takes over.
+    const stuck = starting();
+    const { grantedAt, expiresAt } = stuck.state.lease;
+    stuck.runUntil(() => stuck.state.op?.phase === 'done', 60_000, 'the failover');
+    expect(stuck.state.op?.startedAt).toBeGreaterThanOrEqual(
+      Math.min(expiresAt, grantedAt + stuck.settings.startupGraceMs),
+    );
+    expect(stuck.state.lease.holder).toBe('val-b');
+    expectNoDoubleSign(stuck);
+  });
+
   it('with no holder and nobody holding the key, an operator failover promotes a standby', () => {
     const sim = new Sim(['val-a', 'val-b'], { holder: null });
     sim.run(5_000);

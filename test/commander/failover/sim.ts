@@ -40,6 +40,8 @@ export interface SimNode {
   /** The daemon can run at all (false: crashed and stays down). */
   daemonOk: boolean;
   running: boolean;
+  /** The daemon runs but still loads its state: its RPC does not answer and it signs nothing. */
+  loading: boolean;
   holdsKey: boolean;
   fenced: boolean;
   highestEpoch: number;
@@ -64,6 +66,9 @@ export interface Block {
   at: number;
   signers: string[];
 }
+
+/** A daemon that runs and answers: it reports chain facts and signs with the key it holds. */
+const serving = (n: SimNode) => n.running && !n.loading;
 
 /** A tiny world: a chain producing blocks, pilots that report and obey, and the commander's logic. */
 export class Sim {
@@ -97,6 +102,7 @@ export class Sim {
         reachesCommander: true,
         daemonOk: true,
         running: true,
+        loading: false,
         holdsKey: id === holder,
         fenced: false,
         highestEpoch: id === holder ? 1 : 0,
@@ -164,7 +170,7 @@ export class Sim {
     if (this.now >= this.nextBlockAt) {
       this.nextBlockAt += this.blockMs;
       if (!this.halted) {
-        const signers = [...this.nodes.values()].filter((n) => n.running && n.holdsKey).map((n) => n.id);
+        const signers = [...this.nodes.values()].filter((n) => serving(n) && n.holdsKey).map((n) => n.id);
         this.blocks.push({ height: this.tip + 1, at: this.now, signers });
       }
     }
@@ -191,7 +197,7 @@ export class Sim {
   }
 
   commits(n: SimNode): { height: number; signed: boolean; at: number }[] {
-    if (!n.running) return [];
+    if (!serving(n)) return [];
     return this.blocks.slice(-10).map((b) => ({ height: b.height, signed: b.signers.length > 0, at: b.at }));
   }
 
@@ -207,11 +213,11 @@ export class Sim {
       daemon: {
         ...base.daemon,
         running: n.running,
-        rpcReachable: n.running,
-        height: n.running ? this.tip : null,
-        latestBlockTime: n.running ? (this.blocks[this.blocks.length - 1]?.at ?? null) : null,
-        catchingUp: n.running ? n.catchingUp : null,
-        peers: n.running ? n.peers : null,
+        rpcReachable: serving(n),
+        height: serving(n) ? this.tip : null,
+        latestBlockTime: serving(n) ? (this.blocks[this.blocks.length - 1]?.at ?? null) : null,
+        catchingUp: serving(n) ? n.catchingUp : null,
+        peers: serving(n) ? n.peers : null,
       },
       chain: {
         validatorAddress: 'A'.repeat(40),
