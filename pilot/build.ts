@@ -13,7 +13,10 @@ export async function buildPilot(outfile = path.join(root, 'dist', 'beam-pilot.m
     platform: 'node',
     target: 'node20',
     format: 'esm',
-    minify: false,
+    // The pilot idles for months on every node: minified, its source (which V8 keeps in memory)
+    // is half the size and all ASCII, about 10 MB less RSS. Names stay for errors and stack traces.
+    minify: true,
+    keepNames: true,
     sourcemap: false,
     legalComments: 'none',
     // Some CommonJS dependencies call require(); give the ESM bundle one.
