@@ -58,6 +58,8 @@ export class Pilot {
   private tickAgeMs = 0;
   private closed = false;
   private reportTimer: NodeJS.Timeout | null = null;
+  /** The report loop and guard check running now: close() waits for them, so nothing is left half-written. */
+  private readonly inFlight = new Set<Promise<void>>();
   private guardTimer: NodeJS.Timeout | null = null;
   private server: Server | null = null;
   private readonly deadMan = new Latch();
@@ -172,7 +174,7 @@ export class Pilot {
     this.server = local.server;
     this.url = local.url;
     if (this.custody && this.cfg.commander) {
-      this.guardTimer = setInterval(() => void this.guard(), GUARD_INTERVAL_MS);
+      this.guardTimer = setInterval(() => this.track(this.guard()), GUARD_INTERVAL_MS);
     }
     this.schedule(0);
   }
@@ -216,6 +218,7 @@ export class Pilot {
     this.closed = true;
     if (this.reportTimer) clearTimeout(this.reportTimer);
     if (this.guardTimer) clearInterval(this.guardTimer);
+    await Promise.all(this.inFlight);
     this.supervisor.detach();
     this.chain?.disconnect();
     this.signer?.disconnect();
@@ -236,7 +239,14 @@ export class Pilot {
 
   private schedule(ms: number): void {
     if (this.closed) return;
-    this.reportTimer = setTimeout(() => void this.loop(), ms);
+    this.reportTimer = setTimeout(() => this.track(this.loop()), ms);
+  }
+
+  private track(run: Promise<void>): void {
+    const settled = run
+      .catch((error: Error) => this.log.error(`loop: ${error.message}`))
+      .finally(() => this.inFlight.delete(settled));
+    this.inFlight.add(settled);
   }
 
   private async loop(): Promise<void> {

@@ -235,4 +235,23 @@ describe('pilot on a devnet validator (process mode)', () => {
       'our vote on chain',
     );
   }, 45_000);
+
+  it('closes only once the report in flight has its reply, leaving nothing half-done', async () => {
+    let release!: () => void;
+    commander.holdReplies = new Promise<void>((r) => {
+      release = r;
+    });
+    const held = commander.held;
+    await waitFor(() => commander.held > held, 'a report waiting for its reply');
+    let closed = false;
+    const closing = pilot.close().then(() => {
+      closed = true;
+    });
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(closed).toBe(false);
+    release();
+    commander.holdReplies = null;
+    await closing;
+    expect(closed).toBe(true);
+  });
 });

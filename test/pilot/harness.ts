@@ -41,6 +41,9 @@ export class FakeCommander {
   /** Age of the commander's last tick in replies (a stale tick raises the pilots' dead-man alert). */
   tickAgeMs = 0;
   enrollments = 0;
+  /** While set, report replies wait for it; `held` counts the reports that waited. */
+  holdReplies: Promise<void> | null = null;
+  held = 0;
   private server: Server | null = null;
   url = '';
 
@@ -65,9 +68,13 @@ export class FakeCommander {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
+      req.on('end', async () => {
         const body = Buffer.concat(chunks).toString('utf8');
         const [code, reply] = this.handle(req.url ?? '', req.headers, body);
+        if (this.holdReplies && req.url === '/v1/pilot/report') {
+          this.held++;
+          await this.holdReplies;
+        }
         res.writeHead(code, { 'content-type': 'application/json' });
         res.end(JSON.stringify(reply));
       });
