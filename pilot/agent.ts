@@ -174,7 +174,7 @@ export class Pilot {
     this.server = local.server;
     this.url = local.url;
     if (this.custody && this.cfg.commander) {
-      this.guardTimer = setInterval(() => this.track(this.guard()), GUARD_INTERVAL_MS);
+      this.guardTimer = setInterval(() => this.track('guard', this.guard()), GUARD_INTERVAL_MS);
     }
     this.schedule(0);
   }
@@ -239,12 +239,12 @@ export class Pilot {
 
   private schedule(ms: number): void {
     if (this.closed) return;
-    this.reportTimer = setTimeout(() => this.track(this.loop()), ms);
+    this.reportTimer = setTimeout(() => this.track('loop', this.loop()), ms);
   }
 
-  private track(run: Promise<void>): void {
+  private track(what: 'loop' | 'guard', run: Promise<void>): void {
     const settled = run
-      .catch((error: Error) => this.log.error(`loop: ${error.message}`))
+      .catch((error: Error) => this.log.error(`${what}: ${error.message}`))
       .finally(() => this.inFlight.delete(settled));
     this.inFlight.add(settled);
   }

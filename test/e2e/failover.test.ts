@@ -165,36 +165,32 @@ function lastSignedAtOrBelow(h: number): number {
   return 0;
 }
 
+/** Heights above `from` whose canonical commit holds `node`'s signature for the validator, lowest first. */
+function signedBy(node: string, from: number): number[] {
+  const heights = devnet.hub
+    .signatures({ address, fromHeight: from + 1 })
+    .filter((r) => r.node === node && r.delivered && signedAt(r.height))
+    .map((r) => r.height);
+  return [...new Set(heights)].sort((a, b) => a - b);
+}
+
 /**
  * Waits until `node` signs for the validator above height `from`, in canonical commits; returns the
  * blocks missed between the last signature at or before `from` and that first new one.
  */
-async function signingAgain(node: string, from: number, timeoutMs = 30_000): Promise<number> {
-  const first = await diagnosed(() =>
-    waitFor(
-      () =>
-        devnet.hub
-          .signatures({ address, fromHeight: from + 1 })
-          .find((r) => r.node === node && r.delivered && signedAt(r.height))?.height,
-      `${node} signing again above ${from}`,
-      { timeoutMs },
-    ),
-  );
-  // It keeps signing: three more of its signatures in canonical commits (a loaded machine may make
-  // its daemon miss a block now and then, so no count of consecutive blocks is asked for).
-  await diagnosed(() =>
-    waitFor(
-      () =>
-        new Set(
-          devnet.hub
-            .signatures({ address, fromHeight: first + 1 })
-            .filter((r) => r.node === node && r.delivered && signedAt(r.height))
-            .map((r) => r.height),
-        ).size >= 3,
+function signingAgain(node: string, from: number, timeoutMs = 30_000): Promise<number> {
+  return diagnosed(async () => {
+    const first = await waitFor(() => signedBy(node, from)[0], `${node} signing again above ${from}`, {
+      timeoutMs,
+    });
+    // It keeps signing: three more of its signatures in canonical commits (a loaded machine may make
+    // its daemon miss a block now and then, so no count of consecutive blocks is asked for).
+    await waitFor(
+      () => signedBy(node, first).length >= 3,
       `${node} signing three more blocks after ${first}`,
-    ),
-  );
-  return first - lastSignedAtOrBelow(from) - 1;
+    );
+    return first - lastSignedAtOrBelow(from) - 1;
+  });
 }
 
 /** On failure, prints what the commander and the pilots saw, for the CI log. */
