@@ -39,6 +39,11 @@ export interface PilotBoot {
   consensusAddress?: string;
 }
 
+/** The daemon's priv_validator_laddr, which the pilot dials as its remote signer. */
+export function signerLaddr(daemonHome: string): string {
+  return `unix://${path.posix.join(daemonHome, 'data', 'priv_validator.sock')}`;
+}
+
 /** TOML basic string; JSON's escaping is valid TOML for these values. */
 const str = (value: string) => JSON.stringify(value);
 
@@ -69,7 +74,10 @@ export function pilotConfigToml(boot: PilotBoot, nodeName: string): string {
       '',
       '[validator]',
       `consensus_address = ${str(boot.consensusAddress)}`,
+      // Signer mode: the pilot is the daemon's remote signer; the key never enters the daemon home.
+      'key_mode = "signer"',
       `key_file = ${str(PILOT_PATHS.validatorKey)}`,
+      `signer_laddr = ${str(signerLaddr(boot.daemonHome))}`,
     );
   }
   return lines.join('\n');

@@ -76,6 +76,7 @@ export async function pilotConfigFor(
       consensus_address: v.consensusAddress,
       operator_address: v.operatorAddress,
       account_address: v.accountAddress,
+      key_mode: 'file',
       key_file: v.keyFile,
       double_sign_check_height: 4,
       fence_margin_ms: 200,

@@ -59,8 +59,20 @@ export const PilotConfig = z.strictObject({
       consensus_address: z.string().regex(/^[0-9A-F]{40}$/, 'use the 40-hex uppercase consensus address'),
       operator_address: z.string().min(1).optional(),
       account_address: z.string().min(1).optional(),
+      /**
+       * Who signs for the validator. `signer`: this pilot is the daemon's CometBFT remote signer
+       * (the daemon listens on priv_validator_laddr, the key never enters its home); `file`: a
+       * promote copies the key into the home and restarts the daemon; `external`: Horcrux, TMKMS or
+       * another signer does, and Beam only watches.
+       */
+      key_mode: z.enum(['signer', 'file', 'external']).default('signer'),
       /** The real priv_validator_key.json, kept outside the daemon home (mode 0600). */
       key_file: z.string().min(1).optional(),
+      /** signer mode: the daemon's priv_validator_laddr, which this pilot dials. */
+      signer_laddr: z
+        .string()
+        .regex(/^unix:\/\/\/.+/, 'use unix:///absolute/path.sock, the daemon\'s priv_validator_laddr')
+        .optional(),
       double_sign_check_height: z.number().int().nonnegative().default(10),
       /** Safety margin subtracted from the lease before the pilot fences itself. */
       fence_margin_ms: z.number().int().nonnegative().default(2000),
@@ -172,6 +184,14 @@ export function parseConfig(text: string, file: string): PilotConfig {
   if (cfg.validator?.key_file && !path.isAbsolute(cfg.validator.key_file)) {
     problems.push('validator.key_file: use an absolute path outside the daemon home');
   }
+  if (cfg.validator?.key_mode === 'signer') {
+    if (!cfg.validator.key_file)
+      problems.push('validator.key_file: missing: signer mode needs the key the pilot signs with');
+    if (!cfg.validator.signer_laddr)
+      problems.push(
+        'validator.signer_laddr: missing: signer mode needs the daemon\'s priv_validator_laddr (unix:///…/priv_validator.sock)',
+      );
+  }
   if (problems.length > 0) throw new ConfigError(file, problems);
   return cfg;
 }
@@ -220,8 +240,11 @@ dead_man_after_ms = 120000       # alert when the commander is silent or its tic
 consensus_address = "0123456789ABCDEF0123456789ABCDEF01234567"
 operator_address = "cosmosvaloper1..."
 account_address = "cosmos1..."   # the authz granter
+key_mode = "signer"              # "signer": the pilot is the daemon's remote signer (no key in the home)
+                                 # "file": promote copies the key into the home; "external": Horcrux/TMKMS
 key_file = "/etc/beam/priv_validator_key.json"   # the real key, outside the home, mode 0600
-double_sign_check_height = 10
+signer_laddr = "unix:///home/gaia/.gaia/data/priv_validator.sock"   # = the daemon's priv_validator_laddr
+double_sign_check_height = 10    # file mode: set in the daemon's config on promote
 fence_margin_ms = 2000           # subtracted from the lease before self-fencing
 recent_commits = 5               # commits inspected for our signature
 fresh_commits = 3                # a signature within this many latest commits is "fresh"
