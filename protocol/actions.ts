@@ -37,7 +37,11 @@ export const Action = z.discriminatedUnion('type', [
     epoch: Epoch,
     /** The lease as the commander granted it; the pilot self-fences past it. */
     leaseExpiresAt: EpochMs,
-    /** Latest committed height the commander knows of; the sign state is raised to at least this. */
+    /**
+     * Signer mode: the signer signs nothing at or below this height (above every committed height
+     * and every mark the commander knows of). File mode: the daemon's sign state is raised to at
+     * least this height before it starts with the key.
+     */
     minHeight: z.number().int().nonnegative(),
   }),
   z.strictObject({ ...ActionBase, type: z.literal('demote'), epoch: Epoch }),

@@ -102,8 +102,28 @@ export const SocketFacts = z.strictObject({
 });
 export type SocketFacts = z.infer<typeof SocketFacts>;
 
+/** A signer's high-water mark: the last height, round and step it signed (CometBFT FilePV's). */
+export const SignMark = z.strictObject({
+  height: z.number().int().nonnegative(),
+  round: z.number().int().nonnegative(),
+  /** 1 proposal, 2 prevote, 3 precommit (0 before the first signature at this height). */
+  step: z.number().int().min(0).max(3),
+});
+export type SignMark = z.infer<typeof SignMark>;
+
+export const KeyMode = z.enum(['signer', 'file', 'external']);
+export type KeyMode = z.infer<typeof KeyMode>;
+
 export const KeyCustody = z.strictObject({
-  /** Whether the daemon home currently holds the real validator key. */
+  /**
+   * How this node signs: `signer` (the pilot is the daemon's remote signer), `file` (the key is
+   * copied into the daemon home on promote), `external` (Horcrux, TMKMS: Beam only watches).
+   */
+  mode: KeyMode.default('file'),
+  /**
+   * Whether this node signs for the validator: in file mode, the daemon home holds the real key; in
+   * signer mode, the pilot was promoted and not demoted since (it signs while its lease is valid).
+   */
   holdsValidatorKey: z.boolean(),
   /** Highest lease epoch this pilot has seen (persisted on disk). */
   highestEpoch: z.number().int().nonnegative(),
@@ -111,6 +131,10 @@ export const KeyCustody = z.strictObject({
   leaseExpiresAt: EpochMs.nullable(),
   /** The pilot fenced itself (stopped signing) since the last report. */
   fenced: z.boolean(),
+  /** Signer mode: the pilot's high-water mark for the validator key. */
+  signMark: SignMark.nullable().default(null),
+  /** Signer mode: whether the daemon's privval connection is up. */
+  signerConnected: z.boolean().nullable().default(null),
 });
 export type KeyCustody = z.infer<typeof KeyCustody>;
 

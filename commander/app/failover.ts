@@ -49,21 +49,16 @@ const settingsCache = new WeakMap<CommanderSettings, FailoverSettings>();
 
 /**
  * The failover settings in force: the `failover` block checked against the commander's own report
- * interval, which is what the pilots really report at; without a block, the defaults, stretched
- * where a long report interval needs it. Throws, naming the field, when the block does not fit.
+ * interval, which is what the pilots really report at; timings left out take their key mode's
+ * defaults, stretched where a long report interval needs it. Throws, naming the field, when the
+ * block does not fit.
  */
 export function failoverSettingsOf(settings: CommanderSettings): FailoverSettings {
   let parsed = settingsCache.get(settings);
   if (!parsed) {
     const i = settings.reportIntervalMs;
-    const input = settings.failover ?? {
-      silentAfterMs: Math.max(15_000, 3 * i),
-      chainHaltAfterMs: Math.max(30_000, 3 * i),
-      renewMarginMs: Math.max(20_000, 2 * i),
-      leaseDurationMs: Math.max(30_000, 3 * i),
-    };
     try {
-      parsed = parseFailoverSettings({ ...input, reportIntervalMs: i });
+      parsed = parseFailoverSettings({ ...(settings.failover ?? {}), reportIntervalMs: i });
     } catch (error) {
       throw new Error(`${(error as Error).message} (with the commander's reportIntervalMs ${i})`);
     }

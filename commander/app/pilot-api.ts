@@ -42,6 +42,9 @@ export interface PilotRequest {
   body: string;
 }
 
+/** Report interval asked of the nodes an operation is moving the lease between (the protocol's minimum). */
+const URGENT_REPORT_MS = 500;
+
 const fail = (status: number, error: string, detail?: string): PilotReply => ({
   status,
   body: detail === undefined ? { error } : { error, detail },
@@ -238,7 +241,9 @@ export async function handleReport(deps: CommanderDeps, request: PilotRequest): 
       actions: [...(fo?.actions ?? []), ...applied.node.actions].slice(0, MAX_PENDING_ACTIONS),
       lease: fo?.lease ?? null,
       configVersion: applied.node.desiredConfig?.version ?? null,
-      nextReportMs: deps.settings.reportIntervalMs,
+      nextReportMs: fo?.urgent
+        ? Math.min(URGENT_REPORT_MS, deps.settings.reportIntervalMs)
+        : deps.settings.reportIntervalMs,
       commanderTime: now,
       lastTickAt: (tickItem?.value as { at?: number } | undefined)?.at ?? null,
       ackedResults: applied.acked,

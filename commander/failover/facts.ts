@@ -37,6 +37,7 @@ export function distil(previous: NodeFacts | undefined, report: Report, now: num
           holdsValidatorKey: report.custody.holdsValidatorKey,
           highestEpoch: report.custody.highestEpoch,
           fenced: report.custody.fenced,
+          markHeight: report.custody.signMark?.height ?? null,
         }
       : null,
     commits,
@@ -106,6 +107,17 @@ export function highestKnownHeight(state: FailoverState): number {
     best = Math.max(best, n.height ?? 0, ...n.commits.map((c) => c.height));
   }
   return best;
+}
+
+/**
+ * Signer mode: the promote's floor. The new signer signs nothing at or below it: above every height
+ * any node has seen committed, the old signer's mark from its demote result, and every mark any
+ * pilot has reported (a silent old signer's last known mark included).
+ */
+export function signerFloor(state: FailoverState, demotedMarkHeight: number | null | undefined): number {
+  let floor = Math.max(highestKnownHeight(state), demotedMarkHeight ?? 0);
+  for (const n of Object.values(state.nodes)) floor = Math.max(floor, n.custody?.markHeight ?? 0);
+  return floor;
 }
 
 /** Fresh, running and holding the validator key: this node may be signing right now. */

@@ -10,6 +10,7 @@ import {
   lastSignedHeight,
   rankStandbys,
   runsWithKey,
+  signerFloor,
   seesProgress,
   showsMissing,
   showsSigning,
@@ -40,6 +41,11 @@ export interface FailoverReply {
   lease: LeaseGrant | null;
   /** Outstanding key actions for this node, oldest first; re-sent until their results arrive. */
   actions: Action[];
+  /**
+   * An operation is moving the lease: the node should report again soon, so a demote's result and
+   * the promote that waits on it travel in a fraction of the report interval.
+   */
+  urgent: boolean;
 }
 
 export interface FailoverOutput {
@@ -107,9 +113,11 @@ export function decideFailover(
 export function replyFor(state: FailoverState, nodeId: string): FailoverReply {
   const { lease } = state;
   const known = state.nodes[nodeId] !== undefined || lease.holder === nodeId;
+  const op = state.op;
   return {
     lease: known ? { epoch: lease.epoch, holder: lease.holder === nodeId, expiresAt: lease.expiresAt } : null,
     actions: state.outbox.filter((e) => e.nodeId === nodeId).map((e) => e.action),
+    urgent: isActive(op) && (op.from === nodeId || op.to === nodeId) && op.phase !== 'awaiting-confirmation',
   };
 }
 
@@ -163,6 +171,7 @@ class Run {
     // A late demote result (the lease already moved by expiry) must never send the op back a phase.
     if (result.id === op.demoteActionId && CANCELLABLE.includes(op.phase)) {
       op.demoteResult = result.ok ? 'ok' : 'failed';
+      if (result.ok && result.height !== undefined) op.demotedMarkHeight = result.height;
       if (!result.ok) {
         if (op.kind === 'switchover')
           this.abort(op, `demote failed on ${nodeId}: ${result.message ?? 'no detail'}`);
@@ -209,6 +218,13 @@ class Run {
   }
 
   request(kind: OpKind, actor: string, to: string | undefined): void {
+    if (this.cfg.keyMode === 'external') {
+      this.audit(actor, `${kind}.refused`, 'keyMode external');
+      this.notice(
+        `${kind === 'failover' ? 'Failover' : 'Switchover'} refused: this validator signs through an external signer (keyMode external); use its own failover. Beam keeps watching and alerting.`,
+      );
+      return;
+    }
     const ranked = rankStandbys(this.s, this.now, this.cfg);
     const target = to ?? ranked[0];
     const why = this.refusal(kind, to, target);
@@ -246,6 +262,8 @@ class Run {
   // ── the rules, applied after every event ─────────────────────────────────────────────────
 
   evaluate(): void {
+    // External signers (Horcrux, TMKMS) own keys and failover; health alerts still watch signing.
+    if (this.cfg.keyMode === 'external') return;
     this.adopt();
     this.fenceStrays();
     const op = this.s.op;
@@ -439,7 +457,10 @@ class Run {
     );
     if (others.length > 0) return;
 
-    const minHeight = highestKnownHeight(this.s);
+    // Signer mode: the floor the new signer signs strictly above. File mode: the sign state the
+    // daemon starts with (double_sign_check_height guards the heights just below).
+    const minHeight =
+      this.cfg.keyMode === 'signer' ? signerFloor(this.s, op.demotedMarkHeight) : highestKnownHeight(this.s);
     const expiresAt = this.now + this.cfg.leaseDurationMs;
     this.s.lease = { holder: op.to, epoch: op.epoch, expiresAt, grantedAt: this.now };
     op.minHeight = minHeight;

@@ -1,35 +1,70 @@
 import { z } from 'zod';
-import { describeZodError } from '../../protocol/index.js';
+import { describeZodError, KeyMode } from '../../protocol/index.js';
 
 const Ms = z.number().int().positive();
+
+/**
+ * Timing defaults per key mode, stretched where a long report interval needs it. The derivation is
+ * in docs/failover.md: in signer mode the old signer refuses at lease expiry by its own clock, so the
+ * fencing delay is the time a signature already decided takes to leave (well under a second) and the
+ * lease can be short; in file mode the pilot has to stop a possibly hung daemon first.
+ */
+export function timingDefaults(keyMode: KeyMode, reportIntervalMs: number) {
+  const i = reportIntervalMs;
+  if (keyMode === 'file') {
+    return {
+      silentAfterMs: Math.max(15_000, 3 * i),
+      chainHaltAfterMs: Math.max(30_000, 3 * i),
+      renewMarginMs: Math.max(20_000, 2 * i),
+      leaseDurationMs: Math.max(30_000, 3 * i),
+      pilotFenceDelayMs: 20_000,
+      graceMs: 30_000,
+    };
+  }
+  return {
+    silentAfterMs: Math.max(10_000, 2 * i),
+    chainHaltAfterMs: Math.max(30_000, 3 * i),
+    renewMarginMs: Math.max(10_000, 2 * i),
+    leaseDurationMs: Math.max(12_000, 2 * i + 2_000),
+    pilotFenceDelayMs: 1_000,
+    graceMs: 8_000,
+  };
+}
 
 /**
  * Failover timing and policy. Defaults suit 5 s reports on a chain with blocks every few seconds.
  * The cross-field checks are the safety argument in numbers: a setting that breaks one is refused,
  * never clamped, so that a typo cannot silently weaken "never double-sign".
  */
-export const FailoverSettings = z
+const Schema = z
   .strictObject({
+    /**
+     * Who signs: `signer` (each validator's pilot is its daemon's remote signer; a failover moves
+     * the signature), `file` (a promote copies the key file and restarts the daemon), `external`
+     * (Horcrux, TMKMS: Beam never touches keys or fails over; it watches and alerts).
+     */
+    keyMode: KeyMode.default('signer'),
     /** How often pilots report. */
     reportIntervalMs: z.number().int().min(500).max(300_000).default(5_000),
     /** How long a grant lets the holder sign without hearing from the commander again. */
-    leaseDurationMs: Ms.default(30_000),
+    leaseDurationMs: Ms,
     /** A healthy holder's lease is extended when less than this remains. */
-    renewMarginMs: Ms.default(20_000),
+    renewMarginMs: Ms,
     /** Added after lease expiry before the lease may move without a demote result. */
-    graceMs: Ms.default(30_000),
+    graceMs: Ms,
     /**
-     * Worst case, by the pilot's own clock, from lease expiry until its daemon has stopped signing.
-     * The pilot's defaults with a hung daemon: 3 guard checks × (250 ms + 3 s RPC timeout) + 10 s
+     * Worst case, by the pilot's own clock, from lease expiry until no new signature leaves the node.
+     * Signer mode: a signature decided just before expiry is persisted and sent (≪ 1 s). File mode,
+     * the pilot's defaults with a hung daemon: 3 guard checks × (250 ms + 3 s RPC timeout) + 10 s
      * `stop_timeout_ms` − 2 s `fence_margin_ms` ≈ 18 s.
      */
-    pilotFenceDelayMs: Ms.default(20_000),
+    pilotFenceDelayMs: Ms,
     /** Largest difference between the pilot's idea of the lease deadline and the commander's. */
     maxClockSkewMs: z.number().int().nonnegative().default(5_000),
     /** A node with no report for this long is silent. */
-    silentAfterMs: Ms.default(15_000),
+    silentAfterMs: Ms,
     /** A node whose height has not moved for this long sees a halted (or stalled) chain. */
-    chainHaltAfterMs: Ms.default(30_000),
+    chainHaltAfterMs: Ms,
     /**
      * A new holder (adopted or promoted) is renewed without its signature, and not taken as failing
      * while its daemon loads (no RPC answer, height still), for this long.
@@ -89,8 +124,19 @@ export const FailoverSettings = z
       });
     }
   });
-export type FailoverSettings = z.output<typeof FailoverSettings>;
-export type FailoverSettingsInput = z.input<typeof FailoverSettings>;
+/** The settings with the timing defaults of their key mode and report interval filled in first. */
+export const FailoverSettings = z.preprocess((raw) => {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const r = raw as { keyMode?: unknown; reportIntervalMs?: unknown };
+  const mode = KeyMode.safeParse(r.keyMode ?? 'signer');
+  const interval = typeof r.reportIntervalMs === 'number' ? r.reportIntervalMs : 5_000;
+  return mode.success ? { ...timingDefaults(mode.data, interval), ...raw } : raw;
+}, Schema);
+export type FailoverSettings = z.output<typeof Schema>;
+type TimingKey = keyof ReturnType<typeof timingDefaults>;
+/** What an operator writes: any timing left out takes its key mode's default. */
+export type FailoverSettingsInput = Omit<z.input<typeof Schema>, TimingKey> &
+  Partial<Pick<z.input<typeof Schema>, TimingKey>>;
 
 /** Parses settings, filling defaults; throws one message naming every bad field and its fix. */
 export function parseFailoverSettings(input: unknown = {}): FailoverSettings {

@@ -37,7 +37,13 @@ export interface NodeFacts {
   peers: number | null;
   /** Commander time at which `height` last changed (start of a stall, if it stopped). */
   heightChangedAt: number;
-  custody: { holdsValidatorKey: boolean; highestEpoch: number; fenced: boolean } | null;
+  custody: {
+    holdsValidatorKey: boolean;
+    highestEpoch: number;
+    fenced: boolean;
+    /** Signer mode: the highest height the node's signer has signed at (its high-water mark). */
+    markHeight?: number | null;
+  } | null;
   /** The watched validator's latest commits as this node sees them, ascending by height. */
   commits: CommitView[];
 }
@@ -72,6 +78,8 @@ export interface FailoverOp {
   demoteActionId: string | null;
   promoteActionId: string | null;
   demoteResult: 'ok' | 'failed' | null;
+  /** Signer mode: the height of the old signer's high-water mark, from its demote result. */
+  demotedMarkHeight?: number | null;
   /** Consecutive unsigned commits in the standby's view when the operation started. */
   missedAtStart: number;
   /** Highest height known signed by the validator when the operation started. */

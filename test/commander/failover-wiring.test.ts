@@ -103,6 +103,9 @@ class World {
         errors: [],
       },
       custody: {
+        mode: 'file',
+        signMark: null,
+        signerConnected: null,
         holdsValidatorKey: this.key.get(nodeId) ?? false,
         highestEpoch: this.epochs.get(nodeId) ?? 0,
         leaseExpiresAt: null,
@@ -288,9 +291,9 @@ describe('failover settings', () => {
       const config = loadServeConfig({ config: file }, { BEAM_ENROLLMENT_TOKEN: 'x'.repeat(20) });
       const settings = failoverSettingsOf({ ...config.settings, tableName: 't' });
       expect(settings).toMatchObject({ mode: 'auto', silentAfterMs: 3000, missedCommitsForFailover: 5 });
-      expect(settings.graceMs).toBe(30_000);
+      expect(settings).toMatchObject({ keyMode: 'signer', graceMs: 8_000 });
 
-      await fs.writeFile(file, ['[settings.failover]', 'graceMs = 12000'].join('\n'));
+      await fs.writeFile(file, ['[settings.failover]', 'keyMode = "file"', 'graceMs = 12000'].join('\n'));
       expect(() => loadServeConfig({ config: file }, { BEAM_ENROLLMENT_TOKEN: 'x'.repeat(20) })).toThrow(
         /failover\.graceMs: must exceed pilotFenceDelayMs \+ maxClockSkewMs \(25000 ms\)/,
       );

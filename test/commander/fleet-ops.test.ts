@@ -80,6 +80,9 @@ beforeAll(async () => {
     secrets.set(n.name, await enrollApproved(c, request));
   }
   const custody = (holds: boolean) => ({
+    mode: 'file' as const,
+    signMark: null,
+    signerConnected: null,
     holdsValidatorKey: holds,
     highestEpoch: 0,
     leaseExpiresAt: null,

@@ -319,7 +319,15 @@ describe('fleet status', () => {
       }),
     );
     const commits = [8, 9, 10].map((height) => ({ height, signed: height !== 9, at: c.clock.now() }));
-    const custody = { holdsValidatorKey: true, highestEpoch: 1, leaseExpiresAt: null, fenced: false };
+    const custody = {
+      mode: 'file' as const,
+      signMark: null,
+      signerConnected: null,
+      holdsValidatorKey: true,
+      highestEpoch: 1,
+      leaseExpiresAt: null,
+      fenced: false,
+    };
     const chain = {
       validatorAddress: 'A'.repeat(40),
       operatorAddress: null,

@@ -335,6 +335,9 @@ export class FaultWorld {
         errors: [],
       },
       custody: {
+        mode: 'file',
+        signMark: null,
+        signerConnected: null,
         holdsValidatorKey: n.holdsKey,
         highestEpoch: n.highestEpoch,
         leaseExpiresAt: null,

@@ -205,6 +205,9 @@ class Harness {
         errors: [],
       },
       custody: {
+        mode: 'file',
+        signMark: null,
+        signerConnected: null,
         holdsValidatorKey: s.holdsKey,
         highestEpoch: s.epochSeen,
         leaseExpiresAt: null,

@@ -18,6 +18,7 @@ export const T0 = 1_700_000_000_000;
 
 /** Fast settings for simulation: 1 s reports and blocks, ±5 s clock skew allowed. */
 export const SIM_SETTINGS: FailoverSettingsInput = {
+  keyMode: 'file',
   reportIntervalMs: 1_000,
   leaseDurationMs: 10_000,
   renewMarginMs: 5_000,
@@ -234,6 +235,9 @@ export class Sim {
         errors: [],
       },
       custody: {
+        mode: 'file',
+        signMark: null,
+        signerConnected: null,
         holdsValidatorKey: n.holdsKey,
         highestEpoch: n.highestEpoch,
         leaseExpiresAt: n.leaseExpiresAt,

@@ -443,7 +443,15 @@ describe('facts', () => {
     };
   };
   const custody = (holds: boolean) => ({
-    custody: { holdsValidatorKey: holds, highestEpoch: 1, leaseExpiresAt: null, fenced: false },
+    custody: {
+      mode: 'file' as const,
+      signMark: null,
+      signerConnected: null,
+      holdsValidatorKey: holds,
+      highestEpoch: 1,
+      leaseExpiresAt: null,
+      fenced: false,
+    },
   });
 
   it('takes the holder from the lease, or the only node reporting the key', () => {
