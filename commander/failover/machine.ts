@@ -457,10 +457,8 @@ class Run {
     );
     if (others.length > 0) return;
 
-    // Signer mode: the floor the new signer signs strictly above. File mode: the sign state the
-    // daemon starts with (double_sign_check_height guards the heights just below).
-    const minHeight =
-      this.cfg.keyMode === 'signer' ? signerFloor(this.s, op.demotedMarkHeight) : highestKnownHeight(this.s);
+    const minHeight = this.floor(op, demoted);
+    if (minHeight === null) return;
     const expiresAt = this.now + this.cfg.leaseDurationMs;
     this.s.lease = { holder: op.to, epoch: op.epoch, expiresAt, grantedAt: this.now };
     op.minHeight = minHeight;
@@ -479,6 +477,23 @@ class Run {
       `lease to ${op.to} at epoch ${op.epoch} until ${expiresAt}, minHeight ${minHeight}`,
     );
     this.phase(op, 'promoting');
+  }
+
+  /**
+   * The promote's minHeight. File mode: the sign state the daemon starts with (its
+   * double_sign_check_height guards the heights just below). Signer mode: the floor the new signer
+   * signs strictly above. After a demote result it is the old signer's exact mark (or a committed
+   * height above it). Without one, the old signer may have decided a signature for the height in
+   * progress just before its deadline, so the floor is one above every height known, taken from a
+   * report of the target received after expiry + grace (null: wait for one). docs/failover.md.
+   */
+  private floor(op: FailoverOp, demoted: boolean): number | null {
+    if (this.cfg.keyMode !== 'signer') return highestKnownHeight(this.s);
+    const floor = signerFloor(this.s, op.demotedMarkHeight);
+    if (demoted || op.from === null) return demoted ? floor : floor + 1;
+    const target = this.s.nodes[op.to];
+    const fresh = target !== undefined && target.lastReportAt >= this.s.lease.expiresAt + this.cfg.graceMs;
+    return fresh ? floor + 1 : null;
   }
 
   /** Extends the holder's lease on its own report while it is healthy and not being moved. */

@@ -41,6 +41,7 @@ const BLOCK_MS = 300;
  * timeout − 200 ms fence margin ≈ 10.6 s) sets pilotFenceDelayMs, and with it the grace period.
  */
 const FAILOVER = {
+  keyMode: 'file' as const,
   reportIntervalMs: 500,
   leaseDurationMs: 3_000,
   renewMarginMs: 2_000,

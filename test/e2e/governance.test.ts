@@ -152,6 +152,7 @@ beforeAll(async () => {
         chat: [{ platform: 'console', chat: 'ops' }],
         access: { console: { users: { alice: 'operator', admin: 'admin' }, chats: ['ops'] } },
         failover: {
+          keyMode: 'file',
           reportIntervalMs: 500,
           leaseDurationMs: 3_000,
           renewMarginMs: 2_000,
