@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
-import { ChainId, NodeId, Role } from '../protocol/index.js';
+import { ChainId, KeyMode, NodeId, Role } from '../protocol/index.js';
 
 const Ms = z.number().int().positive();
 const Amount = z.string().regex(/^\d+$/, 'use a whole number of base units as a string, e.g. "1000000"');
@@ -65,7 +65,7 @@ export const PilotConfig = z.strictObject({
        * promote copies the key into the home and restarts the daemon; `external`: Horcrux, TMKMS or
        * another signer does, and Beam only watches.
        */
-      key_mode: z.enum(['signer', 'file', 'external']).default('signer'),
+      key_mode: KeyMode.default('signer'),
       /** The real priv_validator_key.json, kept outside the daemon home (mode 0600). */
       key_file: z.string().min(1).optional(),
       /** signer mode: the daemon's priv_validator_laddr, which this pilot dials. */
