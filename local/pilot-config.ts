@@ -76,7 +76,10 @@ export async function pilotConfigFor(
       consensus_address: v.consensusAddress,
       operator_address: v.operatorAddress,
       account_address: v.accountAddress,
-      key_mode: 'file',
+      // The devnet writes a signer socket into the node's home when its nodes run with a remote signer.
+      ...(node.signerLaddr
+        ? { key_mode: 'signer', signer_laddr: node.signerLaddr }
+        : { key_mode: 'file' }),
       key_file: v.keyFile,
       double_sign_check_height: 4,
       fence_margin_ms: 200,

@@ -19,6 +19,7 @@ Commands:
   doctor    check config, daemon, RPC, commander, key files; one line per problem with its fix
   init      write a commented example config
   grants    print the authz grant commands to run once from the validator account
+  signer    export or import the validator's sign state (priv_validator_state.json)
   version   print the version
 
 Run beam-pilot <command> --help for details.`,
@@ -36,6 +37,13 @@ Prints the authz grant commands (generic authorization for gov MsgVote and for w
 and commission; a stake authorization to delegate to the own validator only) that give the hot key
 its rights, to run once with the validator account's key. --json prints the same grants as one
 unsigned transaction (for a Ledger or multisig: gaiad tx sign FILE --from validator, then tx broadcast).`,
+  signer: `beam-pilot signer state export [--config FILE] [--out FILE]
+beam-pilot signer state import FILE [--config FILE]
+The sign state is signer mode's double-sign guard: the last height, round and step the validator key
+signed, in <node.state_dir>/priv_validator_state.json, in CometBFT's own format (import also reads
+the TMKMS and Horcrux variants). export prints it, or writes it to --out (mode 0600). import adopts FILE when
+it is higher, says what changed, and refuses a lower state. Stop the pilot first (systemctl stop
+beam-pilot): a running pilot does not re-read the file.`,
   version: 'beam-pilot version\nPrints the version.',
 };
 
@@ -115,6 +123,41 @@ async function main(argv: string[]): Promise<number> {
       })) {
         console.log(line);
       }
+      return 0;
+    }
+    case 'signer': {
+      const [group, verb, source] = args;
+      if (group !== 'state' || (verb !== 'export' && verb !== 'import')) {
+        console.error('usage: beam-pilot signer state export|import: run beam-pilot signer --help');
+        return 2;
+      }
+      const cfg = await loadConfig(configFile);
+      const { describeMark, SignState, signStatePath } = await import('./signer/index.js');
+      const file = signStatePath(cfg);
+      if (verb === 'export') {
+        // create: false, so exporting never writes the pilot's state.
+        const text = SignState.open(file, { create: false }).exportState();
+        const out = option(args, 'out');
+        if (!out) process.stdout.write(text);
+        else {
+          await writeFileAtomic(path.resolve(out), text, 0o600);
+          console.log(`wrote ${out}`);
+        }
+        return 0;
+      }
+      if (!source || source.startsWith('-')) {
+        console.error('beam-pilot signer state import FILE: name the priv_validator_state.json to import');
+        return 2;
+      }
+      const text = await fs.readFile(source, 'utf8').catch((error: Error) => {
+        throw new Error(`cannot read ${source}: ${error.message}`);
+      });
+      const { changed, before, after } = SignState.open(file).importState(text, source);
+      console.log(
+        changed
+          ? `raised ${file} from ${describeMark(before)} to ${describeMark(after)}`
+          : `unchanged: ${file} is already at ${describeMark(before)}, the same as ${source}`,
+      );
       return 0;
     }
     case 'start': {

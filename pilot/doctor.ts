@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, type PilotConfig } from './config.js';
 import { CometKey } from './custody.js';
 import { exists, readJsonFile, secretFileProblems } from './fsx.js';
 import { CometRpc } from './rpc.js';
+import { ValidatorKey } from './signer/key.js';
 
 const run = promisify(execFile);
 
@@ -27,6 +28,7 @@ export async function doctor(configFile: string): Promise<string[]> {
     rpcProblems(cfg),
     commanderProblems(cfg),
     keyProblems(cfg),
+    signerProblems(cfg),
   ]);
   return checks.flat();
 }
@@ -125,15 +127,21 @@ async function keyProblems(cfg: PilotConfig): Promise<string[]> {
     const fileProblems = await secretFileProblems(v.key_file, 'validator key file');
     problems.push(...fileProblems);
     if (fileProblems.length === 0) {
-      const key = CometKey.safeParse(await readJsonFile(v.key_file).catch(() => undefined));
-      if (!key.success)
+      const key = await readCometKey(v.key_file);
+      if (!key)
         problems.push(
           `validator.key_file ${v.key_file} is not a priv_validator_key.json: copy the real key there`,
         );
-      else if (key.data.address.toUpperCase() !== v.consensus_address) {
+      else if (key.address.toUpperCase() !== v.consensus_address) {
         problems.push(
-          `validator.consensus_address ${v.consensus_address} does not match the key file's address ${key.data.address}: set it to ${key.data.address}`,
+          `validator.consensus_address ${v.consensus_address} does not match the key file's address ${key.address}: set it to ${key.address}`,
         );
+      } else if (v.key_mode === 'signer') {
+        try {
+          ValidatorKey.fromCometKey(key, `validator.key_file ${v.key_file}`);
+        } catch (error) {
+          problems.push((error as Error).message);
+        }
       }
     }
     if (path.resolve(v.key_file).startsWith(path.resolve(cfg.daemon.home) + path.sep)) {
@@ -144,6 +152,50 @@ async function keyProblems(cfg: PilotConfig): Promise<string[]> {
     problems.push(...(await secretFileProblems(cfg.chain.hot_mnemonic_file, 'hot key mnemonic file')));
   if (cfg.alerts?.telegram_bot_token_file) {
     problems.push(...(await secretFileProblems(cfg.alerts.telegram_bot_token_file, 'telegram token file')));
+  }
+  return problems;
+}
+
+async function readCometKey(file: string): Promise<CometKey | undefined> {
+  const parsed = CometKey.safeParse(await readJsonFile(file).catch(() => undefined));
+  return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * Signer mode: the daemon asks this pilot for every signature (priv_validator_laddr) and its home
+ * holds no copy of the validator key that could sign on its own.
+ */
+async function signerProblems(cfg: PilotConfig): Promise<string[]> {
+  const v = cfg.validator;
+  if (cfg.node.role !== 'validator' || v?.key_mode !== 'signer' || !v.key_file) return [];
+  const configToml = path.join(cfg.daemon.home, 'config', 'config.toml');
+  let daemon: Record<string, unknown>;
+  try {
+    daemon = parseToml(await fs.readFile(configToml, 'utf8'));
+  } catch {
+    return []; // homeProblems reports it.
+  }
+  const problems: string[] = [];
+  const laddr = typeof daemon['priv_validator_laddr'] === 'string' ? daemon['priv_validator_laddr'] : '';
+  if (laddr !== v.signer_laddr) {
+    const now = laddr ? `is "${laddr}"` : 'is empty (the daemon signs with its own key file)';
+    problems.push(
+      `${configToml}: priv_validator_laddr ${now}, not validator.signer_laddr: set priv_validator_laddr = "${v.signer_laddr}" and restart the daemon (beam-pilot start does this)`,
+    );
+  }
+  const real = await readCometKey(v.key_file);
+  if (!real) return problems; // keyProblems reports it.
+  const named =
+    typeof daemon['priv_validator_key_file'] === 'string' ? daemon['priv_validator_key_file'] : '';
+  const keyFiles = new Set([
+    path.join(cfg.daemon.home, 'config', 'priv_validator_key.json'),
+    ...(named ? [path.resolve(cfg.daemon.home, named)] : []),
+  ]);
+  for (const file of keyFiles) {
+    if ((await readCometKey(file))?.priv_key.value === real.priv_key.value)
+      problems.push(
+        `${file} holds the validator key: in signer mode no daemon home may (a second copy can double-sign): stop the daemon and run rm ${file} (the daemon writes a key of its own at start; the real key stays in ${v.key_file})`,
+      );
   }
   return problems;
 }

@@ -7,6 +7,7 @@ import type { Custody } from './custody.js';
 import { writeFileAtomic } from './fsx.js';
 import type { LeaseClock } from './lease.js';
 import type { Outcome } from './ledger.js';
+import type { SignerCustody } from './signing.js';
 import type { CometRpc } from './rpc.js';
 import type { StateStore } from './state.js';
 import type { Supervisor } from './supervisor.js';
@@ -18,7 +19,10 @@ export interface ExecutorDeps {
   supervisor: Supervisor;
   rpc: CometRpc;
   store: StateStore;
+  /** File mode: the key file moves into the daemon home. */
   custody: Custody | null;
+  /** Signer mode: the pilot is the daemon's remote signer. */
+  signing: SignerCustody | null;
   signer: () => HotSigner | null;
   /** The chain has no gov v1: votes go out as v1beta1 MsgVote. */
   legacyGov?: () => boolean;
@@ -74,9 +78,11 @@ export class ActionExecutor {
         await this.d.rpc.dialPeers(action.peers, action);
         return { ok: true, message: `dialed ${action.peers.length} peer(s)` };
       case 'promote':
-        return this.promote(action, commanderTime, sentMono, sentWall);
+        return this.d.signing
+          ? this.d.signing.promote(action, commanderTime, sentMono, sentWall)
+          : this.promote(action, commanderTime, sentMono, sentWall);
       case 'demote':
-        return this.demote(action.epoch);
+        return this.d.signing ? this.d.signing.demote(action.epoch) : this.demote(action.epoch);
       case 'vote':
         return this.tx(
           await this.d.signer()!.vote(action.proposalId, action.option, action.memo, this.d.legacyGov?.()),

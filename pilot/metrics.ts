@@ -1,5 +1,6 @@
-import { Gauge, Registry } from 'prom-client';
+import { Gauge, Histogram, Registry } from 'prom-client';
 import type { Report } from '../protocol/index.js';
+import type { SignEvent } from './signer/index.js';
 
 /** The pilot's Prometheus registry, refreshed from each collected report. */
 export class PilotMetrics {
@@ -23,6 +24,18 @@ export class PilotMetrics {
   );
   private readonly running = this.g('daemon_running', '1 when the daemon process is up');
   private readonly lease = this.g('lease_remaining_seconds', 'Lease time left by the pilot clock (-1: none)');
+
+  private readonly sign = new Histogram({
+    name: 'beam_pilot_sign_duration_seconds',
+    help: 'Remote signer: time from a sign request to its reply, by message kind and outcome',
+    labelNames: ['kind', 'outcome'],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.1, 0.5],
+    registers: [this.registry],
+  });
+
+  observeSign(e: SignEvent): void {
+    this.sign.observe({ kind: e.kind, outcome: e.refused === null ? 'signed' : 'refused' }, e.ms / 1000);
+  }
 
   update(r: Report, lastAcceptedAt: number | null, leaseRemainingMs: number | null): void {
     const d = r.daemon;
