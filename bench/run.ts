@@ -13,12 +13,13 @@ import { startDynalite } from '../test/commander/helpers.js';
 import { type BundleFigure, measureBundle } from './bundle.js';
 import { type FailoverBench, measureFailover } from './failover.js';
 import { type FuzzFigures, runFuzz } from './fuzz.js';
+import { type SignerFigure, signerLatency } from './signer.js';
 import { type LatencyFigure, type LoadFigure, load, reportLatency } from './load.js';
 import { type PilotFootprint, pilotFootprint } from './pilot-footprint.js';
 import { type FleetFigures, measureStorePath } from './store-path.js';
 import { renderTable } from './table.js';
 
-const SECTIONS = ['store', 'latency', 'load', 'bundle', 'pilot', 'failover', 'fuzz'] as const;
+const SECTIONS = ['store', 'latency', 'load', 'bundle', 'pilot', 'signer', 'failover', 'fuzz'] as const;
 type Section = (typeof SECTIONS)[number];
 
 export interface BenchResults {
@@ -40,6 +41,7 @@ export interface BenchResults {
     load?: LoadFigure[];
     bundle?: BundleFigure;
     pilot?: PilotFootprint[];
+    signer?: SignerFigure;
     failover?: FailoverBench;
     fuzz?: FuzzFigures;
   };
@@ -137,6 +139,9 @@ async function main() {
         }),
       );
     }
+  });
+  await section('signer', 'remote signer latency (privval over a unix socket)', async () => {
+    results.figures.signer = await signerLatency({ heights: quick ? 300 : 2000 });
   });
   await section('failover', 'failover figures and chaos soak (seeded fault schedules)', async () => {
     results.figures.failover = measureFailover({ schedules: quick ? 100 : 500, seed });
