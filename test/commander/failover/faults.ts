@@ -1,10 +1,21 @@
 /**
- * Randomized fault schedules for failover: the real decision function (decideFailover, with the
- * report path's retry and acknowledgement semantics) drives simulated pilots, daemons and a chain
- * that records every signature, delivered or not, like the devnet hub. Faults: kill -9 of pilots,
- * daemons, whole machines and the commander; hung daemons; partitions from the commander, from the
- * chain, or both; ±5 s pilot clock skew; duplicated and delayed reports; store errors. The invariant: no
- * height is ever signed by two nodes; and once the faults heal, the validator signs again.
+ * Randomized fault schedules for failover, in both key modes: the real decision function
+ * (decideFailover, with the report path's retry and acknowledgement semantics) drives simulated
+ * pilots, daemons and a chain whose hub records every signature, delivered or not.
+ *
+ * File mode: a daemon signs with the key file in its home; a promote restarts it (with
+ * double_sign_check_height) and the pilot's guard stops it after lease expiry (a hung one only at its
+ * stop timeout's SIGKILL). Signer mode: both daemons run all the time and ask their pilot, the remote
+ * signer, for every signature; it signs only while promoted, within its lease by its own clock, above
+ * its high-water mark. Nothing stops a daemon.
+ *
+ * Faults in both modes: kill -9 of pilots, daemons, whole machines and the commander (also right after
+ * it persisted a decision mid-failover); hung daemons; partitions from the commander, from the chain,
+ * or both; ±5 s pilot clock skew; duplicated and delayed reports; store errors; switchovers. Signer
+ * mode adds: a pilot SIGSTOPped with the last signature its lease allows in flight; a crash between
+ * persisting the mark and answering the daemon; a height that takes several rounds while the lease
+ * moves (both daemons ask for the same height/round/step); a hung daemon holding a signature. The
+ * invariant: no height is ever signed by two nodes; and once the faults heal, the validator signs again.
  *
  * Every schedule derives from one seed, so a failing seed replays exactly
  * (`FAILOVER_SEED=<seed> FAILOVER_SCHEDULES=1`). The bench calls `failoverFigures`.
@@ -16,32 +27,43 @@ import {
   type FailoverSettingsInput,
   type FailoverState,
   initialFailoverState,
+  isActive,
   parseFailoverSettings,
 } from '../../../commander/failover/index.js';
 import type { Action, ActionResult, Report } from '../../../protocol/index.js';
 import { sampleReport } from '../../fixtures/report.js';
+import {
+  custodyFacts,
+  FENCE_MARGIN_MS,
+  KEY_MODES,
+  Mark,
+  nextReportDelay,
+  SIM_SETTINGS,
+  type SimKeyMode,
+} from './sim.js';
 
-export const FAULT_SETTINGS: FailoverSettingsInput = {
-  reportIntervalMs: 1_000,
-  leaseDurationMs: 10_000,
-  renewMarginMs: 5_000,
-  silentAfterMs: 3_000,
-  chainHaltAfterMs: 5_000,
-  startupGraceMs: 10_000,
-  // The modelled pilot's worst case: a hung daemon (3 checks × 3.25 s + 3 s stop), or a pilot
-  // restart by systemd (RestartSec=2 plus start-up) before its guard fences.
-  pilotFenceDelayMs: 13_000,
-  maxClockSkewMs: 5_000,
-  graceMs: 19_000,
-  missedCommitsForFailover: 3,
-  mode: 'auto',
+/** Fast settings (1 s reports) per key mode. */
+export const FAULT_SETTINGS: Record<SimKeyMode, FailoverSettingsInput> = {
+  file: {
+    ...SIM_SETTINGS.file,
+    // The modelled pilot's worst case: a hung daemon (3 checks × 3.25 s + 3 s stop), or a pilot
+    // restart by systemd (RestartSec=2 plus start-up) before its guard fences.
+    pilotFenceDelayMs: 13_000,
+    graceMs: 19_000,
+  },
+  // The modelled signer refuses at its deadline; a signature it decided before then leaves at once,
+  // or (stopped, hung) at any later time: the promote's floor, not the clock, covers those.
+  signer: SIM_SETTINGS.signer,
 };
+
+/** A deliberately broken pilot, to show that the invariant catches it. */
+export type UnsafePilot = 'sign-past-expiry' | 'ignore-floor';
 
 const CHAIN = 'beam-devnet-1';
 const VALIDATOR = 'A'.repeat(40);
 const T0 = 1_700_000_000_000;
 const STEP_MS = 100;
-/** The daemons' consensus.double_sign_check_height. */
+/** The daemons' consensus.double_sign_check_height (file mode). */
 const DOUBLE_SIGN_CHECK = 4;
 /** Pilot: a node whose newest block is older than this is stalled (no fresh signature). */
 const STALL_MS = 3_000;
@@ -72,9 +94,13 @@ export type FaultKind =
   | 'chain-partition'
   | 'isolate'
   | 'kill-commander'
+  | 'commander-restart'
   | 'store-errors'
   | 'dup-delay'
-  | 'switchover';
+  | 'switchover'
+  | 'sigstop-in-flight'
+  | 'crash-after-persist'
+  | 'same-height';
 
 export interface Fault {
   kind: FaultKind;
@@ -89,18 +115,19 @@ interface Block {
   at: number;
   /** Signatures in the canonical commit. */
   signers: string[];
-  /** Every signature produced for this height, delivered or not (the hub's record). */
-  recorded: string[];
 }
 
 interface FNode {
   id: string;
   skewMs: number;
   pilotUp: boolean;
+  /** SIGSTOPped: the pilot neither reports, supervises, guards nor signs until resumed. */
+  stopped: boolean;
   powered: boolean;
   daemon: 'running' | 'stopped' | 'hung';
   desired: 'running' | 'stopped';
   nextDaemonStartAt: number;
+  /** File mode: the key file is in the daemon home. Signer mode: promoted and not demoted since. */
   holdsKey: boolean;
   highestEpoch: number;
   /** Real time the pilot considers its lease over (null: no lease). */
@@ -108,9 +135,17 @@ interface FNode {
   fenced: boolean;
   /** Since when the guard's checks have agreed that it must fence (null: they do not). */
   fenceSince: number | null;
+  /** Cut from the chain: its daemon's view stops at this height. */
   frozenAt: number | null;
   cutFromCommander: boolean;
-  signState: number;
+  /** The key's high-water mark: the daemon's FilePV (file mode), the pilot's (signer mode). */
+  mark: Mark;
+  /** A signature decided and persisted that has not left yet: its pilot is stopped, or its daemon hangs. */
+  inFlight: { height: number; heldBy: 'pilot' | 'daemon' } | null;
+  /** Armed by a fault: SIGSTOP right after persisting the last signature the lease allows. */
+  stopAtLastSignature: boolean;
+  /** Armed by a fault: crash right after persisting the next signature, before answering the daemon. */
+  crashOnSignature: boolean;
   seq: number;
   nextReportAt: number;
   executed: Set<string>;
@@ -127,31 +162,48 @@ interface Pending {
 export class FaultWorld {
   now = T0;
   readonly settings: FailoverSettings;
+  readonly keyMode: SimKeyMode;
   state: FailoverState;
   readonly nodes: FNode[] = [];
   readonly blocks: Block[] = [];
   blockMs = 1_000;
   private nextBlockAt = T0 + 1_000;
+  /** The chain is stuck at the height in progress: each block interval is another round of it. */
+  stalled = false;
+  private roundNo = 0;
+  /** The hub's record: every signature that left a node, by height, delivered or not. */
+  private readonly signatures = new Map<number, Set<string>>();
   commanderDown = false;
+  /** A fault's commander crash: armed (strikes mid-failover), or down until the fault ends. */
+  private commanderCrash: 'armed' | 'down' | null = null;
   storeErrorRate = 0;
   dupRate = 0;
   delayRate = 0;
   private readonly queue: Pending[] = [];
   readonly promotes: { at: number; nodeId: string; epoch: number }[] = [];
-  refusals = 0;
+  /**
+   * How often a fault found the moment that makes it bite (an armed one may never): a SIGSTOP with a
+   * signature in flight, a crash after persisting, a commander crash mid-failover, a lease moved in
+   * the middle of a height, a hung daemon holding a signature.
+   */
+  readonly struck: Partial<Record<FaultKind, number>> = {};
 
   constructor(
     ids: string[],
     private readonly random: () => number,
-    settings: FailoverSettingsInput = FAULT_SETTINGS,
+    settings: FailoverSettingsInput = FAULT_SETTINGS.signer,
+    private readonly unsafe: UnsafePilot | null = null,
   ) {
     this.settings = parseFailoverSettings(settings);
+    if (this.settings.keyMode === 'external') throw new Error('external signers are not simulated');
+    this.keyMode = this.settings.keyMode;
     this.state = initialFailoverState({ chainId: CHAIN, validator: VALIDATOR });
     ids.forEach((id, i) => {
       this.nodes.push({
         id,
         skewMs: 0,
         pilotUp: true,
+        stopped: false,
         powered: true,
         daemon: 'running',
         desired: 'running',
@@ -163,18 +215,26 @@ export class FaultWorld {
         fenceSince: null,
         frozenAt: null,
         cutFromCommander: false,
-        signState: 0,
+        mark: new Mark(),
+        inFlight: null,
+        stopAtLastSignature: false,
+        crashOnSignature: false,
         seq: 0,
-        nextReportAt: T0 + 137 * i,
+        // Pilots start at unrelated moments: their report phases are independent.
+        nextReportAt: T0 + Math.floor(random() * (this.settings.reportIntervalMs / STEP_MS)) * STEP_MS,
         executed: new Set(),
         unacked: [],
       });
     });
     for (let h = 1; h <= 5; h++) {
-      const signers = [ids[0]!];
-      this.blocks.push({ height: h, at: T0 - (6 - h) * 1000, signers, recorded: signers });
+      this.blocks.push({ height: h, at: T0 - (6 - h) * 1000, signers: [ids[0]!] });
+      this.record(h, ids[0]!);
     }
-    this.nodes[0]!.signState = 5;
+    this.nodes[0]!.mark.sign(5, 0);
+  }
+
+  private get signer(): boolean {
+    return this.keyMode === 'signer';
   }
 
   node(id: string): FNode {
@@ -188,8 +248,16 @@ export class FaultWorld {
   }
 
   /** Heights signed by two different nodes: double-sign evidence. */
-  doubleSigns(): Block[] {
-    return this.blocks.filter((b) => new Set(b.recorded).size > 1);
+  doubleSigns(): number[] {
+    return [...this.signatures]
+      .filter(([, ids]) => ids.size > 1)
+      .map(([height]) => height)
+      .sort((a, b) => a - b);
+  }
+
+  /** Nodes whose signature for `height` left them (the hub's record). */
+  signersAt(height: number): string[] {
+    return [...(this.signatures.get(height) ?? [])];
   }
 
   signedAt(height: number): boolean {
@@ -214,13 +282,14 @@ export class FaultWorld {
     this.now += STEP_MS;
     if (this.now >= this.nextBlockAt) {
       this.nextBlockAt += this.blockMs;
-      this.produce();
+      this.round();
     }
     for (const n of this.nodes) {
       if (!n.powered) continue;
+      this.deliverLate(n);
+      if (!n.pilotUp || n.stopped) continue;
       this.supervise(n);
-      if (!n.pilotUp) continue;
-      this.guard(n);
+      if (!this.signer) this.guard(n);
       if (this.now >= n.nextReportAt) {
         n.nextReportAt = this.now + this.settings.reportIntervalMs;
         this.send(n);
@@ -233,26 +302,70 @@ export class FaultWorld {
     if (this.now % 1_000 === 0 && !this.commanderDown) this.decide({ type: 'tick' });
   }
 
-  private produce(): void {
+  /** One consensus round of the height in progress: every daemon asks; it commits unless stalled. */
+  private round(): void {
     const height = this.tip + 1;
-    const signers: string[] = [];
-    const recorded: string[] = [];
-    for (const n of this.nodes) {
-      // A daemon with the key signs every new height above its sign state, partitioned or not.
-      if (!n.powered || n.daemon !== 'running' || !n.holdsKey || height <= n.signState) continue;
-      n.signState = height;
-      recorded.push(n.id);
-      if (n.frozenAt === null) signers.push(n.id);
+    const signers = this.nodes.filter((n) => this.signs(n, height, this.roundNo)).map((n) => n.id);
+    if (this.stalled) {
+      this.roundNo++;
+      return;
     }
-    this.blocks.push({ height, at: this.now, signers, recorded });
+    this.blocks.push({ height, at: this.now, signers });
+    this.roundNo = 0;
   }
 
-  /** The pilot's supervisor restarts a crashed daemon; a start with the key may hit double_sign_check_height. */
+  /**
+   * Whether n's signature for (height, round) reaches the network now. A daemon cut from the chain
+   * still signs (its signature is evidence, though nobody receives it). File mode: a running daemon
+   * with the key in its home signs by its own FilePV. Signer mode: the pilot decides at this moment.
+   */
+  private signs(n: FNode, height: number, round: number): boolean {
+    if (!n.powered || n.daemon !== 'running' || !this.keyAllows(n) || !n.mark.sign(height, round))
+      return false;
+    // The mark is persisted: from here on this key never signs (height, round) again.
+    if (n.crashOnSignature) {
+      // Crashed before answering: the signature never leaves, the height is missed.
+      Object.assign(n, { crashOnSignature: false, pilotUp: false, fenceSince: null });
+      this.strike('crash-after-persist');
+      return false;
+    }
+    if (n.stopAtLastSignature && n.deadline !== null && n.deadline <= this.now + this.blockMs) {
+      Object.assign(n, { stopAtLastSignature: false, stopped: true, inFlight: { height, heldBy: 'pilot' } });
+      this.strike('sigstop-in-flight');
+      return false;
+    }
+    this.record(height, n.id);
+    return n.frozenAt === null;
+  }
+
+  /** File mode: the daemon holds the key. Signer mode: the pilot's gate, at the moment of signing. */
+  private keyAllows(n: FNode): boolean {
+    if (!n.holdsKey) return false;
+    if (!this.signer) return true;
+    if (!n.pilotUp || n.stopped) return false;
+    if (this.unsafe === 'sign-past-expiry' || (n.deadline !== null && this.now < n.deadline)) return true;
+    n.fenced = true; // refused: the lease ran out by the pilot's clock
+    return false;
+  }
+
+  private record(height: number, nodeId: string): void {
+    const ids = this.signatures.get(height) ?? new Set<string>();
+    this.signatures.set(height, ids.add(nodeId));
+  }
+
+  /** A signature held by a stopped pilot or a hung daemon leaves once they run again, at its height. */
+  private deliverLate(n: FNode): void {
+    const f = n.inFlight;
+    if (!f || n.daemon !== 'running' || (f.heldBy === 'pilot' && (!n.pilotUp || n.stopped))) return;
+    this.record(f.height, n.id);
+    n.inFlight = null;
+  }
+
+  /** The pilot's supervisor restarts a crashed daemon; in file mode a start with the key may hit double_sign_check_height. */
   private supervise(n: FNode): void {
-    if (!n.pilotUp || n.daemon !== 'stopped' || n.desired !== 'running' || this.now < n.nextDaemonStartAt)
-      return;
+    if (n.daemon !== 'stopped' || n.desired !== 'running' || this.now < n.nextDaemonStartAt) return;
     n.nextDaemonStartAt = this.now + 1_000;
-    if (n.holdsKey && this.recentlySigned(DOUBLE_SIGN_CHECK)) return; // the daemon refuses to start
+    if (!this.signer && n.holdsKey && this.recentlySigned(DOUBLE_SIGN_CHECK)) return; // refuses to start
     n.daemon = 'running';
   }
 
@@ -274,9 +387,9 @@ export class FaultWorld {
   }
 
   /**
-   * The pilot's guard: fence once the lease is over by its clock and its own node shows no fresh
-   * signature, confirmed by consecutive checks (each waits for the RPC timeout when the daemon hangs),
-   * then stop the daemon (a hung one only dies at the stop timeout's SIGKILL).
+   * File mode, the pilot's guard: fence once the lease is over by its clock and its own node shows
+   * no fresh signature, confirmed by consecutive checks (each waits for the RPC timeout when the
+   * daemon hangs), then stop the daemon (a hung one only dies at the stop timeout's SIGKILL).
    */
   private guard(n: FNode): void {
     const over = n.holdsKey && n.daemon !== 'stopped' && (n.deadline === null || this.now >= n.deadline);
@@ -334,15 +447,7 @@ export class FaultWorld {
         grants: null,
         errors: [],
       },
-      custody: {
-        mode: 'file',
-        signMark: null,
-        signerConnected: null,
-        holdsValidatorKey: n.holdsKey,
-        highestEpoch: n.highestEpoch,
-        leaseExpiresAt: null,
-        fenced: n.fenced,
-      },
+      custody: custodyFacts(this.keyMode, n, null, rpc),
       results: [...n.unacked],
     });
   }
@@ -370,25 +475,36 @@ export class FaultWorld {
     if (this.commanderDown || !n.powered || n.cutFromCommander) return;
     if (report.seq <= (this.lastAccepted.get(n.id) ?? 0)) return;
     const out = this.decide({ type: 'report', report });
-    if (!out?.reply) return; // a store error: 500, the pilot sends its results again next time
+    if (!out?.reply) return; // a store error or a crash: no reply, the pilot sends its results again
     this.lastAccepted.set(n.id, report.seq);
-    if (!n.pilotUp) return; // the pilot died while waiting for the reply
+    if (!n.pilotUp || n.stopped) return; // the pilot died (or froze) while waiting for the reply
     const acked = new Set(report.results.map((r) => r.id));
     n.unacked = n.unacked.filter((r) => !acked.has(r.id));
     n.fenced = n.fenced && !report.custody?.fenced;
     const lease = out.reply.lease;
     if (lease && lease.epoch >= n.highestEpoch) {
-      // Remaining time counted from when the request was sent; skew makes a pilot fence late.
-      n.deadline = lease.holder ? sentAt + (lease.expiresAt - this.now) - n.skewMs : null;
+      n.highestEpoch = lease.epoch;
+      n.deadline = lease.holder ? this.deadline(n, sentAt, lease.expiresAt) : null;
     }
-    let acted = false;
+    let keyAction = false;
     for (const action of out.reply.actions) {
       if (n.executed.has(action.id)) continue;
       n.executed.add(action.id);
       n.unacked.push(this.execute(n, action, sentAt));
-      acted = true;
+      keyAction = true;
     }
-    if (acted) n.nextReportAt = this.now + STEP_MS;
+    n.nextReportAt = this.now + nextReportDelay(out.reply, keyAction, this.settings.reportIntervalMs);
+  }
+
+  /**
+   * The pilot's deadline for a lease expiring at `expiresAt` (commander time): the remaining time is
+   * counted from when its request was sent, by its own clock (skew makes it fence late or early),
+   * minus its fence margin in signer mode. The file-mode model leaves the margin out: its guard
+   * fences as late as the lease allows, the worst case its settings were derived for.
+   */
+  private deadline(n: FNode, sentAt: number, expiresAt: number): number {
+    const margin = this.signer ? FENCE_MARGIN_MS : 0;
+    return sentAt + (expiresAt - this.now) - n.skewMs - margin;
   }
 
   decide(event: Parameters<typeof decideFailover>[1]): FailoverOutput | null {
@@ -396,9 +512,17 @@ export class FaultWorld {
     if (this.storeErrorRate > 0 && this.random() < this.storeErrorRate) return null;
     this.state = out.state;
     for (const fx of out.effects) {
-      if (fx.type === 'action' && fx.action.type === 'promote')
-        this.promotes.push({ at: this.now, nodeId: fx.nodeId, epoch: fx.action.epoch });
-      if (fx.type === 'notice' && /refused/.test(fx.text)) this.refusals++;
+      if (fx.type !== 'action' || fx.action.type !== 'promote') continue;
+      this.promotes.push({ at: this.now, nodeId: fx.nodeId, epoch: fx.action.epoch });
+      if (this.stalled) this.strike('same-height'); // the lease moves in the middle of a height
+    }
+    const op = out.state.op;
+    if (this.commanderCrash === 'armed' && isActive(op) && op.phase !== 'awaiting-confirmation') {
+      // Crashed right after the write, before replying: the restart finds the persisted state.
+      this.commanderCrash = 'down';
+      this.commanderDown = true;
+      this.strike('commander-restart');
+      return null;
     }
     return out;
   }
@@ -418,43 +542,56 @@ export class FaultWorld {
     if (action.type === 'demote') {
       n.holdsKey = false;
       n.deadline = null;
+      // Signer mode: signing stops at once, the daemon runs on; the result carries the mark.
+      if (this.signer) return { ...result(true), height: n.mark.height };
       n.daemon = 'running'; // restarted as a full node with its own key (a hung one is killed first)
       n.desired = 'running';
       return result(true);
     }
-    const deadline = sentAt + (action.leaseExpiresAt - this.now) - n.skewMs;
+    const deadline = this.deadline(n, sentAt, action.leaseExpiresAt);
     if (this.now >= deadline) return result(false, 'lease already expired');
     n.holdsKey = true;
     n.deadline = deadline;
-    n.signState = Math.max(n.signState, action.minHeight);
+    if (this.signer) {
+      // The floor first: nothing at or below it is ever signed. No restart.
+      if (this.unsafe !== 'ignore-floor') n.mark.raiseAbove(action.minHeight);
+      return { ...result(true), height: action.minHeight };
+    }
+    // Like the pilot: the sign state at least the newest height its own node knows, then a restart.
+    n.mark.raiseAbove(Math.max(action.minHeight, this.viewTip(n)));
     n.desired = 'running';
     n.daemon = 'stopped';
     n.nextDaemonStartAt = this.now;
     this.supervise(n);
-    // Like the pilot: raised to at least the newest height its own node knows.
-    n.signState = Math.max(n.signState, this.viewTip(n));
-    return { ...result(true), height: n.signState };
+    return { ...result(true), height: n.mark.top };
   }
 
   // ── faults ───────────────────────────────────────────────────────────────────────────────
+
+  private strike(kind: FaultKind): void {
+    this.struck[kind] = (this.struck[kind] ?? 0) + 1;
+  }
 
   apply(f: Fault, on: boolean): void {
     const n =
       this.nodes[f.node] ?? this.nodes.find((x) => x.id === this.state.lease.holder) ?? this.nodes[0]!;
     switch (f.kind) {
       case 'kill-pilot':
-        if (on) Object.assign(n, { pilotUp: false, fenceSince: null });
+        if (on) this.killPilot(n);
         else this.bootPilot(n);
         return;
       case 'kill-daemon':
         if (on && n.daemon !== 'stopped') {
           n.daemon = 'stopped';
           n.nextDaemonStartAt = this.now + 500;
+          if (n.inFlight?.heldBy === 'daemon') n.inFlight = null;
         }
         return;
       case 'power-loss':
-        if (on) Object.assign(n, { powered: false, pilotUp: false, daemon: 'stopped', fenceSince: null });
-        else {
+        if (on) {
+          this.killPilot(n);
+          Object.assign(n, { powered: false, daemon: 'stopped', inFlight: null });
+        } else {
           n.powered = true;
           // systemd starts the pilot; the daemon's unit is the pilot's to start.
           n.desired = 'running';
@@ -462,8 +599,15 @@ export class FaultWorld {
         }
         return;
       case 'hang-daemon':
-        if (on && n.daemon === 'running') n.daemon = 'hung';
-        else if (!on && n.daemon === 'hung') n.daemon = 'running';
+        if (on && n.daemon === 'running') {
+          // Signer mode: the daemon may hang right after its pilot signed the height in progress.
+          const height = this.tip + 1;
+          if (this.signer && n.inFlight === null && this.keyAllows(n) && n.mark.sign(height, this.roundNo)) {
+            n.inFlight = { height, heldBy: 'daemon' };
+            this.strike('hang-daemon');
+          }
+          n.daemon = 'hung';
+        } else if (!on && n.daemon === 'hung') n.daemon = 'running';
         return;
       case 'cut-from-commander':
         n.cutFromCommander = on;
@@ -478,6 +622,10 @@ export class FaultWorld {
       case 'kill-commander':
         this.commanderDown = on;
         return;
+      case 'commander-restart':
+        if (!on && this.commanderCrash === 'down') this.commanderDown = false;
+        this.commanderCrash = on ? 'armed' : null;
+        return;
       case 'store-errors':
         this.storeErrorRate = on ? 0.3 : 0;
         return;
@@ -488,13 +636,47 @@ export class FaultWorld {
       case 'switchover':
         if (on && !this.commanderDown) this.decide({ type: 'request-switchover', actor: 'operator' });
         return;
+      case 'sigstop-in-flight':
+        // Its reports stop getting through, so its lease runs out; it freezes right after persisting
+        // the last signature the lease allows, and sends it when resumed (the standby signs by then).
+        n.cutFromCommander = on;
+        n.stopAtLastSignature = on;
+        if (!on) this.resume(n);
+        return;
+      case 'crash-after-persist':
+        n.crashOnSignature = on;
+        if (!on && n.powered && !n.pilotUp) this.bootPilot(n); // systemd restarts it
+        return;
+      case 'same-height':
+        // Both daemons ask for the same height/round/step, round after round, while the lease moves.
+        this.stalled = on;
+        if (on && !this.commanderDown) this.decide({ type: 'request-switchover', actor: 'operator' });
+        return;
     }
   }
 
-  /** Safe boot: without a valid lease the pilot never leaves the real key in the daemon home. */
+  /** kill -9 of the pilot: a signature it held dies with it; systemd restarts it later. */
+  private killPilot(n: FNode): void {
+    Object.assign(n, { pilotUp: false, stopped: false, fenceSince: null });
+    if (n.inFlight?.heldBy === 'pilot') n.inFlight = null;
+  }
+
+  /** SIGCONT: the pilot's timers fire at once. */
+  private resume(n: FNode): void {
+    if (!n.stopped) return;
+    n.stopped = false;
+    n.nextReportAt = this.now;
+  }
+
+  /**
+   * Safe boot. Signer mode: the pilot restores its mark, its promotion and its lease from disk and
+   * signs only within that lease. File mode: without a valid lease the pilot never leaves the real
+   * key in the daemon home.
+   */
   private bootPilot(n: FNode): void {
     n.pilotUp = true;
     n.nextReportAt = this.now;
+    if (this.signer) return;
     if (n.holdsKey && (n.deadline === null || this.now >= n.deadline)) {
       n.holdsKey = false;
       n.deadline = null;
@@ -506,22 +688,25 @@ export class FaultWorld {
 
   heal(): void {
     for (const n of this.nodes) {
-      n.cutFromCommander = false;
-      n.frozenAt = null;
+      Object.assign(n, { cutFromCommander: false, frozenAt: null, stopAtLastSignature: false });
+      n.crashOnSignature = false;
       if (n.daemon === 'hung') n.daemon = 'running';
+      this.resume(n);
       if (!n.powered || !n.pilotUp) {
         n.powered = true;
         this.bootPilot(n);
       }
     }
     this.commanderDown = false;
+    this.commanderCrash = null;
+    this.stalled = false;
     this.storeErrorRate = 0;
     this.dupRate = 0;
     this.delayRate = 0;
   }
 }
 
-const KINDS: FaultKind[] = [
+const COMMON_KINDS: FaultKind[] = [
   'kill-pilot',
   'kill-daemon',
   'power-loss',
@@ -531,21 +716,30 @@ const KINDS: FaultKind[] = [
   'isolate',
   'isolate',
   'kill-commander',
+  'commander-restart',
   'store-errors',
   'dup-delay',
   'switchover',
 ];
 
+const KINDS: Record<SimKeyMode, FaultKind[]> = {
+  file: COMMON_KINDS,
+  signer: [...COMMON_KINDS, 'sigstop-in-flight', 'crash-after-persist', 'same-height'],
+};
+
 function duration(kind: FaultKind, r: () => number): number {
   const between = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo));
   switch (kind) {
     case 'kill-pilot':
+    case 'crash-after-persist':
       return between(500, 3_000); // systemd restarts it
     case 'kill-daemon':
     case 'switchover':
       return 0;
     case 'power-loss':
       return between(2_000, 40_000);
+    case 'sigstop-in-flight':
+      return between(5_000, 45_000); // long enough, often, for the standby to take over first
     default:
       return between(1_000, 25_000);
   }
@@ -553,25 +747,33 @@ function duration(kind: FaultKind, r: () => number): number {
 
 export interface ScheduleResult {
   seed: number;
+  keyMode: SimKeyMode;
   nodes: number;
   faults: Fault[];
   doubleSigns: number[];
+  /** Faults that found the moment that makes them bite (FaultWorld.struck). */
+  struck: Partial<Record<FaultKind, number>>;
   /** The validator signs again (last blocks signed by exactly one node) after the faults healed. */
   signingAgain: boolean;
   promotes: number;
 }
 
 /** One schedule: nodes, skews, 1–5 overlapping faults over a minute, then healing and a minute to recover. */
-export function runSchedule(seed: number): ScheduleResult {
+export function runSchedule(
+  seed: number,
+  keyMode: SimKeyMode = 'signer',
+  unsafe: UnsafePilot | null = null,
+): ScheduleResult {
   const r = rng(seed);
   const count = r() < 0.5 ? 2 : 3;
   const ids = ['val-a', 'val-b', 'val-c'].slice(0, count);
-  const world = new FaultWorld(ids, r);
+  const world = new FaultWorld(ids, r, FAULT_SETTINGS[keyMode], unsafe);
   world.blockMs = 500 + Math.floor(r() * 4) * 250;
   for (const n of world.nodes) n.skewMs = Math.floor(r() * 10_001) - 5_000;
   world.run(15_000);
+  const kinds = KINDS[keyMode];
   const faults: Fault[] = Array.from({ length: 1 + Math.floor(r() * 5) }, () => {
-    const kind = KINDS[Math.floor(r() * KINDS.length)]!;
+    const kind = kinds[Math.floor(r() * kinds.length)]!;
     return {
       kind,
       node: r() < 0.6 ? -1 : Math.floor(r() * count),
@@ -598,16 +800,26 @@ export function runSchedule(seed: number): ScheduleResult {
   }, 90_000);
   return {
     seed,
+    keyMode,
     nodes: count,
     faults,
-    doubleSigns: world.doubleSigns().map((b) => b.height),
+    doubleSigns: world.doubleSigns(),
+    struck: world.struck,
     signingAgain,
     promotes: world.promotes.length,
   };
 }
 
-export function runSchedules(count: number, seed: number): ScheduleResult[] {
-  return Array.from({ length: count }, (_, i) => runSchedule(seed + i));
+/** `count` seeded schedules in each key mode (the same seeds in each). */
+export function runSchedules(
+  count: number,
+  seed: number,
+  modes: readonly SimKeyMode[] = KEY_MODES,
+  unsafe: UnsafePilot | null = null,
+): ScheduleResult[] {
+  return modes.flatMap((mode) =>
+    Array.from({ length: count }, (_, i) => runSchedule(seed + i, mode, unsafe)),
+  );
 }
 
 function quantile(xs: number[], q: number): number | null {
@@ -630,9 +842,10 @@ export interface FailoverFigures {
 }
 
 /**
- * Failover figures over `schedules` seeded runs (2 nodes, ±5 s skews, 1 s blocks): unplanned
- * failover after the primary machine loses power (seconds and missed blocks from the fault to the
- * standby's first signature), and planned switchover missed blocks.
+ * Failover figures over `schedules` seeded runs (2 nodes, ±5 s skews, 1 s blocks unless told):
+ * unplanned failover after the primary machine loses power (seconds and missed blocks from the fault
+ * to the standby's first signature), and planned switchover missed blocks. The key mode is the
+ * settings' (default: the fast signer-mode settings).
  */
 export function failoverFigures(
   options: { schedules?: number; seed?: number; blockMs?: number; settings?: FailoverSettingsInput } = {},
@@ -640,7 +853,7 @@ export function failoverFigures(
   const schedules = options.schedules ?? 100;
   const seed = options.seed ?? 20261201;
   const blockMs = options.blockMs ?? 1_000;
-  const settings = { ...FAULT_SETTINGS, ...options.settings };
+  const settings = options.settings ?? FAULT_SETTINGS.signer;
   const seconds: number[] = [];
   const missed: number[] = [];
   const switchMissed: number[] = [];
@@ -662,7 +875,9 @@ export function failoverFigures(
     );
     if (!ok) return null;
     const first = world.blocks.find((b) => b.height > fromHeight && b.signers.includes('val-b'))!;
-    let lastSigned = fromHeight;
+    // Missed: the blocks between the last signature before the standby's first (the old holder may
+    // still sign after the fault or request) and that first one.
+    let lastSigned = first.height - 1;
     while (lastSigned > 0 && !world.signedAt(lastSigned)) lastSigned--;
     return { seconds: (first.at - from) / 1000, missed: first.height - lastSigned - 1 };
   };

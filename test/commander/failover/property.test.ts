@@ -3,17 +3,17 @@ import { describe, expect, it } from 'vitest';
 import {
   decideFailover,
   type FailoverEvent,
+  type FailoverSettings,
   type FailoverState,
   initialFailoverState,
   parseFailoverSettings,
 } from '../../../commander/failover/index.js';
 import type { Action, ActionResult, Report } from '../../../protocol/index.js';
 import { sampleReport } from '../../fixtures/report.js';
-import { CHAIN, SIM_SETTINGS, Sim, T0, VALIDATOR } from './sim.js';
+import { CHAIN, KEY_MODES, SIM_SETTINGS, Sim, type SimKeyMode, T0, VALIDATOR } from './sim.js';
 
 const SEED = Number(process.env.FAILOVER_SEED ?? 20261125);
 const NODES = ['val-a', 'val-b', 'val-c'] as const;
-const settings = parseFailoverSettings(SIM_SETTINGS);
 
 type Step =
   | {
@@ -28,6 +28,8 @@ type Step =
       signed: boolean[];
       holdsKey: boolean;
       epochSeen: number;
+      /** Signer mode: how far the reported mark lags the height. */
+      markLag: number;
       jitter: number;
       seq: 'next' | 'same' | 'older';
       results: 'none' | 'ok' | 'failed';
@@ -55,6 +57,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       signed: fc.array(fc.constantFrom(false, false, false, true), { maxLength: 6 }),
       holdsKey: fc.constantFrom(false, false, false, true),
       epochSeen: fc.integer({ min: 0, max: 4 }),
+      markLag: fc.integer({ min: 0, max: 5 }),
       jitter: fc.integer({ min: 0, max: 500 }),
       seq: fc.constantFrom('next', 'next', 'next', 'same', 'older'),
       results: fc.constantFrom('none', 'ok', 'ok', 'failed'),
@@ -98,6 +101,7 @@ interface Window {
 class Harness {
   now = T0;
   state: FailoverState;
+  readonly settings: FailoverSettings;
   /** One block a second. */
   get chainHeight(): number {
     return 100 + Math.floor((this.now - T0) / 1_000);
@@ -113,7 +117,12 @@ class Harness {
   private topEpoch = 1;
 
   /** Each pilot's clock offset, within the ±5 s the settings allow. */
-  constructor(private readonly skews: number[]) {
+  constructor(
+    private readonly keyMode: SimKeyMode,
+    private readonly skews: number[],
+  ) {
+    const settings = parseFailoverSettings(SIM_SETTINGS[keyMode]);
+    this.settings = settings;
     this.state = initialFailoverState(
       { chainId: CHAIN, validator: VALIDATOR },
       { holder: 'val-a', epoch: 1, expiresAt: T0 + settings.leaseDurationMs, grantedAt: T0 },
@@ -123,7 +132,8 @@ class Harness {
 
   maySign(nodeId: string): boolean {
     const w = this.windows.get(nodeId);
-    return !!w && !w.ended && this.now < w.maxGrant + settings.pilotFenceDelayMs + settings.maxClockSkewMs;
+    const s = this.settings;
+    return !!w && !w.ended && this.now < w.maxGrant + s.pilotFenceDelayMs + s.maxClockSkewMs;
   }
 
   run(s: Step): void {
@@ -168,7 +178,9 @@ class Harness {
     if (s.results !== 'none' && pending.length > 0) {
       const done = pending.shift()!;
       const ok = s.results === 'ok';
-      results.push({ id: done.action.id, type: done.action.type, ok, finishedAt: sentAt });
+      // Signer mode: results carry the signer's mark (demote) or floor (promote).
+      const mark = this.keyMode === 'signer' ? { height: height - s.markLag } : {};
+      results.push({ id: done.action.id, type: done.action.type, ok, finishedAt: sentAt, ...mark });
       const w = this.windows.get(nodeId);
       if (ok && done.action.type === 'demote' && w && done.order > w.openedBy) w.ended = true;
     }
@@ -205,9 +217,9 @@ class Harness {
         errors: [],
       },
       custody: {
-        mode: 'file',
-        signMark: null,
-        signerConnected: null,
+        mode: this.keyMode,
+        signMark: this.keyMode === 'signer' ? { height: height - s.markLag, round: 0, step: 3 } : null,
+        signerConnected: this.keyMode === 'signer' ? s.rpc : null,
         holdsValidatorKey: s.holdsKey,
         highestEpoch: s.epochSeen,
         leaseExpiresAt: null,
@@ -219,7 +231,7 @@ class Harness {
 
   private apply(event: FailoverEvent): void {
     this.last = { event };
-    const out = decideFailover(this.state, event, this.now, settings);
+    const out = decideFailover(this.state, event, this.now, this.settings);
     for (const fx of out.effects) {
       if (fx.type !== 'action') continue;
       this.issueOrder.set(fx.action.id, ++this.issued);
@@ -261,7 +273,7 @@ class Harness {
   }
 }
 
-describe('failover safety (property)', () => {
+describe.each(KEY_MODES)('failover safety (property), %s mode', (keyMode) => {
   it('never issues a promote while another node may still sign', () => {
     console.log(`failover property seed: ${SEED} (set FAILOVER_SEED to replay)`);
     let promotes = 0;
@@ -271,7 +283,7 @@ describe('failover safety (property)', () => {
         skewsArb,
         fc.array(step, { minLength: 20, maxLength: 250, size: 'max' }),
         (skews, steps) => {
-          const h = new Harness(skews);
+          const h = new Harness(keyMode, skews);
           for (const s of steps) h.run(s);
           promotes += h.promotes;
           if (h.promotes > 0) withPromote++;
@@ -280,19 +292,19 @@ describe('failover safety (property)', () => {
       { seed: SEED, numRuns: 500 },
     );
     // The generator must reach promotions, or the property says nothing.
-    console.log(`${promotes} promotes in ${withPromote} of 500 runs`);
+    console.log(`${keyMode} mode: ${promotes} promotes in ${withPromote} of 500 runs`);
     expect(withPromote).toBeGreaterThan(40);
   });
 
   it('applying any event twice yields the same state as once', () => {
     fc.assert(
       fc.property(skewsArb, fc.array(step, { minLength: 10, maxLength: 60, size: 'max' }), (skews, steps) => {
-        const h = new Harness(skews);
+        const h = new Harness(keyMode, skews);
         for (const s of steps) {
           h.run(s);
           const event: FailoverEvent = { type: 'tick' };
-          const once = decideFailover(h.state, event, h.now, settings).state;
-          expect(decideFailover(once, event, h.now, settings).state).toEqual(once);
+          const once = decideFailover(h.state, event, h.now, h.settings).state;
+          expect(decideFailover(once, event, h.now, h.settings).state).toEqual(once);
         }
       }),
       { seed: SEED + 1, numRuns: 100 },
@@ -300,7 +312,7 @@ describe('failover safety (property)', () => {
   });
 });
 
-describe('failover liveness (fault-free schedules)', () => {
+describe.each(KEY_MODES)('failover liveness (fault-free schedules), %s mode', (keyMode) => {
   it('the validator ends up signing, without a double-sign', () => {
     fc.assert(
       fc.property(
@@ -311,7 +323,7 @@ describe('failover liveness (fault-free schedules)', () => {
           at: fc.integer({ min: 1, max: 30 }).map((x) => x * 1_000),
         }),
         ({ blockMs, skews, plan, at }) => {
-          const sim = new Sim(['val-a', 'val-b', 'val-c']);
+          const sim = new Sim(['val-a', 'val-b', 'val-c'], { keyMode });
           sim.blockMs = blockMs;
           skews.forEach((skew, i) => {
             sim.node(NODES[i]!).skewMs = skew;

@@ -4,37 +4,114 @@ import {
   decideFailover,
   type FailoverEffect,
   type FailoverEvent,
+  type FailoverReply,
   type FailoverSettingsInput,
   type FailoverState,
   initialFailoverState,
   parseFailoverSettings,
 } from '../../../commander/failover/index.js';
-import type { Action, ActionResult, Report } from '../../../protocol/index.js';
+import type { Action, ActionResult, KeyCustody, KeyMode, Report } from '../../../protocol/index.js';
 import { sampleReport } from '../../fixtures/report.js';
 
 export const CHAIN = 'beam-devnet-1';
 export const VALIDATOR = 'val';
 export const T0 = 1_700_000_000_000;
 
-/** Fast settings for simulation: 1 s reports and blocks, ±5 s clock skew allowed. */
-export const SIM_SETTINGS: FailoverSettingsInput = {
-  keyMode: 'file',
+/** The key modes in which Beam moves the signature (external signers fail over on their own). */
+export type SimKeyMode = Exclude<KeyMode, 'external'>;
+export const KEY_MODES: readonly SimKeyMode[] = ['signer', 'file'];
+
+const FAST = {
   reportIntervalMs: 1_000,
-  leaseDurationMs: 10_000,
-  renewMarginMs: 5_000,
   silentAfterMs: 3_000,
   chainHaltAfterMs: 5_000,
   startupGraceMs: 10_000,
-  pilotFenceDelayMs: 2_000,
   maxClockSkewMs: 5_000,
   graceMs: 8_000,
   missedCommitsForFailover: 3,
   mode: 'auto',
+} satisfies FailoverSettingsInput;
+
+/** Fast settings for simulation per key mode: 1 s reports and blocks, ±5 s clock skew allowed. */
+export const SIM_SETTINGS: Record<SimKeyMode, FailoverSettingsInput> = {
+  file: { ...FAST, keyMode: 'file', leaseDurationMs: 10_000, renewMarginMs: 5_000, pilotFenceDelayMs: 2_000 },
+  // The signer refuses at its deadline, unconditionally: a holder whose clock runs 5 s early (minus
+  // the 2 s fence margin) still needs the renewal before its deadline, hence renewMarginMs > 5 + 2
+  // + one report interval (Beam's signer defaults: 12 s and 10 s).
+  signer: {
+    ...FAST,
+    keyMode: 'signer',
+    leaseDurationMs: 12_000,
+    renewMarginMs: 10_000,
+    pilotFenceDelayMs: 1_000,
+  },
 };
+
+/** The commander's nextReportMs while an operation moves the lease (commander/app/pilot-api.ts). */
+export const URGENT_REPORT_MS = 500;
+/** The pilot's default fence_margin_ms: its deadline is this much before the lease's expiry. */
+export const FENCE_MARGIN_MS = 2_000;
+
+/** Delay before the real pilot's next report: at once after a key action, soon while a move runs. */
+export function nextReportDelay(reply: FailoverReply, keyAction: boolean, reportIntervalMs: number): number {
+  if (keyAction) return 0;
+  return reply.urgent ? Math.min(URGENT_REPORT_MS, reportIntervalMs) : reportIntervalMs;
+}
+
+/** The step of the one signature per round the simulated daemons ask for (a precommit). */
+const PRECOMMIT = 3;
+
+/** A key's high-water mark with CometBFT FilePV's rules (height, then round, then step); it only rises. */
+export class Mark {
+  height = 0;
+  round = 0;
+  step = 0;
+
+  /** Check and advance in one step, as the signer persists before answering: only above the mark. */
+  sign(height: number, round: number): boolean {
+    const above =
+      height !== this.height
+        ? height > this.height
+        : round !== this.round
+          ? round > this.round
+          : PRECOMMIT > this.step;
+    if (above) Object.assign(this, { height, round, step: PRECOMMIT });
+    return above;
+  }
+
+  /** Nothing at or below `floor` may be signed any more (the pilot's raiseTo(floor + 1)). */
+  raiseAbove(floor: number): void {
+    if (floor + 1 > this.height) Object.assign(this, { height: floor + 1, round: 0, step: 0 });
+  }
+
+  /** The highest height this key may have signed at, or was raised past. */
+  get top(): number {
+    return this.step === 0 ? this.height - 1 : this.height;
+  }
+}
+
+/** The custody facts a pilot reports, in either key mode. */
+export function custodyFacts(
+  keyMode: SimKeyMode,
+  n: { holdsKey: boolean; highestEpoch: number; fenced: boolean; mark: Mark },
+  leaseExpiresAt: number | null,
+  signerConnected: boolean,
+): KeyCustody {
+  const signer = keyMode === 'signer';
+  return {
+    mode: keyMode,
+    holdsValidatorKey: n.holdsKey,
+    highestEpoch: n.highestEpoch,
+    leaseExpiresAt,
+    fenced: n.fenced,
+    signMark: signer ? { height: n.mark.height, round: n.mark.round, step: n.mark.step } : null,
+    signerConnected: signer ? signerConnected : null,
+  };
+}
 
 export interface SimNode {
   id: string;
-  /** The pilot runs (reports, executes, fences). */
+  /** The pilot runs (reports, executes, fences, signs in signer mode). */
   pilotUp: boolean;
   /** The pilot's reports reach the commander. */
   reachesCommander: boolean;
@@ -43,11 +120,14 @@ export interface SimNode {
   running: boolean;
   /** The daemon runs but still loads its state: its RPC does not answer and it signs nothing. */
   loading: boolean;
+  /** File mode: the key file is in the daemon home. Signer mode: promoted and not demoted since. */
   holdsKey: boolean;
   fenced: boolean;
   highestEpoch: number;
   /** Lease expiry the pilot fences against (commander time). */
   leaseExpiresAt: number | null;
+  /** Signer mode: the pilot's high-water mark. */
+  mark: Mark;
   /** Pilot clock minus real time: shifts its sentAt and its fencing moment. */
   skewMs: number;
   peers: number;
@@ -56,7 +136,10 @@ export interface SimNode {
   nextReportAt: number;
   executed: Set<string>;
   unacked: ActionResult[];
-  /** DESIGN §4 as written: keep signing past expiry while the own node shows our signature. */
+  /**
+   * DESIGN §4 as written: keep signing past expiry while the own node shows our signature (file
+   * mode: do not stop the daemon; signer mode: do not refuse).
+   */
   fenceOnlyIfNotSigning: boolean;
   /** The pilot refuses key actions (e.g. a broken key file). */
   refuseKeyActions: boolean;
@@ -68,13 +151,14 @@ export interface Block {
   signers: string[];
 }
 
-/** A daemon that runs and answers: it reports chain facts and signs with the key it holds. */
+/** A daemon that runs and answers: it reports chain facts, and asks for (or makes) signatures. */
 const serving = (n: SimNode) => n.running && !n.loading;
 
 /** A tiny world: a chain producing blocks, pilots that report and obey, and the commander's logic. */
 export class Sim {
   now = T0;
   readonly settings;
+  readonly keyMode: SimKeyMode;
   state: FailoverState;
   readonly nodes = new Map<string, SimNode>();
   readonly blocks: Block[] = [];
@@ -87,9 +171,14 @@ export class Sim {
 
   constructor(
     ids: string[],
-    { holder = ids[0], settings = {} }: { holder?: string | null; settings?: FailoverSettingsInput } = {},
+    {
+      holder = ids[0],
+      keyMode = 'signer',
+      settings = {},
+    }: { holder?: string | null; keyMode?: SimKeyMode; settings?: FailoverSettingsInput } = {},
   ) {
-    this.settings = parseFailoverSettings({ ...SIM_SETTINGS, ...settings });
+    this.keyMode = keyMode;
+    this.settings = parseFailoverSettings({ ...SIM_SETTINGS[keyMode], ...settings });
     this.state = initialFailoverState(
       { chainId: CHAIN, validator: VALIDATOR },
       holder
@@ -97,6 +186,8 @@ export class Sim {
         : {},
     );
     ids.forEach((id, i) => {
+      const mark = new Mark();
+      if (id === holder) mark.sign(5, 0); // it signed the history below
       this.nodes.set(id, {
         id,
         pilotUp: true,
@@ -108,6 +199,7 @@ export class Sim {
         fenced: false,
         highestEpoch: id === holder ? 1 : 0,
         leaseExpiresAt: id === holder ? this.state.lease.expiresAt : null,
+        mark,
         skewMs: 0,
         peers: 5,
         catchingUp: false,
@@ -171,8 +263,9 @@ export class Sim {
     if (this.now >= this.nextBlockAt) {
       this.nextBlockAt += this.blockMs;
       if (!this.halted) {
-        const signers = [...this.nodes.values()].filter((n) => serving(n) && n.holdsKey).map((n) => n.id);
-        this.blocks.push({ height: this.tip + 1, at: this.now, signers });
+        const height = this.tip + 1;
+        const signers = [...this.nodes.values()].filter((n) => this.signs(n, height)).map((n) => n.id);
+        this.blocks.push({ height, at: this.now, signers });
       }
     }
     for (const n of this.nodes.values()) {
@@ -186,8 +279,25 @@ export class Sim {
     if (this.now % 1_000 === 0) this.apply({ type: 'tick' });
   }
 
+  /**
+   * Whether this node's signature is in the block at `height`. File mode: its daemon signs with the
+   * key in its home. Signer mode: its daemon asks its pilot, which decides at this very moment.
+   */
+  private signs(n: SimNode, height: number): boolean {
+    if (!serving(n) || !n.holdsKey) return false;
+    if (this.keyMode === 'file') return true;
+    if (!n.pilotUp) return false;
+    const valid = n.leaseExpiresAt !== null && this.now + n.skewMs < n.leaseExpiresAt - FENCE_MARGIN_MS;
+    if (!valid && !(n.fenceOnlyIfNotSigning && this.commits(n).some((c) => c.signed))) {
+      n.fenced = true; // refused: the lease ran out by the pilot's clock
+      return false;
+    }
+    return n.mark.sign(height, 0);
+  }
+
+  /** File mode: the pilot stops its daemon once the lease is over by its own clock. */
   private fence(n: SimNode): void {
-    if (!n.holdsKey || !n.running || n.leaseExpiresAt === null) return;
+    if (this.keyMode !== 'file' || !n.holdsKey || !n.running || n.leaseExpiresAt === null) return;
     // Fences within pilotFenceDelayMs of expiry by its own clock (which runs skewMs ahead).
     const due = this.now + n.skewMs >= n.leaseExpiresAt + this.settings.pilotFenceDelayMs / 2;
     const ownSignature = this.commits(n).some((c) => c.signed);
@@ -234,15 +344,7 @@ export class Sim {
         grants: null,
         errors: [],
       },
-      custody: {
-        mode: 'file',
-        signMark: null,
-        signerConnected: null,
-        holdsValidatorKey: n.holdsKey,
-        highestEpoch: n.highestEpoch,
-        leaseExpiresAt: n.leaseExpiresAt,
-        fenced: n.fenced,
-      },
+      custody: custodyFacts(this.keyMode, n, n.leaseExpiresAt, serving(n)),
       results: [...n.unacked],
     });
   }
@@ -252,19 +354,19 @@ export class Sim {
     if (!n.reachesCommander) return;
     const out = this.apply({ type: 'report', report });
     n.unacked = [];
+    if (report.custody?.fenced) n.fenced = false;
     const reply = out.reply;
     if (!reply) return;
     if (reply.lease?.holder && reply.lease.epoch >= n.highestEpoch) n.leaseExpiresAt = reply.lease.expiresAt;
-    let acted = false;
+    let keyAction = false;
     for (const action of reply.actions) {
       if (n.executed.has(action.id)) continue;
       n.executed.add(action.id);
       this.delivered.push({ at: this.now, nodeId: n.id, action });
       n.unacked.push(this.execute(n, action));
-      acted = true;
+      keyAction = true;
     }
-    // Pilots report at once after a key action, so the commander learns the result quickly.
-    if (acted) n.nextReportAt = this.now + 100;
+    n.nextReportAt = this.now + nextReportDelay(reply, keyAction, this.settings.reportIntervalMs);
   }
 
   private execute(n: SimNode, action: Action): ActionResult {
@@ -279,19 +381,26 @@ export class Sim {
     if (n.refuseKeyActions) return result(false, 'refused by the test');
     if (action.epoch < n.highestEpoch) return result(false, `epoch ${action.epoch} below ${n.highestEpoch}`);
     n.highestEpoch = action.epoch;
+    const signer = this.keyMode === 'signer';
     if (action.type === 'demote') {
       n.holdsKey = false;
       n.leaseExpiresAt = null;
-      n.running = n.daemonOk; // back to a full node without the key
       n.fenced = false;
+      // Signer mode: signing stops at once, the daemon runs on; the result carries the mark.
+      if (signer) return { ...result(true), height: n.mark.height };
+      n.running = n.daemonOk; // back to a full node without the key
       return result(true);
     }
-    if (!n.daemonOk) return result(false, 'daemon does not start');
+    if (signer) {
+      n.mark.raiseAbove(action.minHeight); // the floor first; the daemon runs on, no restart
+    } else {
+      if (!n.daemonOk) return result(false, 'daemon does not start');
+      n.running = true; // restarted with the key
+    }
     n.holdsKey = true;
-    n.running = true;
     n.fenced = false;
     n.leaseExpiresAt = action.leaseExpiresAt;
-    return result(true);
+    return signer ? { ...result(true), height: action.minHeight } : result(true);
   }
 
   /** Chat messages, newest last. */
