@@ -102,7 +102,7 @@ export class SignerCustody {
 
   /** Whether this pilot was promoted and not demoted since: it signs while its lease is valid. */
   get enabled(): boolean {
-    return this.o.store.get().lease?.holder === true;
+    return this.o.store.get().signing;
   }
 
   /**
@@ -113,7 +113,7 @@ export class SignerCustody {
     if (!this.o.cfg.commander) return null;
     const name = this.o.cfg.node.name;
     const s = this.o.store.get();
-    if (s.lease?.holder !== true) return `beam-pilot ${name} does not hold the signing lease`;
+    if (!s.signing || s.lease?.holder !== true) return `beam-pilot ${name} does not hold the signing lease`;
     if (s.lease.epoch < s.highestEpoch)
       return `beam-pilot ${name}: lease epoch ${s.lease.epoch} is below the highest seen, ${s.highestEpoch}`;
     const remaining = this.o.lease.remainingMs();
@@ -139,6 +139,7 @@ export class SignerCustody {
     await this.o.store.update((s) => {
       s.highestEpoch = Math.max(s.highestEpoch, action.epoch);
       s.lease = { epoch: action.epoch, holder: true, expiresAtWall: sentWall + remaining };
+      s.signing = true;
     });
     return {
       ok: true,
@@ -153,6 +154,7 @@ export class SignerCustody {
     await this.o.store.update((s) => {
       s.highestEpoch = Math.max(s.highestEpoch, epoch);
       s.lease = { epoch, holder: false, expiresAtWall: 0 };
+      s.signing = false;
     });
     const mark = this.state.mark;
     return {

@@ -375,6 +375,13 @@ class Run {
       }
       case 'demoting':
       case 'fencing-wait':
+        if (op.phase === 'demoting' && op.demoteActionId === null) {
+          if (!isFresh(this.s.nodes[op.to], this.now, this.cfg)) {
+            this.abort(op, `${op.to} stopped reporting before the switchover began`);
+            return;
+          }
+          this.demote(op);
+        }
         if (
           op.kind === 'failover' &&
           op.requestedBy === COMMANDER &&
@@ -421,11 +428,26 @@ class Run {
     if (op.from === null) {
       this.phase(op, 'fencing-wait');
     } else {
-      op.demoteActionId = `${op.id}-demote`;
-      this.enqueue(op.from, { id: op.demoteActionId, type: 'demote', issuedAt: this.now, epoch: op.epoch });
       this.phase(op, 'demoting');
+      this.demote(op);
     }
     this.promoteWhenSafe(op);
+  }
+
+  /**
+   * Queues the old holder's demote. A planned switchover first waits for one report of the target
+   * within the operation: from then on it reports at the urgent cadence, so the promote that waits
+   * on the demote's result reaches it within a fraction of a report interval (the old holder signs
+   * meanwhile, so the wait costs no block).
+   */
+  private demote(op: FailoverOp): void {
+    if (op.from === null || op.demoteActionId !== null) return;
+    if (op.kind === 'switchover') {
+      const target = this.s.nodes[op.to];
+      if ((target?.lastReportAt ?? 0) < (op.phaseAt.demoting ?? op.startedAt)) return;
+    }
+    op.demoteActionId = `${op.id}-demote`;
+    this.enqueue(op.from, { id: op.demoteActionId, type: 'demote', issuedAt: this.now, epoch: op.epoch });
   }
 
   /**

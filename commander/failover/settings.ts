@@ -18,16 +18,21 @@ export function timingDefaults(keyMode: KeyMode, reportIntervalMs: number) {
       renewMarginMs: Math.max(20_000, 2 * i),
       leaseDurationMs: Math.max(30_000, 3 * i),
       pilotFenceDelayMs: 20_000,
+      maxClockSkewMs: 5_000,
       graceMs: 30_000,
     };
   }
+  // Signer mode: the lease outlives one lost report (2 intervals + the pilot's 2 s fence margin + a
+  // reply's latency). The pilot's deadline runs on its monotonic clock from the report's send time,
+  // so the skew left is its own wall clock stepping between a saved lease and a restart.
   return {
     silentAfterMs: Math.max(10_000, 2 * i),
     chainHaltAfterMs: Math.max(30_000, 3 * i),
     renewMarginMs: Math.max(10_000, 2 * i),
-    leaseDurationMs: Math.max(12_000, 2 * i + 2_000),
+    leaseDurationMs: Math.max(13_000, 2 * i + 3_000),
     pilotFenceDelayMs: 1_000,
-    graceMs: 8_000,
+    maxClockSkewMs: 2_000,
+    graceMs: 5_000,
   };
 }
 
@@ -60,7 +65,7 @@ const Schema = z
      */
     pilotFenceDelayMs: Ms,
     /** Largest difference between the pilot's idea of the lease deadline and the commander's. */
-    maxClockSkewMs: z.number().int().nonnegative().default(5_000),
+    maxClockSkewMs: z.number().int().nonnegative(),
     /** A node with no report for this long is silent. */
     silentAfterMs: Ms,
     /** A node whose height has not moved for this long sees a halted (or stalled) chain. */

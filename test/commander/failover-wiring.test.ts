@@ -291,7 +291,7 @@ describe('failover settings', () => {
       const config = loadServeConfig({ config: file }, { BEAM_ENROLLMENT_TOKEN: 'x'.repeat(20) });
       const settings = failoverSettingsOf({ ...config.settings, tableName: 't' });
       expect(settings).toMatchObject({ mode: 'auto', silentAfterMs: 3000, missedCommitsForFailover: 5 });
-      expect(settings).toMatchObject({ keyMode: 'signer', graceMs: 8_000 });
+      expect(settings).toMatchObject({ keyMode: 'signer', graceMs: 5_000 });
 
       await fs.writeFile(file, ['[settings.failover]', 'keyMode = "file"', 'graceMs = 12000'].join('\n'));
       expect(() => loadServeConfig({ config: file }, { BEAM_ENROLLMENT_TOKEN: 'x'.repeat(20) })).toThrow(

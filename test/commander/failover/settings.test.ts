@@ -7,11 +7,11 @@ describe('failover settings', () => {
     expect(s).toMatchObject({
       keyMode: 'signer',
       reportIntervalMs: 5_000,
-      leaseDurationMs: 12_000,
+      leaseDurationMs: 13_000,
       renewMarginMs: 10_000,
-      graceMs: 8_000,
+      graceMs: 5_000,
       pilotFenceDelayMs: 1_000,
-      maxClockSkewMs: 5_000,
+      maxClockSkewMs: 2_000,
       silentAfterMs: 10_000,
       missedCommitsForFailover: 3,
       mode: 'confirm',
@@ -20,7 +20,7 @@ describe('failover settings', () => {
     // A long report interval stretches what depends on it.
     expect(parseFailoverSettings({ reportIntervalMs: 20_000 })).toMatchObject({
       renewMarginMs: 40_000,
-      leaseDurationMs: 42_000,
+      leaseDurationMs: 43_000,
       silentAfterMs: 40_000,
       chainHaltAfterMs: 60_000,
     });
@@ -52,8 +52,8 @@ describe('failover settings', () => {
       /graceMs: must exceed/,
     );
     expect(() => parseFailoverSettings({ keyMode: 'file', graceMs: 25_001 })).not.toThrow();
-    expect(() => parseFailoverSettings({ graceMs: 6_000 })).toThrow(
-      /graceMs: must exceed pilotFenceDelayMs \+ maxClockSkewMs \(6000 ms\)/,
+    expect(() => parseFailoverSettings({ graceMs: 3_000 })).toThrow(
+      /graceMs: must exceed pilotFenceDelayMs \+ maxClockSkewMs \(3000 ms\)/,
     );
     expect(() => parseFailoverSettings({ keyMode: 'hsm' })).toThrow(/keyMode/);
   });
