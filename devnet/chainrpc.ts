@@ -90,6 +90,23 @@ export function chainRpc(view: ChainView, method: string, params: Params): unkno
         canonical,
       };
     }
+    case 'consensus_params': {
+      const height = heightParam(view, params);
+      return {
+        block_height: String(height),
+        consensus_params: {
+          block: { max_bytes: '22020096', max_gas: '-1' },
+          evidence: {
+            max_age_num_blocks: '100000',
+            max_age_duration: '172800000000000',
+            max_bytes: '1048576',
+          },
+          validator: { pub_key_types: ['ed25519'] },
+          version: { app: '0' },
+          abci: { vote_extensions_enable_height: String(chain.params.voteExtensionsEnableHeight ?? 0) },
+        },
+      };
+    }
     case 'validators': {
       const height = heightParam(view, params);
       const all = chain.validatorSet(height);

@@ -1,7 +1,7 @@
 /**
  * devnet CLI.
  *   up --dir DIR [--validators 1] [--standby 1] [--sentries 3] [--block-time-ms 1000] [--port-base 26656]
- *      [--control-port 0] [--no-start-nodes] [--no-grants] [--reset]
+ *      [--control-port 0] [--key-mode file|signer] [--no-start-nodes] [--no-grants] [--reset]
  *   hub --dir DIR [up's options]                       (= up --no-start-nodes)
  *   node --home DIR
  *   status | nodes | evidence | validators            (control API; --dir DIR or --control-url URL)
@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { readDevnetInfo } from './info.js';
 
 const USAGE = `usage: devnet <up|hub|node|status|nodes|fund|account|propose|partition|heal|kill|start|flood|add-sentry|block-time|evidence|validators|signatures> [options]
-  devnet up --dir DIR [--validators 1] [--standby 1] [--sentries 3] [--block-time-ms 1000] [--port-base 26656] [--control-port 0] [--no-start-nodes] [--no-grants] [--reset]
+  devnet up --dir DIR [--validators 1] [--standby 1] [--sentries 3] [--block-time-ms 1000] [--port-base 26656] [--control-port 0] [--key-mode file|signer] [--no-start-nodes] [--no-grants] [--reset]
   devnet hub --dir DIR [same options as up]   (up --no-start-nodes)
   devnet node --home DIR
   devnet fund <address> <amount> [--denom stake] --dir DIR   (controls take --dir DIR or --control-url URL)
@@ -48,12 +48,15 @@ async function up(args: string[]): Promise<void> {
       'block-time-ms': { type: 'string' },
       'port-base': { type: 'string' },
       'control-port': { type: 'string' },
+      'key-mode': { type: 'string' },
       'no-start-nodes': { type: 'boolean' },
       'no-grants': { type: 'boolean' },
       reset: { type: 'boolean' },
     },
   });
   if (!values.dir) fail('devnet up: --dir DIR is required');
+  const keyMode = values['key-mode'] ?? 'file';
+  if (keyMode !== 'file' && keyMode !== 'signer') fail(`--key-mode must be file or signer, got "${keyMode}"`);
   // Imported lazily: `devnet node` must not load the chain.
   const { startDevnet } = await import('./index.js');
   const devnet = await startDevnet({
@@ -64,6 +67,7 @@ async function up(args: string[]): Promise<void> {
     blockTimeMs: int(values['block-time-ms'], 'block-time-ms'),
     portBase: int(values['port-base'], 'port-base'),
     controlPort: int(values['control-port'], 'control-port'),
+    keyMode,
     startNodes: !values['no-start-nodes'],
     grants: !values['no-grants'],
     reset: values.reset,
@@ -71,7 +75,9 @@ async function up(args: string[]): Promise<void> {
   const { info } = devnet;
   console.log(`devnet ${info.chainId} up in ${info.dir} (devnet.json), control API ${info.hub.controlUrl}`);
   for (const n of info.nodes)
-    console.log(`  ${n.name.padEnd(10)} ${n.role.padEnd(9)} rpc ${n.rpcUrl}  p2p ${n.p2pAddress}`);
+    console.log(
+      `  ${n.name.padEnd(10)} ${n.role.padEnd(9)} rpc ${n.rpcUrl}  p2p ${n.p2pAddress}${n.signerLaddr ? `  signer ${n.signerLaddr}` : ''}`,
+    );
   let stopping = false;
   const shutdown = () => {
     if (stopping) return;

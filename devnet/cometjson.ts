@@ -4,7 +4,9 @@ import type {
   Block,
   Commit,
   DoubleSignEvidence,
+  EvidenceVote,
   IndexedTx,
+  SignedKind,
   TxResult,
   ValidatorSetEntry,
 } from './chain/types.js';
@@ -82,22 +84,32 @@ export function commitJson(commit: Commit | null, validators: ValidatorSetEntry[
   };
 }
 
+/** SignedMsgType numbers of what a key signs. */
+const SIGNED_MSG_TYPE: Record<SignedKind, number> = { prevote: 1, precommit: 2, proposal: 32 };
+
+/**
+ * CometBFT's DuplicateVoteEvidence. The devnet's stricter second-signer evidence (two nodes, maybe
+ * one block, maybe proposals) is rendered the same way.
+ */
 export function evidenceJson(e: DoubleSignEvidence, validators: ValidatorSetEntry[]) {
-  const power = validators.find((v) => v.address === e.validatorAddress)?.votingPower ?? 0;
-  const vote = (node: string | undefined) => ({
-    type: 2,
+  const index = validators.findIndex((v) => v.address === e.validatorAddress);
+  const vote = (v: EvidenceVote) => ({
+    type: SIGNED_MSG_TYPE[e.type],
     height: String(e.height),
-    round: 0,
+    round: e.round,
+    block_id: blockIdJson(v.blockHash ? Buffer.from(v.blockHash, 'hex') : undefined),
+    timestamp: rfc3339(v.timestampMs),
     validator_address: e.validatorAddress,
-    node: node ?? '',
+    validator_index: index,
+    signature: v.signature,
   });
   return {
     type: 'tendermint/DuplicateVoteEvidence',
     value: {
-      vote_a: vote(e.nodes[0]),
-      vote_b: vote(e.nodes[1]),
+      vote_a: vote(e.votes[0]),
+      vote_b: vote(e.votes[1]),
       total_voting_power: String(validators.reduce((s, v) => s + v.votingPower, 0)),
-      validator_power: String(power),
+      validator_power: String(validators[index]?.votingPower ?? 0),
       timestamp: rfc3339(e.timeMs),
     },
   };

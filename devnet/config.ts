@@ -1,4 +1,7 @@
-/** config.toml of a devnet node: a CometBFT-like file (writer) and the keys the node reads (parser). */
+/**
+ * The CometBFT files of a devnet node home: config.toml (writer, and the keys the node reads) and
+ * config/genesis.json (the node reads its chain id; the chain itself lives in the hub).
+ */
 import { parse } from 'smol-toml';
 import { z } from 'zod';
 
@@ -15,6 +18,8 @@ export interface NodeConfigInput {
   externalAddress: string;
   doubleSignCheckHeight: number;
   timeoutCommitMs: number;
+  /** `unix://…` for a remote signer, '' for the key file in the home. */
+  privValidatorLaddr: string;
 }
 
 export function renderConfigToml(c: NodeConfigInput): string {
@@ -68,7 +73,7 @@ priv_validator_state_file = "data/priv_validator_state.json"
 
 # TCP or UNIX socket address for CometBFT to listen on for
 # connections from an external PrivValidator process
-priv_validator_laddr = ""
+priv_validator_laddr = "${c.privValidatorLaddr}"
 
 # Path to the JSON file containing the private key to use for node authentication in the p2p protocol
 node_key_file = "config/node_key.json"
@@ -209,6 +214,14 @@ export const NodeConfig = z.object({
   proxy_app: z.string().min(1, 'proxy_app must be the hub address, e.g. "tcp://127.0.0.1:26658"'),
   priv_validator_key_file: z.string().default('config/priv_validator_key.json'),
   priv_validator_state_file: z.string().default('data/priv_validator_state.json'),
+  priv_validator_laddr: z
+    .string()
+    .regex(
+      /^(unix:\/\/.+)?$/,
+      'must be "" or unix:///path/to/priv_validator.sock (the devnet node speaks privval over unix sockets only)',
+    )
+    .default(''),
+  genesis_file: z.string().default('config/genesis.json'),
   node_key_file: z.string().default('config/node_key.json'),
   rpc: z.object({ laddr: z.string(), unsafe: z.boolean().default(false) }),
   p2p: z.object({
@@ -236,3 +249,22 @@ export function parseNodeConfig(text: string, path: string): NodeConfig {
   }
   return parsed.data;
 }
+
+export interface GenesisFileInput {
+  chainId: string;
+  genesisTimeMs: number;
+  voteExtensionsEnableHeight: number;
+}
+
+/** A CometBFT genesis.json holding what a node reads before it reaches the chain. */
+export function renderGenesisJson(g: GenesisFileInput): string {
+  const doc = {
+    genesis_time: new Date(g.genesisTimeMs).toISOString(),
+    chain_id: g.chainId,
+    initial_height: '1',
+    consensus_params: { abci: { vote_extensions_enable_height: String(g.voteExtensionsEnableHeight) } },
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+export const NodeGenesis = z.object({ chain_id: z.string().min(1, 'chain_id must name the chain') });

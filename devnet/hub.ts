@@ -1,25 +1,46 @@
 /**
- * The hub: holds the chain, produces a block every `blockTimeMs`, collects precommit signatures
- * from the nodes over a line-delimited JSON TCP link, records every signature (delivered in time or
- * not) and turns two signatures by one key at one height from different nodes into evidence.
+ * The hub: holds the chain and produces a block every `blockTimeMs`. Each new height it asks the
+ * validator nodes over a line-delimited JSON TCP link to take part (the proposer signs the
+ * proposal, every validator node a prevote and a precommit), verifies every signed message against
+ * the canonical sign bytes it rebuilds itself, puts the verified precommits for the block into the
+ * commit, records every signature (delivered in time or not) and turns double signing into evidence.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { Proposal, Vote } from 'cosmjs-types/tendermint/types/types';
 import { z } from 'zod';
-import type { ChainApp, Commit, CommitSig, DoubleSignEvidence } from './chain/types.js';
+import { ZERO_TIME, timestampToMs } from '../cometbft/canonical.js';
+import type { Block, ChainApp, Commit, CommitSig, DoubleSignEvidence, SignedKind } from './chain/types.js';
 import { type ChainView, chainRpc } from './chainrpc.js';
-import { hex, partsHash } from './cometjson.js';
-import { addressOf, verifyEd25519 } from './keys.js';
+import { b64, hex } from './cometjson.js';
+import { DoubleSignDetector } from './evidence.js';
+import { addressOf } from './keys.js';
 import { RpcError } from './rpcerror.js';
-import { precommitSignBytes } from './vote.js';
+import {
+  blockHashOf,
+  blockIdOf,
+  extensionsEnabled,
+  isBlockPrecommit,
+  sameBlockId,
+  sameBytes,
+  validExtensionSignature,
+  validProposalSignature,
+  validVoteSignature,
+  voteExtensionFor,
+  voteKind,
+} from './signatures.js';
 import { onLines, sendLine } from './wire.js';
 
 export interface SignatureRecord {
   validatorAddress: string;
+  kind: SignedKind;
   height: number;
+  round: number;
+  /** Uppercase hex hash of the block signed for; null for a nil vote. */
+  blockHash: string | null;
   node: string;
   timestampMs: number;
   receivedAtMs: number;
-  /** True when the signature made it into the block's commit. */
+  /** True when the signature made it into the block's commit (a precommit for the block, in time). */
   delivered: boolean;
 }
 
@@ -65,14 +86,11 @@ const SignedRecently = z.object({
   address: z.string(),
   blocks: z.number(),
 });
-const Sig = z.object({
-  m: z.literal('sig'),
-  height: z.number(),
-  round: z.number(),
-  timestampMs: z.number(),
-  signature: z.string(),
-});
-const NodeMessage = z.discriminatedUnion('m', [Hello, Rpc, SignedRecently, Sig]);
+/** A signed tendermint.types.Vote, protobuf in base64. */
+const VoteMessage = z.object({ m: z.literal('vote'), vote: z.string().base64() });
+/** A signed tendermint.types.Proposal, protobuf in base64. */
+const ProposalMessage = z.object({ m: z.literal('proposal'), proposal: z.string().base64() });
+const NodeMessage = z.discriminatedUnion('m', [Hello, Rpc, SignedRecently, VoteMessage, ProposalMessage]);
 
 interface Conn {
   socket: Socket;
@@ -84,7 +102,8 @@ interface Conn {
   p2pAddress: string;
 }
 
-const MAX_RECORDS = 20_000;
+/** Signature records kept: a validator node signs up to three a height (proposal, prevote, precommit). */
+const MAX_RECORDS = 60_000;
 /** Heights kept for double-sign detection; older signatures can no longer form evidence. */
 const SIGNER_MEMORY_HEIGHTS = 1_000;
 
@@ -107,7 +126,7 @@ export class Hub {
   private readonly partitions = new Map<string, number>();
   /** Signatures delivered in time for the height being collected. */
   private collecting = new Map<string, CommitSig>();
-  private readonly signers = new Map<string, Map<string, SignatureRecord>>();
+  private readonly detector = new DoubleSignDetector();
   private readonly records: SignatureRecord[] = [];
   private readonly liveness = new Map<string, ValidatorLiveness>();
   private pendingEvidence: DoubleSignEvidence[] = [];
@@ -223,21 +242,33 @@ export class Hub {
     this.pendingEvidence = [];
     const block = this.chain.produceBlock({ timeMs, lastCommit, evidence });
     this.collecting = new Map();
-    const newHeight = block.header.height;
-    this.forgetSignersBelow(newHeight - SIGNER_MEMORY_HEIGHTS);
-    const signingSet = new Set(this.chain.validatorSet(newHeight).map((v) => v.address));
+    this.detector.forgetBelow(block.header.height - SIGNER_MEMORY_HEIGHTS);
+    this.announce(block);
+  }
+
+  /**
+   * Asks every validator node of the block's signing set to take part in its height. A partitioned
+   * node saw no proposal: it is told to vote nil (its votes are recorded, never counted).
+   */
+  private announce(block: Block): void {
+    const height = block.header.height;
+    const set = this.chain.validatorSet(height);
+    const extension = extensionsEnabled(this.chain.params.voteExtensionsEnableHeight, height)
+      ? b64(voteExtensionFor(height))
+      : null;
     for (const conn of this.conns.values()) {
-      // Partitioned nodes still sign (their signatures are recorded, never counted).
-      if (conn.address && signingSet.has(conn.address)) {
-        sendLine(conn.socket, {
-          t: 'sign',
-          chainId: this.chain.params.chainId,
-          height: newHeight,
-          round: 0,
-          blockHash: hex(block.hash),
-          partsHash: hex(partsHash(block.hash)),
-        });
-      }
+      const validatorIndex = set.findIndex((v) => v.address === conn.address);
+      if (validatorIndex < 0) continue;
+      const seesBlock = !this.partitions.has(conn.name);
+      sendLine(conn.socket, {
+        t: 'round',
+        height,
+        round: 0,
+        validatorIndex,
+        block: seesBlock ? { hash: hex(block.hash) } : null,
+        propose: seesBlock && conn.address === block.header.proposerAddress,
+        extension,
+      });
     }
   }
 
@@ -323,7 +354,8 @@ export class Hub {
         return;
       }
       if (!conn) return void socket.destroy();
-      if (msg.m === 'sig') return this.receiveSignature(conn, msg);
+      if (msg.m === 'vote') return this.receiveVote(conn, msg.vote);
+      if (msg.m === 'proposal') return this.receiveProposal(conn, msg.proposal);
       if (msg.m === 'signedRecently') {
         sendLine(socket, { id: msg.id, result: this.signedRecently(msg.address, msg.blocks) });
         return;
@@ -347,63 +379,136 @@ export class Hub {
     }
   }
 
-  private receiveSignature(conn: Conn, msg: z.infer<typeof Sig>): void {
-    const block = this.chain.block(msg.height);
-    if (!conn.pubkey || !conn.address || !block) return;
-    const signature = Uint8Array.from(Buffer.from(msg.signature, 'base64'));
-    const signBytes = precommitSignBytes({
-      chainId: this.chain.params.chainId,
-      height: msg.height,
-      round: msg.round,
-      blockHash: block.hash,
-      partsHash: partsHash(block.hash),
-      timestampMs: msg.timestampMs,
-    });
-    if (!verifyEd25519(conn.pubkey, signBytes, signature)) {
-      console.error(`hub: rejected a bad signature from ${conn.name} at height ${msg.height}`);
+  private receiveVote(conn: Conn, encoded: string): void {
+    const checked = this.checkVote(conn, encoded);
+    if (typeof checked === 'string') {
+      console.error(`hub: rejected a vote from ${conn.name}: ${checked}`);
       return;
     }
-    const address = conn.address;
+    const { vote, kind, address, block } = checked;
+    const height = block.header.height;
+    const timestampMs = timestampToMs(vote.timestamp ?? ZERO_TIME);
     const inTime =
-      msg.height === this.chain.height() && !this.partitions.has(conn.name) && !this.collecting.has(address);
+      kind === 'precommit' &&
+      sameBlockId(vote.blockId, blockIdOf(block.hash)) &&
+      height === this.chain.height() &&
+      !this.partitions.has(conn.name) &&
+      !this.collecting.has(address);
     if (inTime)
-      this.collecting.set(address, { validatorAddress: address, timestampMs: msg.timestampMs, signature });
-    const record: SignatureRecord = {
-      validatorAddress: address,
-      height: msg.height,
-      node: conn.name,
-      timestampMs: msg.timestampMs,
-      receivedAtMs: Date.now(),
+      this.collecting.set(address, { validatorAddress: address, timestampMs, signature: vote.signature });
+    this.record(conn.name, address, {
+      kind,
+      height,
+      round: vote.round,
+      blockHash: blockHashOf(vote.blockId),
+      timestampMs,
+      signature: vote.signature,
       delivered: inTime,
-    };
-    this.records.push(record);
-    if (this.records.length > MAX_RECORDS) this.records.splice(0, this.records.length - MAX_RECORDS);
-    this.detectDoubleSign(record);
+    });
   }
 
-  private forgetSignersBelow(height: number): void {
-    // Keys arrive in (nearly) ascending height order, so the oldest are first.
-    for (const key of this.signers.keys()) {
-      if (Number(key.split(':')[1]) >= height) break;
-      this.signers.delete(key);
+  /** The verified vote with its validator and block, or why it is rejected. */
+  private checkVote(
+    conn: Conn,
+    encoded: string,
+  ): { vote: Vote; kind: SignedKind; address: string; block: Block } | string {
+    let vote: Vote;
+    try {
+      vote = Vote.decode(Buffer.from(encoded, 'base64'));
+    } catch {
+      return 'not a tendermint.types.Vote';
     }
+    const kind = voteKind(vote.type);
+    const where = `${kind ?? `type ${vote.type}`} at height ${vote.height}`;
+    if (!kind) return `${where}: neither a prevote nor a precommit`;
+    const block = this.chain.block(Number(vote.height));
+    if (!block) return `${where}: no block at that height`;
+    const key = this.signingKey(conn, vote.validatorAddress);
+    if (typeof key === 'string') return `${where}: ${key}`;
+    const problem = this.voteProblem(key.pubkey, vote);
+    if (problem) return `${where}: ${problem}`;
+    return { vote, kind, address: key.address, block };
   }
 
-  private detectDoubleSign(record: SignatureRecord): void {
-    const key = `${record.validatorAddress}:${record.height}`;
-    const byNode = this.signers.get(key) ?? new Map<string, SignatureRecord>();
-    this.signers.set(key, byNode);
-    const isNewSigner = !byNode.has(record.node);
-    byNode.set(record.node, record);
-    if (!isNewSigner || byNode.size !== 2) return;
-    const evidence: DoubleSignEvidence = {
-      validatorAddress: record.validatorAddress,
-      height: record.height,
-      timeMs: Date.now(),
-      nodes: [...byNode.keys()],
-    };
+  private receiveProposal(conn: Conn, encoded: string): void {
+    const checked = this.checkProposal(conn, encoded);
+    if (typeof checked === 'string') {
+      console.error(`hub: rejected a proposal from ${conn.name}: ${checked}`);
+      return;
+    }
+    const { proposal, address } = checked;
+    this.record(conn.name, address, {
+      kind: 'proposal',
+      height: Number(proposal.height),
+      round: proposal.round,
+      blockHash: blockHashOf(proposal.blockId),
+      timestampMs: timestampToMs(proposal.timestamp ?? ZERO_TIME),
+      signature: proposal.signature,
+      delivered: false,
+    });
+  }
+
+  /** The verified proposal with its validator, or why it is rejected. */
+  private checkProposal(conn: Conn, encoded: string): { proposal: Proposal; address: string } | string {
+    let proposal: Proposal;
+    try {
+      proposal = Proposal.decode(Buffer.from(encoded, 'base64'));
+    } catch {
+      return 'not a tendermint.types.Proposal';
+    }
+    const where = `at height ${proposal.height}`;
+    if (!this.chain.block(Number(proposal.height))) return `${where}: no block at that height`;
+    const key = this.signingKey(conn, null);
+    if (typeof key === 'string') return `${where}: ${key}`;
+    if (!validProposalSignature(this.chain.params.chainId, key.pubkey, proposal))
+      return `${where}: invalid signature`;
+    return { proposal, address: key.address };
+  }
+
+  /** The node's validator key, when it may sign: it has one, and the message names that key. */
+  private signingKey(conn: Conn, named: Uint8Array | null): { pubkey: Uint8Array; address: string } | string {
+    if (!conn.pubkey || !conn.address) return 'the node has no validator key';
+    if (named && hex(named) !== conn.address) return `it names validator ${hex(named)}, not its own key`;
+    return { pubkey: conn.pubkey, address: conn.address };
+  }
+
+  /** CometBFT's checks on a vote: its signature, and an extension exactly where extensions belong. */
+  private voteProblem(pubkey: Uint8Array, vote: Vote): string | null {
+    const { chainId, voteExtensionsEnableHeight } = this.chain.params;
+    if (!validVoteSignature(chainId, pubkey, vote)) return 'invalid signature';
+    if (isBlockPrecommit(vote) && extensionsEnabled(voteExtensionsEnableHeight, Number(vote.height))) {
+      // The devnet app's VerifyVoteExtension accepts only the extension it asked for.
+      if (!sameBytes(vote.extension, voteExtensionFor(Number(vote.height))))
+        return 'vote extension rejected by the app';
+      if (!validExtensionSignature(chainId, pubkey, vote)) return 'invalid extension signature';
+      return null;
+    }
+    if (vote.extension.length > 0 || vote.extensionSignature.length > 0) return 'unexpected vote extension';
+    return null;
+  }
+
+  /** Records a verified signature and checks it for double signing. */
+  private record(
+    node: string,
+    validatorAddress: string,
+    s: Omit<SignatureRecord, 'validatorAddress' | 'node' | 'receivedAtMs'> & { signature: Uint8Array },
+  ): void {
+    const { signature, ...fields } = s;
+    this.records.push({ validatorAddress, node, ...fields, receivedAtMs: Date.now() });
+    if (this.records.length > MAX_RECORDS) this.records.splice(0, this.records.length - MAX_RECORDS);
+    const evidence = this.detector.observe(
+      {
+        validatorAddress,
+        kind: s.kind,
+        height: s.height,
+        round: s.round,
+        vote: { node, blockHash: s.blockHash, timestampMs: s.timestampMs, signature: b64(signature) },
+      },
+      Date.now(),
+    );
+    if (!evidence) return;
     console.error(
-      `hub: DOUBLE SIGN by ${evidence.validatorAddress} at height ${evidence.height} (${evidence.nodes.join(', ')})`,
+      `hub: DOUBLE SIGN (${evidence.kind}) by ${validatorAddress} at height ${s.height} round ${s.round} ${s.kind} (${evidence.votes.map((v) => `${v.node}: ${v.blockHash ?? 'nil'}`).join(', ')})`,
     );
     this.evidence.push(evidence);
     this.pendingEvidence.push(evidence);

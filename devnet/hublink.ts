@@ -1,10 +1,10 @@
-/** The node's side of the hub link: request/response by id plus pushed `sign` requests. */
+/** The node's side of the hub link: request/response by id plus pushes (`round`: take part in a new height). */
 import { connect, type Socket } from 'node:net';
 import { RpcError } from './rpcerror.js';
 import { onLines, parseHostPort, sendLine } from './wire.js';
 
 export interface HubPush {
-  t: 'sign';
+  t: string;
   [key: string]: unknown;
 }
 

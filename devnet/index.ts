@@ -10,7 +10,7 @@ import { NodeProcess } from './processes.js';
 
 export type { DevnetInfo, DevnetNode } from './info.js';
 export { readDevnetInfo } from './info.js';
-export type { LayoutOptions } from './launcher.js';
+export type { KeyMode, LayoutOptions } from './launcher.js';
 
 export interface DevnetOptions extends LayoutOptions {
   /** Start the node processes (default true). */
@@ -112,10 +112,13 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       for (const p of processes.values()) p.start();
       // Blocks start once every node is up (RPC listening, hub linked): validators miss none at boot.
       const names = info.nodes.map((n) => n.name);
-      await waitUntil(
-        () => names.every((name) => hub.nodes().some((n) => n.name === name && n.connected)),
-        NODE_BOOT_TIMEOUT_MS,
-      );
+      await waitUntil(() => {
+        // A node that exits at boot (e.g. no remote signer answered in signer mode) fails at once.
+        const exited = info.nodes.find((n) => !node(n.name).running);
+        if (exited)
+          throw new Error(`devnet: node ${exited.name} exited at boot (see ${exited.home}/node.log)`);
+        return names.every((name) => hub.nodes().some((n) => n.name === name && n.connected));
+      }, NODE_BOOT_TIMEOUT_MS);
     }
     if (options.startBlocks !== false) hub.startProducing();
   } catch (error) {

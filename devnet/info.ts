@@ -1,7 +1,7 @@
 /** DIR/devnet.json: the machine-readable description of a running devnet (others code against these names). */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { readJsonFile } from './jsonfile.js';
 
 export const DevnetValidator = z.object({
   name: z.string(),
@@ -23,6 +23,8 @@ export const DevnetNode = z.object({
   p2pAddress: z.string(),
   cometNodeId: z.string(),
   command: z.array(z.string()),
+  /** The node's priv_validator_laddr (unix://…/priv_validator.sock) when a remote signer signs for it. */
+  signerLaddr: z.string().nullable().default(null),
 });
 
 export const DevnetAccount = z.object({ name: z.string(), address: z.string(), mnemonic: z.string() });
@@ -42,11 +44,5 @@ export type DevnetInfo = z.infer<typeof DevnetInfo>;
 export type DevnetNode = z.infer<typeof DevnetNode>;
 
 export function readDevnetInfo(dir: string): DevnetInfo {
-  const path = join(dir, 'devnet.json');
-  const parsed = DevnetInfo.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-  if (!parsed.success)
-    throw new Error(
-      `${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  return parsed.data;
+  return readJsonFile(join(dir, 'devnet.json'), DevnetInfo);
 }

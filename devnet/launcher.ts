@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { fromBech32, toBech32 } from '@cosmjs/encoding';
 import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
 import type { ChainParams, Genesis } from './chain/types.js';
-import { renderConfigToml } from './config.js';
+import { renderConfigToml, renderGenesisJson } from './config.js';
 import type { DevnetInfo, DevnetNode } from './info.js';
 import { parseHostPort } from './wire.js';
 import { addressOf, generateEd25519, nodeIdOf, nodeKeyJson, privValidatorKeyJson } from './keys.js';
@@ -21,7 +21,16 @@ export interface LayoutOptions {
   portBase?: number;
   chainId?: string;
   reset?: boolean;
+  /**
+   * Who signs for the validator nodes. 'file' (default): the primary's home holds the validator key
+   * (priv_validator_key.json), the standby's its own key. 'signer': both validator homes listen on
+   * priv_validator_laddr = unix://<home>/data/priv_validator.sock for a remote signer and hold no
+   * validator key; the key stays in DIR/keys.
+   */
+  keyMode?: KeyMode;
 }
+
+export type KeyMode = 'file' | 'signer';
 
 export const CLI_PATH = join(dirname(fileURLToPath(import.meta.url)), 'cli.ts');
 const SELF_DELEGATION = '100000000';
@@ -78,6 +87,16 @@ export async function layoutDevnet(
   const genesis: Genesis = { params, genesisTimeMs: Date.now(), accounts: [], validators: [] };
   const planned: PlannedNode[] = [];
   const ip = () => `127.0.0.${planned.length + 2}`;
+  // Every home gets a copy, as operators copy a chain's genesis.json.
+  const genesisFile = join(dir, 'genesis.json');
+  writeFileSync(
+    genesisFile,
+    renderGenesisJson({
+      chainId: params.chainId,
+      genesisTimeMs: genesis.genesisTimeMs,
+      voteExtensionsEnableHeight: params.voteExtensionsEnableHeight ?? 0,
+    }),
+  );
 
   for (let i = 0; i < (options.validators ?? 1); i++) {
     const name = i === 0 ? 'val' : `val${i + 1}`;
@@ -149,6 +168,8 @@ export async function layoutDevnet(
       portBase,
       hubAddress,
       blockTimeMs: options.blockTimeMs ?? 1000,
+      genesisFile,
+      keyMode: options.keyMode ?? 'file',
       realKeyFile: n.signing ? validators.find((v) => v.name === n.validator)?.keyFile : undefined,
       sentryPeers,
       validatorIds,
@@ -174,7 +195,9 @@ interface HomeSpec extends PlannedNode {
   portBase: number;
   hubAddress: string;
   blockTimeMs: number;
-  /** The validator's real key file, copied into a signing node's home. */
+  genesisFile: string;
+  keyMode: KeyMode;
+  /** The validator's real key file, copied into a signing node's home (file mode). */
   realKeyFile: string | undefined;
   /** Validators peer with these (`id@host:port`). */
   sentryPeers: string[];
@@ -182,10 +205,12 @@ interface HomeSpec extends PlannedNode {
   validatorIds: string[];
 }
 
-/** Writes one node home (config.toml, keys, initial sign state) and describes it. */
+/** Writes one node home (config.toml, genesis.json, keys, initial sign state) and describes it. */
 function writeNodeHome(n: HomeSpec): DevnetNode {
   const home = join(n.dir, 'nodes', n.name);
   const isSentry = n.role === 'sentry';
+  const signerLaddr =
+    n.keyMode === 'signer' && !isSentry ? `unix://${join(home, 'data', 'priv_validator.sock')}` : null;
   mkdirSync(join(home, 'data'), { recursive: true });
   mkdirSync(join(home, 'config'), { recursive: true });
   writeFileSync(
@@ -203,13 +228,18 @@ function writeNodeHome(n: HomeSpec): DevnetNode {
       externalAddress: isSentry ? `198.51.100.${n.ip.split('.')[3]}:${n.portBase}` : '',
       doubleSignCheckHeight: 0,
       timeoutCommitMs: n.blockTimeMs,
+      privValidatorLaddr: signerLaddr ?? '',
     }),
   );
+  copyFileSync(n.genesisFile, join(home, 'config', 'genesis.json'));
   writeJson(join(home, 'config', 'node_key.json'), nodeKeyJson(n.nodeKey));
-  const keyPath = join(home, 'config', 'priv_validator_key.json');
-  if (n.realKeyFile) copyFileSync(n.realKeyFile, keyPath);
-  else writeJson(keyPath, privValidatorKeyJson(n.validatorKey));
-  writePrivState(join(home, 'data', 'priv_validator_state.json'), INITIAL_STATE);
+  // A remote signer keeps the key and the sign state: neither is in the home.
+  if (!signerLaddr) {
+    const keyPath = join(home, 'config', 'priv_validator_key.json');
+    if (n.realKeyFile) copyFileSync(n.realKeyFile, keyPath);
+    else writeJson(keyPath, privValidatorKeyJson(n.validatorKey));
+    writePrivState(join(home, 'data', 'priv_validator_state.json'), INITIAL_STATE);
+  }
   return {
     name: n.name,
     role: n.role,
@@ -220,6 +250,7 @@ function writeNodeHome(n: HomeSpec): DevnetNode {
     p2pAddress: `${n.ip}:${n.portBase}`,
     cometNodeId: nodeIdOf(n.nodeKey.publicKey),
     command: nodeCommand(home),
+    signerLaddr,
   };
 }
 
@@ -246,6 +277,8 @@ export function addSentryHome(info: DevnetInfo, hubAddress: string, name?: strin
     portBase,
     hubAddress,
     blockTimeMs: info.blockTimeMs,
+    genesisFile: join(info.dir, 'genesis.json'),
+    keyMode: 'file',
     realKeyFile: undefined,
     sentryPeers: [],
     validatorIds: info.nodes.filter((n) => n.role === 'validator').map((n) => n.cometNodeId),

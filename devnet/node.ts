@@ -1,95 +1,60 @@
 /**
- * `devnet node --home DIR`: a Cosmos-daemon look-alike. Reads the CometBFT files of its home,
- * signs precommits the hub asks for (never at or below its persisted height/round/step, and only
- * after the new state is on disk), keeps a real p2p listener and peers, and serves CometBFT
- * JSON-RPC; chain-wide queries go to the hub.
+ * `devnet node --home DIR`: a Cosmos-daemon look-alike. Reads the CometBFT files of its home, takes
+ * part in each height the hub announces through its private validator (the FilePV in the home, or
+ * a remote signer on priv_validator_laddr, as CometBFT), keeps a real p2p listener and peers, and
+ * serves CometBFT JSON-RPC; chain-wide queries go to the hub.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isAbsolute, join } from 'node:path';
-import { z } from 'zod';
 import { COMET_VERSION, b64, pubkeyJson } from './cometjson.js';
-import { type NodeConfig, parseNodeConfig } from './config.js';
+import { type NodeConfig, NodeGenesis, parseNodeConfig } from './config.js';
+import { Consensus, RoundPush } from './consensus.js';
 import { HubLink, type HubPush } from './hublink.js';
-import {
-  type Ed25519Key,
-  NodeKeyFile,
-  PrivValidatorKeyFile,
-  addressOf,
-  keyFromPrivKeyValue,
-  nodeIdOf,
-  signEd25519,
-} from './keys.js';
+import { readJsonFile } from './jsonfile.js';
+import { NodeKeyFile, addressOf, keyFromPrivKeyValue, nodeIdOf } from './keys.js';
 import { P2p } from './p2p.js';
-import { INITIAL_STATE, PRECOMMIT_STEP, maySign, readPrivState, writePrivState } from './privstate.js';
+import { type PrivValidator, openPrivValidator } from './privvalidator.js';
 import { RpcError, internalError, invalidParams } from './rpcerror.js';
-import { precommitSignBytes } from './vote.js';
 import { parseHostPort } from './wire.js';
 
-const SignRequest = z.object({
-  chainId: z.string(),
-  height: z.number().int().positive(),
-  round: z.number().int().nonnegative(),
-  blockHash: z.string(),
-  partsHash: z.string(),
-});
-
-export class DaemonError extends Error {}
-
-function readJson<T>(path: string, schema: z.ZodType<T>): T {
-  if (!existsSync(path)) throw new DaemonError(`${path}: file not found`);
-  const parsed = schema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-  if (!parsed.success) {
-    throw new DaemonError(
-      `${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  }
-  return parsed.data;
-}
+/** Ends the process: exit code 1 for a start error, 2 for a panic (as Go exits). */
+export type Fatal = (message: string, code?: number) => void;
 
 export class NodeDaemon {
-  readonly config: NodeConfig;
   readonly nodeId: string;
-  readonly validatorKey: Ed25519Key;
   readonly validatorAddress: string;
-  private readonly statePath: string;
   private readonly hub: HubLink;
   private readonly p2p: P2p;
+  private readonly consensus: Consensus;
   private rpcServer: Server | undefined;
-  private chainId = '';
+  private linked = false;
   private checkedDoubleSign = false;
-  private readonly persistentPeers: string[];
 
-  constructor(
-    readonly home: string,
-    private readonly onFatal: (message: string) => void,
+  private constructor(
+    readonly config: NodeConfig,
+    nodePubKey: Uint8Array,
+    readonly chainId: string,
+    private readonly pv: PrivValidator,
+    private readonly onFatal: Fatal,
   ) {
-    const path = (p: string) => (isAbsolute(p) ? p : join(home, p));
-    const configPath = join(home, 'config', 'config.toml');
-    if (!existsSync(configPath)) throw new DaemonError(`${configPath}: file not found (is --home right?)`);
-    this.config = parseNodeConfig(readFileSync(configPath, 'utf8'), configPath);
-    const nodeKey = keyFromPrivKeyValue(
-      readJson(path(this.config.node_key_file), NodeKeyFile).priv_key.value,
-    );
-    this.nodeId = nodeIdOf(nodeKey.publicKey);
-    const pv = readJson(path(this.config.priv_validator_key_file), PrivValidatorKeyFile);
-    this.validatorKey = keyFromPrivKeyValue(pv.priv_key.value);
-    this.validatorAddress = addressOf(this.validatorKey.publicKey);
-    if (pv.address !== this.validatorAddress) {
-      throw new DaemonError(`${path(this.config.priv_validator_key_file)}: address does not match the key`);
-    }
-    this.statePath = path(this.config.priv_validator_state_file);
-    if (!existsSync(this.statePath)) writePrivState(this.statePath, INITIAL_STATE);
-    readPrivState(this.statePath);
-    this.persistentPeers = this.config.p2p.persistent_peers;
-    const { host, port } = parseHostPort(this.config.rpc.laddr);
-    const p2pAddr = parseHostPort(this.config.p2p.laddr);
+    this.nodeId = nodeIdOf(nodePubKey);
+    this.validatorAddress = addressOf(pv.pubKey);
+    const { host, port } = parseHostPort(config.rpc.laddr);
+    const p2pAddr = parseHostPort(config.p2p.laddr);
+    this.consensus = new Consensus({
+      chainId,
+      pv,
+      address: Uint8Array.from(Buffer.from(this.validatorAddress, 'hex')),
+      send: (message) => this.hub.send(message),
+      panic: (message) => onFatal(`panic: ${message}`, 2),
+    });
     this.hub = new HubLink(
-      this.config.proxy_app,
+      config.proxy_app,
       {
-        name: this.config.moniker,
+        name: config.moniker,
         nodeId: this.nodeId,
-        pubkey: b64(this.validatorKey.publicKey),
+        pubkey: b64(pv.pubKey),
         rpcAddress: `${host}:${port}`,
         p2pAddress: `${p2pAddr.host}:${p2pAddr.port}`,
       },
@@ -97,12 +62,27 @@ export class NodeDaemon {
       (hello) => void this.onHubConnected(hello),
     );
     this.p2p = new P2p({
-      self: { id: this.nodeId, network: '', moniker: this.config.moniker, listenAddr: this.config.p2p.laddr },
-      laddr: this.config.p2p.laddr,
-      maxInbound: this.config.p2p.max_num_inbound_peers,
-      handshakeTimeoutMs: this.config.p2p.handshake_timeout,
-      unconditionalIds: this.config.p2p.unconditional_peer_ids,
+      self: { id: this.nodeId, network: '', moniker: config.moniker, listenAddr: config.p2p.laddr },
+      laddr: config.p2p.laddr,
+      maxInbound: config.p2p.max_num_inbound_peers,
+      handshakeTimeoutMs: config.p2p.handshake_timeout,
+      unconditionalIds: config.p2p.unconditional_peer_ids,
     });
+  }
+
+  /**
+   * Reads the home and opens the private validator; in socket mode that waits for the remote
+   * signer's pubkey, and fails as CometBFT fails when none answers.
+   */
+  static async open(home: string, onFatal: Fatal): Promise<NodeDaemon> {
+    const path = (p: string) => (isAbsolute(p) ? p : join(home, p));
+    const configPath = join(home, 'config', 'config.toml');
+    if (!existsSync(configPath)) throw new Error(`${configPath}: file not found (is --home right?)`);
+    const config = parseNodeConfig(readFileSync(configPath, 'utf8'), configPath);
+    const nodeKey = keyFromPrivKeyValue(readJsonFile(path(config.node_key_file), NodeKeyFile).priv_key.value);
+    const chainId = readJsonFile(path(config.genesis_file), NodeGenesis).chain_id;
+    const pv = await openPrivValidator(config, home, chainId);
+    return new NodeDaemon(config, nodeKey.publicKey, chainId, pv, onFatal);
   }
 
   /** RPC first, then the hub link: a node the hub lists is already answering RPC. */
@@ -120,6 +100,7 @@ export class NodeDaemon {
   async stop(): Promise<void> {
     this.hub.stop();
     await this.p2p.stop();
+    await this.pv.close();
     this.rpcServer?.closeAllConnections();
     await new Promise<void>((resolve) =>
       this.rpcServer ? this.rpcServer.close(() => resolve()) : resolve(),
@@ -127,9 +108,13 @@ export class NodeDaemon {
   }
 
   private async onHubConnected(hello: { chainId: string }): Promise<void> {
-    const first = !this.chainId;
-    this.chainId = hello.chainId;
-    if (!first) return;
+    if (hello.chainId !== this.chainId) {
+      return this.onFatal(
+        `Error: the chain behind proxy_app is ${hello.chainId}, but genesis.json says chain_id ${this.chainId}`,
+      );
+    }
+    if (this.linked) return;
+    this.linked = true;
     const checkBlocks = this.config.consensus.double_sign_check_height;
     if (checkBlocks > 0) {
       const signed = await this.hub.request('signedRecently', {
@@ -151,36 +136,13 @@ export class NodeDaemon {
         `Error: failed to listen on p2p.laddr ${this.config.p2p.laddr}: ${(error as Error).message}`,
       );
     }
-    for (const peer of this.persistentPeers) this.p2p.dial(peer);
+    for (const peer of this.config.p2p.persistent_peers) this.p2p.dial(peer);
   }
 
   private onPush(push: HubPush): void {
-    if (push.t === 'sign' && this.checkedDoubleSign) this.sign(SignRequest.parse(push));
-  }
-
-  private sign(req: z.infer<typeof SignRequest>): void {
-    if (req.chainId !== this.chainId) return;
-    const state = readPrivState(this.statePath);
-    if (!maySign(state, req.height, req.round, PRECOMMIT_STEP)) return;
-    const timestampMs = Date.now();
-    const signBytes = precommitSignBytes({
-      chainId: req.chainId,
-      height: req.height,
-      round: req.round,
-      blockHash: Buffer.from(req.blockHash, 'hex'),
-      partsHash: Buffer.from(req.partsHash, 'hex'),
-      timestampMs,
-    });
-    const signature = signEd25519(this.validatorKey, signBytes);
-    // Persist before the signature leaves the process: a crash after this line can only lose a vote.
-    writePrivState(this.statePath, {
-      height: String(req.height),
-      round: req.round,
-      step: PRECOMMIT_STEP,
-      signature: b64(signature),
-      signbytes: Buffer.from(signBytes).toString('hex').toUpperCase(),
-    });
-    this.hub.send({ m: 'sig', height: req.height, round: req.round, timestampMs, signature: b64(signature) });
+    if (push.t !== 'round' || !this.checkedDoubleSign) return;
+    const round = RoundPush.safeParse(push);
+    if (round.success) this.consensus.onRound(round.data);
   }
 
   private async localRpc(method: string, params: Record<string, unknown>): Promise<unknown> {
@@ -198,7 +160,7 @@ export class NodeDaemon {
           sync_info: sync,
           validator_info: {
             address: this.validatorAddress,
-            pub_key: pubkeyJson(this.validatorKey.publicKey),
+            pub_key: pubkeyJson(this.pv.pubKey),
             voting_power: power,
           },
         };
@@ -328,12 +290,12 @@ function uriParams(search: URLSearchParams): Record<string, unknown> {
 /** Runs the daemon until SIGTERM/SIGINT; fatal start errors exit non-zero as CometBFT does. */
 export async function runNode(home: string): Promise<void> {
   let daemon: NodeDaemon;
-  const fatal = (message: string) => {
+  const fatal: Fatal = (message, code = 1) => {
     console.error(message);
-    process.exit(1);
+    process.exit(code);
   };
   try {
-    daemon = new NodeDaemon(home, fatal);
+    daemon = await NodeDaemon.open(home, fatal);
     await daemon.start();
   } catch (error) {
     return fatal(`Error: ${(error as Error).message}`);

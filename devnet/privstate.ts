@@ -3,9 +3,10 @@
  * rename, fsync of the directory) before any signature leaves the process, so a SIGKILL at any
  * moment leaves either the old or the new state, never a torn file.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import { readJsonFile } from './jsonfile.js';
 
 export const PrivValidatorState = z.object({
   height: z.string().regex(/^\d+$/, 'height must be a decimal string, e.g. "0"'),
@@ -17,15 +18,9 @@ export const PrivValidatorState = z.object({
 export type PrivValidatorState = z.infer<typeof PrivValidatorState>;
 
 export const INITIAL_STATE: PrivValidatorState = { height: '0', round: 0, step: 0 };
-export const PRECOMMIT_STEP = 3;
 
 export function readPrivState(path: string): PrivValidatorState {
-  const parsed = PrivValidatorState.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-  if (!parsed.success)
-    throw new Error(
-      `${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  return parsed.data;
+  return readJsonFile(path, PrivValidatorState);
 }
 
 export function writeFileAtomic(path: string, content: string): void {
@@ -50,10 +45,23 @@ export function writePrivState(path: string, state: PrivValidatorState): void {
   writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`);
 }
 
-/** CometBFT's rule: sign only strictly after the last signed height/round/step. */
-export function maySign(state: PrivValidatorState, height: number, round: number, step: number): boolean {
-  const h = Number(state.height);
-  if (height !== h) return height > h;
-  if (round !== state.round) return round > state.round;
-  return step > state.step;
+/**
+ * CometBFT's FilePVLastSignState.CheckHRS: refuses a regression (with CometBFT's error text) and
+ * tells whether the height/round/step is the one last signed, where only a re-sign of the same
+ * data may be answered.
+ */
+export function checkHRS(state: PrivValidatorState, height: number, round: number, step: number): boolean {
+  const last = Number(state.height);
+  if (last > height) throw new Error(`height regression. Got ${height}, last height ${last}`);
+  if (last !== height) return false;
+  if (state.round > round)
+    throw new Error(`round regression at height ${height}. Got ${round}, last round ${state.round}`);
+  if (state.round !== round) return false;
+  if (state.step > step)
+    throw new Error(
+      `step regression at height ${height} round ${round}. Got ${step}, last step ${state.step}`,
+    );
+  if (state.step !== step) return false;
+  if (!state.signbytes || !state.signature) throw new Error('no SignBytes found');
+  return true;
 }

@@ -15,6 +15,7 @@ export function defaultParams(overrides: Overrides = {}): ChainParams {
     minGasPrice: 0.025,
     maxValidators: 10,
     unbondingTimeMs: 10_000,
+    voteExtensionsEnableHeight: 1,
     ...overrides,
     slashing: {
       signedBlocksWindow: 20,

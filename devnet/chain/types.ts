@@ -33,6 +33,11 @@ export interface ChainParams {
   maxValidators: number;
   /** Undelegated tokens are paid out after this long (default 10 s). Additive. */
   unbondingTimeMs?: number;
+  /**
+   * CometBFT's ABCI consensus param: from this height on, non-nil precommits carry a vote extension
+   * and its signature (default 1; 0 turns extensions off). Additive.
+   */
+  voteExtensionsEnableHeight?: number;
 }
 
 export interface GenesisAccount {
@@ -74,12 +79,34 @@ export interface Commit {
   signatures: (CommitSig | null)[];
 }
 
+/** What a validator key signs in a round. */
+export type SignedKind = 'proposal' | 'prevote' | 'precommit';
+
+/** One of the two signatures behind double-sign evidence. */
+export interface EvidenceVote {
+  /** Node that sent it (devnet bookkeeping). */
+  node: string;
+  /** Uppercase hex hash of the block signed for; null for a nil vote. */
+  blockHash: string | null;
+  timestampMs: number;
+  /** Base64 ed25519 signature, verified by the hub. */
+  signature: string;
+}
+
 export interface DoubleSignEvidence {
+  /**
+   * `conflicting-votes`: CometBFT's DuplicateVoteEvidence, one key voting for two block ids (nil
+   * included) at one height, round and type. `second-signer`: the devnet's stricter rule, one key
+   * signing one height, round and type from two nodes, even for the same block.
+   */
+  kind: 'conflicting-votes' | 'second-signer';
   validatorAddress: string;
   height: number;
+  round: number;
+  type: SignedKind;
   timeMs: number;
-  /** Node names that produced the conflicting signatures (devnet bookkeeping). */
-  nodes: string[];
+  /** Ordered as CometBFT orders vote_a and vote_b: the smaller block id (nil) first. */
+  votes: [EvidenceVote, EvidenceVote];
 }
 
 export interface TxResult {

@@ -1,62 +1,27 @@
-/** Pure pieces of the devnet daemon: sign bytes, last-sign-state rule, key files, config, JSON encodings. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+/** Pure pieces of the devnet daemon: FilePV and its last-sign state, double-sign detection, key files, config, JSON encodings. */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SignedMsgType, type Vote } from 'cosmjs-types/tendermint/types/types';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { timestampFromMs, voteSignBytes } from '../../cometbft/canonical.js';
 import { rfc3339 } from '../../devnet/cometjson.js';
 import { parseNodeConfig, renderConfigToml } from '../../devnet/config.js';
+import { DoubleSignDetector, type VerifiedSignature } from '../../devnet/evidence.js';
+import { FilePV } from '../../devnet/filepv.js';
+import { addressOf, generateEd25519, keyFromPrivKeyValue, privValidatorKeyJson } from '../../devnet/keys.js';
+import { INITIAL_STATE, checkHRS, readPrivState, writePrivState } from '../../devnet/privstate.js';
 import {
-  addressOf,
-  generateEd25519,
-  keyFromPrivKeyValue,
-  privValidatorKeyJson,
-  signEd25519,
-  verifyEd25519,
-} from '../../devnet/keys.js';
-import { INITIAL_STATE, maySign, readPrivState, writePrivState } from '../../devnet/privstate.js';
-import { precommitSignBytes } from '../../devnet/vote.js';
-
-const GO_ZERO_TIME_MS = -62_135_596_800_000;
-
-describe('precommit sign bytes', () => {
-  it('match CometBFT test vector 1 (precommit, height 1, round 1, zero time, no block id)', () => {
-    const bytes = precommitSignBytes({
-      chainId: '',
-      height: 1,
-      round: 1,
-      blockHash: new Uint8Array(),
-      partsHash: new Uint8Array(),
-      timestampMs: GO_ZERO_TIME_MS,
-    });
-    expect(Buffer.from(bytes).toString('hex')).toBe(
-      '21' + '0802' + '110100000000000000' + '190100000000000000' + '2a0b088092b8c398feffffff01',
-    );
-  });
-
-  it('depend on the block, time and chain, and verify with the signer key only', () => {
-    const key = generateEd25519();
-    const vote = {
-      chainId: 'c',
-      height: 5,
-      round: 0,
-      blockHash: Buffer.alloc(32, 1),
-      partsHash: Buffer.alloc(32, 2),
-      timestampMs: 1_700_000_000_123,
-    };
-    const bytes = precommitSignBytes(vote);
-    const sig = signEd25519(key, bytes);
-    expect(verifyEd25519(key.publicKey, bytes, sig)).toBe(true);
-    expect(verifyEd25519(generateEd25519().publicKey, bytes, sig)).toBe(false);
-    expect(
-      verifyEd25519(key.publicKey, precommitSignBytes({ ...vote, timestampMs: vote.timestampMs + 1 }), sig),
-    ).toBe(false);
-    expect(verifyEd25519(key.publicKey, precommitSignBytes({ ...vote, chainId: 'd' }), sig)).toBe(false);
-  });
-});
+  blockIdOf,
+  nilBlockId,
+  validExtensionSignature,
+  validProposalSignature,
+  validVoteSignature,
+} from '../../devnet/signatures.js';
 
 describe('priv_validator_state', () => {
-  it('allows signing only strictly after the stored height/round/step', () => {
+  it("follows CometBFT's CheckHRS: a regression throws, the last HRS is a re-sign, anything later is new", () => {
     fc.assert(
       fc.property(
         fc.nat(1000),
@@ -66,12 +31,20 @@ describe('priv_validator_state', () => {
         fc.nat(3),
         fc.nat(3),
         (h, r, s, h2, r2, s2) => {
-          const allowed = maySign({ height: String(h), round: r, step: s }, h2, r2, s2);
+          const state = { height: String(h), round: r, step: s, signature: 'c2ln', signbytes: 'AA' };
           const after = h2 > h || (h2 === h && (r2 > r || (r2 === r && s2 > s)));
-          expect(allowed).toBe(after);
+          const same = h2 === h && r2 === r && s2 === s;
+          if (after) expect(checkHRS(state, h2, r2, s2)).toBe(false);
+          else if (same) expect(checkHRS(state, h2, r2, s2)).toBe(true);
+          else expect(() => checkHRS(state, h2, r2, s2)).toThrow(/regression/);
         },
       ),
     );
+    const state = { height: '5', round: 1, step: 2 };
+    expect(() => checkHRS(state, 4, 0, 3)).toThrow('height regression. Got 4, last height 5');
+    expect(() => checkHRS(state, 5, 0, 3)).toThrow('round regression at height 5. Got 0, last round 1');
+    expect(() => checkHRS(state, 5, 1, 1)).toThrow('step regression at height 5 round 1. Got 1, last step 2');
+    expect(() => checkHRS(state, 5, 1, 2)).toThrow('no SignBytes found');
   });
 
   it('is written atomically in CometBFT JSON (height as a string)', () => {
@@ -85,6 +58,133 @@ describe('priv_validator_state', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('FilePV', () => {
+  const CHAIN = 'beam-devnet-1';
+  const key = generateEd25519();
+  const block = blockIdOf(Buffer.alloc(32, 7));
+  let dir: string;
+  let keyPath: string;
+  let statePath: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'filepv-'));
+    keyPath = join(dir, 'priv_validator_key.json');
+    statePath = join(dir, 'priv_validator_state.json');
+    writeFileSync(keyPath, JSON.stringify(privValidatorKeyJson(key)));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const vote = (type: SignedMsgType, height: number, overrides: Partial<Vote> = {}): Vote => ({
+    type,
+    height: BigInt(height),
+    round: 0,
+    blockId: block,
+    timestamp: timestampFromMs(1_700_000_000_000 + height),
+    validatorAddress: Buffer.from(addressOf(key.publicKey), 'hex'),
+    validatorIndex: 0,
+    signature: new Uint8Array(),
+    extension: new Uint8Array(),
+    extensionSignature: new Uint8Array(),
+    ...overrides,
+  });
+  const PREVOTE = SignedMsgType.SIGNED_MSG_TYPE_PREVOTE;
+  const PRECOMMIT = SignedMsgType.SIGNED_MSG_TYPE_PRECOMMIT;
+
+  it('signs proposal, prevote and precommit (with its extension) in order, state on disk first', async () => {
+    const pv = FilePV.load(keyPath, statePath);
+    const proposal = await pv.signProposal(CHAIN, {
+      type: SignedMsgType.SIGNED_MSG_TYPE_PROPOSAL,
+      height: 3n,
+      round: 0,
+      polRound: -1,
+      blockId: block,
+      timestamp: timestampFromMs(1_700_000_000_000),
+      signature: new Uint8Array(),
+    });
+    expect(validProposalSignature(CHAIN, key.publicKey, proposal)).toBe(true);
+    expect(readPrivState(statePath)).toMatchObject({ height: '3', round: 0, step: 1 });
+    const prevote = await pv.signVote(CHAIN, vote(PREVOTE, 3));
+    expect(validVoteSignature(CHAIN, key.publicKey, prevote)).toBe(true);
+    expect(prevote.extensionSignature).toHaveLength(0);
+    const precommit = await pv.signVote(CHAIN, vote(PRECOMMIT, 3, { extension: Uint8Array.of(1, 2) }));
+    expect(validVoteSignature(CHAIN, key.publicKey, precommit)).toBe(true);
+    expect(validExtensionSignature(CHAIN, key.publicKey, precommit)).toBe(true);
+    const state = readPrivState(statePath);
+    expect(state).toMatchObject({
+      height: '3',
+      round: 0,
+      step: 3,
+      signature: Buffer.from(precommit.signature).toString('base64'),
+    });
+    expect(state.signbytes).toBe(Buffer.from(voteSignBytes(CHAIN, precommit)).toString('hex').toUpperCase());
+    // A restarted FilePV reads the state back and refuses to go below it.
+    await expect(FilePV.load(keyPath, statePath).signVote(CHAIN, vote(PREVOTE, 3))).rejects.toThrow(
+      'step regression at height 3 round 0. Got 2, last step 3',
+    );
+  });
+
+  it('answers a re-sign of the last message only for the same data, with the stored timestamp', async () => {
+    const pv = FilePV.load(keyPath, statePath);
+    const first = await pv.signVote(CHAIN, vote(PRECOMMIT, 4));
+    expect(await pv.signVote(CHAIN, vote(PRECOMMIT, 4))).toMatchObject({ signature: first.signature });
+    const later = await pv.signVote(
+      CHAIN,
+      vote(PRECOMMIT, 4, { timestamp: timestampFromMs(1_800_000_000_000) }),
+    );
+    expect(later.timestamp).toEqual(first.timestamp);
+    expect(later.signature).toEqual(first.signature);
+    expect(validVoteSignature(CHAIN, key.publicKey, later)).toBe(true);
+    await expect(pv.signVote(CHAIN, vote(PRECOMMIT, 4, { blockId: nilBlockId() }))).rejects.toThrow(
+      'conflicting data',
+    );
+  });
+
+  it('refuses an extension on anything but a non-nil precommit', async () => {
+    const pv = FilePV.load(keyPath, statePath);
+    await expect(pv.signVote(CHAIN, vote(PREVOTE, 5, { extension: Uint8Array.of(1) }))).rejects.toThrow(
+      'unexpected vote extension - extensions are only allowed in non-nil precommits',
+    );
+    const nil = await pv.signVote(CHAIN, vote(PRECOMMIT, 5, { blockId: nilBlockId() }));
+    expect(nil.extensionSignature).toHaveLength(0);
+  });
+});
+
+describe('double-sign detection', () => {
+  const signed = (
+    node: string,
+    kind: VerifiedSignature['kind'],
+    height: number,
+    blockHash: string | null,
+  ) => ({
+    validatorAddress: 'AA',
+    kind,
+    height,
+    round: 0,
+    vote: { node, blockHash, timestampMs: height, signature: '' },
+  });
+
+  it('tells conflicting votes (any node) from a second signer (same block), once per validator and height', () => {
+    const d = new DoubleSignDetector();
+    expect(d.observe(signed('a', 'prevote', 1, 'B1'), 0)).toBeNull();
+    expect(d.observe(signed('a', 'prevote', 1, 'B1'), 0)).toBeNull();
+    expect(d.observe(signed('a', 'precommit', 1, 'B1'), 0)).toBeNull();
+    const conflicting = d.observe(signed('b', 'precommit', 1, null), 7);
+    expect(conflicting).toMatchObject({ kind: 'conflicting-votes', type: 'precommit', height: 1, timeMs: 7 });
+    expect(conflicting?.votes.map((v) => v.blockHash)).toEqual([null, 'B1']);
+    expect(d.observe(signed('b', 'prevote', 1, 'B1'), 0)).toBeNull();
+
+    expect(d.observe(signed('a', 'proposal', 2, 'B2'), 0)).toBeNull();
+    expect(d.observe(signed('b', 'proposal', 2, 'B2'), 0)).toMatchObject({
+      kind: 'second-signer',
+      type: 'proposal',
+    });
+    // One node voting for two blocks is evidence too.
+    expect(d.observe(signed('a', 'prevote', 3, 'B3'), 0)).toBeNull();
+    expect(d.observe(signed('a', 'prevote', 3, 'B4'), 0)).toMatchObject({ kind: 'conflicting-votes' });
+    d.forgetBelow(4);
+    expect(d.observe(signed('c', 'prevote', 3, null), 0)).toBeNull();
   });
 });
 
@@ -117,6 +217,7 @@ describe('key files and config', () => {
       externalAddress: '',
       doubleSignCheckHeight: 7,
       timeoutCommitMs: 250,
+      privValidatorLaddr: 'unix:///tmp/home/data/priv_validator.sock',
     });
     const config = parseNodeConfig(text, 'config.toml');
     expect(config.p2p.persistent_peers).toEqual(['aa@127.0.0.3:26656', 'bb@127.0.0.4:26656']);
@@ -124,6 +225,10 @@ describe('key files and config', () => {
     expect(config.p2p.handshake_timeout).toBe(20_000);
     expect(config.consensus.double_sign_check_height).toBe(7);
     expect(config.rpc.unsafe).toBe(true);
+    expect(config.priv_validator_laddr).toBe('unix:///tmp/home/data/priv_validator.sock');
+    expect(() => parseNodeConfig(text.replace('unix:///tmp', 'tcp://127.0.0.1:26659/tmp'), 'c.toml')).toThrow(
+      /priv_validator_laddr: .*unix sockets only/,
+    );
     expect(() =>
       parseNodeConfig(text.replace('handshake_timeout = "20s"', 'handshake_timeout = "soon"'), 'c.toml'),
     ).toThrow(/p2p\.handshake_timeout/);

@@ -18,7 +18,13 @@ import { BaseAccount } from 'cosmjs-types/cosmos/auth/v1beta1/auth';
 import { QueryBalanceRequest, QueryBalanceResponse } from 'cosmjs-types/cosmos/bank/v1beta1/query';
 import { MsgUnjail } from 'cosmjs-types/cosmos/slashing/v1beta1/tx';
 import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
-import { type ChainApp, type Genesis, createChain, defaultParams } from '../../../devnet/chain/index.js';
+import {
+  type ChainApp,
+  type DoubleSignEvidence,
+  type Genesis,
+  createChain,
+  defaultParams,
+} from '../../../devnet/chain/index.js';
 
 export const MNEMONIC =
   'surround miss nominee dream gap cross assault thank captain prosper drop duty group candy wealth weather scale put';
@@ -61,6 +67,29 @@ export interface Harness {
   }): void;
   query<Req, Res>(path: string, req: Codec<Req>, request: unknown, res: Codec<Res>): Res;
   balance(address: string, denom?: string): bigint;
+}
+
+/** Evidence of `validatorAddress` precommitting both nil and a block at `height`. */
+export function conflictingVotes(
+  validatorAddress: string,
+  height: number,
+  timeMs: number,
+): DoubleSignEvidence {
+  const vote = (node: string, blockHash: string | null) => ({
+    node,
+    blockHash,
+    timestampMs: timeMs,
+    signature: '',
+  });
+  return {
+    kind: 'conflicting-votes',
+    validatorAddress,
+    height,
+    round: 0,
+    type: 'precommit',
+    timeMs,
+    votes: [vote('a', null), vote('b', 'AB'.repeat(32))],
+  };
 }
 
 export interface SignOptions {

@@ -13,7 +13,7 @@ import {
   QueryValidatorsResponse,
 } from 'cosmjs-types/cosmos/staking/v1beta1/query';
 import { describe, expect, it } from 'vitest';
-import { setup } from './harness.js';
+import { conflictingVotes, setup } from './harness.js';
 
 const moduleAccount = (name: string) =>
   toBech32('cosmos', sha256(new TextEncoder().encode(name)).slice(0, 20));
@@ -58,7 +58,7 @@ describe('devnet chain: invariants', () => {
       withdraw(h.alice, h.valoper1),
       delegate(h.alice, h.valoper1, '1234567', 'MsgUndelegate'),
     ]);
-    h.next({ evidence: [{ validatorAddress: h.cons0, height: 2, timeMs: h.timeMs(), nodes: ['a', 'b'] }] });
+    h.next({ evidence: [conflictingVotes(h.cons0, 2, h.timeMs())] });
     await h.deliver(h.bob, [withdraw(h.bob, h.valoper1)]);
     for (let i = 0; i < 4; i++) h.next();
 

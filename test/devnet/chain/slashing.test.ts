@@ -8,7 +8,7 @@ import { QueryValidatorRequest, QueryValidatorResponse } from 'cosmjs-types/cosm
 import { BondStatus } from 'cosmjs-types/cosmos/staking/v1beta1/staking';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { valconsAddress } from '../../../devnet/chain/index.js';
-import { type Harness, setup } from './harness.js';
+import { type Harness, conflictingVotes, setup } from './harness.js';
 
 describe('devnet chain: slashing', () => {
   let h: Harness;
@@ -80,7 +80,7 @@ describe('devnet chain: slashing', () => {
   });
 
   it('tombstones, slashes and jails forever on double-sign evidence, once', async () => {
-    const evidence = [{ validatorAddress: h.cons0, height: 1, timeMs: h.timeMs(), nodes: ['a', 'b'] }];
+    const evidence = [conflictingVotes(h.cons0, 1, h.timeMs())];
     h.next({ evidence });
     expect(signingInfo(h.cons0).tombstoned).toBe(true);
     expect(signingInfo(h.cons0).jailedUntil.seconds).toBe(253402300799n);
