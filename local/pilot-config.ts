@@ -77,9 +77,7 @@ export async function pilotConfigFor(
       operator_address: v.operatorAddress,
       account_address: v.accountAddress,
       // The devnet writes a signer socket into the node's home when its nodes run with a remote signer.
-      ...(node.signerLaddr
-        ? { key_mode: 'signer', signer_laddr: node.signerLaddr }
-        : { key_mode: 'file' }),
+      ...(node.signerLaddr ? { key_mode: 'signer', signer_laddr: node.signerLaddr } : { key_mode: 'file' }),
       key_file: v.keyFile,
       double_sign_check_height: 4,
       fence_margin_ms: 200,

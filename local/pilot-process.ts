@@ -46,6 +46,11 @@ export class PilotProcess {
     private readonly logFile: string,
   ) {}
 
+  /** The pilot process's pid while it runs. */
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined;
+  }
+
   get running(): boolean {
     return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
   }

@@ -14,9 +14,11 @@ import { ActionExecutor } from './executor.js';
 import { ActionLedger } from './ledger.js';
 import { LeaseClock, monoNow, shouldFence } from './lease.js';
 import { serveLocal } from './localhttp.js';
+import { SignerCustody } from './signing.js';
 import { planStandalone } from './standalone.js';
 import { PilotMetrics } from './metrics.js';
 import { readTcpTables, summarizeInbound } from './procnet.js';
+import { takeActions } from './reply-actions.js';
 import { backoffDelay, sendEnroll, sendReport } from './reporter.js';
 import { CometRpc } from './rpc.js';
 import { readSecret, StateStore, writeSecret } from './state.js';
@@ -37,12 +39,12 @@ export type Logger = pino.Logger;
  * standalone policies), executes actions at most once, and guards the validator key.
  */
 export class Pilot {
-  readonly metrics = new PilotMetrics();
+  readonly metrics: PilotMetrics;
   private readonly rpc: CometRpc;
   private readonly ledger: ActionLedger;
   private readonly executor: ActionExecutor;
+  /** File mode: the key file moves into the daemon home on promote. */
   private readonly custody: Custody | null;
-  private readonly lease: LeaseClock;
   private readonly stall: StallTracker;
   private signer: HotSigner | null = null;
   private secret: { nodeId: string; secret: string } | null = null;
@@ -72,15 +74,19 @@ export class Pilot {
     readonly supervisor: Supervisor,
     readonly log: Logger,
     private readonly chain: ChainCollector | null,
+    private readonly lease: LeaseClock,
+    /** Signer mode: the pilot is the daemon's remote signer. */
+    private readonly signing: SignerCustody | null,
+    metrics: PilotMetrics,
   ) {
+    this.metrics = metrics;
     const v = cfg.validator;
     this.rpc = new CometRpc(cfg.daemon.rpc_url);
     this.ledger = new ActionLedger(store);
     this.custody =
-      cfg.node.role === 'validator' && v?.key_file
+      cfg.node.role === 'validator' && v?.key_mode === 'file' && v.key_file
         ? new Custody({ home: cfg.daemon.home, keyFile: v.key_file, stateDir: cfg.node.state_dir })
         : null;
-    this.lease = new LeaseClock(v?.fence_margin_ms ?? 0);
     this.stall = new StallTracker(v?.stall_after_ms ?? 15_000);
     this.executor = new ActionExecutor({
       cfg,
@@ -88,6 +94,7 @@ export class Pilot {
       rpc: this.rpc,
       store,
       custody: this.custody,
+      signing,
       signer: () => this.signer,
       legacyGov: () => this.chain?.govV1 === false,
       lease: this.lease,
@@ -139,7 +146,19 @@ export class Pilot {
             granteeAddress: null,
           })
         : null;
-    return new Pilot(cfg, store, supervisor, log, chain);
+    const lease = new LeaseClock(v?.fence_margin_ms ?? 0);
+    const metrics = new PilotMetrics();
+    const signing =
+      cfg.node.role === 'validator' && v?.key_mode === 'signer'
+        ? await SignerCustody.open({
+            cfg,
+            store,
+            lease,
+            log: log.child({ part: 'signer' }),
+            onSigned: (event) => metrics.observeSign(event),
+          })
+        : null;
+    return new Pilot(cfg, store, supervisor, log, chain, lease, signing, metrics);
   }
 
   /** Safe boot, supervision, local HTTP, and the report and guard loops. */
@@ -161,7 +180,18 @@ export class Pilot {
         );
       }
     }
-    await this.supervisor.begin();
+    if (this.signing) {
+      // The signer dials first and redials until the daemon listens: the daemon asks for its key at start.
+      const reconfigured = await this.signing.configureDaemon();
+      this.signing.start();
+      await this.supervisor.begin();
+      if (reconfigured && running) {
+        this.log.warn(
+          'signer mode: priv_validator_laddr changed in the daemon config; restarting the daemon',
+        );
+        await this.supervisor.restart();
+      }
+    } else await this.supervisor.begin();
     await this.initSigner();
     const local = await serveLocal(this.cfg.http.listen, {
       status: () => this.status(),
@@ -219,6 +249,7 @@ export class Pilot {
     if (this.reportTimer) clearTimeout(this.reportTimer);
     if (this.guardTimer) clearInterval(this.guardTimer);
     await Promise.all(this.inFlight);
+    await this.signing?.stop();
     this.supervisor.detach();
     this.chain?.disconnect();
     this.signer?.disconnect();
@@ -316,15 +347,20 @@ export class Pilot {
       },
       cfg.daemon.p2p_host,
     );
+    const remaining = this.lease.remainingMs();
+    const leaseExpiresAt = remaining === null ? null : Math.max(0, Date.now() + remaining);
     let custody: KeyCustody | null = null;
-    if (this.custody) {
+    if (this.signing) custody = this.signing.facts(leaseExpiresAt);
+    else if (this.custody) {
       this.holdsKey = await this.custody.holdsValidatorKey().catch(() => this.holdsKey);
-      const remaining = this.lease.remainingMs();
       custody = {
+        mode: 'file',
         holdsValidatorKey: this.holdsKey,
         highestEpoch: this.store.get().highestEpoch,
-        leaseExpiresAt: remaining === null ? null : Math.max(0, Date.now() + remaining),
+        leaseExpiresAt,
         fenced,
+        signMark: null,
+        signerConnected: null,
       };
     }
     return {
@@ -358,13 +394,25 @@ export class Pilot {
       this.failures = 0;
       this.lastAcceptedAt = Date.now();
       this.lastReplyMono = monoNow();
-      if (body.custody?.fenced) this.fenced = false;
+      if (body.custody?.fenced) {
+        this.fenced = false;
+        this.signing?.fenceReported();
+      }
       await this.ledger.acknowledge(reply.ackedResults);
       await this.applyLease(reply.lease, reply.commanderTime, sentMono, sentWall);
-      for (const action of reply.actions)
-        await this.runAction(action, reply.commanderTime, sentMono, sentWall);
+      // Each action on its own: a bad one is refused alone, the others and the lease still apply.
+      const taken = await takeActions(
+        reply.actions,
+        this.ledger,
+        (action) => this.runAction(action, reply.commanderTime, sentMono, sentWall),
+        this.log,
+      );
+      const keyAction = taken.some(
+        ({ action, result }) => result !== null && (action.type === 'promote' || action.type === 'demote'),
+      );
       this.tickAgeMs = reply.lastTickAt === null ? 0 : reply.commanderTime - reply.lastTickAt;
-      return Math.min(reply.nextReportMs, c.report_interval_ms);
+      // A key action's result goes back at once: a switchover's promote waits on the demote's.
+      return keyAction ? 0 : Math.min(reply.nextReportMs, c.report_interval_ms);
     } catch (error) {
       this.failures++;
       this.log.warn(`report failed (${this.failures}): ${(error as Error).message}`);
@@ -436,6 +484,8 @@ export class Pilot {
         holder: grant.holder,
         expiresAtWall: sentWall + (grant.expiresAt - commanderTime),
       };
+      // A grant never enables signing (a promote does, above its floor); losing the lease disables it.
+      if (!grant.holder) s.signing = false;
     });
   }
 
@@ -445,7 +495,7 @@ export class Pilot {
     const today = utcDay(Date.now());
     return {
       role: this.cfg.node.role,
-      custody: this.custody !== null,
+      custody: this.custody !== null || this.signing !== null,
       signer: this.signer !== null,
       denom: this.cfg.chain?.denom ?? null,
       maxDelegatePerAction: BigInt(l.max_delegate_per_action),

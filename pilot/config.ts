@@ -2,7 +2,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
-import { ChainId, KeyMode, NodeId, Role } from '../protocol/index.js';
+import { ChainId, KeyMode, NodeId, P2pHost, Role } from '../protocol/index.js';
+import { commanderUrlProblem } from './commander-url.js';
 
 const Ms = z.number().int().positive();
 const Amount = z.string().regex(/^\d+$/, 'use a whole number of base units as a string, e.g. "1000000"');
@@ -31,7 +32,7 @@ export const PilotConfig = z.strictObject({
       rpc_url: Url.default('http://127.0.0.1:26657'),
       p2p_port: z.number().int().min(1).max(65535).default(26656),
       /** Local address the p2p port is bound to, when several daemons share a host (e.g. 127.0.0.2). */
-      p2p_host: z.string().min(1).optional(),
+      p2p_host: P2pHost.optional(),
       restart_backoff_ms: Ms.default(1000),
       restart_backoff_max_ms: Ms.default(30_000),
       stop_timeout_ms: Ms.default(10_000),
@@ -46,7 +47,10 @@ export const PilotConfig = z.strictObject({
     }),
   commander: z
     .strictObject({
-      url: Url,
+      url: Url.superRefine((url, ctx) => {
+        const problem = URL.canParse(url) ? commanderUrlProblem(url) : null;
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
       enrollment_token_file: z.string().min(1).optional(),
       report_interval_ms: Ms.default(5000),
       request_timeout_ms: Ms.default(10_000),
@@ -71,7 +75,7 @@ export const PilotConfig = z.strictObject({
       /** signer mode: the daemon's priv_validator_laddr, which this pilot dials. */
       signer_laddr: z
         .string()
-        .regex(/^unix:\/\/\/.+/, 'use unix:///absolute/path.sock, the daemon\'s priv_validator_laddr')
+        .regex(/^unix:\/\/\/.+/, "use unix:///absolute/path.sock, the daemon's priv_validator_laddr")
         .optional(),
       double_sign_check_height: z.number().int().nonnegative().default(10),
       /** Safety margin subtracted from the lease before the pilot fences itself. */
@@ -189,7 +193,7 @@ export function parseConfig(text: string, file: string): PilotConfig {
       problems.push('validator.key_file: missing: signer mode needs the key the pilot signs with');
     if (!cfg.validator.signer_laddr)
       problems.push(
-        'validator.signer_laddr: missing: signer mode needs the daemon\'s priv_validator_laddr (unix:///…/priv_validator.sock)',
+        "validator.signer_laddr: missing: signer mode needs the daemon's priv_validator_laddr (unix:///…/priv_validator.sock)",
       );
   }
   if (problems.length > 0) throw new ConfigError(file, problems);
@@ -229,7 +233,7 @@ stop_timeout_ms = 10000          # SIGTERM grace before SIGKILL
 
 # Remove this section to run standalone (no commander).
 [commander]
-url = "https://beam.example.com"
+url = "https://beam.example.com" # https; plain http only for a commander on loopback
 enrollment_token_file = "/etc/beam/enrollment-token"   # used once, to enroll
 report_interval_ms = 5000
 request_timeout_ms = 10000

@@ -4,7 +4,26 @@ import { z } from 'zod';
 import { ActionResult } from '../protocol/index.js';
 import { readJsonFile, writeFileAtomic } from './fsx.js';
 
-const MAX_EXECUTED_IDS = 5000;
+/** Executed action ids (see ActionLedger): the recent ones by name, the older ones as a watermark. */
+const ExecutedIds = z.object({
+  /** Commander time: every id issued at or before it that is not in `recent` counts as run (null: none yet). */
+  watermark: z.number().int().nonnegative().nullable().default(null),
+  /** `[id, issuedAt]` of the latest executed (or refused) ids, written before execution. */
+  recent: z.array(z.tuple([z.string(), z.number().int().nonnegative()])).default([]),
+});
+export type ExecutedIds = z.infer<typeof ExecutedIds>;
+
+/**
+ * State written before ids were ordered held a bare list of ids. Their issue times are unknown but
+ * not later than now, so they count as issued now: once they leave the recent ids, the watermark
+ * covers them.
+ */
+function migrateExecuted(raw: unknown, now: number): unknown {
+  const legacy = (raw as { executed?: unknown } | null)?.executed;
+  if (!Array.isArray(legacy)) return raw;
+  const recent = legacy.filter((id): id is string => typeof id === 'string').map((id) => [id, now]);
+  return { ...(raw as object), executed: { watermark: null, recent } };
+}
 
 export const PilotState = z.object({
   /** Last report seq used; the next report uses seq + 1 (persisted before sending). */
@@ -16,8 +35,13 @@ export const PilotState = z.object({
     .object({ epoch: z.number().int(), holder: z.boolean(), expiresAtWall: z.number() })
     .nullable()
     .default(null),
-  /** Action ids whose execution has started (written before execution), oldest first. */
-  executed: z.array(z.string()).default([]),
+  /**
+   * Signer mode: promoted and not demoted since. Only a promote sets it (after raising the sign
+   * state above its floor); a demote, or a grant that names another holder, clears it.
+   */
+  signing: z.boolean().default(false),
+  /** Action ids whose execution has started (written before execution). */
+  executed: ExecutedIds.default({ watermark: null, recent: [] }),
   /** Results not yet acknowledged by the commander. */
   results: z.array(ActionResult).default([]),
   desiredDaemon: z.enum(['running', 'stopped']).default('running'),
@@ -43,7 +67,7 @@ export class StateStore {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     const file = path.join(dir, 'state.json');
     const raw = await readJsonFile(file);
-    const parsed = PilotState.safeParse(raw ?? {});
+    const parsed = PilotState.safeParse(migrateExecuted(raw ?? {}, Date.now()));
     if (!parsed.success) throw new Error(`state file ${file} is corrupt: move it aside and restart`);
     return new StateStore(file, parsed.data);
   }
@@ -57,7 +81,6 @@ export class StateStore {
     const run = this.chain.then(async () => {
       const next = structuredClone(this.state);
       const out = mutate(next);
-      if (next.executed.length > MAX_EXECUTED_IDS) next.executed = next.executed.slice(-MAX_EXECUTED_IDS);
       await writeFileAtomic(this.file, JSON.stringify(next, null, 1));
       this.state = next;
       return out;

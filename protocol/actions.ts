@@ -1,10 +1,23 @@
 import { z } from 'zod';
-import { Coin, EpochMs, VoteOption } from './common.js';
+import { Coin, describeZodError, EpochMs, VoteOption } from './common.js';
 import { ConfigPatch } from './config.js';
+import { PeerAddress } from './p2p.js';
+
+/** Unique per node; the pilot executes an id at most once, ever. */
+export const ActionId = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'use 1-128 characters of [A-Za-z0-9_.:-]');
+
+/** Peers one `dial-peers` carries; the commander splits longer lists over several actions. */
+export const MAX_DIAL_PEERS = 100;
 
 const ActionBase = {
-  /** Unique id; the pilot executes an id at most once, ever. */
-  id: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'use 1-128 characters of [A-Za-z0-9_.:-]'),
+  id: ActionId,
+  /**
+   * Commander time of issue: the order of ids. The pilot remembers the recent ids it executed and,
+   * below them, only a watermark: an action issued at or before it that the pilot cannot find is
+   * refused, never run (see pilot/ledger.ts).
+   */
   issuedAt: EpochMs,
 };
 
@@ -26,7 +39,7 @@ export const Action = z.discriminatedUnion('type', [
   z.strictObject({
     ...ActionBase,
     type: z.literal('dial-peers'),
-    peers: z.array(z.string().min(1).max(300)).min(1).max(100),
+    peers: z.array(PeerAddress).min(1).max(MAX_DIAL_PEERS),
     persistent: z.boolean().default(true),
     unconditional: z.boolean().default(false),
     private: z.boolean().default(false),
@@ -67,8 +80,41 @@ export const Action = z.discriminatedUnion('type', [
 export type Action = z.infer<typeof Action>;
 export type ActionType = Action['type'];
 
+/** An action as the pilot takes it: valid, or refused on its own with the reason naming the field. */
+export type ParsedAction =
+  | { ok: true; action: Action }
+  | {
+      ok: false;
+      /** The id to answer the refusal under; null when the action has no usable id (logged only). */
+      id: string | null;
+      type: string;
+      /** When it was issued, if that much is readable (orders the refusal in the pilot's ledger). */
+      issuedAt: number | null;
+      reason: string;
+    };
+
+/**
+ * Parses one action of a reply. One bad action (a peer address CometBFT would refuse, an unknown
+ * type) must never stop the others or the lease grant in the same reply, so each is parsed alone.
+ */
+export function parseAction(raw: unknown): ParsedAction {
+  const parsed = Action.safeParse(raw);
+  if (parsed.success) return { ok: true, action: parsed.data };
+  const fields = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+  const id = ActionId.safeParse(fields.id);
+  const issuedAt = EpochMs.safeParse(fields.issuedAt);
+  return {
+    ok: false,
+    id: id.success ? id.data : null,
+    type: typeof fields.type === 'string' && /^[a-z-]{1,32}$/.test(fields.type) ? fields.type : 'invalid',
+    issuedAt: issuedAt.success ? issuedAt.data : null,
+    // Zod names unknown keys as sent: control characters never reach a log, a result or a chat.
+    reason: `invalid action: ${describeZodError(parsed.error)}`.replace(/\p{Cc}/gu, '?').slice(0, 1900),
+  };
+}
+
 export const ActionResult = z.strictObject({
-  id: Action.options[0].shape.id,
+  id: ActionId,
   type: z.string().max(32),
   ok: z.boolean(),
   finishedAt: EpochMs,

@@ -16,11 +16,6 @@ export type Role = z.infer<typeof Role>;
 /** A CometBFT node id: 40 lowercase hex characters. */
 export const CometNodeId = z.string().regex(/^[0-9a-f]{40}$/, 'use the 40-hex-character CometBFT node id');
 
-/** A peer as CometBFT writes it: `<node id>@<host>:<port>`. */
-export const PeerAddress = z
-  .string()
-  .regex(/^[0-9a-f]{40}@[^\s@,]+:\d{1,5}$/, 'use <40-hex node id>@<host>:<port>');
-
 export const Coin = z.object({
   denom: z.string().min(1).max(128),
   amount: z.string().regex(/^\d+$/, 'use a non-negative integer amount in base units'),

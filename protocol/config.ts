@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { PeerAddress, CometNodeId } from './common.js';
+import { CometNodeId } from './common.js';
+import { P2pAddress, PeerAddress } from './p2p.js';
 
 /**
  * The config.toml keys Beam owns. The pilot changes exactly these and keeps every other byte of
@@ -13,7 +14,7 @@ export const ConfigPatch = z.strictObject({
       unconditional_peer_ids: z.array(CometNodeId).optional(),
       pex: z.boolean().optional(),
       addr_book_strict: z.boolean().optional(),
-      external_address: z.string().max(255).optional(),
+      external_address: P2pAddress.optional(),
     })
     .optional(),
   consensus: z

@@ -1,4 +1,5 @@
 export * from './common.js';
+export * from './p2p.js';
 export * from './config.js';
 export * from './actions.js';
 export * from './report.js';

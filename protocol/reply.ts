@@ -2,10 +2,15 @@ import { z } from 'zod';
 import { EpochMs, NodeId, ChainId, Role, CometNodeId } from './common.js';
 import { Action } from './actions.js';
 import { LeaseGrant } from './lease.js';
+import { P2pAddress } from './p2p.js';
 
+/** Actions one reply carries; the rest follow in later replies. */
+export const MAX_REPLY_ACTIONS = 50;
+
+/** A reply as the commander must send it: every action valid (it drops and audits any other). */
 export const ReportReply = z.strictObject({
   /** Actions to execute, each at most once; re-sent until its result arrives. */
-  actions: z.array(Action).max(50),
+  actions: z.array(Action).max(MAX_REPLY_ACTIONS),
   lease: LeaseGrant.nullable(),
   /** Config version the node should be at; an apply-config action comes with a new one. */
   configVersion: z.string().max(64).nullable(),
@@ -18,6 +23,15 @@ export const ReportReply = z.strictObject({
 });
 export type ReportReply = z.infer<typeof ReportReply>;
 
+/**
+ * A reply as the pilot reads it: the envelope strictly, the actions as they came, each parsed on its
+ * own (`parseAction`), so that one bad action is refused alone and the lease grant still applies.
+ */
+export const ReportReplyEnvelope = ReportReply.extend({
+  actions: z.array(z.unknown()).max(MAX_REPLY_ACTIONS),
+});
+export type ReportReplyEnvelope = z.infer<typeof ReportReplyEnvelope>;
+
 export const EnrollRequest = z.strictObject({
   enrollmentToken: z.string().min(16).max(256),
   name: NodeId,
@@ -28,7 +42,7 @@ export const EnrollRequest = z.strictObject({
   claim: z.string().regex(/^[0-9a-f]{64}$/, 'use 64 lowercase hex characters (32 random bytes)'),
   cometNodeId: CometNodeId.nullable(),
   /** host:port other nodes dial for p2p (private address for validators, public for sentries). */
-  p2pAddress: z.string().max(255).nullable(),
+  p2pAddress: P2pAddress.nullable(),
   /** Cloud instance id, for sentries that Beam may rotate or replace. */
   instanceId: z.string().max(64).nullable(),
 });

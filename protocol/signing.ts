@@ -30,7 +30,50 @@ export function signedHeaders(
   };
 }
 
+/**
+ * What a report reply's MAC covers besides its timestamp: the signature of the request it answers
+ * (a reply is good for that request only, never replayed to another) and the reply's raw body. The
+ * label keeps a reply's MAC from ever passing as a request's.
+ */
+const replyMacInput = (requestSignature: string, rawBody: string) => `reply.${requestSignature}.${rawBody}`;
+
+/**
+ * The two headers the commander sends with a report reply: `HEADER_TIMESTAMP` and
+ * `HEADER_SIGNATURE` = `HMAC-SHA256(nodeSecret, timestamp + ".reply." + requestSignature + "." + rawBody)`.
+ */
+export function replyHeaders(
+  secretHex: string,
+  timestampMs: number,
+  requestSignature: string,
+  rawBody: string,
+): Record<string, string> {
+  return {
+    [HEADER_TIMESTAMP]: String(timestampMs),
+    [HEADER_SIGNATURE]: signBody(secretHex, timestampMs, replyMacInput(requestSignature, rawBody)),
+  };
+}
+
 export type SignatureCheck = { ok: true } | { ok: false; reason: string };
+
+/** Checks a report reply's headers against the request it answers (see `replyHeaders`), at the pilot. */
+export function verifyReply(
+  secretHex: string,
+  timestampHeader: string | undefined,
+  signatureHeader: string | undefined,
+  requestSignature: string,
+  rawBody: string,
+  nowMs: number,
+): SignatureCheck {
+  return verifySignature(
+    secretHex,
+    timestampHeader,
+    signatureHeader,
+    replyMacInput(requestSignature, rawBody),
+    nowMs,
+    SIGNATURE_WINDOW_MS,
+    'pilot time',
+  );
+}
 
 /** Checks a signature in constant time and the timestamp against the window around `nowMs`. */
 export function verifySignature(
@@ -40,6 +83,7 @@ export function verifySignature(
   rawBody: string,
   nowMs: number,
   windowMs = SIGNATURE_WINDOW_MS,
+  clock = 'commander time',
 ): SignatureCheck {
   if (!timestampHeader || !/^\d{1,16}$/.test(timestampHeader)) {
     return {
@@ -52,7 +96,7 @@ export function verifySignature(
   }
   const timestamp = Number(timestampHeader);
   if (Math.abs(nowMs - timestamp) > windowMs) {
-    return { ok: false, reason: `stale timestamp: more than ${windowMs / 1000} s from commander time` };
+    return { ok: false, reason: `stale timestamp: more than ${windowMs / 1000} s from ${clock}` };
   }
   const expected = Buffer.from(signBody(secretHex, timestamp, rawBody), 'hex');
   const given = Buffer.from(signatureHeader, 'hex');

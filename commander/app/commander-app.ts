@@ -158,6 +158,24 @@ export class CommanderApp {
     return (await this.views()).find((v) => v.id === nodeId)!;
   }
 
+  /**
+   * Removes a node: its record, secret and queued actions go, its pilot can no longer report, and
+   * its name is free to enroll again (how an admin frees a squatted name or re-enrolls a node).
+   */
+  removeNode(actor: Actor, nodeId: string): Promise<NodeRecord> {
+    return this.audited(
+      actor,
+      'remove',
+      nodeId,
+      async () => {
+        const removed = await this.deps.store.retireNode(nodeId);
+        if (!removed) throw new AppError('not-found', `no node named ${nodeId}`);
+        return removed;
+      },
+      (n) => `${n.role} ${n.status}, ${n.actions.length} queued action(s) dropped`,
+    );
+  }
+
   listAlerts(actor: Actor, options: { includeResolved?: boolean } = {}): Promise<AlertRecord[]> {
     return this.audited(actor, 'alerts', null, async () =>
       (await this.deps.store.listAlerts())

@@ -297,6 +297,20 @@ export class CommanderFleetOps implements FleetOps {
     });
   }
 
+  removeNode(request: { node: string; by: ChatActor }): Promise<OperationResult> {
+    return refusalsAsResults(async () => {
+      const removed = await this.app.removeNode(appActor(request.by), request.node);
+      const fence =
+        removed.role === 'validator'
+          ? ' A validator holding the lease is no longer renewed: its pilot fences when the lease runs out.'
+          : '';
+      return {
+        accepted: true,
+        summary: `${request.node} removed: its record, secret and ${removed.actions.length} queued action(s) are gone and its pilot can no longer report; the name can enroll again.${fence}`,
+      };
+    });
+  }
+
   async holdAutoVote(request: { proposalId: string; by: ChatActor }): Promise<OperationResult> {
     const { governance } = this.modules;
     if (!governance) return unavailable('Auto-vote');

@@ -7,17 +7,21 @@ import {
   HEADER_SIGNATURE,
   HEADER_TIMESTAMP,
   MAX_BODY_BYTES,
+  MAX_REPLY_ACTIONS,
   NodeId,
   Report,
-  type ReportReply,
+  ReportReply,
   describeZodError,
+  parseOrThrow,
+  replyHeaders,
   verifySignature,
 } from '../../protocol/index.js';
 import { KEYS, withRetry } from '../adapters/store/store.js';
 import type { FailoverEffect, FailoverReply, FailoverState } from '../failover/index.js';
 import { enrollmentActions, enrollmentSubject, renderEnrollment } from '../domain/node-messages.js';
 import type { NodeRecord } from '../domain/registry.js';
-import { MAX_PENDING_ACTIONS, applyReport, decideEnrollment, secretCollectable } from '../domain/registry.js';
+import { applyReport, decideEnrollment, secretCollectable } from '../domain/registry.js';
+import { type DroppedAction, sendableActions } from '../domain/reply-actions.js';
 import type { CommanderDeps } from './context.js';
 import {
   decideAndWrite,
@@ -29,10 +33,12 @@ import {
   validatorKeyOf,
 } from './failover.js';
 
-/** A reply the HTTP layer sends as JSON. */
+/** A reply the HTTP layer sends as JSON (`JSON.stringify(body)`, the bytes a report reply's headers sign). */
 export interface PilotReply {
   status: number;
   body: ReportReply | EnrollReply | ErrorReply;
+  /** A report reply's signature headers (`replyHeaders`). */
+  headers?: Record<string, string>;
 }
 
 export interface PilotRequest {
@@ -121,14 +127,24 @@ export async function handleEnroll(deps: CommanderDeps, request: PilotRequest): 
       enrollmentActions(created),
     );
   }
-  if (!node)
-    return fail(409, 'name taken', `node ${enroll.name} was enrolled with another claim; pick another name`);
+  if (!node) {
+    return fail(
+      409,
+      'name taken',
+      `node ${enroll.name} exists under another claim: pick another name, or, if ${enroll.name} is this node, have an admin run \`remove ${enroll.name}\` in chat and enroll again`,
+    );
+  }
   return enrollReply(deps, node.node);
 }
 
 async function enrollReply(deps: CommanderDeps, node: NodeRecord): Promise<PilotReply> {
-  if (node.status === 'rejected')
-    return fail(403, 'enrollment rejected', `node ${node.id} was rejected by an operator`);
+  if (node.status === 'rejected') {
+    return fail(
+      403,
+      'enrollment rejected',
+      `node ${node.id} was rejected by an operator; to enroll it again, an admin runs \`remove ${node.id}\` in chat first`,
+    );
+  }
   if (node.status === 'pending') {
     return {
       status: 202,
@@ -139,7 +155,7 @@ async function enrollReply(deps: CommanderDeps, node: NodeRecord): Promise<Pilot
     return fail(
       409,
       'already enrolled',
-      `node ${node.id} has reported already; its secret is not handed out again`,
+      `node ${node.id} has reported already; its secret is not handed out again: to re-enroll it, an admin runs \`remove ${node.id}\` in chat first`,
     );
   }
   const secret = await deps.store.getSecret(node.id);
@@ -173,8 +189,10 @@ export async function handleReport(deps: CommanderDeps, request: PilotRequest): 
 
   const foKey = peekValidatorKey(request.body);
   let failover: { state: FailoverState; effects: FailoverEffect[] } | null = null;
+  let dropped: DroppedAction[] = [];
   const reply = await withRetry(async () => {
     failover = null;
+    dropped = [];
     const [nodeItem, secretItem, tickItem, foItem] = await deps.store.getMany([
       KEYS.node(nodeId),
       KEYS.secret(nodeId),
@@ -235,10 +253,16 @@ export async function handleReport(deps: CommanderDeps, request: PilotRequest): 
       failover = { state: out.state, effects: out.effects };
     }
     const applied = applyReport(node, report, now);
-    await deps.store.putNode(applied.node, stored.version);
-    const reply: ReportReply = {
-      // Key actions first; a reply carries at most MAX_PENDING_ACTIONS (the rest follow next time).
-      actions: [...(fo?.actions ?? []), ...applied.node.actions].slice(0, MAX_PENDING_ACTIONS),
+    // An action the pilot would refuse is never sent; one queued on the node leaves its queue with
+    // this same write. A key action comes from the failover state and is only held back.
+    const keyActions = sendableActions(fo?.actions ?? []);
+    const queued = sendableActions(applied.node.actions);
+    dropped = [...keyActions.dropped, ...queued.dropped];
+    const updated = queued.dropped.length ? { ...applied.node, actions: queued.sendable } : applied.node;
+    await deps.store.putNode(updated, stored.version);
+    const body: ReportReply = {
+      // Key actions first; a reply carries at most MAX_REPLY_ACTIONS (the rest follow next time).
+      actions: [...keyActions.sendable, ...queued.sendable].slice(0, MAX_REPLY_ACTIONS),
       lease: fo?.lease ?? null,
       configVersion: applied.node.desiredConfig?.version ?? null,
       nextReportMs: fo?.urgent
@@ -248,9 +272,34 @@ export async function handleReport(deps: CommanderDeps, request: PilotRequest): 
       lastTickAt: (tickItem?.value as { at?: number } | undefined)?.at ?? null,
       ackedResults: applied.acked,
     };
-    return { status: 200, body: reply } satisfies PilotReply;
+    // The whole reply against the protocol, as the pilot reads it; a failure here is our bug (a 500).
+    const checked = parseOrThrow(ReportReply, body, 'report reply');
+    const signature = request.headers[HEADER_SIGNATURE] as string;
+    const headers = replyHeaders(secret, now, signature, JSON.stringify(checked));
+    return { status: 200, body: checked, headers } satisfies PilotReply;
   });
+  await reportDropped(deps, nodeId, dropped);
   const decided = failover as { state: FailoverState; effects: FailoverEffect[] } | null;
   if (decided) await performFailoverEffects(deps, decided.state, decided.effects);
   return reply;
+}
+
+/**
+ * Logs and audits each action held back from a reply (its reason names the field). Like the
+ * failover effects, it follows the writes and never fails the report.
+ */
+async function reportDropped(deps: CommanderDeps, nodeId: string, dropped: DroppedAction[]): Promise<void> {
+  for (const { id, type, reason } of dropped) {
+    deps.log.warn({ node: nodeId, action: type, id, reason }, 'invalid action not sent');
+    await deps.store
+      .appendAudit({
+        at: deps.now(),
+        actor: 'commander',
+        action: 'action-dropped',
+        target: nodeId,
+        outcome: 'failed',
+        detail: `${type} ${id ?? '(no id)'} not sent: ${reason}`,
+      })
+      .catch((error: Error) => deps.log.error({ node: nodeId, err: error.message }, 'audit write failed'));
+  }
 }

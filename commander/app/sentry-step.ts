@@ -2,7 +2,7 @@
 // pure decisions (commander/sentry), performs the cloud calls through `deps.cloud`, and applies the
 // effects to the registry, the audit log and chat.
 import type { Report } from '../../protocol/index.js';
-import { KEYS, withRetry } from '../adapters/store/store.js';
+import { withRetry } from '../adapters/store/store.js';
 import { ActionQueueFull, type NodeRecord } from '../domain/registry.js';
 import type { ChatAction } from '../notify/notifier.js';
 import type { Finding } from '../domain/health.js';
@@ -144,20 +144,8 @@ async function updateNode(
   });
 }
 
-/**
- * A terminated sentry leaves the registry: its node and secret items are written already expired,
- * which every read treats as absent (DynamoDB's TTL deletes them later), so its name can enroll again.
- */
+/** A terminated sentry leaves the registry, so its name can enroll again. */
 async function retireNode(deps: CommanderDeps, nodeId: string): Promise<void> {
-  const expiredAt = deps.now() - 1000;
-  await withRetry(async () => {
-    const node = await deps.store.getNode(nodeId);
-    if (node) await deps.store.put(KEYS.node(nodeId), 'node', node.value, node.version, expiredAt);
-  });
-  await withRetry(async () => {
-    const secret = await deps.store.get<{ nodeId: string; secret: string }>(KEYS.secret(nodeId));
-    if (secret)
-      await deps.store.put(KEYS.secret(nodeId), 'node-secret', secret.value, secret.version, expiredAt);
-  });
+  await deps.store.retireNode(nodeId);
   deps.log.info({ node: nodeId }, 'terminated sentry removed from the registry');
 }

@@ -1,9 +1,8 @@
-import type { Action } from '../../protocol/index.js';
 import { VersionConflict, withRetry } from '../adapters/store/store.js';
 import { alertActions, alertSubject, renderAlert } from '../domain/alert-messages.js';
 import { reconcileAlerts } from '../domain/alerts.js';
-import { configGenerator } from '../domain/node-config.js';
-import { type NodeRecord, queueAction } from '../domain/registry.js';
+import { configActions, configGenerator } from '../domain/node-config.js';
+import { ActionQueueFull, type NodeRecord, queueAction } from '../domain/registry.js';
 import type { CommanderDeps } from './context.js';
 import { runFailoverTick } from './failover.js';
 import { findingsFor } from './fleet-view.js';
@@ -79,34 +78,11 @@ async function convergeConfigs(deps: CommanderDeps, nodes: readonly NodeRecord[]
     if (node.status !== 'approved') continue;
     const desired = configFor(node);
     if (node.desiredConfig?.version === desired.version) continue;
-    await withRetry(async () => {
+    const converged = withRetry(async () => {
       const fresh = await deps.store.getNode(node.id);
       if (!fresh || fresh.value.desiredConfig?.version === desired.version) return;
-      const issuedAt = deps.now();
-      const actions: Action[] = [
-        {
-          id: `cfg-${node.id}-${desired.version}`,
-          type: 'apply-config',
-          issuedAt,
-          version: desired.version,
-          patch: desired.patch,
-          restart: false,
-        },
-      ];
       // The file takes effect at the next start; dialing reaches a running daemon now (design §5).
-      const peers = desired.patch.p2p?.persistent_peers ?? [];
-      if (peers.length > 0) {
-        const sentry = node.role === 'sentry';
-        actions.push({
-          id: `dial-${node.id}-${desired.version}`,
-          type: 'dial-peers',
-          issuedAt,
-          peers,
-          persistent: true,
-          unconditional: sentry,
-          private: sentry,
-        });
-      }
+      const actions = configActions(node, desired, deps.now(), desired.patch.p2p?.persistent_peers ?? []);
       // A newer config supersedes any older one still waiting.
       let next: NodeRecord = {
         ...fresh.value,
@@ -116,6 +92,11 @@ async function convergeConfigs(deps: CommanderDeps, nodes: readonly NodeRecord[]
       for (const action of actions) next = queueAction(next, action);
       await deps.store.putNode(next, fresh.version);
       queued++;
+    });
+    // One node's full queue (a huge peer list needs many dial-peers) must not stop the tick.
+    await converged.catch((error: Error) => {
+      if (!(error instanceof ActionQueueFull)) throw error;
+      deps.log.warn({ node: node.id, err: error.message }, 'config not queued: the action queue is full');
     });
   }
   return queued;

@@ -297,6 +297,8 @@ export class ChatOps {
           fleet.decideNode({ node: command.node, approve, by: actor }),
         );
       }
+      case 'remove':
+        return operation(`Removal of ${command.node}`, fleet.removeNode({ node: command.node, by: actor }));
       case 'bond':
         return command.now
           ? operation('Bond', fleet.bond({ by: actor }))

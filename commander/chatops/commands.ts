@@ -42,6 +42,7 @@ export const CommandSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('config'), node: NodeId }),
   z.object({ name: z.literal('approve'), node: NodeId }),
   z.object({ name: z.literal('reject'), node: NodeId }),
+  z.object({ name: z.literal('remove'), node: NodeId }),
   z.object({ name: z.literal('bond'), now: z.boolean() }),
   z.object({ name: z.literal('policy'), key: PolicyKey.optional(), value: z.string().max(256).optional() }),
   z.object({ name: z.literal('mute'), target: AlertKey, duration: Duration }),
@@ -201,6 +202,14 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     role: admin,
     dangerous: never,
   },
+  remove: {
+    usage: 'remove <node>',
+    summary:
+      'remove a node: its record, secret and queued actions; its name can enroll again (admin; asks for confirmation)',
+    fields: positional('node'),
+    role: admin,
+    dangerous: always,
+  },
   bond: {
     usage: 'bond [now]',
     summary: 'preview auto-bond; `bond now` delegates (asks for confirmation)',
@@ -323,6 +332,7 @@ export function formatCommand(command: Command): string {
     case 'restart':
     case 'approve':
     case 'reject':
+    case 'remove':
       return `${command.name} ${command.node}`;
     case 'confirm-failover':
     case 'decline-failover':

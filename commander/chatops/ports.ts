@@ -127,6 +127,8 @@ export interface FleetOps {
   restart(request: { node: string; by: Actor }): Promise<OperationResult>;
   /** Approves (or rejects) a node waiting to join after enrollment. */
   decideNode(request: { node: string; approve: boolean; by: Actor }): Promise<OperationResult>;
+  /** Removes a node from the fleet (record, secret, queued actions); its name can enroll again. */
+  removeNode(request: { node: string; by: Actor }): Promise<OperationResult>;
   /** Stops the auto-vote for one proposal. */
   holdAutoVote(request: { proposalId: string; by: Actor }): Promise<OperationResult>;
   bondPreview(): Promise<BondPreview>;

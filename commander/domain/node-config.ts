@@ -1,12 +1,27 @@
 import { createHash } from 'node:crypto';
-import type { ConfigPatch, DesiredConfig } from '../../protocol/index.js';
+import {
+  type Action,
+  type ConfigPatch,
+  type DesiredConfig,
+  MAX_DIAL_PEERS,
+  P2pAddress,
+  PeerAddress,
+} from '../../protocol/index.js';
 import type { NodeRecord } from './registry.js';
 
-/** A node that other nodes can dial: approved, with a known CometBFT id and p2p address. */
+/**
+ * `<comet id>@<p2p address>`, or null while either is unknown or the address is one CometBFT
+ * would refuse: a node registered before addresses were checked strictly never reaches a config.
+ */
+export function peerAddressOf(node: NodeRecord): string | null {
+  if (!node.cometNodeId || !node.p2pAddress) return null;
+  const peer = `${node.cometNodeId}@${node.p2pAddress}`;
+  return PeerAddress.safeParse(peer).success ? peer : null;
+}
+
+/** A node that other nodes can dial: approved, with a known CometBFT id and a valid p2p address. */
 function peerOf(node: NodeRecord): string | null {
-  return node.status === 'approved' && node.cometNodeId && node.p2pAddress
-    ? `${node.cometNodeId}@${node.p2pAddress}`
-    : null;
+  return node.status === 'approved' ? peerAddressOf(node) : null;
 }
 
 const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
@@ -36,8 +51,11 @@ function chainPeers(fleet: readonly NodeRecord[], chainId: string): ChainPeers {
   };
 }
 
-/** The address a sentry tells its peers to dial: its public one once it has one. */
-const advertisedAddress = (node: NodeRecord) => node.publicAddress ?? node.p2pAddress;
+/** The address a sentry tells its peers to dial: its public one once it has one (if valid). */
+function advertisedAddress(node: NodeRecord): string | null {
+  const address = node.publicAddress ?? node.p2pAddress;
+  return address && P2pAddress.safeParse(address).success ? address : null;
+}
 
 /**
  * The p2p keys Beam owns for one node, from its chain's peers: validators talk only to sentries;
@@ -78,6 +96,45 @@ function canonical(value: unknown): string {
 
 export function configVersion(patch: ConfigPatch): string {
   return createHash('sha256').update(canonical(patch)).digest('hex').slice(0, 16);
+}
+
+/**
+ * The actions that bring a node to `config`: the file (read at the next start), and `dial` dialed now
+ * (without a restart), split over as many `dial-peers` as MAX_DIAL_PEERS needs. The ids are the
+ * same whichever path (config convergence, sentry defence) mints them, so a node never gets them twice.
+ */
+export function configActions(
+  node: NodeRecord,
+  config: DesiredConfig,
+  issuedAt: number,
+  dial: readonly string[],
+): Action[] {
+  const base = `${node.id}-${config.version}`;
+  const actions: Action[] = [
+    {
+      id: `cfg-${base}`,
+      type: 'apply-config',
+      issuedAt,
+      version: config.version,
+      patch: config.patch,
+      restart: false,
+    },
+  ];
+  // Sentries keep the validators they dial private and always let them in.
+  const sentry = node.role === 'sentry';
+  for (let start = 0; start < dial.length; start += MAX_DIAL_PEERS) {
+    const part = start / MAX_DIAL_PEERS + 1;
+    actions.push({
+      id: part === 1 ? `dial-${base}` : `dial-${base}-${part}`,
+      type: 'dial-peers',
+      issuedAt,
+      peers: dial.slice(start, start + MAX_DIAL_PEERS),
+      persistent: true,
+      unconditional: sentry,
+      private: sentry,
+    });
+  }
+  return actions;
 }
 
 export function desiredConfig(node: NodeRecord, fleet: readonly NodeRecord[]): DesiredConfig {

@@ -15,8 +15,12 @@ export interface Route {
   handle: RouteHandler;
 }
 
-export function json(statusCode: number, body: unknown): HttpResultV2 {
-  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResultV2 {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  };
 }
 
 /** Exact-path routing; the chat work adds `/slack/events` and `/telegram/webhook` as more routes. */

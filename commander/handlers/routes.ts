@@ -20,7 +20,7 @@ export function pilotRoutes(deps: CommanderDeps): Route[] {
       path: '/v1/pilot/report',
       handle: async (r) => {
         const reply = await handleReport(deps, r);
-        return json(reply.status, reply.body);
+        return json(reply.status, reply.body, reply.headers);
       },
     },
   ];

@@ -1,5 +1,5 @@
 import type { DesiredConfig, Report } from '../../protocol/index.js';
-import { configVersion, generatePatch } from '../domain/node-config.js';
+import { configVersion, generatePatch, peerAddressOf } from '../domain/node-config.js';
 import type { Finding } from '../domain/health.js';
 import type { NodeRecord } from '../domain/registry.js';
 import type { FloodThresholds, SentrySettings } from './settings.js';
@@ -145,10 +145,8 @@ export function replacementRefusal(
   return isHealthy(state, node, now, settings) ? minHealthyRefusal(state, node, nodes, now, settings) : null;
 }
 
-/** `<comet id>@<p2p address>`: how validators dial a sentry, or null while either is unknown. */
-export function peerOf(node: NodeRecord): string | null {
-  return node.cometNodeId && node.p2pAddress ? `${node.cometNodeId}@${node.p2pAddress}` : null;
-}
+/** `<comet id>@<p2p address>`: how validators dial a sentry, or null while unknown or invalid. */
+export const peerOf = peerAddressOf;
 
 /** The p2p port of the node's registered address, or the configured default. */
 export function p2pPortOf(node: NodeRecord, settings: SentrySettings): number {

@@ -1,5 +1,5 @@
 import type { Action, ActionResult, Report } from '../../protocol/index.js';
-import { desiredConfig } from '../domain/node-config.js';
+import { configActions, desiredConfig } from '../domain/node-config.js';
 import type { NodeRecord } from '../domain/registry.js';
 import { type CloudOutcome, type CloudRequest, type SentryEffect, chatEffect } from './effects.js';
 import {
@@ -516,37 +516,9 @@ class Run {
   private pushConfig(validator: NodeRecord, dial: string[]): void {
     const fleet = this.nodes.filter((n) => !(n.role === 'sentry' && isRetired(this.s, n)));
     const config = desiredConfig(validator, fleet);
-    // Ids as the core's config convergence mints them: whichever path queues first, the other dedupes.
-    this.fx.push(
-      { type: 'desired-config', nodeId: validator.id, config },
-      {
-        type: 'action',
-        nodeId: validator.id,
-        action: {
-          id: `cfg-${validator.id}-${config.version}`,
-          type: 'apply-config',
-          issuedAt: this.now,
-          version: config.version,
-          patch: config.patch,
-          restart: false,
-        },
-      },
-    );
-    if (dial.length > 0) {
-      this.fx.push({
-        type: 'action',
-        nodeId: validator.id,
-        action: {
-          id: `dial-${validator.id}-${config.version}`,
-          type: 'dial-peers',
-          issuedAt: this.now,
-          peers: dial,
-          persistent: true,
-          unconditional: false,
-          private: false,
-        },
-      });
-    }
+    this.fx.push({ type: 'desired-config', nodeId: validator.id, config });
+    for (const action of configActions(validator, config, this.now, dial))
+      this.fx.push({ type: 'action', nodeId: validator.id, action });
   }
 
   private hold(name: string, track: SentryTrack, reason: string, refusal: string): void {

@@ -1,7 +1,7 @@
 /** Test harness for the pilot: a loopback fake commander (the commander's contract), devnet, pilot configs. */
 import { randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import {
@@ -9,8 +9,10 @@ import {
   HEADER_NODE,
   HEADER_SIGNATURE,
   HEADER_TIMESTAMP,
+  MAX_REPLY_ACTIONS,
   Report,
   type ReportReply,
+  replyHeaders,
   verifySignature,
 } from '../../protocol/index.js';
 import type { DevnetInfo } from '../../devnet/index.js';
@@ -75,8 +77,9 @@ export class FakeCommander {
           this.held++;
           await this.holdReplies;
         }
-        res.writeHead(code, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(reply));
+        const text = JSON.stringify(reply);
+        res.writeHead(code, { 'content-type': 'application/json', ...this.signReply(req, code, text) });
+        res.end(text);
       });
     });
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', () => r()));
@@ -126,7 +129,7 @@ export class FakeCommander {
     const now = Date.now();
     const lease = s.leaseMs !== 0 && s.lease ? { ...s.lease, expiresAt: now + s.leaseMs } : s.lease;
     const reply: ReportReply = {
-      actions: s.actions,
+      actions: s.actions.slice(0, MAX_REPLY_ACTIONS),
       lease,
       configVersion: null,
       nextReportMs: 500,
@@ -135,6 +138,14 @@ export class FakeCommander {
       ackedResults: s.ack ? report.results.map((r) => r.id) : [],
     };
     return [200, reply];
+  }
+
+  /** A report reply's signature, bound to the request it answers (as the commander signs it). */
+  private signReply(req: IncomingMessage, code: number, text: string): Record<string, string> {
+    const secret = this.secrets.get(String(req.headers[HEADER_NODE] ?? ''));
+    const signature = req.headers[HEADER_SIGNATURE];
+    if (req.url !== '/v1/pilot/report' || code !== 200 || !secret || typeof signature !== 'string') return {};
+    return replyHeaders(secret, Date.now(), signature, text);
   }
 
   private reject(code: number, why: string): [number, unknown] {

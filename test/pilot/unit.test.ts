@@ -274,11 +274,35 @@ describe('action ledger, allow-list, lease', () => {
       () => new Promise(() => undefined),
     );
     await new Promise((r) => setTimeout(r, 50));
-    expect((await StateStore.open(d)).get().executed).toContain('v-2');
+    expect((await StateStore.open(d)).get().executed.recent.map(([id]) => id)).toContain('v-2');
     void pending;
     expect(again.pending().map((r) => r.id)).toEqual(['v-1']);
     await again.acknowledge(['v-1']);
     expect((await StateStore.open(d)).get().results).toEqual([]);
+  });
+
+  it('keeps the ids a pilot ran before ids were ordered: they count as issued at the upgrade', async () => {
+    const d = await tmp();
+    const legacy = Array.from({ length: 5000 }, (_, i) => `old-${i}`);
+    await fs.writeFile(path.join(d, 'state.json'), JSON.stringify({ seq: 3, executed: legacy }));
+    const upgrade = Date.now();
+    const store = await StateStore.open(d);
+    const ledger = new ActionLedger(store);
+    expect(ledger.seen('old-4999')).toBe(true);
+    const run = async (action: Action) =>
+      ledger.execute(
+        action,
+        () => null,
+        async () => ({ ok: true }),
+      );
+    expect(await run({ ...vote, id: 'old-4999', issuedAt: 1 })).toBeNull();
+    // The next id pushes the legacy ones out: the watermark then covers every one of them.
+    expect(await run({ ...vote, id: 'new-1', issuedAt: upgrade + 60_000 })).toMatchObject({ ok: true });
+    expect(store.get().executed.watermark).toBeGreaterThanOrEqual(upgrade);
+    expect(await run({ ...vote, id: 'old-0', issuedAt: upgrade - 1 })).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/watermark/),
+    });
   });
 
   it('bounds what a commander may ask', () => {

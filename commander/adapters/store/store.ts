@@ -218,6 +218,24 @@ export class Store {
   putNode(node: NodeRecord, expected: number | null) {
     return this.put(KEYS.node(node.id), 'node', node, expected);
   }
+  /**
+   * Takes a node out of the registry: its item (queued actions included) and its secret are written
+   * already expired, which every read treats as absent and DynamoDB's TTL deletes later (the
+   * commander's role has no DeleteItem). Its name can enroll again. Returns the node as it was.
+   */
+  async retireNode(nodeId: string): Promise<NodeRecord | null> {
+    const expiredAt = this.now() - 1000;
+    const node = await withRetry(async () => {
+      const item = await this.getNode(nodeId);
+      if (item) await this.put(KEYS.node(nodeId), 'node', item.value, item.version, expiredAt);
+      return item?.value ?? null;
+    });
+    await withRetry(async () => {
+      const secret = await this.get<{ nodeId: string; secret: string }>(KEYS.secret(nodeId));
+      if (secret) await this.put(KEYS.secret(nodeId), 'node-secret', secret.value, secret.version, expiredAt);
+    });
+    return node;
+  }
   async getSecret(nodeId: string): Promise<string | null> {
     const item = await this.get<{ secret: string }>(KEYS.secret(nodeId));
     return item?.value.secret ?? null;

@@ -76,6 +76,9 @@ export class FakeFleet implements FleetOps {
   async decideNode(request: { node: string; approve: boolean; by: Actor }) {
     return this.record('decideNode', request);
   }
+  async removeNode(request: { node: string; by: Actor }) {
+    return this.record('removeNode', request);
+  }
   async bondPreview() {
     return {
       validator: 'cosmosvaloper1xyz',
