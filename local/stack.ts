@@ -92,6 +92,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       blockTimeMs: options.blockTimeMs ?? 1000,
       validators: 1,
       standby: 1,
+      // Signer mode: each validator pilot is its daemon's remote signer; no daemon home holds the key.
+      keyMode: 'signer',
       sentries: options.sentries ?? 3,
       ...(options.portBase ? { portBase: options.portBase } : {}),
       startNodes: false,
@@ -261,8 +263,12 @@ async function promoteFirstSigner(commander: RunningCommander, devnet: Devnet): 
     if (Date.now() > deadline) throw new Error(`could not promote ${primary}: ${last}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  const start = devnet.hub.signatures({ address: validator.consensusAddress }).length;
-  while (devnet.hub.signatures({ address: validator.consensusAddress }).length <= start) {
+  const precommits = () =>
+    devnet.hub
+      .signatures({ address: validator.consensusAddress })
+      .filter((r) => r.kind === 'precommit' && r.delivered).length;
+  const start = precommits();
+  while (precommits() <= start) {
     if (Date.now() > deadline) throw new Error(`${primary} was promoted but the validator does not sign`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

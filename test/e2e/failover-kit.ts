@@ -42,9 +42,13 @@ export class Link {
             req.socket.destroy();
             return;
           }
-          res.writeHead(reply.status, {
-            'content-type': reply.headers.get('content-type') ?? 'application/json',
+          // The commander's reply signature travels in headers: pass them all on.
+          const replyHeaders: Record<string, string> = {};
+          reply.headers.forEach((value, key) => {
+            if (!['content-length', 'transfer-encoding', 'connection', 'content-encoding'].includes(key))
+              replyHeaders[key] = value;
           });
+          res.writeHead(reply.status, replyHeaders);
           res.end(body);
         } catch {
           req.socket.destroy();

@@ -136,7 +136,8 @@ afterAll(async () => {
   for (const l of links.values()) await l.stop();
   await commander?.close();
   await devnet?.stop();
-  await fs.rm(dir, { recursive: true, force: true });
+  if (!process.env.KEEP_E2E_DIR) await fs.rm(dir, { recursive: true, force: true });
+  else console.log(`kept ${dir}`);
 });
 
 describe('signer mode on the devnet', () => {
@@ -210,7 +211,9 @@ describe('signer mode on the devnet', () => {
     try {
       const missed = await probe.signingAgain('val-b', from);
       console.log(`failover after a hung daemon: ${missed} missed blocks`);
-      expect((await probe.state()).op).toMatchObject({ kind: 'failover', to: 'val-b', demoteResult: 'ok' });
+      // Its pilot demotes it, or (reports slowed by the hung RPC) the lease runs out: either way the
+      // old signer stops signing without anyone stopping its daemon.
+      expect((await probe.state()).op).toMatchObject({ kind: 'failover', from: 'val-a', to: 'val-b' });
     } finally {
       signal(hung, 'SIGCONT');
     }
