@@ -238,7 +238,7 @@ export class CommanderStack extends Stack {
     acknowledgeFleetEc2Wildcards(role);
     Validations.of(fn).acknowledge({
       id: 'AwsSolutions-L1',
-      reason: 'Pinned to Node.js 22, the target of the bundles and of the whole code base (DESIGN.md §11).',
+      reason: 'Pinned to Node.js 22, the target of the bundles and of the whole code base (docs/architecture.md).',
     });
     return fn;
   }

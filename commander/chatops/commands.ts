@@ -1,4 +1,4 @@
-/** Beam's chat command language (DESIGN §8): one grammar for Slack, Telegram and the console. */
+/** Beam's chat command language (docs/architecture.md, Chat): one grammar for Slack, Telegram and the console. */
 import { z } from 'zod';
 import { NodeId, VoteOption } from '../../protocol/index.js';
 import type { AccessRole } from './ports.js';

@@ -150,7 +150,7 @@ describe.each(KEY_MODES)('%s mode', (keyMode) => {
     it('primary cut off from the commander but still signing: never a failover', () => {
       const sim = newSim(['val-a', 'val-b']);
       const a = sim.node('val-a');
-      a.fenceOnlyIfNotSigning = true; // DESIGN §4's conditional self-fencing keeps it signing
+      a.fenceOnlyIfNotSigning = true; // conditional self-fencing (rejected, docs/failover.md) keeps it signing
       sim.run(5_000);
       a.reachesCommander = false;
       sim.run(300_000);

@@ -137,7 +137,7 @@ export interface SimNode {
   executed: Set<string>;
   unacked: ActionResult[];
   /**
-   * DESIGN §4 as written: keep signing past expiry while the own node shows our signature (file
+   * Conditional fencing (rejected, docs/failover.md): keep signing past expiry while the own node shows our signature (file
    * mode: do not stop the daemon; signer mode: do not refuse).
    */
   fenceOnlyIfNotSigning: boolean;
