@@ -210,7 +210,10 @@ describe('network stack', () => {
       expect(text).toMatch(/systemctl enable --now beam-pilot\.service$/);
       const toml = /<<BEAM_PILOT_TOML\n([\s\S]*?)\nBEAM_PILOT_TOML/.exec(text)![1]!;
       const name = index < 2 ? (index === 0 ? 'validator-primary' : 'validator-standby') : 'sentry-i-0abc123';
-      const config = parseConfig(toml.replace('$NODE_NAME', name), '/etc/beam/pilot.toml');
+      // What the shell's heredoc expands, from the instance metadata.
+      const expanded = toml.replace('$NODE_NAME', name).replace('$PRIVATE_IP', '10.0.1.17');
+      expect(toml).toContain('p2p_host = "$PRIVATE_IP"');
+      const config = parseConfig(expanded, '/etc/beam/pilot.toml');
       expect(config.node).toMatchObject({
         name,
         chain_id: 'theta-testnet-001',
@@ -220,7 +223,7 @@ describe('network stack', () => {
         mode: 'systemd',
         unit: 'gaiad.service',
         home: '/home/gaia/.gaia',
-        p2p_host: '$PRIVATE_IP', // expanded by the shell's heredoc: peers dial the private address
+        p2p_host: '10.0.1.17', // peers dial the private address
       });
       expect(text).toContain('/latest/meta-data/local-ipv4)');
       expect(config.commander).toMatchObject({
