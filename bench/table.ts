@@ -70,6 +70,15 @@ export function renderTable(r: BenchResults): string {
       `bundled pilot (${p.settings.config}), devnet node, 5 s reports, ${p.sampleSeconds} s sample (${p.reportsDuringSample} reports)`,
     ]);
   }
+  if (f.signer) {
+    const l = f.signer.latencyMs;
+    rows.push([
+      'Remote signer: sign request → response',
+      `p50 ${ms(l.p50)}, p99 ${ms(l.p99)}, max ${ms(l.max)}; ${f.signer.refusedOrFailed} of ${f.signer.requests} refused or failed`,
+      `p99 ≤ 5 ms: ${yes(l.p99 !== null && l.p99 <= 5 && f.signer.refusedOrFailed === 0)}`,
+      f.signer.settings,
+    ]);
+  }
   for (const m of f.failover?.modes ?? []) rows.push(...failoverRows(m));
   if (f.fuzz) {
     const z = f.fuzz;
