@@ -351,6 +351,18 @@ export class Pilot {
     const leaseExpiresAt = remaining === null ? null : Math.max(0, Date.now() + remaining);
     let custody: KeyCustody | null = null;
     if (this.signing) custody = this.signing.facts(leaseExpiresAt);
+    else if (cfg.validator?.key_mode === 'external') {
+      // Horcrux or TMKMS signs: Beam only watches (the commander checks the fleet agrees).
+      custody = {
+        mode: 'external',
+        holdsValidatorKey: false,
+        highestEpoch: this.store.get().highestEpoch,
+        leaseExpiresAt: null,
+        fenced: false,
+        signMark: null,
+        signerConnected: null,
+      };
+    }
     else if (this.custody) {
       this.holdsKey = await this.custody.holdsValidatorKey().catch(() => this.holdsKey);
       custody = {

@@ -38,6 +38,7 @@ export function distil(previous: NodeFacts | undefined, report: Report, now: num
           highestEpoch: report.custody.highestEpoch,
           fenced: report.custody.fenced,
           markHeight: report.custody.signMark?.height ?? null,
+          mode: report.custody.mode,
         }
       : null,
     commits,

@@ -262,6 +262,7 @@ class Run {
   // ── the rules, applied after every event ─────────────────────────────────────────────────
 
   evaluate(): void {
+    this.checkModes();
     // External signers (Horcrux, TMKMS) own keys and failover; health alerts still watch signing.
     if (this.cfg.keyMode === 'external') return;
     this.adopt();
@@ -269,6 +270,20 @@ class Run {
     const op = this.s.op;
     if (isActive(op)) this.advance(op);
     if (!isActive(this.s.op)) this.detect();
+  }
+
+  /** A validator pilot whose key mode is not the fleet's cannot take part in a move of the lease. */
+  private checkModes(): void {
+    for (const n of Object.values(this.s.nodes)) {
+      const mode = n.custody?.mode;
+      this.alert(
+        `mode:${n.nodeId}`,
+        n.role === 'validator' && mode !== undefined && mode !== this.cfg.keyMode,
+        'critical',
+        `${n.nodeId} signs in ${mode} mode, the fleet in ${this.cfg.keyMode} mode`,
+        `Set [validator] key_mode = "${this.cfg.keyMode}" in ${n.nodeId}'s pilot config (or the commander's failover.keyMode) so both agree; until then its key actions are refused or wrong.`,
+      );
+    }
   }
 
   /**

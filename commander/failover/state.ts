@@ -43,6 +43,8 @@ export interface NodeFacts {
     fenced: boolean;
     /** Signer mode: the highest height the node's signer has signed at (its high-water mark). */
     markHeight?: number | null;
+    /** How the node's pilot signs (absent from state written before key modes). */
+    mode?: 'signer' | 'file' | 'external';
   } | null;
   /** The watched validator's latest commits as this node sees them, ascending by height. */
   commits: CommitView[];
