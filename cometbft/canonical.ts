@@ -3,8 +3,8 @@
  * signs for a proposal, a vote and a vote extension. Each is a length-delimited protobuf message.
  * cosmjs-types ships no canonical types, so they are written field by field.
  */
-import { BinaryWriter } from 'cosmjs-types/binary';
-import type { Timestamp } from 'cosmjs-types/google/protobuf/timestamp';
+import { BinaryReader, BinaryWriter } from 'cosmjs-types/binary';
+import { Timestamp } from 'cosmjs-types/google/protobuf/timestamp';
 import { type BlockID, type Proposal, SignedMsgType, type Vote } from 'cosmjs-types/tendermint/types/types';
 
 /** Go's zero time.Time (0001-01-01T00:00:00Z), which CometBFT writes for an unset timestamp. */
@@ -91,4 +91,26 @@ export function voteStep(type: SignedMsgType): number {
   if (type === SignedMsgType.SIGNED_MSG_TYPE_PREVOTE) return STEP_PREVOTE;
   if (type === SignedMsgType.SIGNED_MSG_TYPE_PRECOMMIT) return STEP_PRECOMMIT;
   throw new Error(`unknown vote type ${type}`);
+}
+
+/** Field numbers of the timestamp in CanonicalVote and CanonicalProposal. */
+export const VOTE_TIMESTAMP_FIELD = 5;
+export const PROPOSAL_TIMESTAMP_FIELD = 6;
+
+/**
+ * The timestamp inside canonical sign bytes (length-delimited), or null when there is none to read:
+ * FilePV's "differ only in the timestamp" check re-encodes a request with the stored timestamp.
+ */
+export function signedTimestamp(signBytes: Uint8Array, field: number): Timestamp | null {
+  try {
+    const r = new BinaryReader(new BinaryReader(signBytes).bytes());
+    while (r.pos < r.len) {
+      const tag = r.uint32();
+      if (tag >>> 3 === field && (tag & 7) === 2) return Timestamp.decode(r.bytes());
+      r.skipType(tag & 7);
+    }
+  } catch {
+    // Unreadable bytes (e.g. an imported state): treated as different data.
+  }
+  return null;
 }

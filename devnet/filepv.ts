@@ -5,12 +5,14 @@
  * stored timestamp when only the time differs), as CometBFT's FilePV does after a crash.
  */
 import { existsSync } from 'node:fs';
-import { BinaryReader } from 'cosmjs-types/binary';
-import { Timestamp } from 'cosmjs-types/google/protobuf/timestamp';
+import type { Timestamp } from 'cosmjs-types/google/protobuf/timestamp';
 import type { Proposal, Vote } from 'cosmjs-types/tendermint/types/types';
 import {
+  PROPOSAL_TIMESTAMP_FIELD,
   STEP_PROPOSE,
+  VOTE_TIMESTAMP_FIELD,
   proposalSignBytes,
+  signedTimestamp,
   voteExtensionSignBytes,
   voteSignBytes,
   voteStep,
@@ -33,25 +35,6 @@ import {
   writePrivState,
 } from './privstate.js';
 import { isBlockPrecommit } from './signatures.js';
-
-/** Field numbers of the timestamp in CanonicalVote and CanonicalProposal. */
-const VOTE_TIMESTAMP_FIELD = 5;
-const PROPOSAL_TIMESTAMP_FIELD = 6;
-
-/** The timestamp inside length-delimited canonical sign bytes; null if there is none to read. */
-function signedTimestamp(signBytes: Uint8Array, field: number): Timestamp | null {
-  try {
-    const r = new BinaryReader(new BinaryReader(signBytes).bytes());
-    while (r.pos < r.len) {
-      const tag = r.uint32();
-      if (tag >>> 3 === field && (tag & 7) === 2) return Timestamp.decode(r.bytes());
-      r.skipType(tag & 7);
-    }
-  } catch {
-    return null;
-  }
-  return null;
-}
 
 export class FilePV implements PrivValidator {
   readonly pubKey: Uint8Array;

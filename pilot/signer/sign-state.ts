@@ -16,14 +16,16 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { BinaryReader } from 'cosmjs-types/binary';
-import { Timestamp } from 'cosmjs-types/google/protobuf/timestamp';
+import type { Timestamp } from 'cosmjs-types/google/protobuf/timestamp';
 import { type Proposal, SignedMsgType, type Vote } from 'cosmjs-types/tendermint/types/types';
 import { z } from 'zod';
 import {
   isZeroBlockId,
+  PROPOSAL_TIMESTAMP_FIELD,
   proposalSignBytes,
   STEP_PROPOSE,
+  signedTimestamp,
+  VOTE_TIMESTAMP_FIELD,
   voteExtensionSignBytes,
   voteSignBytes,
   voteStep,
@@ -156,26 +158,7 @@ function writeFileAtomicSync(file: string, data: string): void {
   }
 }
 
-/** The timestamp inside canonical sign bytes (length-delimited), or null when there is none to read. */
-function signedTimestamp(signBytes: Uint8Array, field: number): Timestamp | null {
-  try {
-    const r = new BinaryReader(new BinaryReader(signBytes).bytes());
-    while (r.pos < r.len) {
-      const tag = r.uint32();
-      if (tag >>> 3 === field && (tag & 7) === 2) return Timestamp.decode(r.bytes());
-      r.skipType(tag & 7);
-    }
-  } catch {
-    // Unreadable stored bytes (e.g. imported): treated as different data.
-  }
-  return null;
-}
-
 const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(b);
-
-/** Field numbers of the timestamp in CanonicalVote and CanonicalProposal. */
-const VOTE_TIMESTAMP_FIELD = 5;
-const PROPOSAL_TIMESTAMP_FIELD = 6;
 
 export class SignState {
   private constructor(

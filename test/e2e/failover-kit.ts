@@ -4,11 +4,14 @@
  * dump of the commander's view when a wait fails).
  */
 import { createServer, type Server } from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import { loadFailover } from '../../commander/app/failover.js';
 import type { FailoverState } from '../../commander/failover/index.js';
-import type { RunningCommander } from '../../commander/server/serve.js';
+import { type RunningCommander, ServeConfig, serve } from '../../commander/server/serve.js';
+import type { FailoverSettingsInput } from '../../commander/failover/index.js';
+import type { RecordingTransport } from '../commander/helpers.js';
 import type { Devnet } from '../../devnet/index.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -63,6 +66,33 @@ export class Link {
     this.server?.closeAllConnections();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
+}
+
+/**
+ * The self-hosted commander of a failover test: pilots report every 500 ms and enroll with `token`;
+ * its table lives in `dir/commander`, so a restart keeps every item.
+ */
+export function serveCommander(
+  dir: string,
+  token: string,
+  failover: FailoverSettingsInput,
+  chat: RecordingTransport,
+): Promise<RunningCommander> {
+  return serve(
+    ServeConfig.parse({
+      listen: '127.0.0.1:0',
+      stateDir: path.join(dir, 'commander'),
+      tick: '* * * * * *',
+      settings: {
+        enrollmentToken: token,
+        reportIntervalMs: 500,
+        autoApprove: { roles: ['validator', 'sentry'], requireInstanceId: false },
+        chat: [{ platform: 'console', chat: 'ops' }],
+        failover,
+      },
+    }),
+    { transports: { console: chat } },
+  );
 }
 
 /** Probes of one validator on the devnet, as seen by the chain and by the commander. */

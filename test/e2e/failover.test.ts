@@ -12,7 +12,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestSwitchover } from '../../commander/app/failover-ops.js';
-import { type RunningCommander, ServeConfig, serve } from '../../commander/server/serve.js';
+import type { RunningCommander } from '../../commander/server/serve.js';
 import { type Devnet, startDevnet } from '../../devnet/index.js';
 import { Pilot } from '../../pilot/agent.js';
 import { RecordingTransport } from '../commander/helpers.js';
@@ -25,7 +25,7 @@ import {
   seedLease,
 } from '../pilot/harness.js';
 import { waitFor } from '../helpers/wait.js';
-import { FailoverProbe, Link } from './failover-kit.js';
+import { FailoverProbe, Link, serveCommander } from './failover-kit.js';
 
 process.env.BEAM_LOG_LEVEL ??= 'error';
 const TOKEN = 'e2e-enrollment-token-0123456789';
@@ -72,23 +72,7 @@ const pilots = new Map<string, Pilot>();
 const links = new Map<string, Link>();
 
 /** The self-hosted commander; its table lives in `dir/commander`, so a restart keeps every item. */
-function startCommander(): Promise<RunningCommander> {
-  return serve(
-    ServeConfig.parse({
-      listen: '127.0.0.1:0',
-      stateDir: path.join(dir, 'commander'),
-      tick: '* * * * * *',
-      settings: {
-        enrollmentToken: TOKEN,
-        reportIntervalMs: 500,
-        autoApprove: { roles: ['validator', 'sentry'], requireInstanceId: false },
-        chat: [{ platform: 'console', chat: 'ops' }],
-        failover: FAILOVER,
-      },
-    }),
-    { transports: { console: chat } },
-  );
-}
+const startCommander = () => serveCommander(dir, TOKEN, FAILOVER, chat);
 
 async function startPilot(name: string): Promise<Pilot> {
   const pilot = await Pilot.create(setups.get(name)!.config, silent);

@@ -13,13 +13,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestFailover, requestSwitchover } from '../../commander/app/failover-ops.js';
-import { type RunningCommander, ServeConfig, serve } from '../../commander/server/serve.js';
+import type { RunningCommander } from '../../commander/server/serve.js';
 import { type Devnet, startDevnet } from '../../devnet/index.js';
 import { PilotProcess } from '../../local/pilot-process.js';
 import { RecordingTransport } from '../commander/helpers.js';
 import { waitFor } from '../helpers/wait.js';
 import { freePortBase, type PilotSetup, pilotConfigFor } from '../pilot/harness.js';
-import { FailoverProbe, Link } from './failover-kit.js';
+import { FailoverProbe, Link, serveCommander } from './failover-kit.js';
 
 const TOKEN = 'e2e-signer-enrollment-token-0123';
 const ACTOR = { kind: 'console' as const, id: 'e2e' };
@@ -54,23 +54,7 @@ const setups = new Map<string, PilotSetup>();
 const pilots = new Map<string, PilotProcess>();
 const links = new Map<string, Link>();
 
-function startCommander(): Promise<RunningCommander> {
-  return serve(
-    ServeConfig.parse({
-      listen: '127.0.0.1:0',
-      stateDir: path.join(dir, 'commander'),
-      tick: '* * * * * *',
-      settings: {
-        enrollmentToken: TOKEN,
-        reportIntervalMs: 500,
-        autoApprove: { roles: ['validator', 'sentry'], requireInstanceId: false },
-        chat: [{ platform: 'console', chat: 'ops' }],
-        failover: FAILOVER,
-      },
-    }),
-    { transports: { console: chat } },
-  );
-}
+const startCommander = () => serveCommander(dir, TOKEN, FAILOVER, chat);
 
 const pilot = (name: string) => pilots.get(name)!;
 const signal = (pid: number | undefined, sig: NodeJS.Signals) => {
