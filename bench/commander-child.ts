@@ -20,7 +20,6 @@ const config = ServeConfig.parse({
     enrollmentToken: token,
     reportIntervalMs: Number(reportIntervalMs ?? 5000),
     enrollRetryMs: 500,
-    autoApprove: { roles: ['sentry'], requireInstanceId: false },
   },
 });
 const running = await serve(config, { transports: {} });

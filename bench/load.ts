@@ -12,7 +12,7 @@ import { pool, round, summarize } from './stats.js';
 
 async function enrollPilots(c: CommanderProcess, agent: Agent, prefix: string, count: number) {
   const pilots = Array.from({ length: count }, (_, i) => new SimPilot(`${prefix}-${i}`, c.url, agent));
-  await pool(pilots, 16, (p) => p.enroll(BENCH_TOKEN));
+  await pool(pilots, 16, (p) => p.enroll(BENCH_TOKEN, (node) => c.request({ type: 'approve', node })));
   return pilots;
 }
 

@@ -89,19 +89,17 @@ export async function pilotFootprint(options: {
       tableName: commander.tableName,
     });
     const reportsOf = async () => (await store.getNode(options.node))?.value.reportCount ?? 0;
-    if (options.node === 'val-a') {
-      // Validators wait for a person's approval: give it as soon as the enrollment arrives.
-      await waitFor(
-        async () => (await store.getNode('val-a'))?.value.status === 'pending',
-        'val-a to enroll',
-        {
-          timeoutMs: 60_000,
-          intervalMs: 250,
-        },
-      );
-      await commander.request({ type: 'approve', node: 'val-a' });
-    }
-    // Enrolled (auto-approved sentry) and reporting, as the commander's store shows.
+    // Nodes that prove no instance wait for a person's approval: give it as soon as the enrollment arrives.
+    await waitFor(
+      async () => (await store.getNode(options.node))?.value.status === 'pending',
+      `${options.node} to enroll`,
+      {
+        timeoutMs: 60_000,
+        intervalMs: 250,
+      },
+    );
+    await commander.request({ type: 'approve', node: options.node });
+    // Enrolled and reporting, as the commander's store shows.
     await waitFor(async () => (await reportsOf()) >= 2, 'the pilot to enroll and report', {
       timeoutMs: 60_000,
       intervalMs: 500,

@@ -39,7 +39,8 @@ export class SimPilot {
     return { status: res.statusCode, text, ms: performance.now() - started };
   }
 
-  async enroll(token: string): Promise<void> {
+  /** Enrolls, has `approve` approve the pending node (nothing is approved without proof), and collects the secret. */
+  async enroll(token: string, approve: (node: string) => Promise<unknown>): Promise<void> {
     const body = JSON.stringify({
       enrollmentToken: token,
       name: this.id,
@@ -51,6 +52,7 @@ export class SimPilot {
       p2pAddress: `10.2.${Math.floor(Number(this.id.replace(/\D/g, '')) / 250) % 250}.${Number(this.id.replace(/\D/g, '')) % 250}:26656`,
       instanceId: null,
     });
+    if ((await this.post('/v1/pilot/enroll', body)).status === 202) await approve(this.id);
     const reply = await this.post('/v1/pilot/enroll', body);
     const parsed = JSON.parse(reply.text) as { status?: string; secret?: string };
     if (reply.status !== 200 || !parsed.secret)

@@ -8,6 +8,8 @@ export * from './model.js';
 export * from './slack/app.js';
 export * from './slack/blocks.js';
 export * from './slack/transport.js';
+export * from './slack/web-api.js';
 export * from './telegram/bot.js';
+export * from './telegram/bot-api.js';
 export * from './telegram/html.js';
 export * from './telegram/transport.js';

@@ -4,7 +4,7 @@
  * name, as for the enrollment token). The values never reach a log line: the loggers are given them
  * to redact, and errors name variables, never values.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeZodError } from '../protocol/index.js';
 import { extensionSecretFetcher, type SecretFetcher } from './env.js';
 
@@ -100,6 +100,11 @@ export interface ChatEnvOptions {
    * misconfiguration never stops the pilot API. Without it the first problem throws (serve, at start).
    */
   onProblem?: (problem: string) => void;
+  /**
+   * A process that takes no Slack requests (the pilot API, Telegram and tick Lambdas) and only posts:
+   * the bot token is all it reads, and it needs no signing secret or app token.
+   */
+  slackPostOnly?: boolean;
 }
 
 /**
@@ -157,7 +162,9 @@ export async function chatSecretsFromEnv(
     SLACK_BOT_TOKEN,
     'a Slack bot token (xoxb-…)',
   );
-  if (slackToken) {
+  if (slackToken && options.slackPostOnly) {
+    out.slack = { botToken: slackToken, ...(e.SLACK_API_URL ? { apiUrl: e.SLACK_API_URL } : {}) };
+  } else if (slackToken) {
     const signingSecret = await read(
       e.SLACK_SIGNING_SECRET,
       'BEAM_SLACK_SIGNING_SECRET_SECRET',

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import { randomBytes } from 'node:crypto';
+import * as z from 'zod';
 import { describeZodError } from '../protocol/index.js';
 import { CommanderSettings } from './settings.js';
 
@@ -18,7 +19,10 @@ const Env = z.object({
     .int()
     .optional(),
   BEAM_AUTO_APPROVE_ROLES: z.string().optional(),
-  BEAM_AUTO_APPROVE_REQUIRE_INSTANCE_ID: z.enum(['true', 'false']).optional(),
+  /** The KMS key that seals node secrets at rest (its id, ARN or alias). */
+  BEAM_KMS_KEY_ID: z.string().min(1).optional(),
+  /** Local runs: a key file instead of KMS (secrets.keyFile). */
+  BEAM_SECRETS_KEY_FILE: z.string().min(1).optional(),
   /** JSON with `thresholds`, `alerts` and `chat` (see CommanderSettings). */
   BEAM_SETTINGS_JSON: z.string().optional(),
   /** The fleet's `beam:fleet` tag (sentry defence's EC2 scope); overrides `sentry.fleet` of the JSON. */
@@ -51,16 +55,27 @@ export const extensionSecretFetcher: SecretFetcher = async (secretId) => {
   return SecretString;
 };
 
+/** What a function reads besides the table. Only the pilot API checks the fleet enrollment token. */
+export interface EnvNeeds {
+  enrollmentToken: boolean;
+}
+
 export async function settingsFromEnv(
   env: Record<string, string | undefined>,
   fetchSecret: SecretFetcher = extensionSecretFetcher,
+  needs: EnvNeeds = { enrollmentToken: true },
 ): Promise<CommanderSettings> {
   const parsed = Env.safeParse(env);
   if (!parsed.success) throw new Error(`invalid commander environment: ${describeZodError(parsed.error)}`);
   const e = parsed.data;
   let enrollmentToken = e.BEAM_ENROLLMENT_TOKEN;
-  if (!enrollmentToken && e.BEAM_ENROLLMENT_TOKEN_SECRET)
+  if (!needs.enrollmentToken) {
+    // The chat and tick functions are not given the token (least privilege) and never enroll; the
+    // settings want one, so a random value stands in that no request can match.
+    enrollmentToken = randomBytes(32).toString('hex');
+  } else if (!enrollmentToken && e.BEAM_ENROLLMENT_TOKEN_SECRET) {
     enrollmentToken = await fetchSecret(e.BEAM_ENROLLMENT_TOKEN_SECRET);
+  }
   if (!enrollmentToken) {
     throw new Error(
       'invalid commander environment: set BEAM_ENROLLMENT_TOKEN_SECRET to a Secrets Manager ARN or name, or BEAM_ENROLLMENT_TOKEN to the value (local runs)',
@@ -85,12 +100,25 @@ export async function settingsFromEnv(
     ...(e.BEAM_REPORT_INTERVAL_MS !== undefined ? { reportIntervalMs: e.BEAM_REPORT_INTERVAL_MS } : {}),
     autoApprove: {
       roles: e.BEAM_AUTO_APPROVE_ROLES ? e.BEAM_AUTO_APPROVE_ROLES.split(',').map((r) => r.trim()) : [],
-      requireInstanceId: e.BEAM_AUTO_APPROVE_REQUIRE_INSTANCE_ID !== 'false',
     },
+    ...(e.BEAM_KMS_KEY_ID || e.BEAM_SECRETS_KEY_FILE
+      ? {
+          secrets: {
+            ...(extra.secrets as object | undefined),
+            ...(e.BEAM_KMS_KEY_ID ? { kmsKeyId: e.BEAM_KMS_KEY_ID } : {}),
+            ...(e.BEAM_SECRETS_KEY_FILE ? { keyFile: e.BEAM_SECRETS_KEY_FILE } : {}),
+          },
+        }
+      : {}),
   });
   if (!result.success) {
     throw new Error(
       `invalid commander settings (environment / BEAM_SETTINGS_JSON): ${describeZodError(result.error)}`,
+    );
+  }
+  if (!result.data.secrets) {
+    throw new Error(
+      'invalid commander environment: set BEAM_KMS_KEY_ID to the KMS key that seals node secrets at rest, or BEAM_SECRETS_KEY_FILE to a local key file (local runs)',
     );
   }
   return result.data;

@@ -1,12 +1,15 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Role } from '../protocol/index.js';
+import { SecretsSettings } from './adapters/secrets/settings.js';
 import { AccessSettings } from './chatops/access.js';
-import { AlertPolicy } from './domain/alerts.js';
+import { AlertPolicy, PagingSettings } from './alerting/settings.js';
 import { FailoverSettings } from './failover/settings.js';
 import { GovernanceSettings } from './governance/settings.js';
 import { HealthThresholds } from './domain/health.js';
+import { IdentitySettings } from './identity/settings.js';
 import { ChatRoute } from './notify/notifier.js';
 import { SentrySettings } from './sentry/settings.js';
+import { PilotSettings } from './upgrade/settings.js';
 
 /** What every commander runs with, in Lambda or self-hosted; built from env vars or a config file. */
 export const CommanderSettings = z.strictObject({
@@ -17,14 +20,27 @@ export const CommanderSettings = z.strictObject({
   reportIntervalMs: z.number().int().min(500).max(300_000).default(5000),
   /** How long a pending pilot waits between enrollment polls. */
   enrollRetryMs: z.number().int().min(100).max(300_000).default(10_000),
+  /** Roles approved without a person, only on a verified instance identity (`identity.ec2`). */
   autoApprove: z
     .strictObject({
-      roles: z.array(Role).default([]),
-      requireInstanceId: z.boolean().default(true),
+      roles: z
+        .array(Role)
+        .refine(
+          (roles) => !roles.includes('validator'),
+          'validators are never auto-approved: remove "validator" and approve them in chat (`approve <node>`)',
+        )
+        .default([]),
     })
     .prefault({}),
+  /** How enrollments prove their EC2 instance (commander/identity). */
+  identity: IdentitySettings.prefault({}),
+  /** The key that seals node secrets at rest (adapters/secrets). */
+  secrets: SecretsSettings.optional(),
   thresholds: HealthThresholds.prefault({}),
+  /** Reminders, quiet hours, pending durations per kind and chain, the pinned status, the daily digest. */
   alerts: AlertPolicy.prefault({}),
+  /** PagerDuty and a generic webhook for critical alerts (secrets: never logged). */
+  paging: PagingSettings.prefault({}),
   chat: z.array(ChatRoute).default([]),
   /**
    * Validator failover (docs/failover.md): lease, detection and mode; defaults when absent. Beam
@@ -37,6 +53,8 @@ export const CommanderSettings = z.strictObject({
   access: AccessSettings.prefault({}),
   /** Proposal alerts, votes, auto-vote and auto-bond (docs/governance.md); `chains.<id>` overrides per chain. */
   governance: GovernanceSettings.prefault({}),
+  /** Pilot versions: the target (drift alert), releases `upgrade pilots <version>` may roll out, timeout. */
+  pilot: PilotSettings.prefault({}),
 });
 export type CommanderSettings = z.infer<typeof CommanderSettings>;
 export type CommanderSettingsInput = z.input<typeof CommanderSettings>;

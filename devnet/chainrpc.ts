@@ -72,7 +72,7 @@ export function chainRpc(view: ChainView, method: string, params: Params): unkno
       return {
         height: String(height),
         txs_results: results.map((t) => indexedTxJson(t).tx_result),
-        finalize_block_events: [],
+        finalize_block_events: chain.blockEvents(height),
         validator_updates: [],
         consensus_param_updates: null,
         app_hash: hex(blockAt(view, height).header.appHash),
@@ -85,7 +85,7 @@ export function chainRpc(view: ChainView, method: string, params: Params): unkno
       return {
         signed_header: {
           header: headerJson(block, block.header.validatorsHash),
-          commit: commitJson(commit, chain.validatorSet(height)),
+          commit: commitJson(commit),
         },
         canonical,
       };
@@ -108,7 +108,12 @@ export function chainRpc(view: ChainView, method: string, params: Params): unkno
       };
     }
     case 'validators': {
-      const height = heightParam(view, params);
+      // CometBFT's default is the latest uncommitted height, whose set is known; so is its limit.
+      const height = optInt(params, 'height') || view.viewHeight + 1;
+      if (height > view.viewHeight + 1)
+        throw internalError(
+          `height ${height} must be less than or equal to the current blockchain height ${view.viewHeight + 1}`,
+        );
       const all = chain.validatorSet(height);
       const perPage = Math.min(optInt(params, 'per_page') ?? 30, 100);
       const page = optInt(params, 'page') ?? 1;
@@ -164,18 +169,34 @@ export function chainRpc(view: ChainView, method: string, params: Params): unkno
         total_count: String(txs.length),
       };
     }
-    case 'devnet_sync_info': {
-      const block = blockAt(view, view.viewHeight);
-      const first = blockAt(view, 1);
+    case 'abci_info': {
+      const next = chain.block(view.viewHeight + 1);
+      const info = chain.info();
       return {
-        latest_block_hash: hex(block.hash),
-        latest_app_hash: hex(block.header.appHash),
-        latest_block_height: String(block.header.height),
-        latest_block_time: rfc3339(block.header.timeMs),
-        earliest_block_hash: hex(first.hash),
-        earliest_app_hash: hex(first.header.appHash),
-        earliest_block_height: '1',
-        earliest_block_time: rfc3339(first.header.timeMs),
+        response: {
+          data: 'devnet',
+          // The node answers with its binary's version.
+          version: '',
+          app_version: String(info.appVersion),
+          last_block_height: String(view.viewHeight),
+          last_block_app_hash: b64(next ? next.header.appHash : info.lastBlockAppHash),
+        },
+      };
+    }
+    case 'devnet_sync_info': {
+      // Before the first block, CometBFT reports height 0 with empty hashes.
+      const block = view.chain.block(view.viewHeight);
+      const first = view.chain.block(1);
+      const genesisTime = rfc3339(0).replace(/\.\d+Z$/, 'Z');
+      return {
+        latest_block_hash: block ? hex(block.hash) : '',
+        latest_app_hash: block ? hex(block.header.appHash) : '',
+        latest_block_height: String(block?.header.height ?? 0),
+        latest_block_time: block ? rfc3339(block.header.timeMs) : genesisTime,
+        earliest_block_hash: first ? hex(first.hash) : '',
+        earliest_app_hash: first ? hex(first.header.appHash) : '',
+        earliest_block_height: first ? '1' : '0',
+        earliest_block_time: first ? rfc3339(first.header.timeMs) : genesisTime,
         catching_up: false,
       };
     }

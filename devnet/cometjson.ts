@@ -13,8 +13,8 @@ import type {
 
 export const COMET_VERSION = '0.38.12';
 const ZERO_TIME = '0001-01-01T00:00:00Z';
-const BLOCK_ID_FLAG_ABSENT = 1;
-const BLOCK_ID_FLAG_COMMIT = 2;
+/** CometBFT's BlockIDFlag. */
+const BLOCK_ID_FLAG = { absent: 1, commit: 2, nil: 3 } as const;
 
 export const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex').toUpperCase();
 export const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
@@ -60,23 +60,24 @@ export function headerJson(block: Block, nextValidatorsHash: Uint8Array) {
   };
 }
 
-export function commitJson(commit: Commit | null, validators: ValidatorSetEntry[]) {
+/** A commit as CometBFT renders it: an absent validator's entry carries no address, time or signature. */
+export function commitJson(commit: Commit | null) {
   if (!commit) return { height: '0', round: 0, block_id: blockIdJson(undefined), signatures: [] };
   return {
     height: String(commit.height),
     round: commit.round,
     block_id: blockIdJson(commit.blockHash),
-    signatures: commit.signatures.map((sig, i) =>
+    signatures: commit.signatures.map((sig) =>
       sig
         ? {
-            block_id_flag: BLOCK_ID_FLAG_COMMIT,
+            block_id_flag: BLOCK_ID_FLAG[sig.blockIdFlag],
             validator_address: sig.validatorAddress,
             timestamp: rfc3339(sig.timestampMs),
             signature: b64(sig.signature),
           }
         : {
-            block_id_flag: BLOCK_ID_FLAG_ABSENT,
-            validator_address: validators[i]?.address ?? '',
+            block_id_flag: BLOCK_ID_FLAG.absent,
+            validator_address: '',
             timestamp: ZERO_TIME,
             signature: null,
           },
@@ -122,7 +123,7 @@ export function blockJson(block: Block, validators: ValidatorSetEntry[], nextVal
       header: headerJson(block, nextValidatorsHash),
       data: { txs: block.txs.map(b64) },
       evidence: { evidence: block.evidence.map((e) => evidenceJson(e, validators)) },
-      last_commit: commitJson(block.lastCommit, validators),
+      last_commit: commitJson(block.lastCommit),
     },
   };
 }

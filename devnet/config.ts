@@ -3,7 +3,7 @@
  * config/genesis.json (the node reads its chain id; the chain itself lives in the hub).
  */
 import { parse } from 'smol-toml';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export interface NodeConfigInput {
   moniker: string;

@@ -8,7 +8,7 @@
  */
 import { Proposal, SignedMsgType, Vote } from 'cosmjs-types/tendermint/types/types';
 import { timestampFromMs } from '../cometbft/canonical.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { b64 } from './cometjson.js';
 import { cometLog, voteString } from './cometlog.js';
 import type { PrivValidator } from './privvalidator.js';
@@ -31,6 +31,12 @@ export const RoundPush = z.object({
   propose: z.boolean(),
   /** The app's vote extension (base64) for a non-nil precommit; null while extensions are off. */
   extension: z.string().base64().nullable(),
+  /** x/upgrade's state before this height: the node's binary checks it as the SDK's pre-blocker does. */
+  upgrade: z.object({
+    plan: z.object({ name: z.string(), height: z.number().int(), info: z.string() }).nullable(),
+    applied: z.object({ name: z.string(), height: z.number().int() }).nullable(),
+    appVersion: z.number().int().nonnegative(),
+  }),
 });
 export type RoundPush = z.infer<typeof RoundPush>;
 

@@ -2,7 +2,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
 import { fromBech32 } from '@cosmjs/encoding';
-import { z } from 'zod';
+import { MsgSoftwareUpgrade } from 'cosmjs-types/cosmos/upgrade/v1beta1/tx';
+import * as z from 'zod';
+import { VOTE_POLICIES } from './background.js';
+import { moduleAddress } from './chain/codec.js';
 import { Flooder } from './flood.js';
 import type { Hub } from './hub.js';
 import { parseHostPort } from './wire.js';
@@ -20,8 +23,20 @@ export const ProposalBody = z.object({
   summary: z.string().min(1),
   votingPeriodMs: z.number().int().positive().optional(),
   proposer: z.string().min(1).optional(),
+  /** A MsgSoftwareUpgrade for this plan (authority: gov) runs when the proposal passes. */
+  upgrade: z
+    .object({
+      name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be letters, digits, ".", "_" and "-"'),
+      height: z.number().int().positive(),
+      info: z.string().default(''),
+    })
+    .optional(),
 });
 export const KillBody = z.object({ signal: z.enum(['SIGKILL', 'SIGTERM', 'SIGINT']).default('SIGKILL') });
+export const StartBody = z.object({ cosmovisor: z.boolean().default(false) });
+export const BackgroundBody = z.object({ count: z.number().int().positive().optional() });
+export const VotePolicyBody = z.object({ policy: z.enum(VOTE_POLICIES) });
+const BACKGROUND_ACTIONS = ['down', 'up', 'partition', 'heal', 'hold', 'release'] as const;
 export const FloodBody = z.object({
   connections: z.number().int().min(1).max(5000),
   durationMs: z.number().int().min(1).max(600_000).default(10_000),
@@ -61,7 +76,10 @@ export interface ControlOptions {
   /** Node names from devnet.json: they can be partitioned before they connect. */
   knownNodes?: () => string[];
   /** Node processes, when the control API runs next to them (kill / start). */
-  processes?: { start(name: string): void; kill(name: string, signal: NodeJS.Signals): void };
+  processes?: {
+    start(name: string, options: { cosmovisor: boolean }): void;
+    kill(name: string, signal: NodeJS.Signals): void;
+  };
   /** Creates and starts a new sentry node (devnet.json is updated). */
   addSentry?: (name?: string) => unknown;
   /** p2p address (host:port) of a node by name, for floods. */
@@ -130,9 +148,25 @@ export class ControlApi {
     if (method === 'POST' && nodeAction?.[1] && nodeAction[2]) {
       return this.nodeAction(decodeURIComponent(nodeAction[1]), nodeAction[2], body);
     }
+    const backgroundAction = /^\/background\/([a-z]+)$/.exec(path)?.[1];
+    if (method === 'POST' && backgroundAction && backgroundAction !== 'vote')
+      return this.backgroundAction(backgroundAction, body);
     switch (`${method} ${path}`) {
       case 'GET /status':
-        return { chainId: chain.params.chainId, height: chain.height(), blockTimeMs: hub.blockTimeMs };
+        return {
+          chainId: chain.params.chainId,
+          height: chain.height(),
+          blockTimeMs: hub.blockTimeMs,
+          round: hub.roundState(),
+          upgrade: chain.upgrade(),
+        };
+      case 'GET /background':
+        return { votePolicy: hub.background.votePolicy, validators: hub.background.list() };
+      case 'POST /background/vote': {
+        const { policy } = validate(VotePolicyBody, body);
+        hub.background.votePolicy = policy;
+        return { votePolicy: policy };
+      }
       case 'GET /nodes':
         return { nodes: this.listNodes() };
       case 'POST /fund': {
@@ -159,11 +193,26 @@ export class ControlApi {
         const b = validate(ProposalBody, body);
         const proposer = b.proposer ?? this.options.defaultProposer;
         this.checkAddress(proposer, 'proposer');
+        const authority = moduleAddress('gov', chain.params.bech32Prefix);
+        const messages = b.upgrade
+          ? [
+              {
+                typeUrl: '/cosmos.upgrade.v1beta1.MsgSoftwareUpgrade',
+                value: MsgSoftwareUpgrade.encode(
+                  MsgSoftwareUpgrade.fromPartial({
+                    authority,
+                    plan: { name: b.upgrade.name, height: BigInt(b.upgrade.height), info: b.upgrade.info },
+                  }),
+                ).finish(),
+              },
+            ]
+          : [];
         const proposalId = chain.submitProposal({
           title: b.title,
           summary: b.summary,
           proposer,
           votingPeriodMs: b.votingPeriodMs,
+          messages,
           nowMs: Date.now(),
         });
         return { proposalId };
@@ -206,7 +255,7 @@ export class ControlApi {
       default:
         throw new HttpError(
           404,
-          `no route ${method} ${path}; routes: GET /status, GET /nodes, POST /fund, POST /accounts, POST /proposals, POST /nodes/:name/{partition,heal,kill,start,flood}, POST /sentries, POST /block-time, GET /evidence, GET /validators, GET /signatures`,
+          `no route ${method} ${path}; routes: GET /status, GET /nodes, POST /fund, POST /accounts, POST /proposals, POST /nodes/:name/{partition,heal,kill,start,flood}, POST /sentries, POST /block-time, GET /evidence, GET /validators, GET /signatures, GET /background, POST /background/{down,up,partition,heal,hold,release,vote}`,
         );
     }
   }
@@ -230,12 +279,13 @@ export class ControlApi {
             'this control API does not manage node processes (nodes were started elsewhere)',
           );
         if (action === 'start') {
+          const { cosmovisor } = validate(StartBody, body);
           try {
-            processes.start(name);
+            processes.start(name, { cosmovisor });
           } catch (error) {
             throw new HttpError(409, (error as Error).message);
           }
-          return { node: name, started: true };
+          return { node: name, started: true, cosmovisor };
         }
         const { signal } = validate(KillBody, body);
         processes.kill(name, signal);
@@ -253,6 +303,28 @@ export class ControlApi {
         };
       }
     }
+  }
+
+  /** Chaos on the background validators: `count` of them (all when omitted; `hold` needs one). */
+  private backgroundAction(action: string, body: unknown): unknown {
+    const background = this.options.hub.background;
+    if (!(BACKGROUND_ACTIONS as readonly string[]).includes(action))
+      throw new HttpError(
+        404,
+        `no background action "${action}"; actions: ${BACKGROUND_ACTIONS.join(', ')}, vote`,
+      );
+    const { count } = validate(BackgroundBody, body);
+    if ((action === 'down' || action === 'partition' || action === 'hold') && count === undefined)
+      throw new HttpError(400, 'count: required for down, partition and hold');
+    const run: Record<(typeof BACKGROUND_ACTIONS)[number], () => string[]> = {
+      down: () => background.down(count ?? 0),
+      up: () => background.up(count),
+      partition: () => background.partition(count ?? 0),
+      heal: () => background.heal(count),
+      hold: () => background.hold(count ?? 0),
+      release: () => background.release(),
+    };
+    return { action, validators: run[action as (typeof BACKGROUND_ACTIONS)[number]]() };
   }
 
   /** Connected nodes plus the known ones that never connected. */

@@ -1,33 +1,37 @@
 /**
- * The hub: holds the chain and produces a block every `blockTimeMs`. Each new height it asks the
- * validator nodes over a line-delimited JSON TCP link to take part (the proposer signs the
- * proposal, every validator node a prevote and a precommit), verifies every signed message against
- * the canonical sign bytes it rebuilds itself, puts the verified precommits for the block into the
- * commit, records every signature (delivered in time or not) and turns double signing into evidence.
+ * The hub: holds the chain and runs consensus over it, one round per `blockTimeMs`. A round's
+ * proposer (CometBFT's proposer priority) proposes the next block; the validator nodes are asked
+ * over a line-delimited JSON TCP link to sign (the proposer its proposal, every validator node a
+ * prevote and a precommit), the background validators precommit in-hub. The hub verifies every
+ * signed message against the canonical sign bytes it rebuilds itself, records every node
+ * signature and turns double signing into evidence. A block commits as soon as precommits of more
+ * than 2/3 of the voting power are in; later precommits of its round still join its commit until
+ * the next height is proposed (CometBFT's timeout_commit). A round without +2/3 by its end gives
+ * way to the next round (and proposer) of the same height: with more than 1/3 offline the chain
+ * halts until enough return.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { Proposal, Vote } from 'cosmjs-types/tendermint/types/types';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ZERO_TIME, timestampToMs } from '../cometbft/canonical.js';
-import type { Block, ChainApp, Commit, CommitSig, DoubleSignEvidence, SignedKind } from './chain/types.js';
+import { BackgroundValidators } from './background.js';
+import { GENESIS_BINARY } from './binary.js';
+import type {
+  Block,
+  ChainApp,
+  Commit,
+  CommitSig,
+  DoubleSignEvidence,
+  SignedKind,
+  UpgradeStatus,
+  ValidatorSetEntry,
+} from './chain/types.js';
 import { type ChainView, chainRpc } from './chainrpc.js';
 import { b64, hex } from './cometjson.js';
 import { DoubleSignDetector } from './evidence.js';
 import { addressOf } from './keys.js';
 import { RpcError } from './rpcerror.js';
-import {
-  blockHashOf,
-  blockIdOf,
-  extensionsEnabled,
-  isBlockPrecommit,
-  sameBlockId,
-  sameBytes,
-  validExtensionSignature,
-  validProposalSignature,
-  validVoteSignature,
-  voteExtensionFor,
-  voteKind,
-} from './signatures.js';
+import { blockHashOf, blockIdOf, extensionsEnabled, sameBlockId, voteExtensionFor } from './signatures.js';
+import { type VerifyContext, verifyProposal, verifyVote } from './verify.js';
 import { onLines, sendLine } from './wire.js';
 
 export interface SignatureRecord {
@@ -58,11 +62,24 @@ export interface NodeSummary {
   nodeId: string;
   connected: boolean;
   partitioned: boolean;
-  /** Height the node sees (frozen while partitioned). */
+  /** Its consensus stopped at an upgrade (or a binary that cannot run the chain). */
+  halted: boolean;
+  /** Height the node sees (frozen while partitioned or halted). */
   viewHeight: number;
   validatorAddress: string | null;
+  /** The version of the binary it runs. */
+  version: string;
   rpcAddress: string;
   p2pAddress: string;
+}
+
+/** The consensus round in progress: the height being decided, its round and proposer. */
+export interface RoundState {
+  height: number;
+  round: number;
+  proposer: string;
+  /** The round's proposal is out (all validators see the block). */
+  proposed: boolean;
 }
 
 const Hello = z.object({
@@ -73,6 +90,7 @@ const Hello = z.object({
   pubkey: z.string().nullable(),
   rpcAddress: z.string(),
   p2pAddress: z.string(),
+  version: z.string().default(''),
 });
 const Rpc = z.object({
   m: z.literal('rpc'),
@@ -90,7 +108,16 @@ const SignedRecently = z.object({
 const VoteMessage = z.object({ m: z.literal('vote'), vote: z.string().base64() });
 /** A signed tendermint.types.Proposal, protobuf in base64. */
 const ProposalMessage = z.object({ m: z.literal('proposal'), proposal: z.string().base64() });
-const NodeMessage = z.discriminatedUnion('m', [Hello, Rpc, SignedRecently, VoteMessage, ProposalMessage]);
+/** The node's consensus stopped at this height (the SDK's pre-blocker error). */
+const HaltMessage = z.object({ m: z.literal('halt'), height: z.number().int().positive() });
+const NodeMessage = z.discriminatedUnion('m', [
+  Hello,
+  Rpc,
+  SignedRecently,
+  VoteMessage,
+  ProposalMessage,
+  HaltMessage,
+]);
 
 interface Conn {
   socket: Socket;
@@ -98,8 +125,22 @@ interface Conn {
   nodeId: string;
   pubkey: Uint8Array | null;
   address: string | null;
+  version: string;
   rpcAddress: string;
   p2pAddress: string;
+}
+
+interface Round extends RoundState {
+  block: Block;
+  upgrade: UpgradeStatus;
+  /** The block committed: +2/3 of the power precommitted it. */
+  decided: boolean;
+  /** Precommits of this round in time (for the block or nil), by validator address. */
+  precommits: Map<string, CommitSig>;
+  /** Records of node precommits for the block before it committed: delivered once it does. */
+  records: SignatureRecord[];
+  /** Nodes asked to take part so far. */
+  asked: Set<string>;
 }
 
 /** Signature records kept: a validator node signs up to three a height (proposal, prevote, precommit). */
@@ -110,6 +151,8 @@ const SIGNER_MEMORY_HEIGHTS = 1_000;
 export interface HubOptions {
   chain: ChainApp;
   blockTimeMs: number;
+  /** The rest of the network, signing in-hub (none: the nodes' validators hold all the power). */
+  background?: BackgroundValidators;
   /** Loopback address for the node link; port 0 picks one. */
   host?: string;
   port?: number;
@@ -117,6 +160,7 @@ export interface HubOptions {
 
 export class Hub {
   readonly chain: ChainApp;
+  readonly background: BackgroundValidators;
   blockTimeMs: number;
   private server: Server | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -124,8 +168,11 @@ export class Hub {
   private readonly sockets = new Set<Socket>();
   /** Node name → height its view froze at. */
   private readonly partitions = new Map<string, number>();
-  /** Signatures delivered in time for the height being collected. */
-  private collecting = new Map<string, CommitSig>();
+  /** Node name → height below the one its consensus stopped at. */
+  private readonly halted = new Map<string, number>();
+  private current: Round | null = null;
+  /** The commit of the latest block as the next proposal carries it (canonical once that block commits). */
+  private lastCommit: Commit | null = null;
   private readonly detector = new DoubleSignDetector();
   private readonly records: SignatureRecord[] = [];
   private readonly liveness = new Map<string, ValidatorLiveness>();
@@ -136,6 +183,8 @@ export class Hub {
   constructor(private readonly options: HubOptions) {
     this.chain = options.chain;
     this.blockTimeMs = options.blockTimeMs;
+    this.background =
+      options.background ?? new BackgroundValidators([], options.chain.params.chainId, GENESIS_BINARY);
   }
 
   /** Listens for nodes; blocks start with `startProducing`. */
@@ -152,10 +201,10 @@ export class Hub {
     return { host, port: addr.port };
   }
 
-  /** Produces a block at once and then one every `blockTimeMs`. */
+  /** Proposes the first block at once, then steps every `blockTimeMs`. */
   startProducing(): void {
     if (this.timer) return;
-    this.produce();
+    this.step();
     this.schedule();
   }
 
@@ -193,7 +242,12 @@ export class Hub {
   }
 
   viewHeight(name: string): number {
-    return this.partitions.get(name) ?? this.chain.height();
+    return this.partitions.get(name) ?? this.halted.get(name) ?? this.chain.height();
+  }
+
+  roundState(): RoundState | null {
+    const r = this.current;
+    return r && { height: r.height, round: r.round, proposer: r.proposer, proposed: r.proposed };
   }
 
   nodes(): NodeSummary[] {
@@ -202,8 +256,10 @@ export class Hub {
       nodeId: c.nodeId,
       connected: !c.socket.destroyed,
       partitioned: this.partitions.has(c.name),
+      halted: this.halted.has(c.name),
       viewHeight: this.viewHeight(c.name),
       validatorAddress: c.address,
+      version: c.version,
       rpcAddress: c.rpcAddress,
       p2pAddress: c.p2pAddress,
     }));
@@ -225,49 +281,129 @@ export class Hub {
   signedRecently(address: string, blocks: number): boolean {
     const latest = this.chain.height();
     for (let h = latest; h > Math.max(0, latest - blocks); h--) {
-      const commit = this.chain.block(h)?.lastCommit;
+      const commit = h === latest ? this.seenCommit() : this.chain.block(h + 1)?.lastCommit;
       if (commit?.signatures.some((s) => s?.validatorAddress === address)) return true;
     }
-    return this.collecting.has(address);
-  }
-
-  /** Produces the next block with the commit of the current one. */
-  produce(): void {
-    const height = this.chain.height();
-    const lastCommit = height > 0 ? this.buildCommit(height) : null;
-    if (lastCommit) this.countLiveness(lastCommit, height);
-    const timeMs = Math.max(Date.now(), this.lastTimeMs + 1);
-    this.lastTimeMs = timeMs;
-    const evidence = this.pendingEvidence;
-    this.pendingEvidence = [];
-    const block = this.chain.produceBlock({ timeMs, lastCommit, evidence });
-    this.collecting = new Map();
-    this.detector.forgetBelow(block.header.height - SIGNER_MEMORY_HEIGHTS);
-    this.announce(block);
+    return this.current?.precommits.has(address) ?? false;
   }
 
   /**
-   * Asks every validator node of the block's signing set to take part in its height. A partitioned
-   * node saw no proposal: it is told to vote nil (its votes are recorded, never counted).
+   * The end of a round: once its block committed, the next height is proposed (round 0, with the
+   * commit as its last commit); else the next round of the same height (the chain halts there).
    */
-  private announce(block: Block): void {
-    const height = block.header.height;
-    const set = this.chain.validatorSet(height);
-    const extension = extensionsEnabled(this.chain.params.voteExtensionsEnableHeight, height)
-      ? b64(voteExtensionFor(height))
+  step(): void {
+    const r = this.current;
+    if (r?.decided) {
+      this.lastCommit = this.commitOf(r);
+      this.countLiveness(this.lastCommit, this.chain.validatorSet(r.height));
+    }
+    this.propose(r && !r.decided ? r.round + 1 : 0);
+  }
+
+  /** The commit of the latest block: its round's precommits so far, or the one the next proposal carries. */
+  private seenCommit(): Commit | null {
+    const r = this.current;
+    return r?.decided ? this.commitOf(r) : this.lastCommit;
+  }
+
+  private commitOf(r: Round): Commit {
+    return {
+      height: r.height,
+      round: r.round,
+      blockHash: r.block.hash,
+      signatures: this.chain.validatorSet(r.height).map((v) => r.precommits.get(v.address) ?? null),
+    };
+  }
+
+  /** Commits the round's block once more than 2/3 of the voting power precommitted it. */
+  private decide(r: Round): void {
+    if (r.decided || r !== this.current) return;
+    const set = this.chain.validatorSet(r.height);
+    const total = set.reduce((sum, v) => sum + v.votingPower, 0);
+    const forBlock = set.reduce(
+      (sum, v) => sum + (r.precommits.get(v.address)?.blockIdFlag === 'commit' ? v.votingPower : 0),
+      0,
+    );
+    if (total === 0 || 3 * forBlock <= 2 * total) return;
+    r.decided = true;
+    this.chain.commitBlock(r.block);
+    for (const record of r.records) record.delivered = true;
+    this.pendingEvidence = this.pendingEvidence.filter((e) => !r.block.evidence.includes(e));
+    this.background.vote(this.chain);
+    this.background.unjail(this.chain, new Set(this.chain.validatorSet(r.height + 1).map((v) => v.address)));
+  }
+
+  private propose(round: number): void {
+    const height = this.chain.height() + 1;
+    const timeMs = Math.max(Date.now(), this.lastTimeMs + 1);
+    this.lastTimeMs = timeMs;
+    const block = this.chain.proposeBlock({
+      timeMs,
+      lastCommit: this.lastCommit,
+      evidence: [...this.pendingEvidence],
+      round,
+    });
+    const upgrade = this.chain.upgrade();
+    const r: Round = {
+      height,
+      round,
+      proposer: block.header.proposerAddress,
+      proposed: false,
+      block,
+      upgrade,
+      decided: false,
+      precommits: new Map(),
+      records: [],
+      asked: new Set(),
+    };
+    this.current = r;
+    this.detector.forgetBelow(height - SIGNER_MEMORY_HEIGHTS);
+    this.ask(r);
+    if (this.background.proposes(r.proposer, upgrade, height)) this.proposalOut(r);
+  }
+
+  /** The proposal reached the network: every node sees the block, background validators precommit. */
+  private proposalOut(r: Round): void {
+    r.proposed = true;
+    this.ask(r);
+    const precommits = this.background.precommits({
+      height: r.height,
+      round: r.round,
+      blockHash: r.block.hash,
+      upgrade: r.upgrade,
+      timeMs: Date.now(),
+    });
+    for (const p of precommits) r.precommits.set(p.validatorAddress, p);
+    this.decide(r);
+  }
+
+  /**
+   * Asks the validator nodes of the height's set to take part, each once per round: the proposer's
+   * nodes at once (to propose), the others once the proposal is out. A partitioned node saw no
+   * proposal: it is told to vote nil at once (its votes are recorded, never counted). A halted
+   * node is not asked.
+   */
+  private ask(r: Round): void {
+    const set = this.chain.validatorSet(r.height);
+    const extension = extensionsEnabled(this.chain.params.voteExtensionsEnableHeight, r.height)
+      ? b64(voteExtensionFor(r.height))
       : null;
     for (const conn of this.conns.values()) {
       const validatorIndex = set.findIndex((v) => v.address === conn.address);
-      if (validatorIndex < 0) continue;
-      const seesBlock = !this.partitions.has(conn.name);
+      if (validatorIndex < 0 || r.asked.has(conn.name) || this.halted.has(conn.name)) continue;
+      const partitioned = this.partitions.has(conn.name);
+      const proposer = conn.address === r.proposer;
+      if (!partitioned && !proposer && !r.proposed) continue;
+      r.asked.add(conn.name);
       sendLine(conn.socket, {
         t: 'round',
-        height,
-        round: 0,
+        height: r.height,
+        round: r.round,
         validatorIndex,
-        block: seesBlock ? { hash: hex(block.hash) } : null,
-        propose: seesBlock && conn.address === block.header.proposerAddress,
+        block: partitioned ? null : { hash: hex(r.block.hash) },
+        propose: proposer && !partitioned,
         extension,
+        upgrade: r.upgrade,
       });
     }
   }
@@ -275,27 +411,15 @@ export class Hub {
   private schedule(): void {
     this.timer = setTimeout(() => {
       try {
-        this.produce();
+        this.step();
       } catch (error) {
-        console.error('hub: block production failed:', error);
+        console.error('hub: consensus step failed:', error);
       }
       this.schedule();
     }, this.blockTimeMs);
   }
 
-  private buildCommit(height: number): Commit {
-    const block = this.chain.block(height);
-    if (!block) throw new Error(`hub: block ${height} missing`);
-    return {
-      height,
-      round: 0,
-      blockHash: block.hash,
-      signatures: this.chain.validatorSet(height).map((v) => this.collecting.get(v.address) ?? null),
-    };
-  }
-
-  private countLiveness(commit: Commit, height: number): void {
-    const set = this.chain.validatorSet(height);
+  private countLiveness(commit: Commit, set: ValidatorSetEntry[]): void {
     set.forEach((v, i) => {
       const l = this.liveness.get(v.address) ?? {
         address: v.address,
@@ -307,7 +431,7 @@ export class Hub {
       if (commit.signatures[i]) {
         l.signed++;
         l.consecutiveMissed = 0;
-        l.lastSignedHeight = height;
+        l.lastSignedHeight = commit.height;
       } else {
         l.missed++;
         l.consecutiveMissed++;
@@ -319,7 +443,7 @@ export class Hub {
   private commitFor(name: string, height: number): { commit: Commit | null; canonical: boolean } {
     const next = this.chain.block(height + 1);
     if (next && height + 1 <= this.viewHeight(name)) return { commit: next.lastCommit, canonical: true };
-    if (height === this.chain.height()) return { commit: this.buildCommit(height), canonical: false };
+    if (height === this.chain.height()) return { commit: this.seenCommit(), canonical: false };
     return { commit: next?.lastCommit ?? null, canonical: false };
   }
 
@@ -341,12 +465,15 @@ export class Hub {
           nodeId: msg.nodeId,
           pubkey,
           address: pubkey ? addressOf(pubkey) : null,
+          version: msg.version,
           rpcAddress: msg.rpcAddress,
           p2pAddress: msg.p2pAddress,
         };
         const previous = this.conns.get(msg.name);
         if (previous && previous.socket !== socket) previous.socket.destroy();
         this.conns.set(msg.name, conn);
+        // A new process under this name: its consensus runs again (a halted one says so again).
+        this.halted.delete(msg.name);
         sendLine(socket, {
           id: msg.id,
           result: { chainId: this.chain.params.chainId, height: this.viewHeight(msg.name) },
@@ -356,6 +483,10 @@ export class Hub {
       if (!conn) return void socket.destroy();
       if (msg.m === 'vote') return this.receiveVote(conn, msg.vote);
       if (msg.m === 'proposal') return this.receiveProposal(conn, msg.proposal);
+      if (msg.m === 'halt') {
+        this.halted.set(conn.name, Math.min(msg.height - 1, this.chain.height()));
+        return;
+      }
       if (msg.m === 'signedRecently') {
         sendLine(socket, { id: msg.id, result: this.signedRecently(msg.address, msg.blocks) });
         return;
@@ -379,59 +510,59 @@ export class Hub {
     }
   }
 
+  private verifyContext(): VerifyContext {
+    return {
+      chainId: this.chain.params.chainId,
+      voteExtensionsEnableHeight: this.chain.params.voteExtensionsEnableHeight,
+      proposedHeight: this.current?.height ?? this.chain.height(),
+    };
+  }
+
   private receiveVote(conn: Conn, encoded: string): void {
-    const checked = this.checkVote(conn, encoded);
+    const checked = verifyVote(this.verifyContext(), conn, encoded);
     if (typeof checked === 'string') {
       console.error(`hub: rejected a vote from ${conn.name}: ${checked}`);
       return;
     }
-    const { vote, kind, address, block } = checked;
-    const height = block.header.height;
+    const { vote, kind, address } = checked;
+    const r = this.current;
+    const height = Number(vote.height);
     const timestampMs = timestampToMs(vote.timestamp ?? ZERO_TIME);
-    const inTime =
+    const blockHash = blockHashOf(vote.blockId);
+    // A precommit of the round in progress, from a node in touch with the network, counts.
+    const counts =
       kind === 'precommit' &&
-      sameBlockId(vote.blockId, blockIdOf(block.hash)) &&
-      height === this.chain.height() &&
+      r !== null &&
+      height === r.height &&
+      vote.round === r.round &&
       !this.partitions.has(conn.name) &&
-      !this.collecting.has(address);
-    if (inTime)
-      this.collecting.set(address, { validatorAddress: address, timestampMs, signature: vote.signature });
-    this.record(conn.name, address, {
+      !r.precommits.has(address) &&
+      (blockHash === null || sameBlockId(vote.blockId, blockIdOf(r.block.hash)));
+    const record = this.record(conn.name, address, {
       kind,
       height,
       round: vote.round,
-      blockHash: blockHashOf(vote.blockId),
+      blockHash,
       timestampMs,
       signature: vote.signature,
-      delivered: inTime,
+      delivered: false,
     });
-  }
-
-  /** The verified vote with its validator and block, or why it is rejected. */
-  private checkVote(
-    conn: Conn,
-    encoded: string,
-  ): { vote: Vote; kind: SignedKind; address: string; block: Block } | string {
-    let vote: Vote;
-    try {
-      vote = Vote.decode(Buffer.from(encoded, 'base64'));
-    } catch {
-      return 'not a tendermint.types.Vote';
-    }
-    const kind = voteKind(vote.type);
-    const where = `${kind ?? `type ${vote.type}`} at height ${vote.height}`;
-    if (!kind) return `${where}: neither a prevote nor a precommit`;
-    const block = this.chain.block(Number(vote.height));
-    if (!block) return `${where}: no block at that height`;
-    const key = this.signingKey(conn, vote.validatorAddress);
-    if (typeof key === 'string') return `${where}: ${key}`;
-    const problem = this.voteProblem(key.pubkey, vote);
-    if (problem) return `${where}: ${problem}`;
-    return { vote, kind, address: key.address, block };
+    if (!counts || !r) return;
+    r.precommits.set(address, {
+      blockIdFlag: blockHash === null ? 'nil' : 'commit',
+      validatorAddress: address,
+      timestampMs,
+      signature: vote.signature,
+    });
+    if (blockHash === null) return;
+    // After the block committed, a precommit for it still joins its commit (timeout_commit).
+    if (r.decided) record.delivered = true;
+    else r.records.push(record);
+    this.decide(r);
   }
 
   private receiveProposal(conn: Conn, encoded: string): void {
-    const checked = this.checkProposal(conn, encoded);
+    const checked = verifyProposal(this.verifyContext(), conn, encoded);
     if (typeof checked === 'string') {
       console.error(`hub: rejected a proposal from ${conn.name}: ${checked}`);
       return;
@@ -446,45 +577,17 @@ export class Hub {
       signature: proposal.signature,
       delivered: false,
     });
-  }
-
-  /** The verified proposal with its validator, or why it is rejected. */
-  private checkProposal(conn: Conn, encoded: string): { proposal: Proposal; address: string } | string {
-    let proposal: Proposal;
-    try {
-      proposal = Proposal.decode(Buffer.from(encoded, 'base64'));
-    } catch {
-      return 'not a tendermint.types.Proposal';
-    }
-    const where = `at height ${proposal.height}`;
-    if (!this.chain.block(Number(proposal.height))) return `${where}: no block at that height`;
-    const key = this.signingKey(conn, null);
-    if (typeof key === 'string') return `${where}: ${key}`;
-    if (!validProposalSignature(this.chain.params.chainId, key.pubkey, proposal))
-      return `${where}: invalid signature`;
-    return { proposal, address: key.address };
-  }
-
-  /** The node's validator key, when it may sign: it has one, and the message names that key. */
-  private signingKey(conn: Conn, named: Uint8Array | null): { pubkey: Uint8Array; address: string } | string {
-    if (!conn.pubkey || !conn.address) return 'the node has no validator key';
-    if (named && hex(named) !== conn.address) return `it names validator ${hex(named)}, not its own key`;
-    return { pubkey: conn.pubkey, address: conn.address };
-  }
-
-  /** CometBFT's checks on a vote: its signature, and an extension exactly where extensions belong. */
-  private voteProblem(pubkey: Uint8Array, vote: Vote): string | null {
-    const { chainId, voteExtensionsEnableHeight } = this.chain.params;
-    if (!validVoteSignature(chainId, pubkey, vote)) return 'invalid signature';
-    if (isBlockPrecommit(vote) && extensionsEnabled(voteExtensionsEnableHeight, Number(vote.height))) {
-      // The devnet app's VerifyVoteExtension accepts only the extension it asked for.
-      if (!sameBytes(vote.extension, voteExtensionFor(Number(vote.height))))
-        return 'vote extension rejected by the app';
-      if (!validExtensionSignature(chainId, pubkey, vote)) return 'invalid extension signature';
-      return null;
-    }
-    if (vote.extension.length > 0 || vote.extensionSignature.length > 0) return 'unexpected vote extension';
-    return null;
+    const r = this.current;
+    const ours =
+      r !== null &&
+      !r.proposed &&
+      Number(proposal.height) === r.height &&
+      proposal.round === r.round &&
+      address === r.proposer &&
+      !this.partitions.has(conn.name) &&
+      sameBlockId(proposal.blockId, blockIdOf(r.block.hash));
+    if (!ours || !r) return;
+    this.proposalOut(r);
   }
 
   /** Records a verified signature and checks it for double signing. */
@@ -492,9 +595,10 @@ export class Hub {
     node: string,
     validatorAddress: string,
     s: Omit<SignatureRecord, 'validatorAddress' | 'node' | 'receivedAtMs'> & { signature: Uint8Array },
-  ): void {
+  ): SignatureRecord {
     const { signature, ...fields } = s;
-    this.records.push({ validatorAddress, node, ...fields, receivedAtMs: Date.now() });
+    const record = { validatorAddress, node, ...fields, receivedAtMs: Date.now() };
+    this.records.push(record);
     if (this.records.length > MAX_RECORDS) this.records.splice(0, this.records.length - MAX_RECORDS);
     const evidence = this.detector.observe(
       {
@@ -506,11 +610,13 @@ export class Hub {
       },
       Date.now(),
     );
-    if (!evidence) return;
-    console.error(
-      `hub: DOUBLE SIGN (${evidence.kind}) by ${validatorAddress} at height ${s.height} round ${s.round} ${s.kind} (${evidence.votes.map((v) => `${v.node}: ${v.blockHash ?? 'nil'}`).join(', ')})`,
-    );
-    this.evidence.push(evidence);
-    this.pendingEvidence.push(evidence);
+    if (evidence) {
+      console.error(
+        `hub: DOUBLE SIGN (${evidence.kind}) by ${validatorAddress} at height ${s.height} round ${s.round} ${s.kind} (${evidence.votes.map((v) => `${v.node}: ${v.blockHash ?? 'nil'}`).join(', ')})`,
+      );
+      this.evidence.push(evidence);
+      this.pendingEvidence.push(evidence);
+    }
+    return record;
   }
 }

@@ -1,4 +1,6 @@
 /** Programmatic devnet: hub and control API in-process, nodes as real child processes. */
+import { BackgroundValidators } from './background.js';
+import { GENESIS_BINARY, stageUpgrade } from './binary.js';
 import { createChain, defaultParams } from './chain/index.js';
 import { ControlApi } from './control.js';
 import { submitGrants } from './grants.js';
@@ -8,6 +10,8 @@ import { type LayoutOptions, addSentryHome, layoutDevnet, writeDevnetInfo } from
 import { parseHostPort } from './wire.js';
 import { NodeProcess } from './processes.js';
 
+export type { BackgroundState, BackgroundSummary, VotePolicy } from './background.js';
+export { readUpgradeInfo, stageUpgrade } from './binary.js';
 export type { DevnetInfo, DevnetNode } from './info.js';
 export { readDevnetInfo } from './info.js';
 export type { KeyMode, LayoutOptions } from './launcher.js';
@@ -31,8 +35,11 @@ export interface DevnetOptions extends LayoutOptions {
 export interface Devnet {
   info: DevnetInfo;
   hub: Hub;
-  /** Starts (or restarts) a node process by name. */
-  startNode(name: string): void;
+  /**
+   * Starts (or restarts) a node process by name: its `command` (the home's current binary), or with
+   * `cosmovisor: true` its `cosmovisorCommand` (cosmovisor switches binaries at upgrades).
+   */
+  startNode(name: string, options?: { cosmovisor?: boolean }): void;
   /** Sends a signal to a node process (SIGKILL for a crash). */
   killNode(name: string, signal?: NodeJS.Signals): void;
   /** SIGTERM then SIGKILL after a grace period; resolves once it exited. */
@@ -44,18 +51,21 @@ export interface Devnet {
    * Validators reach it through `dial_peers` or their config.
    */
   addSentry(name?: string, options?: { start?: boolean }): DevnetNode;
+  /**
+   * Stages the binary for upgrade `upgrade` in a node's home (cosmovisor/upgrades/<upgrade>/bin),
+   * as version `version` (default: the upgrade's name); returns its path.
+   */
+  stageUpgrade(node: string, upgrade: string, version?: string): string;
   stop(): Promise<void>;
 }
 
 const NODE_BOOT_TIMEOUT_MS = 30_000;
 
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline)
-      throw new Error(
-        `devnet: nodes did not connect to the hub within ${timeoutMs} ms (see <home>/node.log)`,
-      );
+      throw new Error(`devnet: ${what} within ${timeoutMs} ms (see <home>/node.log)`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -67,11 +77,18 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     denom: 'stake',
     bech32Prefix: 'cosmos',
   });
-  const { info, genesis, hubAddress } = await layoutDevnet(options, params);
+  const { info, genesis, hubAddress, background } = await layoutDevnet(options, params);
   const chain = createChain(genesis);
-  const hub = new Hub({ chain, blockTimeMs: info.blockTimeMs, ...parseHostPort(hubAddress) });
+  const hub = new Hub({
+    chain,
+    blockTimeMs: info.blockTimeMs,
+    background: new BackgroundValidators(background, params.chainId, GENESIS_BINARY),
+    ...parseHostPort(hubAddress),
+  });
   const faucet = info.accounts.find((a) => a.name === 'faucet');
-  const processes = new Map(info.nodes.map((n) => [n.name, new NodeProcess(n.name, n.home, n.command)]));
+  const processes = new Map(
+    info.nodes.map((n) => [n.name, new NodeProcess(n.name, n.home, n.command, n.cosmovisorCommand)]),
+  );
   const node = (name: string) => {
     const p = processes.get(name);
     if (!p) throw new Error(`no node named "${name}"; nodes: ${[...processes.keys()].join(', ')}`);
@@ -80,7 +97,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   const addSentry = (name?: string, opts: { start?: boolean } = {}) => {
     const added = addSentryHome(info, hubAddress, name);
     writeDevnetInfo(info);
-    const proc = new NodeProcess(added.name, added.home, added.command);
+    const proc = new NodeProcess(added.name, added.home, added.command, added.cosmovisorCommand);
     processes.set(added.name, proc);
     if (opts.start !== false) proc.start();
     return added;
@@ -90,7 +107,10 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     hub,
     defaultProposer: faucet?.address ?? '',
     knownNodes: () => info.nodes.map((n) => n.name),
-    processes: { start: (name) => node(name).start(), kill: (name, signal) => node(name).kill(signal) },
+    processes: {
+      start: (name, opts) => node(name).start(opts),
+      kill: (name, signal) => node(name).kill(signal),
+    },
     p2pAddressOf: (name) => info.nodes.find((n) => n.name === name)?.p2pAddress,
     port: options.controlPort,
   });
@@ -112,15 +132,28 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       for (const p of processes.values()) p.start();
       // Blocks start once every node is up (RPC listening, hub linked): validators miss none at boot.
       const names = info.nodes.map((n) => n.name);
-      await waitUntil(() => {
-        // A node that exits at boot (e.g. no remote signer answered in signer mode) fails at once.
-        const exited = info.nodes.find((n) => !node(n.name).running);
-        if (exited)
-          throw new Error(`devnet: node ${exited.name} exited at boot (see ${exited.home}/node.log)`);
-        return names.every((name) => hub.nodes().some((n) => n.name === name && n.connected));
-      }, NODE_BOOT_TIMEOUT_MS);
+      await waitUntil(
+        () => {
+          // A node that exits at boot (e.g. no remote signer answered in signer mode) fails at once.
+          const exited = info.nodes.find((n) => !node(n.name).running);
+          if (exited)
+            throw new Error(`devnet: node ${exited.name} exited at boot (see ${exited.home}/node.log)`);
+          return names.every((name) => hub.nodes().some((n) => n.name === name && n.connected));
+        },
+        NODE_BOOT_TIMEOUT_MS,
+        'nodes did not connect to the hub',
+      );
     }
-    if (options.startBlocks !== false) hub.startProducing();
+    if (options.startBlocks !== false) {
+      hub.startProducing();
+      // Clients read a first block (cosmjs cannot decode the status of an empty chain): wait for it
+      // when it can commit, with the nodes started or the background validators' +2/3 alone.
+      const set = chain.validatorSet(1);
+      const total = set.reduce((sum, v) => sum + v.votingPower, 0);
+      const background = set.reduce((sum, v) => sum + (hub.background.has(v.address) ? v.votingPower : 0), 0);
+      if (options.startNodes !== false || 3 * background > 2 * total)
+        await waitUntil(() => chain.height() >= 1, NODE_BOOT_TIMEOUT_MS, 'the first block did not commit');
+    }
   } catch (error) {
     await stop();
     throw error;
@@ -129,10 +162,11 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     info,
     hub,
     node,
-    startNode: (name) => node(name).start(),
+    startNode: (name, opts) => node(name).start(opts),
     killNode: (name, signal = 'SIGKILL') => node(name).kill(signal),
     stopNode: (name) => node(name).stop(),
     addSentry,
+    stageUpgrade: (name, upgrade, version) => stageUpgrade(node(name).home, upgrade, version),
     stop,
   };
 }

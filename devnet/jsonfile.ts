@@ -1,6 +1,6 @@
 /** Reads a JSON file through a zod schema; errors name the file and the bad fields. */
 import { existsSync, readFileSync } from 'node:fs';
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 export function readJsonFile<T>(path: string, schema: z.ZodType<T>): T {
   if (!existsSync(path)) throw new Error(`${path}: file not found`);

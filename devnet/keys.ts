@@ -10,7 +10,7 @@ import {
   sign,
   verify,
 } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');

@@ -1,9 +1,17 @@
-/** Lays out a devnet directory: keys, node homes (CometBFT files), genesis and devnet.json. */
+/**
+ * Lays out a devnet directory: keys, node homes (CometBFT files and cosmovisor's layout), genesis
+ * with the layout's validators and the background validators (the rest of the network's voting
+ * power, run inside the hub), and devnet.json.
+ */
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fromBech32, toBech32 } from '@cosmjs/encoding';
 import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
+import type { BackgroundValidator } from './background.js';
+import { layoutCosmovisor } from './binary.js';
+import { powerReduction } from './chain/codec.js';
 import type { ChainParams, Genesis } from './chain/types.js';
 import { renderConfigToml, renderGenesisJson } from './config.js';
 import type { DevnetInfo, DevnetNode } from './info.js';
@@ -28,10 +36,19 @@ export interface LayoutOptions {
    * validator key; the key stays in DIR/keys.
    */
   keyMode?: KeyMode;
+  /**
+   * Validators of the rest of the network, signing inside the hub (default 20). 0 is the
+   * single-validator layout: the layout's validators hold all the voting power.
+   */
+  backgroundValidators?: number;
+  /** Share of the voting power each of the layout's validators holds beside background validators (default 0.05). */
+  powerShare?: number;
 }
 
 export type KeyMode = 'file' | 'signer';
 
+export const DEFAULT_BACKGROUND_VALIDATORS = 20;
+export const DEFAULT_POWER_SHARE = 0.05;
 export const CLI_PATH = join(dirname(fileURLToPath(import.meta.url)), 'cli.ts');
 const SELF_DELEGATION = '100000000';
 const TEST_ACCOUNTS: [string, string][] = [
@@ -43,6 +60,26 @@ const TEST_ACCOUNTS: [string, string][] = [
 
 export function nodeCommand(home: string): string[] {
   return [process.execPath, '--import', 'tsx', CLI_PATH, 'node', '--home', home];
+}
+
+export function cosmovisorCommand(home: string): string[] {
+  return [process.execPath, '--import', 'tsx', CLI_PATH, 'cosmovisor', 'run', 'start', '--home', home];
+}
+
+/**
+ * Voting power of each background validator: together they hold what the layout's validators (each
+ * SELF_DELEGATION) leave to reach `share` each, split evenly.
+ */
+function backgroundPowers(count: number, validators: number, share: number): number[] {
+  if (count === 0) return [];
+  if (!(share > 0 && share * validators < 1))
+    throw new Error(
+      `powerShare ${share}: ${validators} validator(s) at that share leave no power to the rest`,
+    );
+  const own = Number(BigInt(SELF_DELEGATION) / powerReduction);
+  const rest = Math.round(own / share) - own * validators;
+  if (rest < count) throw new Error(`powerShare ${share} leaves less than 1 power per background validator`);
+  return Array.from({ length: count }, (_, i) => Math.floor(rest / count) + (i < rest % count ? 1 : 0));
 }
 
 async function newAccount(prefix: string) {
@@ -71,7 +108,7 @@ interface PlannedNode {
 export async function layoutDevnet(
   options: LayoutOptions,
   params: ChainParams,
-): Promise<{ info: DevnetInfo; genesis: Genesis; hubAddress: string }> {
+): Promise<{ info: DevnetInfo; genesis: Genesis; hubAddress: string; background: BackgroundValidator[] }> {
   const dir = resolve(options.dir);
   if (existsSync(join(dir, 'devnet.json'))) {
     if (!options.reset)
@@ -156,6 +193,30 @@ export async function layoutDevnet(
     genesis.accounts.push({ address: account.address, coins: [{ denom, amount }] });
   }
 
+  const background: BackgroundValidator[] = [];
+  const powers = backgroundPowers(
+    options.backgroundValidators ?? DEFAULT_BACKGROUND_VALIDATORS,
+    options.validators ?? 1,
+    options.powerShare ?? DEFAULT_POWER_SHARE,
+  );
+  for (const [i, power] of powers.entries()) {
+    const name = `bg${String(i + 1).padStart(2, '0')}`;
+    const key = generateEd25519();
+    // No mnemonic: the hub acts for these operators through devnet controls, never through txs.
+    const account = toBech32(prefix, randomBytes(20));
+    const selfDelegation = String(BigInt(power) * powerReduction);
+    genesis.accounts.push({ address: account, coins: [{ denom, amount: selfDelegation }] });
+    genesis.validators.push({
+      moniker: `${name}-moniker`,
+      operatorAccount: account,
+      consensusPubkey: key.publicKey,
+      selfDelegation,
+      commissionRate: '0.05',
+    });
+    const operator = toBech32(`${prefix}valoper`, fromBech32(account, 90).data);
+    background.push({ name, seed: key.seed, publicKey: key.publicKey, account, operator });
+  }
+
   const peerAddress = (n: PlannedNode) => `${nodeIdOf(n.nodeKey.publicKey)}@${n.ip}:${portBase}`;
   const sentryPeers = planned.filter((n) => n.role === 'sentry').map(peerAddress);
   const validatorIds = planned
@@ -184,10 +245,18 @@ export async function layoutDevnet(
     dir,
     hub: { controlUrl: '' },
     validators,
+    background: background.map((b, i) => ({
+      name: b.name,
+      moniker: `${b.name}-moniker`,
+      operatorAddress: b.operator,
+      accountAddress: b.account,
+      consensusAddress: addressOf(b.publicKey),
+      votingPower: powers[i] ?? 0,
+    })),
     nodes,
     accounts,
   };
-  return { info, genesis, hubAddress };
+  return { info, genesis, hubAddress, background };
 }
 
 interface HomeSpec extends PlannedNode {
@@ -205,7 +274,7 @@ interface HomeSpec extends PlannedNode {
   validatorIds: string[];
 }
 
-/** Writes one node home (config.toml, genesis.json, keys, initial sign state) and describes it. */
+/** Writes one node home (config.toml, genesis.json, keys, sign state, cosmovisor's layout) and describes it. */
 function writeNodeHome(n: HomeSpec): DevnetNode {
   const home = join(n.dir, 'nodes', n.name);
   const isSentry = n.role === 'sentry';
@@ -240,6 +309,7 @@ function writeNodeHome(n: HomeSpec): DevnetNode {
     else writeJson(keyPath, privValidatorKeyJson(n.validatorKey));
     writePrivState(join(home, 'data', 'priv_validator_state.json'), INITIAL_STATE);
   }
+  layoutCosmovisor(home);
   return {
     name: n.name,
     role: n.role,
@@ -250,6 +320,7 @@ function writeNodeHome(n: HomeSpec): DevnetNode {
     p2pAddress: `${n.ip}:${n.portBase}`,
     cometNodeId: nodeIdOf(n.nodeKey.publicKey),
     command: nodeCommand(home),
+    cosmovisorCommand: cosmovisorCommand(home),
     signerLaddr,
   };
 }

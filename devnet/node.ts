@@ -2,12 +2,17 @@
  * `devnet node --home DIR`: a Cosmos-daemon look-alike. Reads the CometBFT files of its home, takes
  * part in each height the hub announces through its private validator (the FilePV in the home, or
  * a remote signer on priv_validator_laddr, as CometBFT), keeps a real p2p listener and peers, and
- * serves CometBFT JSON-RPC; chain-wide queries go to the hub.
+ * serves CometBFT JSON-RPC; chain-wide queries go to the hub. It runs as a daemon binary (a
+ * version and the upgrade handler it registers, devnet/binary.ts) and meets x/upgrade's plans as
+ * the SDK's pre-blocker does: a height it cannot execute stops its consensus for good.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isAbsolute, join } from 'node:path';
+import { GetNodeInfoResponse } from 'cosmjs-types/cosmos/base/tendermint/v1beta1/query';
+import { cosmovisorPaths, writeUpgradeInfo } from './binary.js';
 import { COMET_VERSION, b64, pubkeyJson } from './cometjson.js';
+import { cometLog } from './cometlog.js';
 import { type NodeConfig, NodeGenesis, parseNodeConfig } from './config.js';
 import { Consensus, RoundPush } from './consensus.js';
 import { HubLink, type HubPush } from './hublink.js';
@@ -16,10 +21,23 @@ import { NodeKeyFile, addressOf, keyFromPrivKeyValue, nodeIdOf } from './keys.js
 import { P2p } from './p2p.js';
 import { type PrivValidator, openPrivValidator } from './privvalidator.js';
 import { RpcError, internalError, invalidParams } from './rpcerror.js';
+import { type Binary, type UpgradeHalt, upgradeHalt } from './upgradecheck.js';
 import { parseHostPort } from './wire.js';
 
 /** Ends the process: exit code 1 for a start error, 2 for a panic (as Go exits). */
 export type Fatal = (message: string, code?: number) => void;
+
+const GET_NODE_INFO = '/cosmos.base.tendermint.v1beta1.Service/GetNodeInfo';
+/** The hub's answer to abci_info (CometBFT's shape). */
+interface AbciInfo {
+  response: {
+    data: string;
+    version: string;
+    app_version: string;
+    last_block_height: string;
+    last_block_app_hash: string;
+  };
+}
 
 export class NodeDaemon {
   readonly nodeId: string;
@@ -30,6 +48,9 @@ export class NodeDaemon {
   private rpcServer: Server | undefined;
   private linked = false;
   private checkedDoubleSign = false;
+  /** The height whose pre-blocker stopped this node's consensus (CometBFT's CONSENSUS FAILURE). */
+  private haltedAt: number | null = null;
+  private appliedLogged = 0;
 
   private constructor(
     readonly config: NodeConfig,
@@ -37,6 +58,8 @@ export class NodeDaemon {
     readonly chainId: string,
     private readonly pv: PrivValidator,
     private readonly onFatal: Fatal,
+    private readonly home: string,
+    readonly binary: Binary,
   ) {
     this.nodeId = nodeIdOf(nodePubKey);
     this.validatorAddress = addressOf(pv.pubKey);
@@ -57,6 +80,7 @@ export class NodeDaemon {
         pubkey: b64(pv.pubKey),
         rpcAddress: `${host}:${port}`,
         p2pAddress: `${p2pAddr.host}:${p2pAddr.port}`,
+        version: binary.version,
       },
       (push) => this.onPush(push),
       (hello) => void this.onHubConnected(hello),
@@ -74,7 +98,7 @@ export class NodeDaemon {
    * Reads the home and opens the private validator; in socket mode that waits for the remote
    * signer's pubkey, and fails as CometBFT fails when none answers.
    */
-  static async open(home: string, onFatal: Fatal): Promise<NodeDaemon> {
+  static async open(home: string, binary: Binary, onFatal: Fatal): Promise<NodeDaemon> {
     const path = (p: string) => (isAbsolute(p) ? p : join(home, p));
     const configPath = join(home, 'config', 'config.toml');
     if (!existsSync(configPath)) throw new Error(`${configPath}: file not found (is --home right?)`);
@@ -82,7 +106,7 @@ export class NodeDaemon {
     const nodeKey = keyFromPrivKeyValue(readJsonFile(path(config.node_key_file), NodeKeyFile).priv_key.value);
     const chainId = readJsonFile(path(config.genesis_file), NodeGenesis).chain_id;
     const pv = await openPrivValidator(config, home, chainId);
-    return new NodeDaemon(config, nodeKey.publicKey, chainId, pv, onFatal);
+    return new NodeDaemon(config, nodeKey.publicKey, chainId, pv, onFatal, home, binary);
   }
 
   /** RPC first, then the hub link: a node the hub lists is already answering RPC. */
@@ -113,6 +137,8 @@ export class NodeDaemon {
         `Error: the chain behind proxy_app is ${hello.chainId}, but genesis.json says chain_id ${this.chainId}`,
       );
     }
+    // A halted node stays halted across a hub reconnect: its view stays frozen.
+    if (this.haltedAt !== null) this.hub.send({ m: 'halt', height: this.haltedAt });
     if (this.linked) return;
     this.linked = true;
     const checkBlocks = this.config.consensus.double_sign_check_height;
@@ -140,9 +166,34 @@ export class NodeDaemon {
   }
 
   private onPush(push: HubPush): void {
-    if (push.t !== 'round' || !this.checkedDoubleSign) return;
-    const round = RoundPush.safeParse(push);
-    if (round.success) this.consensus.onRound(round.data);
+    if (push.t !== 'round' || !this.checkedDoubleSign || this.haltedAt !== null) return;
+    const parsed = RoundPush.safeParse(push);
+    if (!parsed.success) return;
+    const round = parsed.data;
+    const halt = upgradeHalt(this.binary, round.upgrade, round.height);
+    if (halt) {
+      this.halt(halt, round.height);
+      return;
+    }
+    const plan = round.upgrade.plan;
+    if (plan && plan.height <= round.height && this.appliedLogged !== round.height) {
+      this.appliedLogged = round.height;
+      cometLog('info', `applying upgrade "${plan.name}" at height: ${plan.height}`, { module: 'x/upgrade' });
+    }
+    this.consensus.onRound(round);
+  }
+
+  /**
+   * The pre-blocker's error: upgrade-info.json first (for cosmovisor), the log lines, then consensus
+   * stops for good while RPC and p2p stay up, as a Cosmos daemon after a consensus failure. The hub
+   * freezes this node's view below the height.
+   */
+  private halt(halt: UpgradeHalt, height: number): void {
+    this.haltedAt = height;
+    if (halt.needed) writeUpgradeInfo(cosmovisorPaths(this.home).upgradeInfo, halt.needed);
+    cometLog('error', halt.message, { module: 'x/upgrade' });
+    cometLog('error', 'CONSENSUS FAILURE!!!', { module: 'consensus', height, err: halt.message });
+    this.hub.send({ m: 'halt', height });
   }
 
   private async localRpc(method: string, params: Record<string, unknown>): Promise<unknown> {
@@ -156,7 +207,7 @@ export class NodeDaemon {
         };
         const power = vals.validators.find((v) => v.address === this.validatorAddress)?.voting_power ?? '0';
         return {
-          node_info: this.nodeInfo(),
+          node_info: this.nodeInfo((await this.abciInfo()).response.app_version),
           sync_info: sync,
           validator_info: {
             address: this.validatorAddress,
@@ -167,6 +218,7 @@ export class NodeDaemon {
       }
       case 'net_info': {
         const peers = [...this.p2p.peers.values()];
+        const appVersion = (await this.abciInfo()).response.app_version;
         return {
           listening: true,
           listeners: [
@@ -175,7 +227,7 @@ export class NodeDaemon {
           n_peers: String(peers.length),
           peers: peers.map((p) => ({
             node_info: {
-              ...this.nodeInfo(),
+              ...this.nodeInfo(appVersion),
               id: p.info.id,
               moniker: p.info.moniker,
               listen_addr: p.info.listenAddr,
@@ -200,15 +252,67 @@ export class NodeDaemon {
         }
         return { log: `Dialing peers in progress. See /net_info for details` };
       }
+      case 'abci_info':
+        return this.abciInfo();
+      case 'abci_query':
+        if (params.path === GET_NODE_INFO) return this.getNodeInfo();
+        return this.hub.request('rpc', { method, params });
       default:
         return this.hub.request('rpc', { method, params });
     }
   }
 
-  private nodeInfo() {
+  /** The app's Info: the chain's app version and last block from the hub, this binary's version. */
+  private async abciInfo(): Promise<AbciInfo> {
+    const info = (await this.hub.request('rpc', { method: 'abci_info', params: {} })) as AbciInfo;
+    return { response: { ...info.response, version: this.binary.version } };
+  }
+
+  /** cmtservice GetNodeInfo over ABCI query: CometBFT's node info and the app's version info. */
+  private async getNodeInfo(): Promise<unknown> {
+    const { response } = await this.abciInfo();
+    const node = this.nodeInfo(response.app_version);
+    const value = GetNodeInfoResponse.encode({
+      defaultNodeInfo: {
+        protocolVersion: { p2p: 8n, block: 11n, app: BigInt(response.app_version) },
+        defaultNodeId: node.id,
+        listenAddr: node.listen_addr,
+        network: node.network,
+        version: node.version,
+        channels: Buffer.from(node.channels, 'hex'),
+        moniker: node.moniker,
+        other: { txIndex: node.other.tx_index, rpcAddress: node.other.rpc_address },
+      },
+      applicationVersion: {
+        name: 'devnet',
+        appName: 'devnetd',
+        version: this.binary.version,
+        gitCommit: '',
+        buildTags: '',
+        goVersion: '',
+        buildDeps: [],
+        cosmosSdkVersion: 'v0.50.10',
+      },
+    }).finish();
+    return {
+      response: {
+        code: 0,
+        log: '',
+        info: '',
+        index: '0',
+        key: null,
+        value: b64(value),
+        proofOps: null,
+        height: response.last_block_height,
+        codespace: '',
+      },
+    };
+  }
+
+  private nodeInfo(appVersion: string) {
     const { host, port } = parseHostPort(this.config.rpc.laddr);
     return {
-      protocol_version: { p2p: '8', block: '11', app: '0' },
+      protocol_version: { p2p: '8', block: '11', app: appVersion },
       id: this.nodeId,
       listen_addr: this.config.p2p.laddr,
       network: this.chainId,
@@ -288,27 +392,31 @@ function uriParams(search: URLSearchParams): Record<string, unknown> {
 }
 
 /** Runs the daemon until SIGTERM/SIGINT; fatal start errors exit non-zero as CometBFT does. */
-export async function runNode(home: string): Promise<void> {
+export async function runNode(home: string, binary: Binary): Promise<void> {
   let daemon: NodeDaemon;
   const fatal: Fatal = (message, code = 1) => {
     console.error(message);
     process.exit(code);
   };
   try {
-    daemon = await NodeDaemon.open(home, fatal);
+    daemon = await NodeDaemon.open(home, binary, fatal);
     await daemon.start();
   } catch (error) {
     return fatal(`Error: ${(error as Error).message}`);
   }
   console.log(
-    `devnet node ${daemon.config.moniker} (${daemon.nodeId}) rpc ${daemon.config.rpc.laddr} p2p ${daemon.config.p2p.laddr}`,
+    `devnet node ${daemon.config.moniker} (${daemon.nodeId}) ${binary.version} rpc ${daemon.config.rpc.laddr} p2p ${daemon.config.p2p.laddr}`,
   );
+  let stopping = false;
+  // Once: a signal to a process group (cosmovisor's) may arrive twice, through cosmovisor too.
   const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
     daemon.stop().then(
       () => process.exit(0),
       () => process.exit(1),
     );
   };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
 }

@@ -5,7 +5,7 @@
  * so floods occupy real sockets as they would on CometBFT.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { onLines, parseHostPort, sendLine } from './wire.js';
 
 const Handshake = z.object({

@@ -5,7 +5,7 @@
  */
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readJsonFile } from './jsonfile.js';
 
 export const PrivValidatorState = z.object({

@@ -1,16 +1,22 @@
-/** Node daemons as real child processes, logging to <home>/node.log. */
+/**
+ * Node daemons as real child processes, logging to <home>/node.log: the daemon itself (`command`),
+ * or cosmovisor running it (`cosmovisorCommand`, in a process group of its own so that a kill
+ * reaches the daemon too, as a container or systemd stop would).
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export class NodeProcess {
   private child: ChildProcess | undefined;
+  private group = false;
   private exited: Promise<number | null> = Promise.resolve(null);
 
   constructor(
     readonly name: string,
     readonly home: string,
     readonly command: string[],
+    readonly cosmovisorCommand: string[] = [],
   ) {}
 
   get running(): boolean {
@@ -21,12 +27,13 @@ export class NodeProcess {
     return this.child?.pid;
   }
 
-  start(): void {
+  start(options: { cosmovisor?: boolean } = {}): void {
     if (this.running) throw new Error(`node ${this.name} is already running`);
-    const [cmd, ...args] = this.command;
+    const [cmd, ...args] = options.cosmovisor ? this.cosmovisorCommand : this.command;
     if (!cmd) throw new Error(`node ${this.name}: empty command`);
     const log = openSync(join(this.home, 'node.log'), 'a');
-    const child = spawn(cmd, args, { stdio: ['ignore', log, log] });
+    this.group = !!options.cosmovisor;
+    const child = spawn(cmd, args, { stdio: ['ignore', log, log], detached: this.group });
     closeSync(log);
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
@@ -38,7 +45,9 @@ export class NodeProcess {
   }
 
   kill(signal: NodeJS.Signals): void {
-    if (this.running) this.child?.kill(signal);
+    if (!this.running || !this.child?.pid) return;
+    if (this.group) process.kill(-this.child.pid, signal);
+    else this.child.kill(signal);
   }
 
   /** SIGTERM, then SIGKILL if the node has not exited within `graceMs`. */

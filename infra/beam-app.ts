@@ -21,6 +21,7 @@ export function buildBeamApp(app: App): { commander: CommanderStack; network?: N
     description: `Beam commander for fleet ${ctx['beam:fleet']}`,
     fleet: ctx['beam:fleet'],
     tickRate: Duration.minutes(ctx['beam:tickRateMinutes']),
+    pilotThrottle: { rateLimit: ctx['beam:pilotRateLimit'], burstLimit: ctx['beam:pilotBurstLimit'] },
     logRetention,
     autoApproveSentries: ctx['beam:autoApproveSentries'],
     alarmEmail: ctx['beam:alarmEmail'],

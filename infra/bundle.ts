@@ -6,9 +6,14 @@ import { type BuildOptions, build } from 'esbuild';
 /** The repository root: CDK's project root for bundling, and the base of every entry path below. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** The commander's Lambda entry points, relative to the repository root. */
+/**
+ * The commander's Lambda entry points, relative to the repository root: one per route family, so each
+ * bundle holds only what its route imports (the pilot API no chat framework or EC2 client).
+ */
 export const COMMANDER_ENTRIES = {
-  http: 'commander/handlers/http.ts',
+  pilot: 'commander/handlers/pilot.ts',
+  slack: 'commander/handlers/slack.ts',
+  telegram: 'commander/handlers/telegram.ts',
   tick: 'commander/handlers/tick.ts',
 } as const;
 export type CommanderEntries = Record<keyof typeof COMMANDER_ENTRIES, string>;
@@ -58,20 +63,34 @@ export interface BundleFile {
   /** Absolute path of the bundle (`<outDir>/<name>/index.mjs`); its source map sits next to it. */
   file: string;
   bytes: number;
+  /** What the bundle holds: npm packages and repository folders, with their bytes in the output. */
+  inputs: Record<string, number>;
 }
 
-/** Builds the http and tick Lambda bundles into `<outDir>/http` and `<outDir>/tick`, as CDK would. */
+/** Where an input file comes from: its npm package, or its first two repository folders. */
+function origin(input: string): string {
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+  return pkg ? pkg[1]! : input.split('/').slice(0, 2).join('/');
+}
+
+/** Builds each commander Lambda bundle into `<outDir>/<name>`, as CDK would. */
 export async function bundleCommander(
   outDir: string,
-  entries: CommanderEntries = COMMANDER_ENTRIES,
+  entries: Partial<CommanderEntries> = COMMANDER_ENTRIES,
 ): Promise<BundleFile[]> {
   const out: BundleFile[] = [];
-  for (const name of Object.keys(entries) as (keyof CommanderEntries)[]) {
+  for (const [name, entry] of Object.entries(entries) as [keyof CommanderEntries, string][]) {
     const dir = path.resolve(outDir, name);
     await mkdir(dir, { recursive: true });
-    await build(lambdaEsbuildOptions(entries[name], dir));
+    // The metafile only describes the build; the output is the same bytes CDK stages.
+    const { metafile } = await build({ ...lambdaEsbuildOptions(entry, dir), metafile: true });
     const file = path.join(dir, LAMBDA_BUNDLE.outFile);
-    out.push({ name, file, bytes: (await stat(file)).size });
+    const inputs: Record<string, number> = {};
+    const output = Object.values(metafile.outputs).find((o) => o.entryPoint !== undefined);
+    for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+      inputs[origin(input)] = (inputs[origin(input)] ?? 0) + bytesInOutput;
+    }
+    out.push({ name, file, bytes: (await stat(file)).size, inputs });
   }
   return out;
 }

@@ -1,7 +1,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  type CfnStage,
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+  type ThrottleSettings,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Alarm, ComparisonOperator, type Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -39,7 +46,6 @@ export const COMMANDER_ENV = {
   tableName: 'BEAM_TABLE_NAME',
   fleet: 'BEAM_FLEET',
   autoApproveRoles: 'BEAM_AUTO_APPROVE_ROLES',
-  autoApproveRequireInstanceId: 'BEAM_AUTO_APPROVE_REQUIRE_INSTANCE_ID',
   slackSigningSecret: 'BEAM_SLACK_SIGNING_SECRET_SECRET',
   slackBotToken: 'BEAM_SLACK_BOT_TOKEN_SECRET',
   telegramBotToken: 'BEAM_TELEGRAM_BOT_TOKEN_SECRET',
@@ -47,19 +53,95 @@ export const COMMANDER_ENV = {
   enrollmentToken: 'BEAM_ENROLLMENT_TOKEN_SECRET',
 } as const;
 
-/** The HTTP routes of the commander API, all served by the http Lambda. */
-export const COMMANDER_ROUTES: readonly { method: HttpMethod; path: string }[] = [
-  { method: HttpMethod.POST, path: '/v1/pilot/enroll' },
-  { method: HttpMethod.POST, path: '/v1/pilot/report' },
-  { method: HttpMethod.GET, path: '/healthz' },
-  { method: HttpMethod.POST, path: '/slack/events' },
-  { method: HttpMethod.POST, path: '/telegram/webhook' },
-];
+export type SecretName =
+  | 'slackSigningSecret'
+  | 'slackBotToken'
+  | 'telegramBotToken'
+  | 'telegramWebhookSecret'
+  | 'enrollmentToken';
+
+/** The DynamoDB actions the store adapter (commander/adapters/store/store.ts) sends. */
+export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem';
+
+export interface CommanderFunction {
+  /** Construct id: `<id>`, `<id>Role`, `<id>Logs`, `<id>Errors`, … */
+  id: string;
+  /** API routes (`METHOD /path`) it serves; none for the scheduled tick. */
+  routes: readonly string[];
+  /** Its actions on the table, exactly what its routes call (test/commander/lambda-functions.test.ts). */
+  table: readonly TableAction[];
+  /** The secrets it may read. */
+  secrets: readonly SecretName[];
+  /** Sentry defence's EC2 rights (infra/ec2-policy.ts). */
+  ec2: boolean;
+  memorySize: number;
+  timeout: Duration;
+}
+
+/**
+ * The commander's Lambdas, one per route family, and each one's rights: nothing a route does not
+ * call. commander/README.md lists the same. All post to chat (enrollment, failover, alerts,
+ * operations), hence the bot tokens everywhere; only the pilot API checks the enrollment token, only
+ * each chat route verifies its own platform's requests, only the tick calls EC2. Nobody may
+ * UpdateItem, DeleteItem or Scan: every write is a conditional PutItem, and removal is a TTL.
+ */
+export const COMMANDER_FUNCTIONS: Record<keyof CommanderEntries, CommanderFunction> = {
+  pilot: {
+    id: 'Pilot',
+    routes: ['POST /v1/pilot/enroll', 'POST /v1/pilot/report', 'GET /healthz'],
+    table: ['GetItem', 'BatchGetItem', 'PutItem'],
+    secrets: ['enrollmentToken', 'slackBotToken', 'telegramBotToken'],
+    ec2: false,
+    memorySize: 512,
+    timeout: Duration.seconds(15),
+  },
+  slack: {
+    id: 'Slack',
+    routes: ['POST /slack/events'],
+    table: ['GetItem', 'Query', 'PutItem'],
+    secrets: ['slackSigningSecret', 'slackBotToken', 'telegramBotToken'],
+    ec2: false,
+    memorySize: 512,
+    timeout: Duration.seconds(15),
+  },
+  telegram: {
+    id: 'Telegram',
+    routes: ['POST /telegram/webhook'],
+    table: ['GetItem', 'Query', 'PutItem'],
+    secrets: ['telegramWebhookSecret', 'telegramBotToken', 'slackBotToken'],
+    ec2: false,
+    memorySize: 512,
+    timeout: Duration.seconds(15),
+  },
+  tick: {
+    id: 'Tick',
+    routes: [],
+    table: ['GetItem', 'Query', 'PutItem'],
+    secrets: ['slackBotToken', 'telegramBotToken'],
+    ec2: true,
+    memorySize: 512,
+    timeout: Duration.seconds(50),
+  },
+};
+
+/**
+ * API Gateway throttles per route (requests per second, burst), each route its own bucket: a flood of
+ * one cannot starve another. The report route's comes from `beam:pilotRateLimit` (it grows with the
+ * fleet); people and their chat platforms need little; the stage default covers `/healthz`.
+ */
+export const ROUTE_THROTTLES = {
+  'POST /v1/pilot/enroll': { rateLimit: 5, burstLimit: 10 },
+  'POST /slack/events': { rateLimit: 10, burstLimit: 20 },
+  'POST /telegram/webhook': { rateLimit: 10, burstLimit: 20 },
+  default: { rateLimit: 10, burstLimit: 20 },
+} as const satisfies Record<string, ThrottleSettings>;
 
 export interface CommanderStackProps extends StackProps {
   fleet: string;
   /** Interval of the tick Lambda (default 1 minute). */
   tickRate?: Duration;
+  /** Throttle of `POST /v1/pilot/report` (default 100 requests per second, burst 200). */
+  pilotThrottle?: ThrottleSettings;
   logRetention: RetentionDays;
   /** Sentries that prove an EC2 instance id are approved without a chat click (default false). */
   autoApproveSentries?: boolean;
@@ -75,8 +157,7 @@ export class CommanderStack extends Stack {
   /** The commander's base URL (the API's `$default` stage), for pilots. */
   readonly url: string;
   readonly enrollmentToken: Secret;
-  readonly httpFunction: NodejsFunction;
-  readonly tickFunction: NodejsFunction;
+  readonly functions: Record<keyof CommanderEntries, NodejsFunction>;
   readonly alarms: Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: CommanderStackProps) {
@@ -96,47 +177,30 @@ export class CommanderStack extends Stack {
     const secrets = this.createSecrets();
     this.enrollmentToken = secrets.enrollmentToken;
 
-    const common = {
+    const environment = {
       [COMMANDER_ENV.tableName]: this.table.tableName,
       [COMMANDER_ENV.fleet]: props.fleet,
       [COMMANDER_ENV.autoApproveRoles]: props.autoApproveSentries ? 'sentry' : '',
-      [COMMANDER_ENV.autoApproveRequireInstanceId]: 'true',
     };
-    this.httpFunction = this.commanderFunction('Http', entries.http, props, {
-      memorySize: 512,
-      timeout: Duration.seconds(15),
-      environment: common,
-      secrets: {
-        [COMMANDER_ENV.slackSigningSecret]: secrets.slackSigningSecret,
-        [COMMANDER_ENV.slackBotToken]: secrets.slackBotToken,
-        [COMMANDER_ENV.telegramBotToken]: secrets.telegramBotToken,
-        [COMMANDER_ENV.telegramWebhookSecret]: secrets.telegramWebhookSecret,
-        [COMMANDER_ENV.enrollmentToken]: secrets.enrollmentToken,
-      },
-    });
-    // The tick sends notifications and never verifies inbound requests; the commander's settings
-    // loader needs the enrollment token in every handler.
-    this.tickFunction = this.commanderFunction('Tick', entries.tick, props, {
-      memorySize: 512,
-      timeout: Duration.seconds(50),
-      environment: common,
-      secrets: {
-        [COMMANDER_ENV.slackBotToken]: secrets.slackBotToken,
-        [COMMANDER_ENV.telegramBotToken]: secrets.telegramBotToken,
-        [COMMANDER_ENV.enrollmentToken]: secrets.enrollmentToken,
-      },
-    });
+    const build = (name: keyof CommanderEntries) =>
+      this.commanderFunction(COMMANDER_FUNCTIONS[name], entries[name], props, environment, secrets);
+    this.functions = {
+      pilot: build('pilot'),
+      slack: build('slack'),
+      telegram: build('telegram'),
+      tick: build('tick'),
+    };
 
     new Rule(this, 'TickSchedule', {
       description: 'Beam commander tick: health, alerts, failover and governance timers',
       schedule: Schedule.rate(props.tickRate ?? Duration.minutes(1)),
       // A missed tick is superseded by the next one; retrying it would only pile up.
       targets: [
-        new LambdaFunction(this.tickFunction, { retryAttempts: 0, maxEventAge: Duration.minutes(1) }),
+        new LambdaFunction(this.functions.tick, { retryAttempts: 0, maxEventAge: Duration.minutes(1) }),
       ],
     });
 
-    this.api = this.createApi(props.logRetention);
+    this.api = this.createApi(props.logRetention, props.pilotThrottle ?? { rateLimit: 100, burstLimit: 200 });
     this.url = this.api.apiEndpoint;
     this.createAlarms(props.alarmEmail);
 
@@ -181,19 +245,16 @@ export class CommanderStack extends Stack {
 
   /**
    * A commander Lambda bundled by NodejsFunction with LAMBDA_BUNDLE, its own log group and a role
-   * limited to that log group, the table, the fleet's EC2 resources and the secrets it is given.
+   * limited to that log group, its table actions, its secrets and (the tick) the fleet's EC2 resources.
    */
   private commanderFunction(
-    id: string,
+    spec: CommanderFunction,
     entry: string,
     props: CommanderStackProps,
-    options: {
-      memorySize: number;
-      timeout: Duration;
-      environment: Record<string, string>;
-      secrets: Record<string, Secret>;
-    },
+    environment: Record<string, string>,
+    secrets: Record<SecretName, Secret>,
   ): NodejsFunction {
+    const { id } = spec;
     const logGroup = new LogGroup(this, `${id}Logs`, {
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -203,28 +264,23 @@ export class CommanderStack extends Stack {
       description: `Beam commander ${id.toLowerCase()} Lambda`,
     });
     logGroup.grantWrite(role);
-    this.table.grant(
-      role,
-      'dynamodb:GetItem',
-      'dynamodb:BatchGetItem',
-      'dynamodb:Query',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:DeleteItem',
-    );
-    for (const statement of fleetEc2Statements(props.fleet)) role.addToPolicy(statement);
+    this.table.grant(role, ...spec.table.map((action) => `dynamodb:${action}`));
+    if (spec.ec2) {
+      for (const statement of fleetEc2Statements(props.fleet)) role.addToPolicy(statement);
+      acknowledgeFleetEc2Wildcards(role);
+    }
     const secretArns: Record<string, string> = {};
-    for (const [name, secret] of Object.entries(options.secrets)) {
-      secret.grantRead(role);
-      secretArns[name] = secret.secretArn;
+    for (const name of spec.secrets) {
+      secrets[name].grantRead(role);
+      secretArns[COMMANDER_ENV[name]] = secrets[name].secretArn;
     }
 
     const fn = new NodejsFunction(this, id, {
       ...this.bundledCode(entry),
       runtime: LAMBDA_RUNTIME,
       architecture: Architecture.ARM_64,
-      memorySize: options.memorySize,
-      timeout: options.timeout,
+      memorySize: spec.memorySize,
+      timeout: spec.timeout,
       role,
       logGroup,
       // Serves GetSecretValue on localhost with a cache: a rotated secret reaches the handlers in 5 min.
@@ -232,13 +288,13 @@ export class CommanderStack extends Stack {
         secretsManagerTtl: Duration.minutes(5),
         logLevel: ParamsAndSecretsLogLevel.WARN,
       }),
-      environment: { ...options.environment, ...secretArns, NODE_OPTIONS: '--enable-source-maps' },
+      environment: { ...environment, ...secretArns, NODE_OPTIONS: '--enable-source-maps' },
       description: `Beam commander ${id.toLowerCase()} handler (${entry})`,
     });
-    acknowledgeFleetEc2Wildcards(role);
     Validations.of(fn).acknowledge({
       id: 'AwsSolutions-L1',
-      reason: 'Pinned to Node.js 22, the target of the bundles and of the whole code base (docs/architecture.md).',
+      reason:
+        'Pinned to Node.js 22, the target of the bundles and of the whole code base (docs/architecture.md).',
     });
     return fn;
   }
@@ -275,7 +331,8 @@ export class CommanderStack extends Stack {
     };
   }
 
-  private createApi(logRetention: RetentionDays): HttpApi {
+  /** The HTTP API: each route to its function, each with its own throttle (ROUTE_THROTTLES). */
+  private createApi(logRetention: RetentionDays, pilotThrottle: ThrottleSettings): HttpApi {
     const api = new HttpApi(this, 'Api', {
       description: 'Beam commander: pilot API, Slack events, Telegram webhook',
       createDefaultStage: false,
@@ -284,24 +341,43 @@ export class CommanderStack extends Stack {
       retention: logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    new HttpStage(this, 'DefaultStage', {
+    const stage = new HttpStage(this, 'DefaultStage', {
       httpApi: api,
       autoDeploy: true,
-      // A fleet reports every few seconds per node; this bounds what a flood can cost.
-      throttle: { rateLimit: 100, burstLimit: 200 },
+      throttle: ROUTE_THROTTLES.default,
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
     });
-    const integration = new HttpLambdaIntegration('Http', this.httpFunction);
-    for (const route of COMMANDER_ROUTES) {
-      const [added] = api.addRoutes({ path: route.path, methods: [route.method], integration });
-      Validations.of(added!).acknowledge({
-        id: 'AwsSolutions-APIG4',
-        reason:
-          'Each route authenticates in the handler with its own scheme, which API Gateway authorizers ' +
-          'cannot express: per-node HMAC signatures (pilot API), the Slack signing secret, the Telegram ' +
-          'secret-token header; /healthz reveals nothing.',
-      });
+    const throttles: Record<string, ThrottleSettings> = {
+      ...ROUTE_THROTTLES,
+      'POST /v1/pilot/report': pilotThrottle,
+    };
+    // CloudFormation passes this map on as JSON: its keys are route keys, its fields PascalCase.
+    const routeSettings: Record<string, { ThrottlingRateLimit?: number; ThrottlingBurstLimit?: number }> = {};
+    for (const [name, spec] of Object.entries(COMMANDER_FUNCTIONS)) {
+      const fn = this.functions[name as keyof CommanderEntries];
+      const integration = new HttpLambdaIntegration(spec.id, fn);
+      for (const routeKey of spec.routes) {
+        const [method, path] = routeKey.split(' ') as [keyof typeof HttpMethod, string];
+        const [added] = api.addRoutes({ path, methods: [HttpMethod[method]], integration });
+        Validations.of(added!).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason:
+            'Each route authenticates in the handler with its own scheme, which API Gateway authorizers ' +
+            'cannot express: per-node HMAC signatures (pilot API), the Slack signing secret, the Telegram ' +
+            'secret-token header; /healthz reveals nothing.',
+        });
+        const throttle = throttles[routeKey];
+        if (throttle) {
+          routeSettings[routeKey] = {
+            ThrottlingRateLimit: throttle.rateLimit,
+            ThrottlingBurstLimit: throttle.burstLimit,
+          };
+          // Route settings name routes that must exist before the stage is updated.
+          stage.node.addDependency(added!);
+        }
+      }
     }
+    (stage.node.defaultChild as CfnStage).routeSettings = routeSettings;
     return api;
   }
 
@@ -321,10 +397,8 @@ export class CommanderStack extends Stack {
       this.alarms.push(created);
     };
     const period = Duration.minutes(5);
-    for (const [name, fn] of [
-      ['Http', this.httpFunction],
-      ['Tick', this.tickFunction],
-    ] as const) {
+    for (const [key, { id: name }] of Object.entries(COMMANDER_FUNCTIONS)) {
+      const fn = this.functions[key as keyof CommanderEntries];
       alarm(
         `${name}Errors`,
         fn.metricErrors({ period }),

@@ -1,5 +1,5 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const RETENTION_DAYS = Object.values(RetentionDays).filter(
   (v): v is number => typeof v === 'number' && v > 0,
@@ -52,6 +52,12 @@ export const BeamContext = z.strictObject({
     .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
     .default(true),
   'beam:tickRateMinutes': z.coerce.number().int().min(1).max(60).default(1),
+  /**
+   * API Gateway throttle of `POST /v1/pilot/report` (requests per second, burst): a node reports every
+   * 5 s, so the default serves 500 nodes; the chat routes and enrollment have smaller limits of their own.
+   */
+  'beam:pilotRateLimit': z.coerce.number().int().min(1).max(10_000).default(100),
+  'beam:pilotBurstLimit': z.coerce.number().int().min(1).max(5_000).default(200),
   'beam:logRetentionDays': z.coerce
     .number()
     .refine(

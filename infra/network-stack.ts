@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Duration, RemovalPolicy, Stack, type StackProps, Tags, Validations } from 'aws-cdk-lib';
 import { AutoScalingGroup } from 'aws-cdk-lib/aws-autoscaling';
@@ -32,15 +33,15 @@ import type { Construct } from 'constructs';
 import { REPO_ROOT } from './bundle.js';
 import { TAG } from './ec2-policy.js';
 import { localBundling, requireFiles } from './local-bundling.js';
-import { PILOT_ASSET_FILES, type PilotBoot, pilotBootScript } from './pilot-boot.js';
+import { PILOT_INSTALL_SCRIPT, type PilotBoot, pilotBootScript } from './pilot-boot.js';
 
 export const P2P_PORT = 26656;
 
-/** Where the pilot bundle and its unit come from in the repository. */
+/** What builds the pilot release the instances install (`npm run release`). */
 export const PILOT_SOURCES = {
-  build: 'pilot/build.ts',
-  bundle: 'dist/beam-pilot.mjs',
+  release: 'pilot/release.ts',
   unit: 'pilot/packaging/beam-pilot.service',
+  install: 'pilot/packaging/install.sh',
 } as const;
 
 export interface NetworkStackProps extends StackProps {
@@ -264,18 +265,27 @@ function encryptedRoot(sizeGiB: number): BlockDevice {
   };
 }
 
-/** Builds the pilot bundle with the pilot's own build script and stages it with its systemd unit. */
+/**
+ * Builds the pilot release with the pilot's own release script and stages its folder (bundle, unit,
+ * polkit rules, install.sh, SHA256SUMS): the instances install exactly what an operator would.
+ */
 function buildPilotAsset(outputDir: string): void {
-  requireFiles(
-    REPO_ROOT,
-    [PILOT_SOURCES.build, PILOT_SOURCES.unit],
-    'the pilot must exist before this stack is deployed',
-  );
-  execFileSync(process.execPath, ['--import', 'tsx', PILOT_SOURCES.build], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', process.stderr, 'inherit'],
-  });
-  requireFiles(REPO_ROOT, [PILOT_SOURCES.bundle], `${PILOT_SOURCES.build} did not produce it`);
-  copyFileSync(path.join(REPO_ROOT, PILOT_SOURCES.bundle), path.join(outputDir, PILOT_ASSET_FILES.bundle));
-  copyFileSync(path.join(REPO_ROOT, PILOT_SOURCES.unit), path.join(outputDir, PILOT_ASSET_FILES.unit));
+  requireFiles(REPO_ROOT, Object.values(PILOT_SOURCES), 'the pilot must exist before this stack is deployed');
+  const staging = mkdtempSync(path.join(os.tmpdir(), 'beam-pilot-asset-'));
+  try {
+    execFileSync(process.execPath, ['--import', 'tsx', PILOT_SOURCES.release, '--out', staging], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', process.stderr, 'inherit'],
+    });
+    const [folder] = readdirSync(staging).filter((name) => !name.includes('.tar.gz'));
+    if (!folder) throw new Error(`${PILOT_SOURCES.release} wrote no release folder into ${staging}`);
+    requireFiles(
+      path.join(staging, folder),
+      [PILOT_INSTALL_SCRIPT],
+      `${PILOT_SOURCES.release} did not produce it`,
+    );
+    cpSync(path.join(staging, folder), outputDir, { recursive: true });
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
 }

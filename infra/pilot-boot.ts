@@ -6,20 +6,16 @@ import path from 'node:path';
  * Secrets Manager at boot into a root-only file; the script carries only the secret's ARN.
  */
 export const PILOT_PATHS = {
-  // Where pilot/packaging/beam-pilot.service expects the bundle and the config.
-  bundle: '/usr/local/lib/beam/beam-pilot.mjs',
+  // Where the release's unit (pilot/packaging/beam-pilot.service) expects the config.
   config: '/etc/beam/pilot.toml',
-  unit: '/etc/systemd/system/beam-pilot.service',
-  dropIn: '/etc/systemd/system/beam-pilot.service.d/beam-infra.conf',
-  polkitRule: '/etc/polkit-1/rules.d/50-beam-pilot.rules',
   enrollmentToken: '/etc/beam/enrollment-token',
   stateDir: '/var/lib/beam-pilot',
   validatorKey: '/etc/beam/priv_validator_key.json',
   staging: '/tmp/beam-pilot',
 } as const;
 
-/** Files of the pilot asset (a zip): the bundle and its systemd unit. */
-export const PILOT_ASSET_FILES = { bundle: 'beam-pilot.mjs', unit: 'beam-pilot.service' } as const;
+/** The pilot asset (a zip) is a pilot release folder (`npm run release`); this script installs it. */
+export const PILOT_INSTALL_SCRIPT = 'install.sh';
 
 export interface PilotBoot {
   role: 'validator' | 'sentry';
@@ -83,33 +79,6 @@ export function pilotConfigToml(boot: PilotBoot, nodeName: string): string {
   return lines.join('\n');
 }
 
-/**
- * The unit ships with `User=gaia` and the default daemon home; a drop-in points it at this fleet's
- * daemon user and home, and a polkit rule lets that user start and stop exactly the daemon's unit
- * (the unit sets NoNewPrivileges, which rules out sudo).
- */
-function unitAdjustments(boot: PilotBoot): string[] {
-  return [
-    `mkdir -p ${path.posix.dirname(PILOT_PATHS.dropIn)}`,
-    `cat > ${PILOT_PATHS.dropIn} <<'BEAM_DROP_IN'`,
-    '[Service]',
-    `User=${boot.daemonUser}`,
-    `Group=${boot.daemonUser}`,
-    'ReadWritePaths=',
-    `ReadWritePaths=${PILOT_PATHS.stateDir} ${boot.daemonHome}`,
-    'BEAM_DROP_IN',
-    `cat > ${PILOT_PATHS.polkitRule} <<'BEAM_POLKIT'`,
-    'polkit.addRule(function (action, subject) {',
-    `  if (action.id === "org.freedesktop.systemd1.manage-units" && subject.user === ${str(boot.daemonUser)} &&`,
-    `      action.lookup("unit") === ${str(boot.daemonUnit)} &&`,
-    '      ["start", "stop", "restart"].indexOf(action.lookup("verb")) >= 0) {',
-    '    return polkit.Result.YES;',
-    '  }',
-    '});',
-    'BEAM_POLKIT',
-  ];
-}
-
 export function pilotBootScript(boot: PilotBoot): string[] {
   const user = boot.daemonUser;
   // From IMDSv2: the private address peers dial (the pilot's p2p_host, registered at enrollment) and
@@ -128,14 +97,8 @@ export function pilotBootScript(boot: PilotBoot): string[] {
     'alternatives --set node /usr/bin/node-22',
     `id -u ${user} >/dev/null 2>&1 || useradd --system --create-home ${user}`,
     ...nodeName,
-    `install -d -m 755 ${path.posix.dirname(PILOT_PATHS.bundle)} /etc/beam`,
-    `install -d -m 700 -o ${user} -g ${user} ${PILOT_PATHS.stateDir}`,
+    `install -d -m 755 ${path.posix.dirname(PILOT_PATHS.config)}`,
     `install -d -o ${user} -g ${user} ${str(boot.daemonHome)}`,
-    `aws s3 cp ${str(boot.assetUrl)} ${PILOT_PATHS.staging}.zip --region ${str(boot.region)}`,
-    `unzip -o ${PILOT_PATHS.staging}.zip -d ${PILOT_PATHS.staging}`,
-    `install -m 755 ${PILOT_PATHS.staging}/${PILOT_ASSET_FILES.bundle} ${PILOT_PATHS.bundle}`,
-    `install -m 644 ${PILOT_PATHS.staging}/${PILOT_ASSET_FILES.unit} ${PILOT_PATHS.unit}`,
-    `rm -rf ${PILOT_PATHS.staging} ${PILOT_PATHS.staging}.zip`,
     // The token goes straight from Secrets Manager into a file only the pilot's user can read.
     'umask 077',
     `aws secretsmanager get-secret-value --region ${str(boot.region)} --secret-id ${str(boot.enrollmentTokenSecretArn)} --query SecretString --output text > ${PILOT_PATHS.enrollmentToken}`,
@@ -144,8 +107,13 @@ export function pilotBootScript(boot: PilotBoot): string[] {
     `cat > ${PILOT_PATHS.config} <<BEAM_PILOT_TOML`,
     pilotConfigToml(boot, '"$NODE_NAME"'),
     'BEAM_PILOT_TOML',
-    ...unitAdjustments(boot),
-    'systemctl daemon-reload',
+    // The release checks its files (SHA256SUMS) and Node, installs the bundle behind the `current`
+    // link, the unit with a drop-in for this user and home, the daemon unit's stop timeout (the
+    // pilot's default stop_timeout_ms) and the polkit rule; it keeps the config written above.
+    `aws s3 cp ${str(boot.assetUrl)} ${PILOT_PATHS.staging}.zip --region ${str(boot.region)}`,
+    `unzip -o ${PILOT_PATHS.staging}.zip -d ${PILOT_PATHS.staging}`,
+    `sh ${PILOT_PATHS.staging}/${PILOT_INSTALL_SCRIPT} --user ${user} --unit ${str(boot.daemonUnit)} --home ${str(boot.daemonHome)}`,
+    `rm -rf ${PILOT_PATHS.staging} ${PILOT_PATHS.staging}.zip`,
     'systemctl enable --now beam-pilot.service',
   ];
 }

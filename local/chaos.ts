@@ -2,7 +2,7 @@
  * `chaos` console commands: faults and chain events for the local stack. They act on the simulated
  * world (devnet, machines), never on Beam; what Beam does about them shows up in the chat.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Stack } from './stack.js';
 
 const NodeName = z.string().regex(/^[a-z0-9-]{1,64}$/, 'use a node name as `nodes` lists it, e.g. val-a');

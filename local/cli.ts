@@ -2,7 +2,7 @@
 /** `npm start`: the whole local stack on one machine, with the console chat on this terminal. */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { startConsoleChat } from '../bots/console.js';
 import type { Platform } from '../bots/model.js';
 import { CHAOS_HELP } from './chaos.js';
@@ -25,8 +25,8 @@ Options:
 Chat: the terminal is a chat where you are an admin; type \`help\` for Beam's commands, a number to
 press a button of the latest message (\`press <message> <button>\` for another one), and
 \`chaos help\` for faults to inject.
-Slack: set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode), BEAM_SLACK_CHANNEL (channel id) and
-  BEAM_SLACK_ADMINS (user ids, comma-separated).
+Slack: set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode), BEAM_SLACK_TEAM (workspace id),
+  BEAM_SLACK_CHANNEL (channel id) and BEAM_SLACK_ADMINS (user ids, comma-separated).
 Telegram: set TELEGRAM_BOT_TOKEN (long polling), BEAM_TELEGRAM_CHAT (chat id) and
   BEAM_TELEGRAM_ADMINS (user ids, comma-separated).
 
@@ -43,6 +43,11 @@ const ChatEnv = z.object({
     .regex(/^[A-Z0-9]{6,}$/, 'use a Slack channel id such as C0123ABCD')
     .optional(),
   BEAM_SLACK_ADMINS: Ids.optional(),
+  /** The workspace the Slack app answers in: Slack is refused from any other. */
+  BEAM_SLACK_TEAM: z
+    .string()
+    .regex(/^T[A-Z0-9]+$/, 'use the Slack workspace id (T…), as auth.test answers it')
+    .optional(),
   BEAM_TELEGRAM_CHAT: z
     .string()
     .regex(/^-?\d{1,20}$/, 'use a Telegram chat id such as -1001234567890')
@@ -69,7 +74,10 @@ function chatSettings(env: NodeJS.ProcessEnv, console: boolean) {
     chat,
     access: {
       console: { users: { operator: 'admin' }, chats: ['console'] },
-      slack: platform(e.BEAM_SLACK_CHANNEL, e.BEAM_SLACK_ADMINS),
+      slack: {
+        ...platform(e.BEAM_SLACK_CHANNEL, e.BEAM_SLACK_ADMINS),
+        ...(e.BEAM_SLACK_TEAM ? { teamId: e.BEAM_SLACK_TEAM } : {}),
+      },
       telegram: platform(e.BEAM_TELEGRAM_CHAT, e.BEAM_TELEGRAM_ADMINS),
     },
   };

@@ -13,10 +13,15 @@ export interface PilotSetup {
 
 export interface PilotConfigOptions {
   commanderUrl?: string;
-  /** File holding the fleet enrollment token (the pilot enrolls with it once). */
+  /**
+   * File holding the fleet enrollment token. Each pilot gets its own copy in its state folder, as each
+   * machine does: a pilot deletes its copy once enrolled.
+   */
   enrollmentTokenFile?: string;
-  /** Cloud instance id, for sentries the commander may rotate or replace. */
+  /** Cloud instance id the pilot claims (identity "none"): the commander trusts no claim. */
   instanceId?: string;
+  /** The instance metadata service of the node's emulated EC2 instance: the pilot proves it (identity "ec2"). */
+  imdsUrl?: string;
   reportIntervalMs?: number;
   /** Keys merged into each section after the defaults, e.g. `{ validator: { stall_after_ms: 1500 } }`. */
   extra?: Record<string, Record<string, unknown>>;
@@ -47,7 +52,11 @@ export async function pilotConfigFor(
       role: node.role,
       chain_id: info.chainId,
       state_dir: stateDir,
-      ...(opts.instanceId ? { instance_id: opts.instanceId } : {}),
+      ...(opts.imdsUrl
+        ? { identity: 'ec2', imds_url: opts.imdsUrl }
+        : opts.instanceId
+          ? { instance_id: opts.instanceId }
+          : {}),
     },
     daemon: {
       mode: 'process',
@@ -61,14 +70,21 @@ export async function pilotConfigFor(
       stop_timeout_ms: 3000,
     },
     http: { listen: '127.0.0.1:0' },
+    // The pilot's own releases (upgrade-pilot): PilotProcess runs `current` from here once one is installed.
+    upgrade: { install_dir: path.join(stateDir, 'lib') },
     sockets: { flood_inbound_total: 40, flood_syn_recv: 40, flood_per_remote: 40 },
   };
   if (opts.commanderUrl) {
+    const tokenFile = path.join(stateDir, 'enrollment-token');
+    if (opts.enrollmentTokenFile) {
+      await fs.copyFile(opts.enrollmentTokenFile, tokenFile);
+      await fs.chmod(tokenFile, 0o600);
+    }
     doc.commander = {
       url: opts.commanderUrl,
       report_interval_ms: opts.reportIntervalMs ?? 1000,
       request_timeout_ms: 2000,
-      ...(opts.enrollmentTokenFile ? { enrollment_token_file: opts.enrollmentTokenFile } : {}),
+      ...(opts.enrollmentTokenFile ? { enrollment_token_file: tokenFile } : {}),
     };
   }
   if (v) {

@@ -1,10 +1,17 @@
-/** A pilot as a real child process (`beam-pilot start`), with its daemon found through its pid file. */
+/**
+ * A pilot as a real child process (`beam-pilot start`), with its daemon found through its pid file.
+ * It plays the pilot's systemd unit: it runs the release `<install_dir>/current` names once the pilot
+ * installed one (the source before that), and starts a pilot that exited cleanly on its own (after an
+ * upgrade switched its release) again. A pilot killed stays down, as a dead machine's would.
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const PILOT_BIN = fileURLToPath(new URL('../bin/beam-pilot.mjs', import.meta.url));
+/** The unit's RestartSec, shortened: a pilot that keeps exiting does not spin. */
+const RESTART_DELAY_MS = 500;
 
 function isLive(pid: number): boolean {
   try {
@@ -38,12 +45,15 @@ async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
 
 export class PilotProcess {
   private child: ChildProcess | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly name: string,
     readonly configFile: string,
     readonly stateDir: string,
     private readonly logFile: string,
+    /** The pilot's `upgrade.install_dir`. */
+    private readonly installDir: string,
   ) {}
 
   /** The pilot process's pid while it runs. */
@@ -55,13 +65,37 @@ export class PilotProcess {
     return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** What the unit runs: the installed release `current` names, else the pilot from source. */
+  get entry(): string {
+    const installed = path.join(this.installDir, 'current', 'beam-pilot.mjs');
+    return existsSync(installed) ? installed : PILOT_BIN;
+  }
+
   start(): void {
     if (this.running) return;
+    this.cancelRestart();
     const log = openSync(this.logFile, 'a');
-    this.child = spawn(process.execPath, [PILOT_BIN, 'start', '--config', this.configFile], {
+    const child = spawn(process.execPath, [this.entry, 'start', '--config', this.configFile], {
       stdio: ['ignore', log, log],
       env: { ...process.env, BEAM_LOG_LEVEL: 'info' },
     });
+    closeSync(log);
+    this.child = child;
+    // The unit's Restart=always, for the exit that matters here: an upgrade switched the release.
+    child.once('exit', (code) => {
+      if (this.child !== child || code !== 0) return;
+      this.child = null;
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = null;
+        this.start();
+      }, RESTART_DELAY_MS);
+      this.restartTimer.unref();
+    });
+  }
+
+  private cancelRestart(): void {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
   }
 
   /** The pid of the daemon this pilot runs (process mode), if it is alive. */
@@ -88,23 +122,27 @@ export class PilotProcess {
   async crash(): Promise<void> {
     const daemon = this.daemonPid();
     const pilot = this.child?.pid;
+    // Ours to stop: not restarted.
+    this.child = null;
+    this.cancelRestart();
     if (pilot !== undefined) signalGroup(pilot, 'SIGKILL');
     if (daemon !== null) signalGroup(daemon, 'SIGKILL');
     await Promise.all([
       pilot !== undefined ? waitGone(pilot, 5000) : true,
       daemon !== null ? waitGone(daemon, 5000) : true,
     ]);
-    this.child = null;
   }
 
   /** Clean stop: the pilot first (it leaves the daemon as it is), then the daemon, SIGKILL after a grace. */
   async stop(graceMs = 5000): Promise<void> {
-    const pilot = this.child?.pid;
-    if (pilot !== undefined && this.running) {
-      this.child?.kill('SIGTERM');
+    const child = this.running ? this.child : null;
+    this.child = null;
+    this.cancelRestart();
+    const pilot = child?.pid;
+    if (child && pilot !== undefined) {
+      child.kill('SIGTERM');
       if (!(await waitGone(pilot, graceMs))) signalGroup(pilot, 'SIGKILL');
     }
-    this.child = null;
     const daemon = this.daemonPid();
     if (daemon !== null) {
       signalGroup(daemon, 'SIGCONT');

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ChatTransport, Platform } from '../bots/model.js';
 import type { ServeConfig } from '../commander/server/serve.js';
+import { CommanderApp } from '../commander/app/commander-app.js';
 import type { Actor } from '../commander/app/context.js';
 import { requestFailover } from '../commander/app/failover-ops.js';
 import { listFailovers } from '../commander/app/failover.js';
@@ -118,11 +119,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         return existing;
       }
       const instanceId = instances.get(nodeName);
+      const role = devnet.info.nodes.find((n) => n.name === nodeName)?.role;
       const setup = await pilotConfigFor(devnet.info, nodeName, path.join(dir, 'pilots'), {
         commanderUrl,
         enrollmentTokenFile: tokenFile,
         reportIntervalMs,
-        ...(instanceId ? { instanceId } : {}),
+        // A sentry proves its instance through the emulated metadata service, as on EC2; a validator
+        // waits for an operator's approval whatever it says.
+        ...(instanceId && role === 'sentry' ? { imdsUrl: ec2.imdsUrl(instanceId) } : {}),
+        ...(instanceId && role !== 'sentry' ? { instanceId } : {}),
         // The pilot's own cap on what auto-bond may delegate (nothing by default): 10,000 stake a day.
         extra: { limits: { max_delegate_per_action: '10000000000', max_delegate_per_day: '10000000000' } },
       });
@@ -131,6 +136,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         setup.file,
         setup.stateDir,
         path.join(dir, 'logs', `pilot-${nodeName}.log`),
+        setup.config.upgrade.install_dir,
       );
       pilots.set(nodeName, pilot);
       pilot.start();
@@ -145,11 +151,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         const name = nodeOf(instances, instance.instanceId);
         if (name) await pilots.get(name)?.crash();
       },
-      // The autoscaling group's new machine: a new devnet sentry home, and a pilot that enrolls it.
+      // The autoscaling group's new machine: a new devnet sentry home on the instance's address, and
+      // a pilot that proves the instance and enrolls it (the commander tags it beam:node).
       onReplacementLaunched: async (instance: Instance) => {
         const node: DevnetNode = devnet.addSentry(undefined, { start: false });
         instances.set(node.name, instance.instanceId);
-        ec2.tagResource(instance.instanceId, { Name: node.name, 'beam:node': node.name });
+        ec2.setPrivateIp(instance.instanceId, hostOf(node.p2pAddress));
+        ec2.tagResource(instance.instanceId, { Name: node.name });
         await startPilot(node.name);
       },
     });
@@ -157,9 +165,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     for (const node of devnet.info.nodes) {
       const instance = ec2.addInstance({
         name: node.name,
-        // Beam acts only on sentries tagged as its own, of its fleet (sentry defence's default fleet).
+        privateIp: hostOf(node.p2pAddress),
+        // Beam acts only on sentries tagged as its own, of its fleet (sentry defence's default fleet);
+        // `beam:node` it adds itself when it approves a sentry that proved its instance.
         tags: {
-          'beam:node': node.name,
           'beam:role': node.role,
           'beam:managed': 'true',
           'beam:fleet': 'beam',
@@ -179,10 +188,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         enrollmentToken: token,
         reportIntervalMs,
         enrollRetryMs: 500,
-        autoApprove: { roles: ['validator', 'sentry'], requireInstanceId: false },
+        // Sentries that prove their instance join alone; validators wait for an approval (below).
+        autoApprove: { roles: ['sentry'] },
+        identity: { ec2: { accountId: ec2.accountId, certificate: ec2.identityCertificate } },
         chat: (options.chat ?? []).map((c) => ({ ...c, minSeverity: 'info' as const })),
-        // A sentry here peers with the two validator nodes only.
-        thresholds: { minPeersWarn: 1 },
+        // A sentry here peers with the two validator nodes only. A pilot is silent after 10 s, as
+        // failover counts silence: a second's report on a busy machine may well come 3 s late.
+        thresholds: { minPeersWarn: 1, silentIntervals: 10 },
         // Sentry defence on a minute's scale instead of an hour's, so every step can be watched.
         sentry: {
           floodReportsToAct: 2,
@@ -200,14 +212,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         governance: {
           reminderOffsetsMs: [120_000],
           autoVote: { enabled: true, option: 'abstain', thresholdMs: 60_000, warnBeforeMs: 60_000 },
-          autoBond: { enabled: true, threshold: '2000000000', feeReserve: '1000000', withdraw: false },
+          autoBond: {
+            enabled: true,
+            threshold: '2000000000',
+            feeReserve: '1000000',
+            denom: devnet.info.denom,
+            withdraw: false,
+          },
         },
         ...options.settings,
       } as ServeConfig['settings'],
       // The emulation accepts any credentials; sentry defence rotates and replaces through it.
       ec2: {
         endpoint: ec2.url,
-        region: 'us-east-1',
+        region: ec2.region,
         accessKeyId: 'devnet',
         secretAccessKey: 'devnet',
         maxAttempts: 3,
@@ -222,6 +240,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await Promise.all([...pilots.values()].map((p) => p.stop()));
     });
     for (const node of devnet.info.nodes) await startPilot(node.name);
+    say('approving the validator nodes');
+    await approveValidators(commander, devnet);
     await waitForNodes(devnet, NODE_BOOT_TIMEOUT_MS);
     devnet.hub.startProducing();
     say('promoting val-a: the first signer');
@@ -283,6 +303,27 @@ async function promoteFirstSigner(commander: RunningCommander, devnet: Devnet): 
   }
 }
 
+/**
+ * Validators are never approved without a person: the stack does what an operator does once per
+ * validator node, `approve <node>`, as each one's enrollment arrives.
+ */
+async function approveValidators(commander: RunningCommander, devnet: Devnet): Promise<void> {
+  const app = new CommanderApp(commander.deps);
+  const waiting = new Set(devnet.info.nodes.filter((n) => n.role === 'validator').map((n) => n.name));
+  const deadline = Date.now() + NODE_BOOT_TIMEOUT_MS;
+  while (waiting.size > 0) {
+    for (const name of waiting) {
+      const node = (await commander.deps.store.getNode(name))?.value;
+      if (node?.status === 'pending') await app.approveNode(LOCAL_STACK, name);
+      if (node && node.status !== 'pending') waiting.delete(name);
+    }
+    if (waiting.size === 0) return;
+    if (Date.now() > deadline)
+      throw new Error(`validators did not enroll: ${[...waiting].join(', ')} (see the pilot logs)`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Resolves once every devnet node's daemon (started by its pilot) is linked to the hub. */
 async function waitForNodes(devnet: Devnet, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -301,6 +342,8 @@ async function waitForNodes(devnet: Devnet, timeoutMs: number): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+const hostOf = (p2pAddress: string) => p2pAddress.slice(0, p2pAddress.lastIndexOf(':'));
 
 function nodeOf(instances: Map<string, string>, instanceId: string): string | undefined {
   for (const [name, id] of instances) if (id === instanceId) return name;

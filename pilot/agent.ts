@@ -9,7 +9,9 @@ import type { ChainCollector } from './chain.js';
 import type { PilotConfig } from './config.js';
 import { Custody } from './custody.js';
 import { collectCommits, collectDaemon, hasFreshSignature, StallTracker } from './facts.js';
+import { DEFAULT_FEE_TXS_PER_DAY, feePerTx, feesOn } from './fees.js';
 import { collectHost } from './host.js';
+import { fetchInstanceIdentity } from './identity.js';
 import { ActionExecutor } from './executor.js';
 import { ActionLedger } from './ledger.js';
 import { LeaseClock, monoNow, shouldFence } from './lease.js';
@@ -20,10 +22,11 @@ import { PilotMetrics } from './metrics.js';
 import { readTcpTables, summarizeInbound } from './procnet.js';
 import { takeActions } from './reply-actions.js';
 import { backoffDelay, sendEnroll, sendReport } from './reporter.js';
-import { CometRpc } from './rpc.js';
+import { CometRpc, wrongNetwork } from './rpc.js';
 import { readSecret, StateStore, writeSecret } from './state.js';
 import { ProcessSupervisor, type Supervisor, SystemdSupervisor } from './supervisor.js';
 import type { HotSigner } from './tx.js';
+import { PilotReleases } from './upgrade.js';
 import { PILOT_VERSION } from './version.js';
 
 export { PILOT_VERSION };
@@ -58,6 +61,10 @@ export class Pilot {
   private fenceVotes = 0;
   private failures = 0;
   private tickAgeMs = 0;
+  /** The daemon's /status named node.chain_id once: checked until it does (the daemon may start later). */
+  private networkChecked = false;
+  /** Why this pilot stopped: its daemon runs another chain (see wrongNetwork). */
+  private refused: string | null = null;
   private closed = false;
   private reportTimer: NodeJS.Timeout | null = null;
   /** The report loop and guard check running now: close() waits for them, so nothing is left half-written. */
@@ -66,6 +73,16 @@ export class Pilot {
   private server: Server | null = null;
   private readonly deadMan = new Latch();
   private readonly alertTargets: AlertTargets | null;
+  /** Set once `current` names another release: new actions wait for the restarted pilot. */
+  private switched = false;
+  private onSwitched: () => void = () => undefined;
+  /**
+   * Resolves when this process should give way to the release `current` now names: its runner
+   * (cli.ts `start`) closes the pilot and exits, and the service manager starts the new bundle.
+   */
+  readonly releaseSwitched = new Promise<void>((resolve) => {
+    this.onSwitched = resolve;
+  });
   url = '';
 
   private constructor(
@@ -78,6 +95,7 @@ export class Pilot {
     /** Signer mode: the pilot is the daemon's remote signer. */
     private readonly signing: SignerCustody | null,
     metrics: PilotMetrics,
+    configFile: string | null,
   ) {
     this.metrics = metrics;
     const v = cfg.validator;
@@ -102,6 +120,15 @@ export class Pilot {
       onKeyChange: (holds) => {
         this.holdsKey = holds;
       },
+      releases: new PilotReleases({
+        installDir: cfg.upgrade.install_dir,
+        configFile,
+        downloadTimeoutMs: cfg.upgrade.download_timeout_ms,
+      }),
+      onReleaseSwitched: () => {
+        this.switched = true;
+        this.onSwitched();
+      },
     });
     const a = cfg.alerts;
     this.alertTargets = a
@@ -114,7 +141,12 @@ export class Pilot {
       : null;
   }
 
-  static async create(cfg: PilotConfig, log: Logger = pino({ name: 'beam-pilot' })): Promise<Pilot> {
+  /** `configFile`: the file `cfg` came from; a new release must accept it before the pilot switches to it. */
+  static async create(
+    cfg: PilotConfig,
+    log: Logger = pino({ name: 'beam-pilot' }),
+    options: { configFile?: string } = {},
+  ): Promise<Pilot> {
     const store = await StateStore.open(cfg.node.state_dir);
     const d = cfg.daemon;
     const common = {
@@ -147,7 +179,7 @@ export class Pilot {
           })
         : null;
     const lease = new LeaseClock(v?.fence_margin_ms ?? 0);
-    const metrics = new PilotMetrics();
+    const metrics = new PilotMetrics(cfg, PILOT_VERSION, () => lease.remainingMs());
     const signing =
       cfg.node.role === 'validator' && v?.key_mode === 'signer'
         ? await SignerCustody.open({
@@ -158,11 +190,14 @@ export class Pilot {
             onSigned: (event) => metrics.observeSign(event),
           })
         : null;
-    return new Pilot(cfg, store, supervisor, log, chain, lease, signing, metrics);
+    return new Pilot(cfg, store, supervisor, log, chain, lease, signing, metrics, options.configFile ?? null);
   }
 
   /** Safe boot, supervision, local HTTP, and the report and guard loops. */
   async start(): Promise<void> {
+    // Before anything touches the daemon or the key: a running daemon of another chain is refused.
+    const wrong = await this.checkNetwork();
+    if (wrong) throw new Error(`refusing to start: ${wrong}`);
     const running = await this.supervisor.probe();
     const saved = this.store.get().lease;
     if (saved?.holder && saved.expiresAtWall > Date.now())
@@ -264,8 +299,19 @@ export class Pilot {
       enrolled: this.secret !== null,
       lastAcceptedAt: this.lastAcceptedAt,
       leaseRemainingMs: this.lease.remainingMs(),
+      refused: this.refused,
       report: this.lastReport,
     };
+  }
+
+  /** The daemon's chain against node.chain_id, once its RPC answers: a problem, or null (agrees, or not up yet). */
+  private async checkNetwork(): Promise<string | null> {
+    if (this.networkChecked) return null;
+    const status = await this.rpc.status().catch(() => null);
+    if (!status) return null;
+    const wrong = wrongNetwork(status, this.cfg.node.chain_id, this.cfg.daemon.rpc_url);
+    this.networkChecked = wrong === null;
+    return wrong;
   }
 
   private schedule(ms: number): void {
@@ -281,11 +327,19 @@ export class Pilot {
   }
 
   private async loop(): Promise<void> {
+    // A daemon started (or replaced) after the pilot: its first answer decides. The pilot then
+    // reports and acts no more (/status says why; /healthz goes stale); the daemon is left as it is.
+    const wrong = await this.checkNetwork();
+    if (wrong) {
+      this.refused = wrong;
+      this.log.error(`stopped reporting and acting: ${wrong}`);
+      return;
+    }
     let next = this.intervalMs();
     try {
       const report = await this.collect();
       this.lastReport = report;
-      this.metrics.update(report, this.lastAcceptedAt, this.lease.remainingMs());
+      this.metrics.update(report);
       if (this.cfg.commander) next = await this.reportOnce(report);
       else await this.standalone(report);
       this.lastLoopMono = monoNow();
@@ -362,8 +416,7 @@ export class Pilot {
         signMark: null,
         signerConnected: null,
       };
-    }
-    else if (this.custody) {
+    } else if (this.custody) {
       this.holdsKey = await this.custody.holdsValidatorKey().catch(() => this.holdsKey);
       custody = {
         mode: 'file',
@@ -423,6 +476,7 @@ export class Pilot {
         ({ action, result }) => result !== null && (action.type === 'promote' || action.type === 'demote'),
       );
       this.tickAgeMs = reply.lastTickAt === null ? 0 : reply.commanderTime - reply.lastTickAt;
+      this.metrics.replied(this.tickAgeMs);
       // A key action's result goes back at once: a switchover's promote waits on the demote's.
       return keyAction ? 0 : Math.min(reply.nextReportMs, c.report_interval_ms);
     } catch (error) {
@@ -446,6 +500,10 @@ export class Pilot {
           return s.claim;
         }));
       const token = (await fs.readFile(c.enrollment_token_file, 'utf8')).trim();
+      const identity =
+        this.cfg.node.identity === 'ec2'
+          ? await fetchInstanceIdentity(this.cfg.node.imds_url, c.request_timeout_ms)
+          : null;
       const reply = await sendEnroll(
         c.url,
         {
@@ -459,7 +517,10 @@ export class Pilot {
           p2pAddress: this.cfg.daemon.p2p_host
             ? `${this.cfg.daemon.p2p_host}:${this.cfg.daemon.p2p_port}`
             : null,
-          instanceId: this.cfg.node.instance_id ?? null,
+          instanceId: identity ? identity.instanceId : (this.cfg.node.instance_id ?? null),
+          ...(identity
+            ? { instanceIdentity: { document: identity.document, signature: identity.signature } }
+            : {}),
         },
         c.request_timeout_ms,
       );
@@ -473,11 +534,26 @@ export class Pilot {
         s.claim = null;
       });
       this.log.info(`enrolled as ${reply.nodeId}`);
+      await this.dropEnrollmentToken(c.enrollment_token_file);
       return 0;
     } catch (error) {
       this.failures++;
       this.log.warn(`enrollment failed: ${(error as Error).message}`);
       return backoffDelay(this.failures, c.report_interval_ms, 60_000);
+    }
+  }
+
+  /**
+   * The fleet token is worth something to an attacker on this machine only until the node has its own
+   * secret: it goes as soon as the secret is safely written.
+   */
+  private async dropEnrollmentToken(file: string): Promise<void> {
+    try {
+      await fs.rm(file, { force: true });
+    } catch (error) {
+      this.log.warn(
+        `enrolled, but the enrollment token file ${file} could not be deleted (${(error as Error).message}): delete it by hand`,
+      );
     }
   }
 
@@ -505,6 +581,8 @@ export class Pilot {
     const s = this.store.get();
     const l = this.cfg.limits;
     const today = utcDay(Date.now());
+    const c = this.cfg.chain;
+    const fee = c ? feePerTx(c.gas_price, c.gas_limit).amount : 0n;
     return {
       role: this.cfg.node.role,
       custody: this.custody !== null || this.signing !== null,
@@ -515,11 +593,18 @@ export class Pilot {
       delegatedToday: s.delegated?.day === today ? BigInt(s.delegated.amount) : 0n,
       allowVotes: l.allow_votes,
       allowWithdraw: l.allow_withdraw,
+      allowUpgrade: l.allow_upgrade,
+      feePerTx: fee,
+      maxFeePerDay:
+        l.max_fee_per_day !== undefined ? BigInt(l.max_fee_per_day) : fee * DEFAULT_FEE_TXS_PER_DAY,
+      feesToday: feesOn(s, today),
     };
   }
 
   /** Executes one action at most once (see ActionLedger), after the epoch fence and the allow-list. */
   async runAction(action: Action, commanderTime: number, sentMono = monoNow(), sentWall = Date.now()) {
+    // Not run, not recorded: the commander sends it again, and the restarted pilot runs it.
+    if (this.switched) return null;
     const refuse = () => {
       if (action.type === 'promote' || action.type === 'demote') {
         const highest = this.store.get().highestEpoch;

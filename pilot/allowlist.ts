@@ -12,6 +12,17 @@ export interface AllowContext {
   delegatedToday: bigint;
   allowVotes: boolean;
   allowWithdraw: boolean;
+  allowUpgrade: boolean;
+  /** The fee one hot-key transaction pays (gas_limit × gas_price). */
+  feePerTx: bigint;
+  maxFeePerDay: bigint;
+  feesToday: bigint;
+}
+
+/** Every hot-key transaction pays a fee: none may take the day's fees over `limits.max_fee_per_day`. */
+function feeRefusal(c: AllowContext): string | null {
+  if (c.feesToday + c.feePerTx <= c.maxFeePerDay) return null;
+  return `its fee ${c.feePerTx} would exceed limits.max_fee_per_day ${c.maxFeePerDay} (already ${c.feesToday} today)`;
 }
 
 /**
@@ -28,10 +39,10 @@ export function refusal(action: Action, c: AllowContext): string | null {
       return null;
     case 'vote':
       if (!c.signer) return 'no hot key or granter configured';
-      return c.allowVotes ? null : 'votes are disabled by limits.allow_votes';
+      return c.allowVotes ? feeRefusal(c) : 'votes are disabled by limits.allow_votes';
     case 'withdraw-rewards':
       if (!c.signer) return 'no hot key or granter configured';
-      return c.allowWithdraw ? null : 'withdrawals are disabled by limits.allow_withdraw';
+      return c.allowWithdraw ? feeRefusal(c) : 'withdrawals are disabled by limits.allow_withdraw';
     case 'delegate': {
       if (!c.signer) return 'no hot key or granter configured';
       if (action.amount.denom !== c.denom)
@@ -43,8 +54,11 @@ export function refusal(action: Action, c: AllowContext): string | null {
       if (c.delegatedToday + amount > c.maxDelegatePerDay) {
         return `amount ${amount} would exceed limits.max_delegate_per_day ${c.maxDelegatePerDay} (already ${c.delegatedToday} today)`;
       }
-      return null;
+      return feeRefusal(c);
     }
+    case 'upgrade-pilot':
+    case 'rollback-pilot':
+      return c.allowUpgrade ? null : 'pilot upgrades are disabled by limits.allow_upgrade';
     default:
       return null;
   }

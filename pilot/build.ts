@@ -1,11 +1,17 @@
-/** Bundles the pilot into one ESM file: `npx tsx pilot/build.ts` → dist/beam-pilot.mjs. */
+/**
+ * Bundles the pilot into one ESM file: `npx tsx pilot/build.ts` → dist/beam-pilot.mjs. A release
+ * (pilot/release.ts) builds it stamped with its own version.
+ */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-export async function buildPilot(outfile = path.join(root, 'dist', 'beam-pilot.mjs')): Promise<string> {
+export async function buildPilot(
+  outfile = path.join(root, 'dist', 'beam-pilot.mjs'),
+  version?: string,
+): Promise<string> {
   await build({
     entryPoints: [path.join(root, 'pilot', 'cli.ts')],
     outfile,
@@ -23,6 +29,8 @@ export async function buildPilot(outfile = path.join(root, 'dist', 'beam-pilot.m
     banner: {
       js: "import { createRequire as __beamCreateRequire } from 'node:module'; const require = __beamCreateRequire(import.meta.url);",
     },
+    // pilot/version.ts reads it; without it the bundle keeps the version in the source.
+    ...(version ? { define: { BEAM_PILOT_VERSION: JSON.stringify(version) } } : {}),
     logLevel: 'warning',
   });
   return outfile;

@@ -17,7 +17,8 @@ Commands:
   start     supervise the daemon, report to the commander (or run standalone), serve /status and /metrics
   status    print the running pilot's /status
   doctor    check config, daemon, RPC, commander, key files; one line per problem with its fix
-  init      write a commented example config
+  init      write a commented example config, or (--systemd) the daemon unit's stop-timeout drop-in
+  check     check that this build can start with the config (run on a new release before switching)
   grants    print the authz grant commands to run once from the validator account
   signer    export or import the validator's sign state (priv_validator_state.json)
   version   print the version
@@ -25,13 +26,22 @@ Commands:
 Run beam-pilot <command> --help for details.`,
   start: `beam-pilot start [--config FILE]
 Runs in the foreground (systemd: Type=simple). Enrolls first when the node has no secret.
-SIGINT/SIGTERM stop the pilot and leave the daemon as it is.`,
+SIGINT/SIGTERM stop the pilot and leave the daemon as it is. After an upgrade-pilot or rollback-pilot
+switched its install's current link, it exits (code 0) so that systemd (Restart=always) starts it.`,
+  check: `beam-pilot check [--config FILE]
+Loads the config and every part start needs, then prints the version; exit 1 on a problem. A pilot
+runs this on a new release with its own config before it switches to it.`,
   status: `beam-pilot status [--config FILE]
 Reads http.listen from the config and prints the pilot's /status JSON. Exit 1 when it does not answer.`,
   doctor: `beam-pilot doctor [--config FILE]
 Prints each problem and its fix, one line each; exit 1 when there is any.`,
-  init: `beam-pilot init [--config FILE] [--force]
-Writes a commented example config (mode 0600). Refuses to overwrite without --force.`,
+  init: `beam-pilot init [--config FILE] [--force] [--chain chain.json]
+Writes a commented example config (mode 0600). Refuses to overwrite without --force.
+--chain takes a chain registry chain.json (github.com/cosmos/chain-registry) and writes its chain id,
+bech32 prefix, staking denom and gas price into the config.
+beam-pilot init --systemd [--config FILE] [--dir /etc/systemd/system]
+Writes the drop-in <daemon.unit>.d/50-beam-stop-timeout.conf: TimeoutStopSec = daemon.stop_timeout_ms,
+so stopping the daemon (a fence) never waits longer; then run systemctl daemon-reload.`,
   grants: `beam-pilot grants [--config FILE] [--bin gaiad] [--from validator] [--expiration UNIX_SECONDS] [--json]
 Prints the authz grant commands (generic authorization for gov MsgVote and for withdrawing rewards
 and commission; a stake authorization to delegate to the own validator only) that give the hot key
@@ -73,12 +83,25 @@ async function main(argv: string[]): Promise<number> {
       console.log(PILOT_VERSION);
       return 0;
     case 'init': {
+      if (args.includes('--systemd')) return initSystemd(configFile, option(args, 'dir'));
       if ((await exists(configFile)) && !args.includes('--force')) {
         console.error(`${configFile} exists: pass --force to overwrite`);
         return 1;
       }
+      const chainFile = option(args, 'chain');
+      let text = EXAMPLE_CONFIG;
+      if (chainFile) {
+        const [{ parseChainRegistry }, { exampleConfigFor }] = await Promise.all([
+          import('../protocol/chain-registry.js'),
+          import('./init-chain.js'),
+        ]);
+        const json = await fs.readFile(chainFile, 'utf8').catch((error: Error) => {
+          throw new Error(`--chain ${chainFile}: cannot read it (${error.message})`);
+        });
+        text = exampleConfigFor(parseChainRegistry(json, chainFile));
+      }
       await fs.mkdir(path.dirname(configFile), { recursive: true });
-      await writeFileAtomic(configFile, EXAMPLE_CONFIG, 0o600);
+      await writeFileAtomic(configFile, text, 0o600);
       console.log(`wrote ${configFile}: edit it, then run beam-pilot doctor --config ${configFile}`);
       return 0;
     }
@@ -160,23 +183,47 @@ async function main(argv: string[]): Promise<number> {
       );
       return 0;
     }
+    case 'check': {
+      await loadConfig(configFile);
+      await import('./agent.js');
+      console.log(PILOT_VERSION);
+      return 0;
+    }
     case 'start': {
       const cfg = await loadConfig(configFile);
       // Heavy modules (cosmjs, prom-client) load only for the commands that need them.
       const { Pilot } = await import('./agent.js');
-      const pilot = await Pilot.create(cfg);
+      const pilot = await Pilot.create(cfg, undefined, { configFile });
       await pilot.start();
       pilot.log.info(`beam-pilot ${PILOT_VERSION} started for ${cfg.node.name}; local http on ${pilot.url}`);
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
+      const why = await new Promise<string>((resolve) => {
+        const stop = () => resolve('stopping');
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
+        // Node cannot exec(): the service manager runs the new bundle once this process is gone.
+        void pilot.releaseSwitched.then(() => resolve('exiting for the release now current'));
       });
+      pilot.log.info(`beam-pilot ${PILOT_VERSION}: ${why}`);
       await pilot.close();
       return 0;
     }
   }
   return 2;
+}
+
+/** `init --systemd`: the daemon unit's stop-timeout drop-in, from the config's unit and stop timeout. */
+async function initSystemd(configFile: string, dir: string | undefined): Promise<number> {
+  const cfg = await loadConfig(configFile);
+  if (cfg.daemon.mode !== 'systemd') {
+    console.error(`daemon.mode is "${cfg.daemon.mode}" in ${configFile}: the drop-in is for systemd mode`);
+    return 1;
+  }
+  const { daemonDropIn, daemonDropInFile } = await import('./systemd-files.js');
+  const file = daemonDropInFile(cfg.daemon.unit as string, dir);
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await writeFileAtomic(file, daemonDropIn(cfg.daemon.stop_timeout_ms), 0o644);
+  console.log(`wrote ${file}: run systemctl daemon-reload`);
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

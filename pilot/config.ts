@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChainId, KeyMode, NodeId, P2pHost, Role } from '../protocol/index.js';
 import { commanderUrlProblem } from './commander-url.js';
 
@@ -18,10 +18,18 @@ export const PilotConfig = z.strictObject({
     /** Where the pilot keeps its persistent state (seq, epochs, executed actions, secrets). */
     state_dir: z.string().min(1),
     /**
-     * The cloud instance this node runs on (e.g. the EC2 instance id), sent at enrollment: the
-     * commander's auto-approve policy and sentry defence (IP rotation, replacement) need it.
+     * The cloud instance this node runs on (e.g. the EC2 instance id), sent at enrollment as a claim
+     * only: the commander trusts an instance it can verify (`identity = "ec2"`), never a claim.
      */
     instance_id: z.string().min(1).max(64).optional(),
+    /**
+     * How the pilot proves its machine at enrollment. `ec2`: it sends the instance identity document
+     * and signature from the instance metadata service (IMDSv2), which the commander verifies:
+     * the only way to be approved without a person (autoscaled sentries). `none`: nothing is proven.
+     */
+    identity: z.enum(['none', 'ec2']).default('none'),
+    /** The instance metadata service (tests point it at the devnet EC2 emulation). */
+    imds_url: Url.default('http://169.254.169.254'),
   }),
   daemon: z
     .strictObject({
@@ -109,13 +117,35 @@ export const PilotConfig = z.strictObject({
       max_delegate_per_day: Amount.default('0'),
       allow_votes: z.boolean().default(true),
       allow_withdraw: z.boolean().default(true),
+      /**
+       * Fees the hot key may pay per UTC day, in base units of chain.gas_price's denom; a transaction
+       * that would exceed it is refused. Default: 20 transactions at gas_limit × gas_price.
+       */
+      max_fee_per_day: Amount.optional(),
+      /**
+       * Whether the commander may replace this pilot (`upgrade-pilot`, `rollback-pilot`): new code
+       * running as this user. The tarball's sha256 comes with the action; false = upgrades by hand.
+       */
+      allow_upgrade: z.boolean().default(true),
     })
     .default({
       max_delegate_per_action: '0',
       max_delegate_per_day: '0',
       allow_votes: true,
       allow_withdraw: true,
+      allow_upgrade: true,
     }),
+  /** Where the pilot's releases live (install.sh's layout) and how long a download may take. */
+  upgrade: z
+    .strictObject({
+      /** `releases/<version>/` and the `current` link the systemd unit runs; writable by the pilot's user. */
+      install_dir: z
+        .string()
+        .startsWith('/', 'use an absolute path, e.g. /usr/local/lib/beam')
+        .default('/usr/local/lib/beam'),
+      download_timeout_ms: Ms.default(120_000),
+    })
+    .default({ install_dir: '/usr/local/lib/beam', download_timeout_ms: 120_000 }),
   sockets: z
     .strictObject({
       flood_inbound_total: z.number().int().positive().default(200),
@@ -185,6 +215,11 @@ export function parseConfig(text: string, file: string): PilotConfig {
       'validator: missing: a validator node needs a [validator] section (consensus_address, key_file)',
     );
   }
+  if (cfg.node.identity === 'ec2' && cfg.node.instance_id) {
+    problems.push(
+      'node.instance_id: remove it: with identity = "ec2" the instance id comes from the identity document',
+    );
+  }
   if (cfg.validator?.key_file && !path.isAbsolute(cfg.validator.key_file)) {
     problems.push('validator.key_file: use an absolute path outside the daemon home');
   }
@@ -218,7 +253,10 @@ name = "val-a"                   # Beam's name for this node (lowercase, digits,
 role = "validator"               # "validator" or "sentry"
 chain_id = "cosmoshub-4"
 state_dir = "/var/lib/beam-pilot" # seq, epochs, executed actions, node secret
-# instance_id = "i-0123456789abcdef0"  # cloud instance (EC2: from the instance metadata); sentries need it
+identity = "none"                # "ec2": prove the EC2 instance at enrollment (IMDSv2 identity document);
+                                 # autoscaled sentries need it to be approved without a person
+# imds_url = "http://169.254.169.254"   # the instance metadata service
+# instance_id = "i-0123456789abcdef0"  # identity = "none" only: an unproven claim, for the registry
 
 [daemon]
 mode = "systemd"                 # "systemd" (systemctl on unit) or "process" (pilot runs command)
@@ -234,7 +272,7 @@ stop_timeout_ms = 10000          # SIGTERM grace before SIGKILL
 # Remove this section to run standalone (no commander).
 [commander]
 url = "https://beam.example.com" # https; plain http only for a commander on loopback
-enrollment_token_file = "/etc/beam/enrollment-token"   # used once, to enroll
+enrollment_token_file = "/var/lib/beam-pilot/enrollment-token"   # mode 0600; deleted once enrolled
 report_interval_ms = 5000
 request_timeout_ms = 10000
 dead_man_after_ms = 120000       # alert when the commander is silent or its tick is this stale
@@ -269,6 +307,12 @@ max_delegate_per_action = "0"    # base units; 0 forbids delegations
 max_delegate_per_day = "0"
 allow_votes = true
 allow_withdraw = true
+# max_fee_per_day = "200000"     # hot-key fees per day (gas_price's denom); default: 20 transactions
+allow_upgrade = true             # the commander may install a new pilot release here (sha256-checked)
+
+[upgrade]                        # the pilot's own releases (install.sh's layout)
+install_dir = "/usr/local/lib/beam"   # releases/<version>/ and the current link the unit runs
+download_timeout_ms = 120000
 
 [sockets]                        # inbound p2p connection thresholds for "flooded"
 flood_inbound_total = 200

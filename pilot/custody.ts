@@ -1,7 +1,7 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { exists, readJsonFile, secretFileProblems, writeFileAtomic } from './fsx.js';
 
 /** priv_validator_key.json as CometBFT writes it. */

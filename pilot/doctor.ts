@@ -6,8 +6,10 @@ import { parse as parseToml } from 'smol-toml';
 import { request } from 'undici';
 import { ConfigError, loadConfig, type PilotConfig } from './config.js';
 import { CometKey } from './custody.js';
+import { systemdProblems } from './doctor-systemd.js';
 import { exists, readJsonFile, secretFileProblems } from './fsx.js';
-import { CometRpc } from './rpc.js';
+import { fetchInstanceIdentity } from './identity.js';
+import { CometRpc, wrongNetwork } from './rpc.js';
 import { ValidatorKey } from './signer/key.js';
 
 const run = promisify(execFile);
@@ -24,9 +26,11 @@ export async function doctor(configFile: string): Promise<string[]> {
   const checks = await Promise.all([
     stateDirProblems(cfg),
     daemonProblems(cfg),
+    systemdProblems(cfg, configFile),
     homeProblems(cfg),
     rpcProblems(cfg),
     commanderProblems(cfg),
+    identityProblems(cfg),
     keyProblems(cfg),
     signerProblems(cfg),
   ]);
@@ -89,8 +93,9 @@ async function homeProblems(cfg: PilotConfig): Promise<string[]> {
 
 async function rpcProblems(cfg: PilotConfig): Promise<string[]> {
   try {
-    await new CometRpc(cfg.daemon.rpc_url, 3000).status();
-    return [];
+    const status = await new CometRpc(cfg.daemon.rpc_url, 3000).status();
+    const wrong = wrongNetwork(status, cfg.node.chain_id, cfg.daemon.rpc_url);
+    return wrong ? [`${wrong} (beam-pilot start refuses this node)`] : [];
   } catch (error) {
     return [
       `daemon.rpc_url ${cfg.daemon.rpc_url} does not answer status (${(error as Error).message.slice(0, 120)}): start the daemon or fix daemon.rpc_url (rpc.laddr in config.toml)`,
@@ -111,13 +116,34 @@ async function commanderProblems(cfg: PilotConfig): Promise<string[]> {
     );
   }
   const secret = path.join(cfg.node.state_dir, 'node-secret.json');
-  if (await exists(secret)) problems.push(...(await secretFileProblems(secret, 'node secret')));
-  else if (!c.enrollment_token_file) {
+  if (await exists(secret)) {
+    problems.push(...(await secretFileProblems(secret, 'node secret')));
+    // Enrolled: the fleet token has no more use here and would let whoever reads it enroll nodes.
+    if (c.enrollment_token_file && (await exists(c.enrollment_token_file))) {
+      problems.push(
+        `enrollment token file ${c.enrollment_token_file} is still there although the node is enrolled: run rm ${c.enrollment_token_file} (the pilot deletes it after enrolling; give its user write access to the folder)`,
+      );
+    }
+  } else if (!c.enrollment_token_file) {
     problems.push(
       'commander.enrollment_token_file: missing and the node is not enrolled: add the fleet enrollment token file',
     );
   } else problems.push(...(await secretFileProblems(c.enrollment_token_file, 'enrollment token file')));
   return problems;
+}
+
+/** identity = "ec2": the identity document must be readable before the first enrollment. */
+async function identityProblems(cfg: PilotConfig): Promise<string[]> {
+  if (!cfg.commander || cfg.node.identity !== 'ec2') return [];
+  if (await exists(path.join(cfg.node.state_dir, 'node-secret.json'))) return [];
+  try {
+    await fetchInstanceIdentity(cfg.node.imds_url, 3000);
+    return [];
+  } catch (error) {
+    return [
+      `node.identity = "ec2": ${(error as Error).message.slice(0, 200)} (on EC2: keep the instance metadata service enabled with IMDSv2 and a hop limit that reaches the pilot)`,
+    ];
+  }
 }
 
 async function keyProblems(cfg: PilotConfig): Promise<string[]> {

@@ -4,15 +4,19 @@ import type { Action, ConfigPatch } from '../protocol/index.js';
 import { utcDay } from './allowlist.js';
 import type { PilotConfig } from './config.js';
 import type { Custody } from './custody.js';
+import { countFee, feePerTx } from './fees.js';
 import { writeFileAtomic } from './fsx.js';
 import type { LeaseClock } from './lease.js';
 import type { Outcome } from './ledger.js';
+import { mergeShared } from './peer-lists.js';
 import type { SignerCustody } from './signing.js';
 import type { CometRpc } from './rpc.js';
 import type { StateStore } from './state.js';
 import type { Supervisor } from './supervisor.js';
+import { parse as parseToml } from 'smol-toml';
 import { editToml, patchEdits } from './toml-edit.js';
 import type { HotSigner } from './tx.js';
+import type { PilotReleases } from './upgrade.js';
 
 export interface ExecutorDeps {
   cfg: PilotConfig;
@@ -31,6 +35,10 @@ export interface ExecutorDeps {
   lastHeight: () => number;
   /** Told whenever the home's key changes between the real and the node's own. */
   onKeyChange: (holdsValidatorKey: boolean) => void;
+  /** This pilot's own releases (upgrade-pilot, rollback-pilot). */
+  releases: PilotReleases;
+  /** Told when `current` names another release than this process runs: the pilot exits to be restarted. */
+  onReleaseSwitched: () => void;
 }
 
 /** What each action does to the daemon, its files, its key and the chain. */
@@ -84,10 +92,12 @@ export class ActionExecutor {
       case 'demote':
         return this.d.signing ? this.d.signing.demote(action.epoch) : this.demote(action.epoch);
       case 'vote':
+        await this.payFee();
         return this.tx(
           await this.d.signer()!.vote(action.proposalId, action.option, action.memo, this.d.legacyGov?.()),
         );
       case 'delegate': {
+        await this.payFee();
         const out = await this.tx(await this.d.signer()!.delegate(action.amount, action.memo));
         if (out.ok) {
           const today = utcDay(Date.now());
@@ -99,8 +109,28 @@ export class ActionExecutor {
         return out;
       }
       case 'withdraw-rewards':
+        await this.payFee();
         return this.tx(await this.d.signer()!.withdraw(action.commission));
+      case 'upgrade-pilot':
+      case 'rollback-pilot': {
+        const { outcome, restart } =
+          action.type === 'upgrade-pilot'
+            ? await this.d.releases.upgrade(action)
+            : await this.d.releases.rollback(action.version);
+        if (restart) this.d.onReleaseSwitched();
+        return outcome;
+      }
     }
+  }
+
+  /**
+   * Counts a transaction's fee before it is signed, like the action id: a crash or a lost answer after
+   * the broadcast must not leave a fee uncounted (a failed transaction pays its fee too).
+   */
+  private async payFee(): Promise<void> {
+    const c = this.d.cfg.chain!;
+    const fee = feePerTx(c.gas_price, c.gas_limit).amount;
+    await this.d.store.update((s) => countFee(s, fee, Date.now()));
   }
 
   private tx(r: { txHash: string; height: number; code: number; rawLog: string }): Outcome {
@@ -163,12 +193,39 @@ export class ActionExecutor {
     };
   }
 
-  /** Changes only the Beam-owned keys of config.toml; keeps every other byte. Returns the changed keys. */
+  /**
+   * Changes only the Beam-owned keys of config.toml and keeps every other byte; in the peer lists,
+   * only the entries Beam wrote (pilot/peer-lists.ts). Returns the changed keys.
+   */
   async writeConfig(patch: ConfigPatch): Promise<string[]> {
     const file = path.join(this.d.cfg.daemon.home, 'config', 'config.toml');
     const [text, stat] = await Promise.all([fs.readFile(file, 'utf8'), fs.stat(file)]);
-    const out = editToml(text, patchEdits(patch));
+    const store = this.d.store;
+    const before = store.get().beamPeers;
+    const { edits, owned } = mergeShared(
+      patchEdits(patch),
+      () => {
+        try {
+          return parseToml(text);
+        } catch (error) {
+          throw new Error(
+            `${file} is not valid TOML (${(error as Error).message.split('\n')[0]}): fix it by hand`,
+          );
+        }
+      },
+      before,
+    );
+    const lists = Object.keys(owned).length > 0;
+    // Beam's old and new entries both count as Beam's until the file is written: after a crash in
+    // between, the next change still removes whichever of them the file holds.
+    if (lists)
+      await store.update((s) => {
+        for (const [key, entries] of Object.entries(owned))
+          s.beamPeers[key] = [...new Set([...(before[key] ?? []), ...entries])];
+      });
+    const out = editToml(text, edits);
     if (out.changed.length > 0) await writeFileAtomic(file, out.text, stat.mode & 0o777);
+    if (lists) await store.update((s) => Object.assign(s.beamPeers, owned));
     return out.changed;
   }
 }

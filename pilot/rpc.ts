@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A non-negative integer as CometBFT sends it (a decimal string; some fields as numbers). */
 const Uint = z
@@ -8,7 +8,13 @@ const Uint = z
   .or(z.number().int().nonnegative());
 
 const StatusResult = z.object({
-  node_info: z.object({ id: z.string(), moniker: z.string().optional(), version: z.string().optional() }),
+  node_info: z.object({
+    id: z.string(),
+    /** The chain id the daemon runs (CometBFT names it the network). */
+    network: z.string(),
+    moniker: z.string().optional(),
+    version: z.string().optional(),
+  }),
   sync_info: z.object({
     latest_block_height: Uint,
     latest_block_time: z.string(),
@@ -17,6 +23,16 @@ const StatusResult = z.object({
   validator_info: z.object({ address: z.string(), voting_power: Uint.optional() }).optional(),
 });
 export type CometStatus = z.infer<typeof StatusResult>;
+
+/**
+ * Why a daemon may not be this pilot's node: it runs another chain than `node.chain_id`. Reporting
+ * or acting for it would mix two chains' facts under one name; null when the chains agree.
+ */
+export function wrongNetwork(status: CometStatus, chainId: string, rpcUrl: string): string | null {
+  const network = status.node_info.network;
+  if (network === chainId) return null;
+  return `the daemon at ${rpcUrl} runs chain "${network}" (its /status node_info.network), not node.chain_id "${chainId}": point daemon.rpc_url at a ${chainId} node, or set node.chain_id = "${network}" if this node is meant for that chain`;
+}
 
 const Signature = z.object({
   block_id_flag: z.number(),

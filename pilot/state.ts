@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ActionResult } from '../protocol/index.js';
 import { readJsonFile, writeFileAtomic } from './fsx.js';
 
@@ -46,8 +46,15 @@ export const PilotState = z.object({
   results: z.array(ActionResult).default([]),
   desiredDaemon: z.enum(['running', 'stopped']).default('running'),
   configVersion: z.string().nullable().default(null),
+  /**
+   * Entries of config.toml's peer lists that Beam wrote, by `section.key` (pilot/peer-lists.ts): the
+   * next config change replaces them; every other entry is the operator's and stays.
+   */
+  beamPeers: z.record(z.string(), z.array(z.string())).default({}),
   /** Delegated amount per UTC day, for the daily cap. */
   delegated: z.object({ day: z.string(), amount: z.string() }).nullable().default(null),
+  /** Hot-key fees per UTC day (base units of the gas price's denom), for `limits.max_fee_per_day`. */
+  feesSpent: z.object({ day: z.string(), amount: z.string() }).nullable().default(null),
   /** Enrollment claim (random, kept until approved). */
   claim: z.string().nullable().default(null),
   /** Proposal ids already announced by the standalone alerting. */

@@ -1,7 +1,8 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Coin, describeZodError, EpochMs, VoteOption } from './common.js';
 import { ConfigPatch } from './config.js';
 import { PeerAddress } from './p2p.js';
+import { PilotVersion, ReleaseSource, Sha256Hex } from './release.js';
 
 /** Unique per node; the pilot executes an id at most once, ever. */
 export const ActionId = z
@@ -75,6 +76,24 @@ export const Action = z.discriminatedUnion('type', [
     ...ActionBase,
     type: z.literal('withdraw-rewards'),
     commission: z.boolean().default(true),
+  }),
+  z.strictObject({
+    ...ActionBase,
+    /**
+     * Install this release next to the running one and restart into it: the pilot fetches the
+     * tarball, checks its sha256 and the bundle's own SHA256SUMS line, lets the new bundle check the
+     * config, switches its install's `current` link and exits for its service manager to restart it.
+     */
+    type: z.literal('upgrade-pilot'),
+    version: PilotVersion,
+    source: ReleaseSource,
+    sha256: Sha256Hex,
+  }),
+  z.strictObject({
+    ...ActionBase,
+    /** Switch back to this installed release (checked against its SHA256SUMS), restarting if needed. */
+    type: z.literal('rollback-pilot'),
+    version: PilotVersion,
   }),
 ]);
 export type Action = z.infer<typeof Action>;

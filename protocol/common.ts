@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Beam's own name for a node: lowercase letters, digits and dashes, like a hostname label. */
 export const NodeId = z

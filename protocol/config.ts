@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CometNodeId } from './common.js';
 import { P2pAddress, PeerAddress } from './p2p.js';
 

@@ -1,6 +1,7 @@
 export * from './common.js';
 export * from './p2p.js';
 export * from './config.js';
+export * from './release.js';
 export * from './actions.js';
 export * from './report.js';
 export * from './lease.js';

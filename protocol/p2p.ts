@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * P2P addresses as CometBFT accepts them. A node refuses to start on one bad `persistent_peers`

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EpochMs, NodeId, ChainId, Role, CometNodeId } from './common.js';
 import { Action } from './actions.js';
 import { LeaseGrant } from './lease.js';
@@ -32,6 +32,20 @@ export const ReportReplyEnvelope = ReportReply.extend({
 });
 export type ReportReplyEnvelope = z.infer<typeof ReportReplyEnvelope>;
 
+/**
+ * An EC2 instance identity document as the instance metadata service (IMDSv2) served it, with its
+ * base64 RSA-SHA256 `signature` (`/latest/dynamic/instance-identity/signature`). The document is sent
+ * as the exact text IMDS returned: the signature covers those bytes.
+ */
+export const InstanceIdentity = z.strictObject({
+  document: z.string().min(2).max(4096),
+  signature: z
+    .string()
+    .max(2048)
+    .regex(/^[A-Za-z0-9+/=\s]+$/, 'send the base64 signature exactly as IMDS returned it'),
+});
+export type InstanceIdentity = z.infer<typeof InstanceIdentity>;
+
 export const EnrollRequest = z.strictObject({
   enrollmentToken: z.string().min(16).max(256),
   name: NodeId,
@@ -43,8 +57,13 @@ export const EnrollRequest = z.strictObject({
   cometNodeId: CometNodeId.nullable(),
   /** host:port other nodes dial for p2p (private address for validators, public for sentries). */
   p2pAddress: P2pAddress.nullable(),
-  /** Cloud instance id, for sentries that Beam may rotate or replace. */
+  /**
+   * Cloud instance id, for sentries that Beam may rotate or replace. A claim only: the commander
+   * trusts an instance id (auto-approval, binding) only from a verified `instanceIdentity`.
+   */
   instanceId: z.string().max(64).nullable(),
+  /** Proof of the EC2 instance the pilot runs on; without it a node is never auto-approved. */
+  instanceIdentity: InstanceIdentity.optional(),
 });
 export type EnrollRequest = z.infer<typeof EnrollRequest>;
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChainId, Coin, CometNodeId, EpochMs, NodeId, Role, VoteOption } from './common.js';
 import { ActionResult } from './actions.js';
 

@@ -75,6 +75,46 @@ export function verifyReply(
   );
 }
 
+export type HeaderCheck =
+  | { ok: true; timestamp: number }
+  | { ok: false; problem: 'malformed' | 'stale'; reason: string };
+
+/**
+ * What can be checked without the secret: both headers well formed, the timestamp within the window
+ * around `nowMs`. The commander refuses a request failing it before it reads anything.
+ */
+export function checkSignatureHeaders(
+  timestampHeader: string | undefined,
+  signatureHeader: string | undefined,
+  nowMs: number,
+  windowMs = SIGNATURE_WINDOW_MS,
+  clock = 'commander time',
+): HeaderCheck {
+  if (!timestampHeader || !/^\d{1,16}$/.test(timestampHeader)) {
+    return {
+      ok: false,
+      problem: 'malformed',
+      reason: `missing or malformed ${HEADER_TIMESTAMP} header (milliseconds since epoch)`,
+    };
+  }
+  if (!signatureHeader || !/^[0-9a-f]{64}$/.test(signatureHeader)) {
+    return {
+      ok: false,
+      problem: 'malformed',
+      reason: `missing or malformed ${HEADER_SIGNATURE} header (64 hex characters)`,
+    };
+  }
+  const timestamp = Number(timestampHeader);
+  if (Math.abs(nowMs - timestamp) > windowMs) {
+    return {
+      ok: false,
+      problem: 'stale',
+      reason: `stale timestamp: more than ${windowMs / 1000} s from ${clock}`,
+    };
+  }
+  return { ok: true, timestamp };
+}
+
 /** Checks a signature in constant time and the timestamp against the window around `nowMs`. */
 export function verifySignature(
   secretHex: string,
@@ -85,21 +125,10 @@ export function verifySignature(
   windowMs = SIGNATURE_WINDOW_MS,
   clock = 'commander time',
 ): SignatureCheck {
-  if (!timestampHeader || !/^\d{1,16}$/.test(timestampHeader)) {
-    return {
-      ok: false,
-      reason: `missing or malformed ${HEADER_TIMESTAMP} header (milliseconds since epoch)`,
-    };
-  }
-  if (!signatureHeader || !/^[0-9a-f]{64}$/.test(signatureHeader)) {
-    return { ok: false, reason: `missing or malformed ${HEADER_SIGNATURE} header (64 hex characters)` };
-  }
-  const timestamp = Number(timestampHeader);
-  if (Math.abs(nowMs - timestamp) > windowMs) {
-    return { ok: false, reason: `stale timestamp: more than ${windowMs / 1000} s from ${clock}` };
-  }
-  const expected = Buffer.from(signBody(secretHex, timestamp, rawBody), 'hex');
-  const given = Buffer.from(signatureHeader, 'hex');
+  const headers = checkSignatureHeaders(timestampHeader, signatureHeader, nowMs, windowMs, clock);
+  if (!headers.ok) return { ok: false, reason: headers.reason };
+  const expected = Buffer.from(signBody(secretHex, headers.timestamp, rawBody), 'hex');
+  const given = Buffer.from(signatureHeader as string, 'hex');
   if (!timingSafeEqual(expected, given)) return { ok: false, reason: 'signature does not match' };
   return { ok: true };
 }

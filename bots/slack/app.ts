@@ -1,21 +1,33 @@
 import { App, AwsLambdaReceiver, type BlockAction, type ButtonAction } from '@slack/bolt';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Deduper, memoryDeduper } from '../dedupe.js';
 import { deliverReplies, withinBudget } from '../deliver.js';
 import { slackLogger } from './logger.js';
 import type { HttpRequest, HttpResponse } from '../http.js';
 import type { ChatInput, ChatMessage, InputHandler } from '../model.js';
 import { renderSlack } from './blocks.js';
-import { SlackTransport } from './transport.js';
+import { createSlackTransport, type SlackTransport } from './transport.js';
 
 /** Slack gives a request 3 s; keep a margin for the network and Lambda. */
 const DEFAULT_BUDGET_MS = 2_500;
 /** Slack's replay window for signed requests. */
 const SIGNATURE_WINDOW_S = 300;
 
+/**
+ * The one Slack workspace Beam serves (`team_id`, and the Enterprise Grid org when set). A request
+ * correctly signed by Beam's app but coming from another workspace the app is installed in is refused.
+ */
+export interface SlackWorkspace {
+  teamId: string;
+  enterpriseId?: string;
+}
+
 export interface SlackListenerOptions {
   logger: Logger;
+  workspace: SlackWorkspace;
+  /** Told about every refused request (unsigned, stale, forged, unparseable, another workspace). */
+  onRejected?: (rejection: SlackRejection) => void;
   /** The slash command, `/beam` by default. */
   command?: string;
   /** Remembers delivered requests so that Slack's retries are handled once. */
@@ -31,13 +43,13 @@ export interface SlackAppOptions extends SlackListenerOptions {
   botUserId?: string;
   /** Web API base URL (with a trailing slash); tests point it at a loopback fake. */
   slackApiUrl?: string;
-  /** Web API retries; 0 in tests. */
+  /** Retries of Bolt's own Web API calls (`auth.test` without the bot ids); 0 in tests. */
   retries?: number;
 }
 
 /** A request refused before it reached a listener, for the audit log. */
 export interface SlackRejection {
-  reason: 'unsigned' | 'stale' | 'forged' | 'unparseable';
+  reason: 'unsigned' | 'stale' | 'forged' | 'unparseable' | 'foreign workspace';
   timestamp?: number;
 }
 
@@ -112,8 +124,6 @@ export function unroutableForBolt(body: string, contentType: string | undefined)
 
 export interface SlackRouteOptions extends SlackAppOptions {
   signingSecret: string;
-  /** Told about every refused request (unsigned, stale, forged, unparseable). */
-  onRejected?: (rejection: SlackRejection) => void;
 }
 
 /** The part of a Bolt payload that names a delivery; a retry repeats it. */
@@ -125,19 +135,45 @@ function deliveryKey(body: Record<string, unknown>): string | undefined {
 }
 
 /**
+ * Whether Bolt's view of a request's origin is the configured workspace: the team must match, and the
+ * Enterprise Grid org too when one is configured.
+ */
+export function fromWorkspace(
+  workspace: SlackWorkspace,
+  origin: { teamId?: string | undefined; enterpriseId?: string | undefined },
+): boolean {
+  if (origin.teamId !== workspace.teamId) return false;
+  return workspace.enterpriseId === undefined || origin.enterpriseId === workspace.enterpriseId;
+}
+
+/**
  * Registers Beam's listeners on a Bolt app: `/beam <text>` and button clicks. Shared by the Lambda
  * receiver and Socket Mode (they cannot be combined in one app). Each listener acks at once, hands the
- * input on and waits at most the budget, so Bolt's receiver answers Slack in time.
+ * input on and waits at most the budget, so Bolt's receiver answers Slack in time. Replies and
+ * messages go out through `transport`.
  */
 export function registerListeners(
   app: App,
   onInput: InputHandler,
+  transport: SlackTransport,
   options: SlackListenerOptions,
-): SlackTransport {
-  const { logger } = options;
+): void {
+  const { logger, workspace } = options;
   const dedupe = options.dedupe ?? memoryDeduper();
   const budgetMs = options.budgetMs ?? DEFAULT_BUDGET_MS;
-  const transport = new SlackTransport(app.client);
+
+  // First, before anything is written: another workspace gets a plain 200 and nothing else (an error
+  // status would make Slack redeliver events, and disable the subscription if it kept failing).
+  app.use(async (args) => {
+    const origin = { teamId: args.context.teamId, enterpriseId: args.context.enterpriseId };
+    if (!fromWorkspace(workspace, origin)) {
+      logger.warn(origin, 'slack: request from another workspace refused');
+      options.onRejected?.({ reason: 'foreign workspace' });
+      if ('ack' in args && typeof args.ack === 'function') await args.ack();
+      return;
+    }
+    await args.next();
+  });
 
   app.use(async (args) => {
     const key = deliveryKey(args.body as Record<string, unknown>);
@@ -198,12 +234,18 @@ export function registerListeners(
       respond({ response_type: 'ephemeral', replace_original: false, ...renderSlack(m) }),
     );
   });
-
-  return transport;
 }
 
 function botIds(options: SlackAppOptions) {
   return options.botId && options.botUserId ? { botId: options.botId, botUserId: options.botUserId } : {};
+}
+
+/** The transport replies and commander messages go out with (the bot token over fetch, not Bolt's client). */
+function transportOf(options: SlackAppOptions): SlackTransport {
+  return createSlackTransport({
+    botToken: options.botToken,
+    ...(options.slackApiUrl ? { slackApiUrl: options.slackApiUrl } : {}),
+  });
 }
 
 function clientOptions(options: SlackAppOptions) {
@@ -254,7 +296,8 @@ export function createSlackRoute(options: SlackRouteOptions, onInput: InputHandl
     logger: slackLogger(logger),
     clientOptions: clientOptions(options),
   });
-  const transport = registerListeners(app, onInput, options);
+  const transport = transportOf(options);
+  registerListeners(app, onInput, transport, options);
   const handler = receiver.toHandler();
 
   return {
@@ -324,7 +367,8 @@ export async function startSlackSocketMode(
     // The Socket Mode client (apps.connections.open) takes its Web API options from here.
     installerOptions: { clientOptions: clientOptions(options) },
   });
-  const transport = registerListeners(app, onInput, options);
+  const transport = transportOf(options);
+  registerListeners(app, onInput, transport, options);
   await app.start();
   return { app, transport, stop: () => app.stop() as Promise<void> };
 }

@@ -1,39 +1,33 @@
-import { webApi } from '@slack/bolt';
-import type { WebClient } from '@slack/web-api';
-import type { Logger } from 'pino';
 import type { ChatMessage, ChatTransport, MessageRef } from '../model.js';
 import { renderSlack } from './blocks.js';
-import { slackLogger } from './logger.js';
+import { SlackWebApi } from './web-api.js';
 
 /** Posts and updates Block Kit messages through Slack's Web API (chat.postMessage / chat.update). */
 export class SlackTransport implements ChatTransport {
   readonly platform = 'slack' as const;
 
-  constructor(private readonly client: WebClient) {}
+  constructor(private readonly api: SlackWebApi) {}
 
   async post(chat: string, message: ChatMessage): Promise<MessageRef> {
-    const result = await this.client.chat.postMessage({ channel: chat, ...renderSlack(message) });
-    if (!result.ts) throw new Error(`chat.postMessage to ${chat} returned no ts`);
-    return { platform: 'slack', chat: result.channel ?? chat, messageId: result.ts };
+    const posted = await this.api.postMessage({ channel: chat, ...renderSlack(message) });
+    return { platform: 'slack', chat: posted.channel, messageId: posted.ts };
   }
 
   async update(ref: MessageRef, message: ChatMessage): Promise<void> {
-    await this.client.chat.update({ channel: ref.chat, ts: ref.messageId, ...renderSlack(message) });
+    await this.api.update({ channel: ref.chat, ts: ref.messageId, ...renderSlack(message) });
   }
 }
 
-/** A Slack transport without a Bolt app, for processes that only post (e.g. a scheduled tick). */
+/** A Slack transport on the bot token: no Bolt app, so processes that only post stay small. */
 export function createSlackTransport(options: {
   botToken: string;
-  logger: Logger;
   /** Web API base URL (with a trailing slash); tests point it at a loopback fake. */
   slackApiUrl?: string;
-  retries?: number;
 }): SlackTransport {
-  const client = new webApi.WebClient(options.botToken, {
-    logger: slackLogger(options.logger),
-    ...(options.slackApiUrl ? { slackApiUrl: options.slackApiUrl } : {}),
-    ...(options.retries !== undefined ? { retryConfig: { retries: options.retries } } : {}),
-  });
-  return new SlackTransport(client);
+  return new SlackTransport(
+    new SlackWebApi({
+      botToken: options.botToken,
+      ...(options.slackApiUrl ? { apiUrl: options.slackApiUrl } : {}),
+    }),
+  );
 }

@@ -2,12 +2,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Telegraf } from 'telegraf';
 import type { Update, UserFromGetMe } from 'telegraf/types';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Deduper, memoryDeduper } from '../dedupe.js';
 import { deliverReplies } from '../deliver.js';
-import type { ChatInput, InputHandler } from '../model.js';
+import type { ChatInput, ChatMessage, InputHandler } from '../model.js';
 import type { HttpRequest, HttpResponse } from '../http.js';
-import { TelegramTransport } from './transport.js';
+import { alertText } from './html.js';
+import { createTelegramTransport, type TelegramTransport } from './transport.js';
 
 export interface TelegramBotOptions {
   botToken: string;
@@ -67,7 +68,10 @@ export function createTelegramBot(options: TelegramBotOptions, onInput: InputHan
     telegram: { webhookReply: false, ...(options.apiRoot ? { apiRoot: options.apiRoot } : {}) },
   });
   if (options.botInfo) bot.botInfo = options.botInfo;
-  const transport = new TelegramTransport(bot.telegram);
+  const transport = createTelegramTransport({
+    botToken: options.botToken,
+    ...(options.apiRoot ? { apiRoot: options.apiRoot } : {}),
+  });
 
   // Telegraf's default handler rethrows, and Telegram would redeliver the update forever.
   bot.catch((error, ctx) => {
@@ -82,35 +86,58 @@ export function createTelegramBot(options: TelegramBotOptions, onInput: InputHan
     await next();
   });
 
-  const dispatch = async (input: ChatInput) => deliverReplies(input, await onInput(input), transport);
+  const dispatch = async (input: ChatInput, replyPrivately: (message: ChatMessage) => Promise<void>) =>
+    deliverReplies(input, await onInput(input), transport, replyPrivately);
 
   bot.on('text', async (ctx) => {
     const text = commandText(ctx.message.text, ctx.botInfo.username);
     if (text === undefined) return;
-    await dispatch({
-      kind: 'command',
-      platform: 'telegram',
-      chat: String(ctx.chat.id),
-      user: { id: String(ctx.from.id), name: ctx.from.username ?? ctx.from.first_name },
-      text,
-    });
+    const user = String(ctx.from.id);
+    // Refusals and errors go to the person's private chat with the bot, never to the group: a
+    // stranger cannot make the bot talk in the group. Telegram lets a bot write only to users who
+    // started a chat with it; anyone else gets no answer, and the log says so.
+    const replyPrivately = async (message: ChatMessage) => {
+      await transport.post(user, message).catch((error: unknown) => {
+        logger.info({ err: (error as Error).message, user }, 'telegram: private answer not delivered');
+      });
+    };
+    await dispatch(
+      {
+        kind: 'command',
+        platform: 'telegram',
+        chat: String(ctx.chat.id),
+        user: { id: user, name: ctx.from.username ?? ctx.from.first_name },
+        text,
+      },
+      replyPrivately,
+    );
   });
 
   bot.on('callback_query', async (ctx) => {
-    // Answer at once so the client stops its spinner, whatever happens next.
-    await ctx.answerCbQuery();
     const query = ctx.callbackQuery;
     const message = query.message;
-    if (!('data' in query) || !message) return;
-    const chat = String(message.chat.id);
-    await dispatch({
-      kind: 'button',
-      platform: 'telegram',
-      chat,
-      user: { id: String(query.from.id), name: query.from.username ?? query.from.first_name },
-      buttonId: query.data,
-      message: { platform: 'telegram', chat, messageId: String(message.message_id) },
-    });
+    // A private answer to a press is an alert only the presser sees (answerCallbackQuery).
+    let alert: string | undefined;
+    try {
+      if (!('data' in query) || !message) return;
+      const chat = String(message.chat.id);
+      await dispatch(
+        {
+          kind: 'button',
+          platform: 'telegram',
+          chat,
+          user: { id: String(query.from.id), name: query.from.username ?? query.from.first_name },
+          buttonId: query.data,
+          message: { platform: 'telegram', chat, messageId: String(message.message_id) },
+        },
+        async (m) => {
+          alert = alertText(m);
+        },
+      );
+    } finally {
+      // Answered whatever happened, so the client stops its spinner.
+      await (alert === undefined ? ctx.answerCbQuery() : ctx.answerCbQuery(alert, { show_alert: true }));
+    }
   });
 
   const refuse = (

@@ -26,6 +26,15 @@ function callbackData(button: ChatButton): string {
   return button.id;
 }
 
+/** Telegram's limit on a callback query answer's alert text. */
+const ALERT_MAX = 200;
+
+/** A message as the plain text of an alert (answerCallbackQuery): its title and text, clipped. */
+export function alertText(message: ChatMessage): string {
+  const mark = message.severity ? `${SEVERITY_MARK[message.severity]} ` : '';
+  return clip([`${mark}${message.title}`, message.text].filter(Boolean).join('\n'), ALERT_MAX);
+}
+
 /** Renders a chat message as Telegram HTML plus an inline keyboard whose callback_data are the button ids. */
 export function renderTelegram(message: ChatMessage): { text: string; reply_markup?: InlineKeyboard } {
   const mark = message.severity ? `${SEVERITY_MARK[message.severity]} ` : '';

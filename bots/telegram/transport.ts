@@ -1,16 +1,18 @@
-import { Telegram } from 'telegraf';
 import type { ChatMessage, ChatTransport, MessageRef } from '../model.js';
+import { TelegramBotApi } from './bot-api.js';
 import { renderTelegram } from './html.js';
 
 /** Sends and edits HTML messages through the Bot API (sendMessage / editMessageText). */
 export class TelegramTransport implements ChatTransport {
   readonly platform = 'telegram' as const;
 
-  constructor(private readonly telegram: Telegram) {}
+  constructor(private readonly api: TelegramBotApi) {}
 
   async post(chat: string, message: ChatMessage): Promise<MessageRef> {
     const { text, reply_markup } = renderTelegram(message);
-    const sent = await this.telegram.sendMessage(chat, text, {
+    const sent = await this.api.sendMessage({
+      chat_id: chat,
+      text,
       parse_mode: 'HTML',
       link_preview_options: { is_disabled: true },
       ...(reply_markup ? { reply_markup } : {}),
@@ -20,7 +22,10 @@ export class TelegramTransport implements ChatTransport {
 
   async update(ref: MessageRef, message: ChatMessage): Promise<void> {
     const { text, reply_markup } = renderTelegram(message);
-    await this.telegram.editMessageText(ref.chat, Number(ref.messageId), undefined, text, {
+    await this.api.editMessageText({
+      chat_id: ref.chat,
+      message_id: Number(ref.messageId),
+      text,
       parse_mode: 'HTML',
       link_preview_options: { is_disabled: true },
       // Without buttons, an empty keyboard removes the old ones (e.g. a used confirmation).
@@ -29,12 +34,7 @@ export class TelegramTransport implements ChatTransport {
   }
 }
 
-/** A Telegram transport without a bot (no updates handled), for processes that only post. */
+/** A Telegram transport on the bot token: no Telegraf, so processes that only post stay small. */
 export function createTelegramTransport(options: { botToken: string; apiRoot?: string }): TelegramTransport {
-  return new TelegramTransport(
-    new Telegram(options.botToken, {
-      webhookReply: false,
-      ...(options.apiRoot ? { apiRoot: options.apiRoot } : {}),
-    }),
-  );
+  return new TelegramTransport(new TelegramBotApi(options));
 }

@@ -1,41 +1,83 @@
-import type { ChatMessage } from '../../bots/model.js';
+import type { ChatMessage, Severity } from '../../bots/model.js';
+import { fmtDuration } from '../domain/health.js';
 import type { ChatAction } from '../notify/notifier.js';
-import type { AlertRecord } from './alerts.js';
-import { fmtAgo } from './health.js';
+import { type AlertRecord, severityRank } from './alerts.js';
+import { CAUSE_KINDS } from './kinds.js';
 
-/** The chat subject of an alert: its message is posted once and updated in place by this subject. */
-export function alertSubject(alert: Pick<AlertRecord, 'key'>): string {
-  return `alert:${alert.key}`;
+/** The chat subject of a group: its message is posted once and edited in place by this subject. */
+export function alertSubject(group: string): string {
+  return `alert:${group}`;
 }
 
-/** The buttons offered with an open alert (chat commands; an update without them removes them). */
-export function alertActions(alert: AlertRecord): ChatAction[] {
-  if (alert.state !== 'open') return [];
-  return [
-    { label: 'Acknowledge', command: `ack ${alert.key}` },
-    { label: 'Mute 1h', command: `mute ${alert.key} 1h` },
-  ];
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** Open members first (causes, then the worst), then the resolved ones, oldest first. */
+function ordered(members: readonly AlertRecord[]): AlertRecord[] {
+  return [...members].sort(
+    (a, b) =>
+      Number(b.state === 'open') - Number(a.state === 'open') ||
+      Number(CAUSE_KINDS.has(b.kind)) - Number(CAUSE_KINDS.has(a.kind)) ||
+      severityRank(b.severity) - severityRank(a.severity) ||
+      (a.openedAt ?? 0) - (b.openedAt ?? 0) ||
+      a.key.localeCompare(b.key),
+  );
 }
 
-/** Renders an alert's current state; its buttons are `alertActions`. */
-export function renderAlert(alert: AlertRecord, now: number): ChatMessage {
-  const resolved = alert.state === 'resolved';
-  const notes: string[] = [`opened ${new Date(alert.openedAt).toISOString()}`];
-  if (resolved && alert.resolvedAt !== null)
-    notes.push(`resolved after ${fmtAgo(alert.resolvedAt - alert.openedAt).replace(' ago', '')}`);
-  if (alert.acknowledgedBy) notes.push(`acknowledged by ${alert.acknowledgedBy}`);
-  if (alert.mutedUntil !== null && alert.mutedUntil > now) {
-    notes.push(`muted until ${new Date(alert.mutedUntil).toISOString()} by ${alert.mutedBy ?? '?'}`);
+/** The buttons offered with a group while any member is open (chat commands on the group id). */
+export function groupActions(group: string, members: readonly AlertRecord[]): ChatAction[] {
+  const open = members.filter((a) => a.state === 'open');
+  if (open.length === 0) return [];
+  const ack = open.some((a) => a.acknowledgedBy === null)
+    ? [{ label: 'Acknowledge', command: `ack ${group}` }]
+    : [];
+  return [...ack, { label: 'Mute 1h', command: `mute ${group} 1h` }];
+}
+
+function line(alert: AlertRecord): string {
+  if (alert.state === 'open') return `• ${alert.severity}: ${alert.title} (${alert.detail})`;
+  const after =
+    alert.resolvedAt !== null && alert.openedAt !== null
+      ? ` after ${fmtDuration(alert.resolvedAt - alert.openedAt)}`
+      : '';
+  return `• resolved${after}: ${alert.title}`;
+}
+
+/** Renders a group's current state: one alert as before, several as one line each. */
+export function renderAlertGroup(group: string, members: readonly AlertRecord[], now: number): ChatMessage {
+  const all = ordered(members.filter((a) => a.openedAt !== null));
+  const open = all.filter((a) => a.state === 'open');
+  const primary = all[0];
+  if (!primary) return { title: 'No alerts', severity: 'ok', text: `${group} has no alerts.` };
+  const worst = open.reduce<Severity>(
+    (w, a) => (severityRank(a.severity) > severityRank(w) ? a.severity : w),
+    'ok',
+  );
+  const more = all.length > 1 ? ` (+${all.length - 1} more)` : '';
+  const title = `${open.length === 0 ? 'Resolved: ' : ''}${primary.title}${more}`;
+  const nodes = [...new Set(all.map((a) => a.nodeId))];
+  const notes = [`opened ${iso(Math.min(...all.map((a) => a.openedAt!)))}`];
+  const resolvedAt = Math.max(...all.map((a) => a.resolvedAt ?? 0));
+  if (open.length === 0 && resolvedAt > 0) notes.push(`resolved ${iso(resolvedAt)}`);
+  const acked = open.length > 0 && open.every((a) => a.acknowledgedBy !== null);
+  if (acked) notes.push(`acknowledged by ${[...new Set(open.map((a) => a.acknowledgedBy))].join(', ')}`);
+  const muted = open.filter((a) => a.mutedUntil !== null && a.mutedUntil > now);
+  if (muted.length > 0) {
+    const until = Math.max(...muted.map((a) => a.mutedUntil!));
+    const by = [...new Set(muted.map((a) => a.mutedBy ?? 'someone'))].join(', ');
+    notes.push(
+      `${muted.length === open.length ? 'muted' : `${muted.length} muted`} until ${iso(until)} by ${by}`,
+    );
   }
-  if (!resolved && alert.notifications > 1) notes.push(`reminder ${alert.notifications - 1}`);
+  const reminders = Math.max(0, ...open.map((a) => a.notifications - 1));
+  if (reminders > 0) notes.push(`reminder ${reminders}`);
   return {
-    title: resolved ? `Resolved: ${alert.title}` : alert.title,
-    severity: resolved ? 'ok' : alert.severity,
-    text: alert.detail,
+    title,
+    severity: worst,
+    text: all.length === 1 ? primary.detail : all.map(line).join('\n'),
     fields: [
-      { label: 'Node', value: alert.nodeId },
-      { label: 'Chain', value: alert.chainId },
-      { label: 'Alert', value: alert.key },
+      { label: nodes.length === 1 ? 'Node' : 'Nodes', value: nodes.join(', ') },
+      { label: 'Chain', value: primary.chainId },
+      { label: 'Alert', value: group },
     ],
     context: notes.join(' · '),
   };

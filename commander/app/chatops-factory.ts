@@ -13,7 +13,7 @@ export interface ChatOpsFactoryOptions {
 /**
  * The one place ChatOps is built from the commander's deps (Lambda, self-hosted server, console):
  * FleetOps over the application API, interactions / message refs / chat audit in the table, access
- * and button lifetimes from `settings.access`, the deps' clock.
+ * and button lifetimes from `settings.access`, the deps' clock and log.
  */
 export function createChatOps(deps: CommanderDeps, options: ChatOpsFactoryOptions = {}): ChatOps {
   const { access } = deps.settings;
@@ -25,6 +25,7 @@ export function createChatOps(deps: CommanderDeps, options: ChatOpsFactoryOption
     access,
     confirmTtlMs: access.confirmTtlMs,
     now: deps.now,
+    log: deps.log,
     ...(options.newId ? { newId: options.newId } : {}),
   });
 }

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { DesiredConfig } from '../../protocol/index.js';
 import { type AuditEntry, withRetry } from '../adapters/store/store.js';
-import { alertSubject, renderAlert } from '../domain/alert-messages.js';
-import { type AlertRecord, acknowledge, mute, unmute } from '../domain/alerts.js';
+import { type AlertRecord, acknowledge, fired, mute, unmute } from '../alerting/alerts.js';
 import { desiredConfig } from '../domain/node-config.js';
 import { enrollmentSubject, renderEnrollment } from '../domain/node-messages.js';
 import { type NodeRecord, queueAction } from '../domain/registry.js';
+import { changeAlerts, firstSignedOf, listAlerts, loadAlertingState } from './alerting.js';
 import { type Actor, type CommanderDeps, actorLabel } from './context.js';
+import { tagProvenSentry } from './enroll-identity.js';
 import { type NodeView, nodeViews } from './fleet-view.js';
 import { newSecret } from './pilot-api.js';
 
@@ -85,14 +86,8 @@ export class CommanderApp {
     }
   }
 
-  private async views(): Promise<NodeView[]> {
-    const { settings } = this.deps;
-    return nodeViews(
-      await this.deps.store.listNodes(),
-      settings.thresholds,
-      settings.reportIntervalMs,
-      this.deps.now(),
-    );
+  private views(): Promise<NodeView[]> {
+    return views(this.deps);
   }
 
   private async mustGetNode(nodeId: string) {
@@ -111,9 +106,9 @@ export class CommanderApp {
     return this.audited(actor, 'node', nodeId, async () => {
       const node = (await this.mustGetNode(nodeId)).value;
       const view = (await this.views()).find((v) => v.id === nodeId)!;
-      const alerts = (await this.deps.store.listAlerts())
+      const alerts = (await listAlerts(this.deps))
         .map((a) => a.value)
-        .filter((a) => a.nodeId === nodeId);
+        .filter((a) => a.nodeId === nodeId && fired(a));
       return {
         ...view,
         enrolledAt: node.enrolledAt,
@@ -144,7 +139,10 @@ export class CommanderApp {
       if (stored.value.status !== 'pending') {
         throw new AppError('conflict', `node ${nodeId} is ${stored.value.status}, not pending`);
       }
-      if (status === 'approved') await this.deps.store.putSecretOnce(nodeId, newSecret());
+      if (status === 'approved') {
+        await tagProvenSentry(this.deps, stored.value);
+        await this.deps.store.putSecretOnce(nodeId, newSecret());
+      }
       const next: NodeRecord = {
         ...stored.value,
         status,
@@ -176,33 +174,46 @@ export class CommanderApp {
     );
   }
 
+  /** Alerts that fired (pending conditions are not alerts yet): open ones, and resolved ones if asked. */
   listAlerts(actor: Actor, options: { includeResolved?: boolean } = {}): Promise<AlertRecord[]> {
     return this.audited(actor, 'alerts', null, async () =>
-      (await this.deps.store.listAlerts())
+      (await listAlerts(this.deps))
         .map((a) => a.value)
-        .filter((a) => options.includeResolved || a.state === 'open'),
+        .filter((a) => fired(a) && (options.includeResolved || a.state === 'open')),
     );
   }
 
-  /** Acknowledges an open alert: no more reminders; its message is updated in place. */
-  ackAlert(actor: Actor, key: string): Promise<AlertRecord> {
-    return this.audited(actor, 'ack', key, () =>
-      this.changeAlert(key, (a) => {
-        if (a.state !== 'open') throw new AppError('conflict', `alert ${key} is resolved`);
-        return acknowledge(a, actorLabel(actor), this.deps.now());
-      }),
-    );
+  /**
+   * Acknowledges an open alert, or every open alert of a group (`group:…`): no more reminders, the
+   * page is acknowledged too, and the group's message is edited in place.
+   */
+  ackAlert(actor: Actor, target: string): Promise<AlertRecord[]> {
+    return this.audited(actor, 'ack', target, async () => {
+      const by = actorLabel(actor);
+      const now = this.deps.now();
+      const { matched, changed } = await changeAlerts(this.deps, target, (a) =>
+        a.state === 'open' && a.acknowledgedBy === null ? acknowledge(a, by, now) : a,
+      );
+      if (matched.length === 0) throw new AppError('not-found', `no alert ${target}`);
+      if (!matched.some((a) => a.state === 'open'))
+        throw new AppError('conflict', `alert ${target} is resolved`);
+      return changed;
+    });
   }
 
-  /** Silences an alert (even if it resolves and comes back) until `until`. */
-  muteAlert(actor: Actor, key: string, until: number): Promise<AlertRecord> {
+  /** Silences an alert or a group (even if it resolves and comes back) until `until`. */
+  muteAlert(actor: Actor, target: string, until: number): Promise<AlertRecord[]> {
     return this.audited(
       actor,
       'mute',
-      key,
-      () => {
+      target,
+      async () => {
         if (until <= this.deps.now()) throw new AppError('invalid', 'the mute must end in the future');
-        return this.changeAlert(key, (a) => mute(a, actorLabel(actor), until));
+        const { matched, changed } = await changeAlerts(this.deps, target, (a) =>
+          mute(a, actorLabel(actor), until),
+        );
+        if (matched.length === 0) throw new AppError('not-found', `no alert ${target}`);
+        return changed;
       },
       () => `until ${new Date(until).toISOString()}`,
     );
@@ -217,32 +228,28 @@ export class CommanderApp {
       async () => {
         if (until <= this.deps.now()) throw new AppError('invalid', 'the mute must end in the future');
         await this.mustGetNode(nodeId);
-        const open = (await this.deps.store.listAlerts()).filter(
+        const open = (await listAlerts(this.deps)).filter(
           (a) => a.value.nodeId === nodeId && a.value.state === 'open',
         );
         const muted: AlertRecord[] = [];
-        for (const a of open)
-          muted.push(await this.changeAlert(a.value.key, (x) => mute(x, actorLabel(actor), until)));
+        for (const a of open) {
+          const { changed } = await changeAlerts(this.deps, a.value.key, (x) =>
+            x.state === 'open' ? mute(x, actorLabel(actor), until) : x,
+          );
+          muted.push(...changed);
+        }
         return muted;
       },
       (muted) => `${muted.length} alerts until ${new Date(until).toISOString()}`,
     );
   }
 
-  unmuteAlert(actor: Actor, key: string): Promise<AlertRecord> {
-    return this.audited(actor, 'unmute', key, () => this.changeAlert(key, unmute));
-  }
-
-  private async changeAlert(key: string, change: (a: AlertRecord) => AlertRecord): Promise<AlertRecord> {
-    const alert = await withRetry(async () => {
-      const stored = await this.deps.store.getAlert(key);
-      if (!stored) throw new AppError('not-found', `no alert ${key}`);
-      const next = change(stored.value);
-      await this.deps.store.putAlert(next, stored.version);
-      return next;
+  unmuteAlert(actor: Actor, target: string): Promise<AlertRecord[]> {
+    return this.audited(actor, 'unmute', target, async () => {
+      const { matched, changed } = await changeAlerts(this.deps, target, unmute);
+      if (matched.length === 0) throw new AppError('not-found', `no alert ${target}`);
+      return changed;
     });
-    await this.deps.chat.update(alertSubject(alert), renderAlert(alert, this.deps.now()));
-    return alert;
   }
 
   /** Queues a daemon restart; the pilot gets it with its next report reply. Returns the action id. */
@@ -283,38 +290,66 @@ export class CommanderApp {
   }
 
   fleetStatus(actor: Actor): Promise<FleetStatus> {
-    return this.audited(actor, 'status', null, async () => {
-      const stored = await this.deps.store.listNodes();
-      const views = await this.views();
-      const byId = new Map(stored.map((n) => [n.value.id, n.value]));
-      const chains = new Map<string, NodeView[]>();
-      for (const v of views)
-        if (v.status === 'approved') chains.set(v.chainId, [...(chains.get(v.chainId) ?? []), v]);
-      const alerts = await this.deps.store.listAlerts();
-      return {
-        at: this.deps.now(),
-        lastTickAt: await this.deps.store.getLastTickAt(),
-        pending: views.filter((v) => v.status === 'pending').map((v) => v.id),
-        openAlerts: alerts.filter((a) => a.value.state === 'open').length,
-        chains: [...chains].map(([chainId, nodes]) => {
-          const heights = nodes.map((n) => n.height).filter((h): h is number => h !== null);
-          // The freshest validator view of our commits.
-          const watcher = nodes
-            .filter((n) => n.role === 'validator')
-            .map((n) => byId.get(n.id)!)
-            .filter((n) => n.lastReport?.chain)
-            .sort((a, b) => (b.lastSeen ?? 0) - (a.lastSeen ?? 0))[0];
-          const commits = watcher?.lastReport?.chain?.recentCommits ?? [];
-          return {
-            chainId,
-            bestHeight: heights.length ? Math.max(...heights) : null,
-            signer: nodes.find((n) => n.signing)?.id ?? null,
-            recentMissed: commits.filter((c) => !c.signed).length,
-            recentCommits: commits.length,
-            nodes,
-          };
-        }),
-      };
-    });
+    return this.audited(actor, 'status', null, () => computeFleetStatus(this.deps));
   }
+}
+
+/** Every node as people see it, misses judged with the genesis grace. */
+async function views(deps: CommanderDeps): Promise<NodeView[]> {
+  const [nodes, alerting] = await Promise.all([deps.store.listNodes(), loadAlertingState(deps)]);
+  const { settings } = deps;
+  return nodeViews(
+    nodes,
+    settings.thresholds,
+    settings.reportIntervalMs,
+    deps.now(),
+    firstSignedOf(alerting.state),
+  );
+}
+
+/** The fleet's status now (unaudited: the pinned status message reads it every tick). */
+export async function computeFleetStatus(deps: CommanderDeps): Promise<FleetStatus> {
+  const [stored, alerting, alerts] = await Promise.all([
+    deps.store.listNodes(),
+    loadAlertingState(deps),
+    listAlerts(deps),
+  ]);
+  const firstSigned = firstSignedOf(alerting.state);
+  const { settings } = deps;
+  const all = nodeViews(stored, settings.thresholds, settings.reportIntervalMs, deps.now(), firstSigned);
+  const byId = new Map(stored.map((n) => [n.value.id, n.value]));
+  const chains = new Map<string, NodeView[]>();
+  for (const v of all)
+    if (v.status === 'approved') chains.set(v.chainId, [...(chains.get(v.chainId) ?? []), v]);
+  return {
+    at: deps.now(),
+    lastTickAt: await deps.store.getLastTickAt(),
+    pending: all.filter((v) => v.status === 'pending').map((v) => v.id),
+    openAlerts: alerts.filter((a) => a.value.state === 'open').length,
+    chains: [...chains].map(([chainId, nodes]) => {
+      const heights = nodes.map((n) => n.height).filter((h): h is number => h !== null);
+      // The freshest validator view of our commits.
+      const watcher = nodes
+        .filter((n) => n.role === 'validator')
+        .map((n) => byId.get(n.id)!)
+        .filter((n) => n.lastReport?.chain)
+        .sort((a, b) => (b.lastSeen ?? 0) - (a.lastSeen ?? 0))[0];
+      const chain = watcher?.lastReport?.chain;
+      const recent = chain?.recentCommits ?? [];
+      const signedNow = recent.filter((c) => c.signed).map((c) => c.height);
+      const since =
+        (chain?.validatorAddress ? firstSigned(chainId, chain.validatorAddress) : null) ??
+        (signedNow.length > 0 ? Math.min(...signedNow) : null);
+      // Commits before the validator ever signed (genesis, before the first promotion) count for nothing.
+      const commits = since === null ? [] : recent.filter((c) => c.height >= since);
+      return {
+        chainId,
+        bestHeight: heights.length ? Math.max(...heights) : null,
+        signer: nodes.find((n) => n.signing)?.id ?? null,
+        recentMissed: commits.filter((c) => !c.signed).length,
+        recentCommits: commits.length,
+        nodes,
+      };
+    }),
+  };
 }

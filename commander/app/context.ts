@@ -1,6 +1,7 @@
 import type { CloudPort } from '../adapters/ec2/port.js';
 import type { Store } from '../adapters/store/store.js';
 import type { ChatPort } from '../notify/notifier.js';
+import type { Pager } from '../notify/pager.js';
 import type { CommanderSettings } from '../settings.js';
 
 export interface Logger {
@@ -18,6 +19,13 @@ export interface CommanderDeps {
   log: Logger;
   /** Cloud operations (EC2); absent where Beam manages no cloud instances. The sentry work wires it. */
   cloud?: CloudPort;
+  /**
+   * Sentry defence's EC2 calls run in another process (the tick Lambda, which has `cloud`): this one
+   * (a chat Lambda) decides and saves sentry operations, with no EC2 client or rights of its own.
+   */
+  ec2InTick?: boolean;
+  /** PagerDuty and the paging webhook (`settings.paging`); absent when none is configured. */
+  pager?: Pager;
 }
 
 /** Who asked: a chat user, the CLI, or the commander itself. Written to every audit entry. */

@@ -78,7 +78,7 @@ async function request(
       ? { type: 'request-failover', actor: actorLabel(actor), ...(to !== undefined ? { to } : {}) }
       : { type: 'request-switchover', actor: actorLabel(actor), ...(to !== undefined ? { to } : {}) };
   const out = await decideAndSave(deps, picked.state, event);
-  const notices = await performFailoverEffects(deps, out.state, out.effects);
+  const notices = await performFailoverEffects(deps, out.effects);
   const op = out.state.op;
   if (op && op.id !== before && op.kind === kind && op.requestedBy === actorLabel(actor)) {
     return { accepted: true, summary: `${label} started (${describe(out.state)}).`, operationId: op.id };
@@ -115,7 +115,7 @@ export async function answerFailover(
     ? { type: 'confirm', opId: req.opId, actor: who }
     : { type: 'reject', opId: req.opId, actor: who };
   const out = await decideAndSave(deps, found.state, event);
-  const notices = await performFailoverEffects(deps, out.state, out.effects);
+  const notices = await performFailoverEffects(deps, out.effects);
   if (notices.length > 0) return { accepted: false, summary: notices.join(' '), operationId: req.opId };
   const op = out.state.op;
   const phase = op && op.id === req.opId ? op.phase : 'unknown';

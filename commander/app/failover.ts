@@ -5,8 +5,9 @@
  */
 import type { Report } from '../../protocol/index.js';
 import { KEYS, type Store, type Versioned, withRetry } from '../adapters/store/store.js';
-import { alertSubject, renderAlert } from '../domain/alert-messages.js';
-import { reconcileAlerts } from '../domain/alerts.js';
+import type { FinishedOp } from '../alerting/digest.js';
+import { type Hold, failoverHolds } from '../alerting/holds.js';
+import { type AlertKind, isAlertKind } from '../alerting/kinds.js';
 import type { Finding } from '../domain/health.js';
 import {
   type FailoverEffect,
@@ -16,6 +17,7 @@ import {
   type FailoverState,
   type ValidatorKey,
   decideFailover,
+  failoverSubject,
   initialFailoverState,
   parseFailoverSettings,
 } from '../failover/index.js';
@@ -116,14 +118,14 @@ function nextAlertInfo(
   effects: readonly FailoverEffect[],
 ): Record<string, FailoverAlertInfo> {
   const next = { ...info };
-  const strayPrefix = `failover:${state.chainId}:${state.validator}:stray:`;
+  const prefix = `${failoverSubject(state)}:`;
   for (const fx of effects) {
     if (fx.type !== 'alert') continue;
     if (fx.resolved) delete next[fx.key];
     else {
-      const nodeId = fx.key.startsWith(strayPrefix)
-        ? fx.key.slice(strayPrefix.length)
-        : (state.lease.holder ?? state.validator);
+      // `<kind>:<node>` (a stray, a key mode) is about that node; anything else about the holder.
+      const [, node] = fx.key.slice(prefix.length).split(':');
+      const nodeId = node ?? state.lease.holder ?? state.validator;
       next[fx.key] = {
         nodeId,
         severity: fx.severity === 'ok' ? 'info' : fx.severity,
@@ -174,13 +176,13 @@ export function buttonCommand(name: 'confirm' | 'reject', opId: string): string 
 }
 
 /**
- * Performs what a written decision asks for: chat (posted or updated in place, with buttons), alerts
- * through the alert machinery, audit entries. Returns the notices (answers for the requester). One
- * failing effect never stops the others: the state is written already.
+ * Performs what a written decision asks for: chat (posted or updated in place, with buttons), audit
+ * entries. Returns the notices (answers for the requester). Alerts are the tick's: the state keeps
+ * their texts, and the alert machinery judges them like health findings (pending times included).
+ * One failing effect never stops the others: the state is written already.
  */
 export async function performFailoverEffects(
   deps: CommanderDeps,
-  state: FailoverState,
   effects: readonly FailoverEffect[],
 ): Promise<string[]> {
   const notices: string[] = [];
@@ -218,12 +220,9 @@ export async function performFailoverEffects(
           }),
         );
         break;
-      case 'alert': {
-        const info = nextAlertInfo(state, {}, [fx])[fx.key];
-        const finding = info ? findingOf(state, fx.key, info) : null;
-        await attempt('alert', () => syncAlert(deps, fx.key, finding));
+      case 'alert':
+        deps.log[fx.resolved ? 'info' : 'warn']({ alert: fx.key }, fx.title || 'failover alert resolved');
         break;
-      }
       case 'notice':
         notices.push(fx.text);
         break;
@@ -234,9 +233,16 @@ export async function performFailoverEffects(
   return notices;
 }
 
+/** The alert's kind from its key (`failover:<chain>:<validator>:<kind>[:<node>]`). */
+function kindOf(state: FailoverState, key: string): AlertKind {
+  const kind = key.slice(failoverSubject(state).length + 1).split(':')[0] ?? '';
+  return isAlertKind(kind) ? kind : 'stray';
+}
+
 function findingOf(state: FailoverState, key: string, info: FailoverAlertInfo): Finding {
   return {
     key,
+    kind: kindOf(state, key),
     nodeId: info.nodeId,
     chainId: state.chainId,
     severity: info.severity,
@@ -245,32 +251,22 @@ function findingOf(state: FailoverState, key: string, info: FailoverAlertInfo): 
   };
 }
 
-/** Opens, re-notifies or resolves one alert right away, exactly as the tick does for health findings. */
-async function syncAlert(deps: CommanderDeps, key: string, finding: Finding | null): Promise<void> {
-  const now = deps.now();
-  const notices = await withRetry(async () => {
-    const stored = await deps.store.getAlert(key);
-    const decision = reconcileAlerts(
-      stored ? [stored.value] : [],
-      finding ? [finding] : [],
-      deps.settings.alerts,
-      now,
-    );
-    for (const alert of decision.changed) await deps.store.putAlert(alert, stored?.version ?? null);
-    return decision.notices;
-  });
-  for (const notice of notices) {
-    const message = renderAlert(notice.alert, now);
-    if (notice.kind === 'opened' || notice.kind === 'reminder')
-      await deps.chat.post(alertSubject(notice.alert), message);
-    else await deps.chat.update(alertSubject(notice.alert), message);
-  }
+/** The operation that ended, for the digest (the state keeps the last one). */
+function finishedOp(state: FailoverState): FinishedOp[] {
+  const op = state.op;
+  const at = op?.phaseAt.done ?? op?.phaseAt.aborted;
+  if (!op || at === undefined) return [];
+  return [{ id: op.id, chainId: state.chainId, kind: op.kind, ok: op.phase === 'done', at }];
 }
 
 export interface FailoverTickSummary {
   keys: number;
-  /** Open failover alerts, as findings: the tick's alert reconciliation keeps them open. */
+  /** Open failover alerts, as findings: the tick's alert reconciliation raises and keeps them. */
   findings: Finding[];
+  /** What running operations hold back (alerting/holds.ts). */
+  holds: Hold[];
+  /** Operations that ended, for the digest. */
+  finished: FinishedOp[];
   errors: number;
 }
 
@@ -280,7 +276,7 @@ export interface FailoverTickSummary {
  * failure is logged and counted, and the other keys and subsystems carry on.
  */
 export async function runFailoverTick(deps: CommanderDeps): Promise<FailoverTickSummary> {
-  const summary: FailoverTickSummary = { keys: 0, findings: [], errors: 0 };
+  const summary: FailoverTickSummary = { keys: 0, findings: [], holds: [], finished: [], errors: 0 };
   let stored: StoredFailover[];
   try {
     stored = await listFailovers(deps.store);
@@ -304,12 +300,14 @@ export async function runFailoverTick(deps: CommanderDeps): Promise<FailoverTick
         return decided;
       });
       state = out.state;
-      await performFailoverEffects(deps, out.state, out.effects);
+      await performFailoverEffects(deps, out.effects);
     } catch (error) {
       summary.errors++;
       deps.log.error({ err: (error as Error).message, ...key }, 'failover tick failed');
     }
     for (const [k, i] of Object.entries(info)) summary.findings.push(findingOf(state, k, i));
+    summary.holds.push(...failoverHolds(state));
+    summary.finished.push(...finishedOp(state));
   }
   return summary;
 }

@@ -16,12 +16,15 @@ import type {
   PolicyEntry,
   ProposalView,
 } from '../chatops/ports.js';
-import { AppError, type ChainStatus, CommanderApp } from './commander-app.js';
+import { nodeSummary, toChatStatus } from './chat-status.js';
+import { AppError, CommanderApp } from './commander-app.js';
 import type { Actor, CommanderDeps } from './context.js';
+import { rotateEnrollmentToken } from './enrollment-token.js';
 import * as failoverOps from './failover-ops.js';
-import type { NodeView } from './fleet-view.js';
 import * as governanceOps from './governance-ops.js';
 import * as sentryOps from './sentry-ops.js';
+import { pinStatus, unpinStatus } from './status-pin.js';
+import { requestUpgrade } from './upgrade-ops.js';
 
 /** One validator's signing lease as the failover module sees it. */
 export interface FailoverOverview {
@@ -102,27 +105,6 @@ async function refusalsAsResults(run: () => Promise<OperationResult>): Promise<O
   }
 }
 
-/** How a node shows in status tables: validators by their part, everyone else by health. */
-export function nodeState(view: NodeView): string {
-  if (view.status !== 'approved') return view.status;
-  const part = view.role === 'validator' ? (view.signing ? 'active' : 'standby') : undefined;
-  if (!part) return view.health;
-  return view.health === 'healthy' ? part : `${part}/${view.health}`;
-}
-
-function summary(view: NodeView, holder: string | null | undefined): NodeSummary {
-  const signing = holder !== undefined && holder !== null ? view.id === holder : view.signing;
-  return {
-    name: view.id,
-    role: view.role,
-    state: nodeState(view),
-    ...(view.height !== null ? { height: view.height } : {}),
-    ...(view.lag !== null ? { lag: view.lag } : {}),
-    ...(view.peers !== null ? { peers: view.peers } : {}),
-    ...(signing ? { signing: true } : {}),
-  };
-}
-
 /** The config.toml keys a patch sets, as `section.key` → shown value. */
 export function flattenPatch(config: DesiredConfig): Record<string, string> {
   const out: Record<string, string> = {};
@@ -144,38 +126,34 @@ export class CommanderFleetOps implements FleetOps {
     this.app = new CommanderApp(deps);
   }
 
+  private clock() {
+    return { now: this.deps.now(), reportIntervalMs: this.deps.settings.reportIntervalMs };
+  }
+
   private async overview(): Promise<FailoverOverview[]> {
     return this.modules.failover ? this.modules.failover.failoverOverview(this.deps) : [];
   }
 
-  /**
-   * The fleet's chain (the one with validators, or the first): nodes, the lease holder and epoch,
-   * missed blocks among the commits a validator saw lately.
-   */
   async fleetStatus(): Promise<FleetStatus> {
     const status = await this.app.fleetStatus({ kind: 'system', id: 'chatops' });
-    const overview = await this.overview();
-    const chain: ChainStatus | undefined =
-      status.chains.find((c) => c.nodes.some((n) => n.role === 'validator')) ?? status.chains[0];
-    const lease = overview.find((o) => o.chainId === chain?.chainId) ?? overview[0];
-    const holder = lease ? lease.holder : undefined;
-    const signer = lease ? (lease.holder ?? undefined) : (chain?.signer ?? undefined);
-    return {
-      chainId: chain?.chainId ?? lease?.chainId ?? '-',
-      ...(chain?.bestHeight != null ? { height: chain.bestHeight } : {}),
-      ...(signer ? { signer } : {}),
-      ...(lease ? { leaseEpoch: lease.epoch } : {}),
-      missedBlocks: { missed: chain?.recentMissed ?? 0, window: chain?.recentCommits ?? 0 },
-      failoverMode: lease?.mode ?? 'confirm',
-      openAlerts: status.openAlerts,
-      nodes: (chain?.nodes ?? []).map((n) => summary(n, holder)),
-    };
+    return toChatStatus(status, await this.overview(), this.deps.settings.reportIntervalMs);
+  }
+
+  pinStatus(request: { status: FleetStatus; by: ChatActor }): Promise<{ subject: string; pinnedBy: string }> {
+    return pinStatus(this.deps, appActor(request.by), request.status);
+  }
+
+  unpinStatus(request: { by: ChatActor }): Promise<OperationResult> {
+    return unpinStatus(this.deps, appActor(request.by));
   }
 
   async listNodes(): Promise<NodeSummary[]> {
     const holders = new Set((await this.overview()).map((o) => o.holder).filter(Boolean));
     const views = await this.app.listNodes({ kind: 'system', id: 'chatops' });
-    return views.map((v) => summary(v, holders.size ? (holders.has(v.id) ? v.id : null) : undefined));
+    const clock = this.clock();
+    return views.map((v) =>
+      nodeSummary(v, holders.size ? (holders.has(v.id) ? v.id : null) : undefined, clock),
+    );
   }
 
   async node(name: string): Promise<NodeDetail | undefined> {
@@ -184,7 +162,7 @@ export class CommanderFleetOps implements FleetOps {
       const record = (await this.deps.store.getNode(name))?.value;
       const last = record?.lastReport;
       return {
-        ...summary(d, undefined),
+        ...nodeSummary(d, undefined, this.clock()),
         ...(last?.daemon.catchingUp != null ? { catchingUp: last.daemon.catchingUp } : {}),
         ...(d.cometNodeId ? { cometNodeId: d.cometNodeId } : {}),
         ...(record?.publicAddress ? { publicIp: record.publicAddress } : {}),
@@ -311,6 +289,16 @@ export class CommanderFleetOps implements FleetOps {
     });
   }
 
+  upgradePilots(request: { version: string; by: ChatActor }): Promise<OperationResult> {
+    return refusalsAsResults(() =>
+      requestUpgrade(this.deps, { version: request.version, actor: appActor(request.by) }),
+    );
+  }
+
+  async rotateEnrollmentToken(request: { by: ChatActor }): Promise<{ token: string }> {
+    return { token: await rotateEnrollmentToken(this.deps, appActor(request.by)) };
+  }
+
   async holdAutoVote(request: { proposalId: string; by: ChatActor }): Promise<OperationResult> {
     const { governance } = this.modules;
     if (!governance) return unavailable('Auto-vote');
@@ -366,8 +354,16 @@ export class CommanderFleetOps implements FleetOps {
 
   ack(request: { alert: string; by: ChatActor }): Promise<OperationResult> {
     return refusalsAsResults(async () => {
-      await this.app.ackAlert(appActor(request.by), request.alert);
-      return { accepted: true, summary: `Alert ${request.alert} acknowledged: no more reminders.` };
+      const acked = await this.app.ackAlert(appActor(request.by), request.alert);
+      const what =
+        acked.length === 1 ? `Alert ${acked[0]!.key}` : `${acked.length} alerts of ${request.alert}`;
+      return {
+        accepted: true,
+        summary:
+          acked.length === 0
+            ? `${request.alert} was acknowledged already.`
+            : `${what} acknowledged: no more reminders.`,
+      };
     });
   }
 }

@@ -1,5 +1,5 @@
 import type { Versioned } from '../adapters/store/store.js';
-import { type Finding, type HealthThresholds, evaluateHealth } from '../domain/health.js';
+import { type Finding, type FirstSigned, type HealthThresholds, findingsFor } from '../domain/health.js';
 import type { NodeRecord } from '../domain/registry.js';
 
 export type HealthState = 'healthy' | 'warning' | 'critical' | 'pending' | 'rejected';
@@ -24,36 +24,15 @@ export interface NodeView {
   findings: Finding[];
 }
 
-/** Findings for every approved node, judged against its siblings on the same chain. */
-export function findingsFor(
-  nodes: readonly NodeRecord[],
-  thresholds: HealthThresholds,
-  reportIntervalMs: number,
-  now: number,
-): Map<string, Finding[]> {
-  const approved = nodes.filter((n) => n.status === 'approved');
-  return new Map(
-    approved.map((n) => [
-      n.id,
-      evaluateHealth(
-        n,
-        approved.filter((s) => s.chainId === n.chainId),
-        thresholds,
-        reportIntervalMs,
-        now,
-      ),
-    ]),
-  );
-}
-
 export function nodeViews(
   stored: readonly Versioned<NodeRecord>[],
   thresholds: HealthThresholds,
   reportIntervalMs: number,
   now: number,
+  firstSigned: FirstSigned,
 ): NodeView[] {
   const nodes = stored.map((s) => s.value);
-  const findings = findingsFor(nodes, thresholds, reportIntervalMs, now);
+  const findings = findingsFor(nodes, thresholds, reportIntervalMs, now, firstSigned);
   const best = new Map<string, number>();
   for (const n of nodes) {
     const h = n.lastReport?.daemon.height;

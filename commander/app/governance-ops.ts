@@ -3,7 +3,7 @@
  * operations (vote, hold, bond, policy). Decisions are pure (commander/governance); this module
  * loads facts, persists one state item per chain, then queues pilot actions and talks to chat.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeZodError, VoteOption } from '../../protocol/index.js';
 import { withRetry } from '../adapters/store/store.js';
 import type { BondPreview, OperationResult, PolicyEntry, ProposalView } from '../chatops/ports.js';

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   type EnrollReply,
   EnrollRequest,
@@ -11,6 +11,7 @@ import {
   NodeId,
   Report,
   ReportReply,
+  checkSignatureHeaders,
   describeZodError,
   parseOrThrow,
   replyHeaders,
@@ -23,6 +24,8 @@ import type { NodeRecord } from '../domain/registry.js';
 import { applyReport, decideEnrollment, secretCollectable } from '../domain/registry.js';
 import { type DroppedAction, sendableActions } from '../domain/reply-actions.js';
 import type { CommanderDeps } from './context.js';
+import { type IdentityProof, proveIdentity, tagProvenSentry } from './enroll-identity.js';
+import { enrollmentTokenAccepted } from './enrollment-token.js';
 import {
   decideAndWrite,
   failoverSettingsOf,
@@ -39,7 +42,11 @@ export interface PilotReply {
   body: ReportReply | EnrollReply | ErrorReply;
   /** A report reply's signature headers (`replyHeaders`). */
   headers?: Record<string, string>;
+  /** A request refused before anyone was known: the HTTP layer counts and samples these (app/refusals.ts). */
+  refused?: AnonymousRefusal;
 }
+
+export type AnonymousRefusal = 'malformed' | 'bad-token' | 'unknown-node' | 'bad-signature';
 
 export interface PilotRequest {
   /** Header names lowercased. */
@@ -56,12 +63,11 @@ const fail = (status: number, error: string, detail?: string): PilotReply => ({
   body: detail === undefined ? { error } : { error, detail },
 });
 
+const anonymous = (refused: AnonymousRefusal, reply: PilotReply): PilotReply => ({ ...reply, refused });
+
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
 
-/** Constant-time token comparison that leaks neither content nor length. */
-export function tokensEqual(given: string, expected: string): boolean {
-  return timingSafeEqual(sha256(given), sha256(expected));
-}
+type Refusal = Extract<IdentityProof, { kind: 'refused' }>;
 
 function parseJson(body: string): { ok: true; value: unknown } | { ok: false; reply: PilotReply } {
   if (Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES) {
@@ -77,21 +83,32 @@ function parseJson(body: string): { ok: true; value: unknown } | { ok: false; re
 /** POST /v1/pilot/enroll: register a name (pending or auto-approved) and hand the secret to its claimant. */
 export async function handleEnroll(deps: CommanderDeps, request: PilotRequest): Promise<PilotReply> {
   const json = parseJson(request.body);
-  if (!json.ok) return json.reply;
+  if (!json.ok) return anonymous('malformed', json.reply);
   const parsed = EnrollRequest.safeParse(json.value);
-  if (!parsed.success) return fail(400, 'invalid enroll request', describeZodError(parsed.error));
+  if (!parsed.success)
+    return anonymous('malformed', fail(400, 'invalid enroll request', describeZodError(parsed.error)));
   const enroll = parsed.data;
-  if (!tokensEqual(enroll.enrollmentToken, deps.settings.enrollmentToken)) {
-    return fail(
-      401,
-      'wrong enrollment token',
-      'use the fleet enrollment token the commander was configured with',
+  if (!(await enrollmentTokenAccepted(deps, enroll.enrollmentToken))) {
+    return anonymous(
+      'bad-token',
+      fail(
+        401,
+        'wrong enrollment token',
+        'use the fleet enrollment token the commander was configured with, or the one an admin rotated to (`token rotate`)',
+      ),
     );
   }
   const claimHash = sha256(enroll.claim).toString('hex');
 
-  const node = await withRetry(async () => {
+  // A proof is checked once, for a name not yet enrolled; a repeated poll has nothing left to prove.
+  let proof: IdentityProof | undefined;
+  type Outcome = { node: NodeRecord; created: boolean } | { refused: Refusal } | null;
+  const node = await withRetry(async (): Promise<Outcome> => {
     const existing = await deps.store.getNode(enroll.name);
+    if (!existing) proof ??= await proveIdentity(deps, enroll);
+    const proven: IdentityProof = proof ?? { kind: 'none' };
+    if (proven.kind === 'refused') return { refused: proven };
+    const identity = proven.kind === 'verified' ? proven.identity : null;
     const now = deps.now();
     const decision = decideEnrollment(
       existing?.value ?? null,
@@ -99,11 +116,40 @@ export async function handleEnroll(deps: CommanderDeps, request: PilotRequest): 
       claimHash,
       deps.settings.autoApprove,
       now,
+      identity,
     );
     if (decision.kind !== 'created')
       return decision.kind === 'unchanged' ? { node: decision.node, created: false } : null;
-    // The secret exists before the node reads as approved, so a claimant never sees approved-without-secret.
-    if (decision.autoApproved) await deps.store.putSecretOnce(enroll.name, newSecret());
+    if (identity) {
+      const bound = await deps.store.bindInstance(identity.instanceId, enroll.name);
+      if (bound !== enroll.name) {
+        return {
+          refused: {
+            kind: 'refused',
+            status: 403,
+            reason: `instance ${identity.instanceId} is bound to ${bound} for good: enroll it under that name`,
+          },
+        };
+      }
+    }
+    // Tag, then secret, then the approved node: a claimant never sees approved-without-secret, and an
+    // approved sentry's instance always carries its name (what rotations and terminations require).
+    if (decision.autoApproved) {
+      const tagged = await tagProvenSentry(deps, decision.node).then(
+        () => null,
+        (error: Error) => error.message,
+      );
+      if (tagged !== null) {
+        return {
+          refused: {
+            kind: 'refused',
+            status: 503,
+            reason: `tagging the instance failed (${tagged}); try again`,
+          },
+        };
+      }
+      await deps.store.putSecretOnce(enroll.name, newSecret());
+    }
     await deps.store.putNode(decision.node, null);
     await deps.store.appendAudit({
       at: now,
@@ -111,7 +157,7 @@ export async function handleEnroll(deps: CommanderDeps, request: PilotRequest): 
       action: 'enroll',
       target: enroll.name,
       outcome: 'ok',
-      detail: `${enroll.role} on ${enroll.chainId}${decision.autoApproved ? ', auto-approved' : ', pending approval'}`,
+      detail: `${enroll.role} on ${enroll.chainId}${identity ? `, proved instance ${identity.instanceId}` : ''}${decision.autoApproved ? ', auto-approved' : ', pending approval'}`,
     });
     deps.log.info(
       { node: enroll.name, role: enroll.role, autoApproved: decision.autoApproved },
@@ -119,6 +165,7 @@ export async function handleEnroll(deps: CommanderDeps, request: PilotRequest): 
     );
     return { node: decision.node, created: true };
   });
+  if (node && 'refused' in node) return refuseIdentity(deps, enroll, node.refused);
   if (node?.created) {
     const { node: created } = node;
     await deps.chat.post(
@@ -135,6 +182,28 @@ export async function handleEnroll(deps: CommanderDeps, request: PilotRequest): 
     );
   }
   return enrollReply(deps, node.node);
+}
+
+/** An identity proof that failed: nothing is written but the audit entry; the reply names the fix. */
+async function refuseIdentity(
+  deps: CommanderDeps,
+  enroll: EnrollRequest,
+  refusal: Refusal,
+): Promise<PilotReply> {
+  deps.log.warn({ node: enroll.name, reason: refusal.reason }, 'enrollment identity refused');
+  await deps.store
+    .appendAudit({
+      at: deps.now(),
+      actor: `pilot:${enroll.name}`,
+      action: 'enroll',
+      target: enroll.name,
+      outcome: 'denied',
+      detail: `identity not verified: ${refusal.reason}`.slice(0, 1000),
+    })
+    .catch((error: Error) => deps.log.error({ node: enroll.name, err: error.message }, 'audit write failed'));
+  return refusal.status === 503
+    ? fail(503, 'identity check unavailable', refusal.reason)
+    : fail(403, 'identity not verified', refusal.reason);
 }
 
 async function enrollReply(deps: CommanderDeps, node: NodeRecord): Promise<PilotReply> {
@@ -176,16 +245,32 @@ export function newSecret(): string {
  * POST /v1/pilot/report. Costs at most three store calls: one BatchGet (node, secret, tick heartbeat
  * and, for a validator, the failover state of its key), the conditional put of the failover state
  * (validators, when it changed) and the conditional put of the node item; a lost race reloads and
- * decides again. Failover effects (chat, alerts, audit) follow the writes. Rejections write nothing.
+ * decides again. Failover effects (chat, alerts, audit) follow the writes. Rejections write nothing;
+ * a request whose headers are missing, malformed or stale is refused before anything is read.
  */
 export async function handleReport(deps: CommanderDeps, request: PilotRequest): Promise<PilotReply> {
   if (Buffer.byteLength(request.body, 'utf8') > MAX_BODY_BYTES) {
-    return fail(413, 'body too large', `the limit is ${MAX_BODY_BYTES} bytes`);
+    return anonymous('malformed', fail(413, 'body too large', `the limit is ${MAX_BODY_BYTES} bytes`));
   }
   const nodeHeader = NodeId.safeParse(request.headers[HEADER_NODE]);
-  if (!nodeHeader.success)
-    return fail(401, `missing or malformed ${HEADER_NODE} header`, 'send the enrolled node id');
+  if (!nodeHeader.success) {
+    return anonymous(
+      'malformed',
+      fail(401, `missing or malformed ${HEADER_NODE} header`, 'send the enrolled node id'),
+    );
+  }
   const nodeId = nodeHeader.data;
+  const signed = checkSignatureHeaders(
+    request.headers[HEADER_TIMESTAMP],
+    request.headers[HEADER_SIGNATURE],
+    deps.now(),
+  );
+  if (!signed.ok) {
+    return anonymous(
+      signed.problem === 'stale' ? 'bad-signature' : 'malformed',
+      fail(401, 'bad signature', signed.reason),
+    );
+  }
 
   const foKey = peekValidatorKey(request.body);
   let failover: { state: FailoverState; effects: FailoverEffect[] } | null = null;
@@ -200,9 +285,13 @@ export async function handleReport(deps: CommanderDeps, request: PilotRequest): 
       ...(foKey ? [failoverStateKey(foKey)] : []),
     ]);
     const stored = nodeItem as { value: NodeRecord; version: number } | null;
-    const secret = (secretItem?.value as { secret?: string } | undefined)?.secret;
-    if (!stored || !secret || stored.value.status !== 'approved') {
-      return fail(401, 'unknown node', `node ${nodeId} is not enrolled and approved; enroll it first`);
+    const approved = stored?.value.status === 'approved';
+    const secret = approved ? await deps.store.openSecret(nodeId, secretItem ?? null) : null;
+    if (!stored || !secret) {
+      return anonymous(
+        'unknown-node',
+        fail(401, 'unknown node', `node ${nodeId} is not enrolled and approved; enroll it first`),
+      );
     }
     const now = deps.now();
     const check = verifySignature(
@@ -212,7 +301,7 @@ export async function handleReport(deps: CommanderDeps, request: PilotRequest): 
       request.body,
       now,
     );
-    if (!check.ok) return fail(401, 'bad signature', check.reason);
+    if (!check.ok) return anonymous('bad-signature', fail(401, 'bad signature', check.reason));
 
     const json = parseJson(request.body);
     if (!json.ok) return json.reply;
@@ -280,7 +369,7 @@ export async function handleReport(deps: CommanderDeps, request: PilotRequest): 
   });
   await reportDropped(deps, nodeId, dropped);
   const decided = failover as { state: FailoverState; effects: FailoverEffect[] } | null;
-  if (decided) await performFailoverEffects(deps, decided.state, decided.effects);
+  if (decided) await performFailoverEffects(deps, decided.effects);
   return reply;
 }
 

@@ -42,7 +42,7 @@ async function decideRequest(
       summary: `"${sentry}" is not a node name: give the sentry's name as in \`nodes\``,
     };
   }
-  if (!deps.cloud) {
+  if (!deps.cloud && !deps.ec2InTick) {
     return {
       accepted: false,
       summary:

@@ -5,8 +5,11 @@ import type { Report } from '../../protocol/index.js';
 import { withRetry } from '../adapters/store/store.js';
 import { ActionQueueFull, type NodeRecord } from '../domain/registry.js';
 import type { ChatAction } from '../notify/notifier.js';
+import type { FinishedOp } from '../alerting/digest.js';
+import { type Hold, sentryHolds } from '../alerting/holds.js';
 import type { Finding } from '../domain/health.js';
 import {
+  type SentryDefenceState,
   type SentryEffect,
   type SentryEvent,
   applyNodeEffects,
@@ -23,6 +26,24 @@ export interface SentryTickSummary {
   effects: number;
   /** Open sentry defence problems for the tick's alert reconciliation (held floods, failed operations). */
   findings: Finding[];
+  /** Rotations and replacements in progress: their sentries' alerts wait (alerting/holds.ts). */
+  holds: Hold[];
+  /** Operations that ended, for the digest. */
+  finished: FinishedOp[];
+}
+
+/** What the sentry state says about alerts: open problems, running operations, finished ones. */
+function alertingView(state: SentryDefenceState, nodes: readonly NodeRecord[]) {
+  const chainOf = (id: string) => nodes.find((n) => n.id === id)?.chainId;
+  return {
+    findings: sentryFindings(state, nodes),
+    holds: sentryHolds(state, nodes),
+    finished: Object.values(state.ops).flatMap((op): FinishedOp[] => {
+      const chainId = chainOf(op.node) ?? chainOf(op.kind === 'replacement' ? (op.replacement ?? '') : '');
+      if (op.finishedAt === null || chainId === undefined) return [];
+      return [{ id: op.id, chainId, kind: op.kind, ok: op.phase === 'done', at: op.finishedAt }];
+    }),
+  };
 }
 
 /**
@@ -62,15 +83,15 @@ export async function runSentryTick(
       events: events.length,
       cloudCalls: settled.cloudCalls,
       effects: settled.effects.length,
-      findings: sentryFindings(state, registry),
+      ...alertingView(state, registry),
     };
   } catch (error) {
     deps.log.error({ err: (error as Error).message }, 'sentry defence tick failed');
     // Open alerts stay open through a failed tick: their findings come from the stored state.
-    const findings = await loadSentryState(deps.store, deps.settings.sentry.fleet)
-      .then(({ state }) => sentryFindings(state, nodes ?? []))
-      .catch(() => []);
-    return { events: 0, cloudCalls: 0, effects: 0, findings };
+    const view = await loadSentryState(deps.store, deps.settings.sentry.fleet)
+      .then(({ state }) => alertingView(state, nodes ?? []))
+      .catch(() => ({ findings: [], holds: [], finished: [] }));
+    return { events: 0, cloudCalls: 0, effects: 0, ...view };
   }
 }
 

@@ -1,13 +1,15 @@
-import { VersionConflict, withRetry } from '../adapters/store/store.js';
-import { alertActions, alertSubject, renderAlert } from '../domain/alert-messages.js';
-import { reconcileAlerts } from '../domain/alerts.js';
+import { withRetry } from '../adapters/store/store.js';
 import { configActions, configGenerator } from '../domain/node-config.js';
 import { ActionQueueFull, type NodeRecord, queueAction } from '../domain/registry.js';
+import { restartHolds } from '../alerting/holds.js';
+import type { FinishedOp } from '../alerting/digest.js';
+import { runAlerting } from './alerting.js';
 import type { CommanderDeps } from './context.js';
 import { runFailoverTick } from './failover.js';
-import { findingsFor } from './fleet-view.js';
 import { runGovernanceTick } from './governance-ops.js';
 import { runSentryTick } from './sentry-step.js';
+import { refreshStatusPin } from './status-pin.js';
+import { runUpgradeTick } from './upgrade-ops.js';
 
 export interface TickSummary {
   at: number;
@@ -19,55 +21,45 @@ export interface TickSummary {
   configsQueued: number;
 }
 
-/** The scheduled tick: converge configs, evaluate health, drive alerts, then record the heartbeat. */
+/** Daemon restarts people asked for that the pilots have reported back (the digest counts them). */
+function finishedRestarts(nodes: readonly NodeRecord[], now: number): FinishedOp[] {
+  return nodes.flatMap((n) =>
+    n.recentResults
+      .filter((r) => r.id.startsWith('restart-'))
+      .map((r) => ({
+        id: r.id,
+        chainId: n.chainId,
+        kind: 'restart' as const,
+        ok: r.ok,
+        at: n.lastSeen ?? now,
+      })),
+  );
+}
+
+/** The scheduled tick: converge configs, run the operations, then alerts, the pinned status and the heartbeat. */
 export async function runTick(deps: CommanderDeps): Promise<TickSummary> {
   const now = deps.now();
   const nodes = (await deps.store.listNodes()).map((n) => n.value);
   const configsQueued = await convergeConfigs(deps, nodes);
   // After convergence: a sentry removed or re-addressed here reaches the configs on the next tick.
   const sentry = await runSentryTick(deps, nodes);
-  // Failover raises its alerts itself; listing them as findings keeps the reconciliation below from resolving them.
   const failover = await runFailoverTick(deps);
   // After failover: votes and bonds go to the node that holds the lease now.
   await runGovernanceTick(deps, nodes);
+  // After failover: a pilot roll-out waits while the lease moves.
+  const upgrade = await runUpgradeTick(deps, nodes);
 
-  const findings = [
-    ...findingsFor(nodes, deps.settings.thresholds, deps.settings.reportIntervalMs, now).values(),
-    failover.findings,
-    sentry?.findings ?? [],
-  ].flat();
-  const stored = await deps.store.listAlerts();
-  const versions = new Map(stored.map((a) => [a.value.key, a.version]));
-  const decision = reconcileAlerts(
-    stored.map((a) => a.value),
-    findings,
-    deps.settings.alerts,
-    now,
-  );
-  const written = new Set<string>();
-  for (const alert of decision.changed) {
-    try {
-      await deps.store.putAlert(alert, versions.get(alert.key) ?? null);
-      written.add(alert.key);
-    } catch (error) {
-      // Someone (an ack, a mute) changed it meanwhile: the next tick decides on the fresh state.
-      if (!(error instanceof VersionConflict)) throw error;
-    }
-  }
-  const counts = { opened: 0, reminders: 0, resolved: 0 };
-  for (const notice of decision.notices) {
-    if (!written.has(notice.alert.key)) continue;
-    const subject = alertSubject(notice.alert);
-    const message = renderAlert(notice.alert, now);
-    if (notice.kind === 'opened' || notice.kind === 'reminder')
-      await deps.chat.post(subject, message, alertActions(notice.alert));
-    else await deps.chat.update(subject, message);
-    if (notice.kind === 'opened') counts.opened++;
-    else if (notice.kind === 'reminder') counts.reminders++;
-    else if (notice.kind === 'resolved') counts.resolved++;
-  }
+  // Operations report their own problems as findings, and hold the alerts of the nodes they work on.
+  const alerting = await runAlerting(deps, {
+    nodes,
+    findings: [...failover.findings, ...(sentry?.findings ?? []), ...upgrade.findings],
+    holds: [...failover.holds, ...(sentry?.holds ?? []), ...restartHolds(nodes), ...upgrade.holds],
+    finished: [...failover.finished, ...(sentry?.finished ?? []), ...finishedRestarts(nodes, now)],
+  });
+  await refreshStatusPin(deps);
   await deps.store.recordTick(now);
-  return { at: now, nodes: nodes.length, findings: findings.length, configsQueued, ...counts };
+  const { findings, opened, reminders, resolved } = alerting;
+  return { at: now, nodes: nodes.length, findings, opened, reminders, resolved, configsQueued };
 }
 
 /** Gives every approved node whose generated config changed a new desired config and an apply-config action. */

@@ -1,5 +1,5 @@
 /** Who may do what, from which chat: roles by platform user id, allow-listed chats. */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ChatInput, Platform } from '../../bots/model.js';
 import type { AccessRole } from './ports.js';
 
@@ -13,8 +13,24 @@ const PlatformAccess = z.object({
   defaultRole: AccessRoleSchema.optional(),
 });
 
+const SlackAccess = PlatformAccess.extend({
+  /**
+   * The workspace Beam serves (`T…`: the team id, e.g. from `auth.test`). Slack requests from any
+   * other workspace the app is installed in are refused; Slack is off until it is set.
+   */
+  teamId: z
+    .string()
+    .regex(/^T[A-Z0-9]+$/, 'use the workspace id (T…), as `auth.test` answers it (team_id)')
+    .optional(),
+  /** With Enterprise Grid: the org (`E…`) the workspace belongs to; requests must come from it too. */
+  enterpriseId: z
+    .string()
+    .regex(/^E[A-Z0-9]+$/, 'use the Enterprise Grid org id (E…), as `auth.test` answers it (enterprise_id)')
+    .optional(),
+});
+
 export const AccessConfig = z.object({
-  slack: PlatformAccess.default({ users: {}, chats: [] }),
+  slack: SlackAccess.default({ users: {}, chats: [] }),
   telegram: PlatformAccess.default({ users: {}, chats: [] }),
   console: PlatformAccess.default({ users: {}, chats: [] }),
 });

@@ -3,14 +3,7 @@
  * permissions, confirmations for dangerous actions, act-once buttons and an audit entry for everything.
  */
 import { randomBytes } from 'node:crypto';
-import type {
-  ChatInput,
-  ChatMessage,
-  ChatReply,
-  ChatTransport,
-  MessageRef,
-  Platform,
-} from '../../bots/model.js';
+import type { ChatInput, ChatMessage, ChatReply, ChatTransport, MessageRef } from '../../bots/model.js';
 import { Access, type AccessConfig, atLeast } from './access.js';
 import { COMMANDS, type Command, formatCommand, parseCommand } from './commands.js';
 import type { Actor, AuditLog, FleetOps, InteractionStore, OperationResult, SubjectRefs } from './ports.js';
@@ -30,6 +23,8 @@ export interface ChatOpsOptions {
   now?: () => number;
   /** Short random ids for stored interactions (8 base64url characters by default). */
   newId?: () => string;
+  /** Where a failure's details go; chat gets only a reference to them. */
+  log?: { error(obj: object, msg: string): void };
 }
 
 /** A command's outcome: the replies, and one line for the audit log. */
@@ -52,6 +47,12 @@ function who(actor: Actor): string {
 
 const privately = (message: ChatMessage): ChatReply => ({ message, private: true });
 
+/**
+ * Where a private reply reaches the requester alone: Slack (ephemeral), the console (a terminal), a
+ * Telegram chat with the bot (its id is the user's). In a Telegram group it would be an ordinary message.
+ */
+const privateChannel = (input: ChatInput) => input.platform !== 'telegram' || input.chat === input.user.id;
+
 export class ChatOps {
   private readonly access: Access;
   private readonly now: () => number;
@@ -73,9 +74,26 @@ export class ChatOps {
     try {
       return input.kind === 'command' ? await this.command(input, action) : await this.button(input, action);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      await this.audit(input, action, false, `failed: ${reason}`);
-      return [privately({ title: 'Something went wrong', severity: 'critical', text: reason })];
+      // An internal error's text can name ARNs, tables or AWS's own words: it goes to the log under a
+      // reference; the chat and the chat audit (which `audit` shows in chat) get the reference only.
+      const ref = randomBytes(4).toString('hex');
+      this.options.log?.error(
+        {
+          ref,
+          action,
+          err: error instanceof Error ? error.message : String(error),
+          stack: (error as Error)?.stack,
+        },
+        'chat input failed',
+      );
+      await this.audit(input, action, false, `failed: internal error, ref ${ref}`);
+      return [
+        privately({
+          title: 'Something went wrong',
+          severity: 'critical',
+          text: `Beam could not do this. The commander's log has the details under ref ${ref}.`,
+        }),
+      ];
     }
   };
 
@@ -97,22 +115,6 @@ export class ChatOps {
     const posted = await transport.post(chat, message);
     await this.options.subjects.set(subject, posted);
     return posted;
-  }
-
-  /**
-   * Audits a webhook request a transport refused before it became an input (unsigned, stale, forged,
-   * wrong secret): wire the adapters' `onRejected` here.
-   */
-  async recordRejectedRequest(platform: Platform, reason: string): Promise<void> {
-    await this.options.audit.record({
-      at: this.now(),
-      platform,
-      chat: '-',
-      userId: '-',
-      action: 'webhook request',
-      allowed: false,
-      reason,
-    });
   }
 
   private async command(input: ChatInput & { kind: 'command' }, action: string): Promise<ChatReply[]> {
@@ -233,8 +235,18 @@ export class ChatOps {
       summary: `no node ${name}`,
     });
     switch (command.name) {
-      case 'status':
-        return show(render.statusMessage(await fleet.fleetStatus()));
+      case 'status': {
+        if (command.pin === 'unpin') return operation('Status unpin', fleet.unpinStatus({ by: actor }));
+        const status = await fleet.fleetStatus();
+        if (command.pin !== 'pin') return show(render.statusMessage(status));
+        // The answer is the pinned message itself: once posted, the commander edits it in place.
+        const { subject, pinnedBy } = await fleet.pinStatus({ status, by: actor });
+        const message = render.statusMessage(status, pinnedBy);
+        return {
+          replies: [{ message, onPosted: (ref) => this.options.subjects.set(subject, ref) }],
+          summary: 'status pinned',
+        };
+      }
       case 'nodes':
         return show(render.nodesMessage(await fleet.listNodes()));
       case 'node': {
@@ -299,6 +311,28 @@ export class ChatOps {
       }
       case 'remove':
         return operation(`Removal of ${command.node}`, fleet.removeNode({ node: command.node, by: actor }));
+      case 'upgrade':
+        return operation(
+          `Pilot upgrade to ${command.version}`,
+          fleet.upgradePilots({ version: command.version, by: actor }),
+        );
+      case 'token': {
+        if (!privateChannel(input)) {
+          return {
+            replies: [
+              privately(
+                render.refusalMessage(
+                  'a new token would show in this group: run `token rotate` in a private chat with the bot (add its id to access.telegram.chats), in Slack or in the console',
+                ),
+              ),
+            ],
+            summary: 'refused: not a private chat',
+          };
+        }
+        const { token } = await fleet.rotateEnrollmentToken({ by: actor });
+        // The audit summary, like every log line, never carries the token.
+        return { replies: [privately(render.tokenMessage(token))], summary: 'enrollment token rotated' };
+      }
       case 'bond':
         return command.now
           ? operation('Bond', fleet.bond({ by: actor }))

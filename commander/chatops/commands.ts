@@ -1,6 +1,6 @@
 /** Beam's chat command language (docs/architecture.md, Chat): one grammar for Slack, Telegram and the console. */
-import { z } from 'zod';
-import { NodeId, VoteOption } from '../../protocol/index.js';
+import * as z from 'zod';
+import { NodeId, PilotVersion, VoteOption } from '../../protocol/index.js';
 import type { AccessRole } from './ports.js';
 
 const Duration = z
@@ -22,7 +22,10 @@ const OperationId = z
 const PolicyKey = z.string().regex(/^[a-zA-Z][a-zA-Z0-9.]{0,63}$/, 'use a policy key as `policy` lists it');
 
 export const CommandSchema = z.discriminatedUnion('name', [
-  z.object({ name: z.literal('status') }),
+  z.object({
+    name: z.literal('status'),
+    pin: z.enum(['pin', 'unpin'], { error: 'use `status`, `status pin` or `status unpin`' }).optional(),
+  }),
   z.object({ name: z.literal('nodes') }),
   z.object({ name: z.literal('node'), node: NodeId }),
   z.object({ name: z.literal('proposals') }),
@@ -43,6 +46,12 @@ export const CommandSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('approve'), node: NodeId }),
   z.object({ name: z.literal('reject'), node: NodeId }),
   z.object({ name: z.literal('remove'), node: NodeId }),
+  z.object({ name: z.literal('token'), verb: z.literal('rotate', { error: 'the only verb is rotate' }) }),
+  z.object({
+    name: z.literal('upgrade'),
+    what: z.literal('pilots', { error: 'write `upgrade pilots <version>`' }),
+    version: PilotVersion,
+  }),
   z.object({ name: z.literal('bond'), now: z.boolean() }),
   z.object({ name: z.literal('policy'), key: PolicyKey.optional(), value: z.string().max(256).optional() }),
   z.object({ name: z.literal('mute'), target: AlertKey, duration: Duration }),
@@ -91,10 +100,11 @@ function positional(...names: string[]) {
 
 export const COMMANDS: Record<CommandName, CommandSpec> = {
   status: {
-    usage: 'status',
-    summary: 'fleet status: nodes, signer, missed blocks',
-    fields: positional(),
-    role: viewer,
+    usage: 'status [pin|unpin]',
+    summary:
+      'fleet status: nodes, signer, missed blocks; `status pin` keeps one message up to date in place (operator)',
+    fields: positional('pin?'),
+    role: (c) => (c.name === 'status' && c.pin ? 'operator' : 'viewer'),
     dangerous: never,
   },
   nodes: { usage: 'nodes', summary: 'list the nodes', fields: positional(), role: viewer, dangerous: never },
@@ -207,6 +217,22 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     summary:
       'remove a node: its record, secret and queued actions; its name can enroll again (admin; asks for confirmation)',
     fields: positional('node'),
+    role: admin,
+    dangerous: always,
+  },
+  token: {
+    usage: 'token rotate',
+    summary:
+      'replace the fleet enrollment token: the new one is shown once, to you only; the old one is refused (admin)',
+    fields: positional('verb'),
+    role: admin,
+    dangerous: never,
+  },
+  upgrade: {
+    usage: 'upgrade pilots <version>',
+    summary:
+      'roll a release out to every pilot, one node at a time, the signer last; a node that fails is rolled back and the roll-out stops (admin; asks for confirmation)',
+    fields: positional('what', 'version'),
     role: admin,
     dangerous: always,
   },
@@ -339,6 +365,10 @@ export function formatCommand(command: Command): string {
       return `${command.name} ${command.opId}`;
     case 'hold':
       return `hold ${command.proposalId}`;
+    case 'token':
+      return `token ${command.verb}`;
+    case 'upgrade':
+      return `upgrade pilots ${command.version}`;
     case 'bond':
       return command.now ? 'bond now' : 'bond';
     case 'policy':

@@ -26,6 +26,8 @@ export interface NodeSummary {
   peers?: number;
   /** True for the validator currently holding the signing lease. */
   signing?: boolean;
+  /** How old the facts shown are, when its last report is more than one interval late. */
+  reportAgeMs?: number;
 }
 
 export interface FleetStatus {
@@ -102,10 +104,19 @@ export interface AuditEntry {
   allowed: boolean;
   /** Why it was refused, or what it did. */
   reason?: string;
+  /** How many requests the entry stands for, when it samples many (refused webhook requests). */
+  count?: number;
 }
 
 export interface FleetOps {
   fleetStatus(): Promise<FleetStatus>;
+  /**
+   * Pins the status: the message about to be posted (under `subject`) is edited in place from now
+   * on, as the fleet changes, instead of new ones.
+   */
+  pinStatus(request: { status: FleetStatus; by: Actor }): Promise<{ subject: string; pinnedBy: string }>;
+  /** Stops editing the pinned status message. */
+  unpinStatus(request: { by: Actor }): Promise<OperationResult>;
   listNodes(): Promise<NodeSummary[]>;
   node(name: string): Promise<NodeDetail | undefined>;
   nodeConfig(name: string): Promise<NodeConfigView | undefined>;
@@ -129,6 +140,10 @@ export interface FleetOps {
   decideNode(request: { node: string; approve: boolean; by: Actor }): Promise<OperationResult>;
   /** Removes a node from the fleet (record, secret, queued actions); its name can enroll again. */
   removeNode(request: { node: string; by: Actor }): Promise<OperationResult>;
+  /** Rolls a pilot release out to the fleet, one node at a time (the roll-out's message follows it). */
+  upgradePilots(request: { version: string; by: Actor }): Promise<OperationResult>;
+  /** Replaces the fleet enrollment token; returns the new one, which is stored only as a hash. */
+  rotateEnrollmentToken(request: { by: Actor }): Promise<{ token: string }>;
   /** Stops the auto-vote for one proposal. */
   holdAutoVote(request: { proposalId: string; by: Actor }): Promise<OperationResult>;
   bondPreview(): Promise<BondPreview>;
@@ -137,6 +152,7 @@ export interface FleetOps {
   setPolicy(request: { key: string; value: string; by: Actor }): Promise<OperationResult>;
   /** Mutes an alert key or every alert of a node until `until` (epoch ms). */
   mute(request: { target: string; until: number; by: Actor }): Promise<OperationResult>;
+  /** Acknowledges an alert, or every alert of a group (`group:…`, the `Alert` of a message). */
   ack(request: { alert: string; by: Actor }): Promise<OperationResult>;
 }
 

@@ -1,5 +1,6 @@
 /** Chat messages for command results: compact, monospace where it is a table. */
 import type { ChatButton, ChatMessage } from '../../bots/model.js';
+import { fmtDuration } from '../domain/health.js';
 import { COMMAND_NAMES, COMMANDS, type CommandName, isCommandName } from './commands.js';
 import type {
   AuditEntry,
@@ -35,7 +36,7 @@ function nodeRows(nodes: NodeSummary[]): string {
     nodes.map((n) => [
       `${n.name}${n.signing ? ' *' : ''}`,
       n.role,
-      n.state,
+      n.reportAgeMs === undefined ? n.state : `${n.state} (seen ${fmtDuration(n.reportAgeMs)} ago)`,
       num(n.height),
       num(n.lag),
       num(n.peers),
@@ -43,7 +44,8 @@ function nodeRows(nodes: NodeSummary[]): string {
   );
 }
 
-export function statusMessage(status: FleetStatus): ChatMessage {
+/** The fleet's status; `pinnedBy` when it is the pinned message, edited in place as the fleet changes. */
+export function statusMessage(status: FleetStatus, pinnedBy?: string): ChatMessage {
   if (status.nodes.length === 0) {
     return {
       title: 'No approved nodes yet',
@@ -64,12 +66,17 @@ export function statusMessage(status: FleetStatus): ChatMessage {
         label: 'Signing',
         value: status.signer ? `${status.signer} (epoch ${num(status.leaseEpoch)})` : 'nobody',
       },
-      { label: 'Missed blocks', value: `${missed} of the last ${window}` },
+      {
+        label: 'Missed blocks',
+        value: window > 0 ? `${missed} of the last ${window}` : 'none: no signature of ours seen yet',
+      },
       { label: 'Failover', value: status.failoverMode },
       { label: 'Open alerts', value: String(status.openAlerts) },
     ],
     preformatted: nodeRows(status.nodes),
-    context: '* holds the signing lease',
+    context: pinnedBy
+      ? `* holds the signing lease · pinned by ${pinnedBy}: edited in place as the fleet changes (\`status unpin\` stops it)`
+      : '* holds the signing lease',
   };
 }
 
@@ -160,7 +167,7 @@ export function auditMessage(entries: AuditEntry[]): ChatMessage {
       entries.map((e) => [
         new Date(e.at).toISOString().slice(0, 19).replace('T', ' '),
         `${e.platform}:${e.userId}`,
-        e.action,
+        e.count && e.count > 1 ? `${e.action} ×${e.count}` : e.action,
         `${e.allowed ? 'allowed' : 'refused'}${e.reason ? `: ${e.reason}` : ''}`,
       ]),
     ),
@@ -188,6 +195,16 @@ export function errorMessage(error: string, usage?: string): ChatMessage {
     severity: 'warning',
     text: error,
     ...(usage ? { preformatted: `usage: ${usage}` } : {}),
+  };
+}
+
+/** The one showing of a new enrollment token (sent privately; Beam keeps only its hash). */
+export function tokenMessage(token: string): ChatMessage {
+  return {
+    title: 'New fleet enrollment token',
+    severity: 'warning',
+    text: "The previous token is refused from now on. Put this one where new pilots read it (the sentries' launch template or secret, `commander.enrollment_token_file`); it is not shown again.",
+    preformatted: token,
   };
 }
 

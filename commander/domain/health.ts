@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod';
+import type { AlertKind } from '../alerting/kinds.js';
 import type { NodeRecord } from './registry.js';
 
 export type FindingSeverity = 'info' | 'warning' | 'critical';
@@ -6,8 +7,11 @@ export type FindingSeverity = 'info' | 'warning' | 'critical';
 /** One thing wrong with a node; `key` is stable across ticks so alerts dedupe on it. */
 export interface Finding {
   key: string;
+  kind: AlertKind;
   nodeId: string;
   chainId: string;
+  /** The validator key a signing finding is about: one alert per validator, whichever node reports it. */
+  validator?: string;
   severity: FindingSeverity;
   title: string;
   detail: string;
@@ -41,6 +45,12 @@ export function defaultThresholds(): HealthThresholds {
   return HealthThresholds.parse({});
 }
 
+/**
+ * The lowest height a validator was ever seen signing, or null while it never signed (a new chain, a
+ * key before its first promotion): commits below it are genesis, nobody's to miss.
+ */
+export type FirstSigned = (chainId: string, validator: string) => number | null;
+
 /** Evaluates one approved node against its own report and its siblings on the same chain. */
 export function evaluateHealth(
   node: NodeRecord,
@@ -48,13 +58,16 @@ export function evaluateHealth(
   thresholds: HealthThresholds,
   reportIntervalMs: number,
   now: number,
+  firstSigned: FirstSigned,
 ): Finding[] {
   const findings: Finding[] = [];
-  const add = (suffix: string, severity: FindingSeverity, title: string, detail: string) =>
+  const add: Add = (kind, severity, title, detail, validator) =>
     findings.push({
-      key: `node:${node.id}:${suffix}`,
+      key: validator ? `validator:${node.chainId}:${validator}:${kind}` : `node:${node.id}:${kind}`,
+      kind,
       nodeId: node.id,
       chainId: node.chainId,
+      ...(validator ? { validator } : {}),
       severity,
       title,
       detail,
@@ -117,7 +130,7 @@ export function evaluateHealth(
     add(
       'low-peers',
       daemon.peers <= thresholds.minPeersCritical ? 'critical' : 'warning',
-      `${node.id}: ${daemon.peers} peers`,
+      `${node.id}: ${daemon.peers} ${daemon.peers === 1 ? 'peer' : 'peers'}`,
       `threshold ${thresholds.minPeersWarn}`,
     );
   }
@@ -135,18 +148,55 @@ export function evaluateHealth(
   if (host.memTotalBytes > 0 && host.memAvailableBytes / host.memTotalBytes <= thresholds.memFreeWarnShare) {
     add('memory', 'warning', `${node.id}: memory low`, `${fmtBytes(host.memAvailableBytes)} available`);
   }
-  if (chain) evaluateSigning(chain, thresholds, add);
+  if (chain) {
+    const since = chain.validatorAddress ? firstSigned(node.chainId, chain.validatorAddress) : null;
+    evaluateSigning(chain, thresholds, since, add);
+  }
   return findings;
 }
 
-type Add = (suffix: string, severity: FindingSeverity, title: string, detail: string) => void;
+/** Findings for every approved node, judged against its siblings on the same chain. */
+export function findingsFor(
+  nodes: readonly NodeRecord[],
+  thresholds: HealthThresholds,
+  reportIntervalMs: number,
+  now: number,
+  firstSigned: FirstSigned,
+): Map<string, Finding[]> {
+  const approved = nodes.filter((n) => n.status === 'approved');
+  return new Map(
+    approved.map((n) => [
+      n.id,
+      evaluateHealth(
+        n,
+        approved.filter((s) => s.chainId === n.chainId),
+        thresholds,
+        reportIntervalMs,
+        now,
+        firstSigned,
+      ),
+    ]),
+  );
+}
+
+type Add = (
+  kind: AlertKind,
+  severity: FindingSeverity,
+  title: string,
+  detail: string,
+  validator?: string,
+) => void;
 
 function evaluateSigning(
   chain: NonNullable<NodeRecord['lastReport']>['chain'] & object,
   t: HealthThresholds,
-  add: Add,
+  firstSignedHeight: number | null,
+  addFor: Add,
 ) {
-  const who = chain.validatorAddress ? `validator ${chain.validatorAddress.slice(0, 8)}` : 'validator';
+  const address = chain.validatorAddress ?? undefined;
+  const add = (kind: AlertKind, severity: FindingSeverity, title: string, detail: string) =>
+    addFor(kind, severity, title, detail, address);
+  const who = address ? `validator ${address.slice(0, 8)}` : 'validator';
   const info = chain.signingInfo;
   if (info?.tombstoned) add('tombstoned', 'critical', `${who} tombstoned`, 'the key can never sign again');
   else if (chain.validator?.jailed)
@@ -155,11 +205,7 @@ function evaluateSigning(
     add('inactive', 'critical', `${who} out of the active set`, `status ${chain.validator.status}`);
   }
 
-  let streak = 0;
-  for (const commit of [...chain.recentCommits].sort((a, b) => b.height - a.height)) {
-    if (commit.signed) break;
-    streak += 1;
-  }
+  const streak = missedStreak(chain.recentCommits, firstSignedHeight);
   if (streak >= t.missedBlocksWarn) {
     const share = chain.networkSignedShare;
     const solo = share !== null && share >= t.soloMissNetworkShare;
@@ -189,6 +235,24 @@ function evaluateSigning(
   }
 }
 
+/**
+ * Our latest commits without our signature, newest first, down to the first height the validator was
+ * ever seen signing: a commit nobody of ours was meant to sign (genesis, before the first promotion)
+ * is not a miss.
+ */
+export function missedStreak(
+  commits: readonly { height: number; signed: boolean }[],
+  firstSignedHeight: number | null,
+): number {
+  if (firstSignedHeight === null) return 0;
+  let streak = 0;
+  for (const commit of [...commits].sort((a, b) => b.height - a.height)) {
+    if (commit.signed || commit.height < firstSignedHeight) break;
+    streak += 1;
+  }
+  return streak;
+}
+
 function jailDetail(until: number | null): string {
   return until === null ? 'until unjailed' : `jailed until ${new Date(until).toISOString()}`;
 }
@@ -197,11 +261,16 @@ function pct(share: number): string {
   return `${Math.round(share * 100)}%`;
 }
 
-export function fmtAgo(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 120) return `${s} s ago`;
+/** `42 s`, `12 min`, `3 h`: how long, for people. */
+export function fmtDuration(ms: number): string {
+  const s = Math.round(Math.max(0, ms) / 1000);
+  if (s < 120) return `${s} s`;
   const m = Math.round(s / 60);
-  return m < 120 ? `${m} min ago` : `${Math.round(m / 60)} h ago`;
+  return m < 120 ? `${m} min` : `${Math.round(m / 60)} h`;
+}
+
+export function fmtAgo(ms: number): string {
+  return `${fmtDuration(ms)} ago`;
 }
 
 function fmtBytes(bytes: number): string {

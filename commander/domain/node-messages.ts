@@ -22,7 +22,14 @@ export function renderEnrollment(node: NodeRecord): ChatMessage {
     { label: 'Role', value: node.role },
     { label: 'Chain', value: node.chainId },
     { label: 'P2P address', value: node.p2pAddress ?? 'unknown' },
-    { label: 'Instance', value: node.instanceId ?? 'none' },
+    {
+      label: 'Instance',
+      value: node.identity
+        ? `${node.identity.instanceId} (proved by its identity document)`
+        : node.instanceId
+          ? `${node.instanceId} (claimed, not proved: Beam will not rotate or replace it)`
+          : 'none',
+    },
     { label: 'Pilot', value: node.pilotVersion },
   ];
   if (node.status === 'pending') {

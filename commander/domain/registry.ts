@@ -9,6 +9,17 @@ import type {
 
 export type NodeStatus = 'pending' | 'approved' | 'rejected';
 
+/** The EC2 instance a node proved it runs on (a verified identity document), bound to its name for good. */
+export interface NodeIdentity {
+  kind: 'ec2';
+  instanceId: string;
+  accountId: string;
+  region: string;
+  /** The instance's launch as the document stated it (epoch ms). */
+  pendingTime: number;
+  verifiedAt: number;
+}
+
 /** The last report as kept on the node: results are dropped and proposal summaries cut to keep the item small. */
 export type ReportSummary = Omit<Report, 'results'>;
 
@@ -22,7 +33,10 @@ export interface NodeRecord {
   claimHash: string;
   cometNodeId: string | null;
   p2pAddress: string | null;
+  /** The verified instance when `identity` is set; otherwise only what the pilot claimed. */
   instanceId: string | null;
+  /** Present only when the enrollment proved its instance; absent on items written before proofs. */
+  identity?: NodeIdentity | null;
   /**
    * A sentry's public `host:port` (its Elastic IP after a rotation), advertised as `external_address`;
    * absent until sentry defence sets one, and the p2p address is advertised instead.
@@ -48,10 +62,11 @@ export const MAX_PENDING_ACTIONS = 50;
 const RECENT_RESULTS = 20;
 
 export interface AutoApprovePolicy {
-  /** Roles approved at enrollment without a person; typically `['sentry']` for autoscaled sentries. */
+  /**
+   * Roles approved at enrollment without a person, typically `['sentry']` for autoscaled sentries,
+   * and only when the enrollment proved its instance. Validators never are.
+   */
   roles: Role[];
-  /** Only approve automatically when the pilot names its cloud instance. */
-  requireInstanceId: boolean;
 }
 
 export type EnrollDecision =
@@ -59,21 +74,26 @@ export type EnrollDecision =
   | { kind: 'unchanged'; node: NodeRecord }
   | { kind: 'claim-mismatch' };
 
-/** Enrollment of a name: a new node, a repeated poll by the same claimant, or a name taken by another. */
+/**
+ * Enrollment of a name: a new node, a repeated poll by the same claimant, or a name taken by another.
+ * `identity` is the instance the request proved (null: it proved none, whatever it claims).
+ */
 export function decideEnrollment(
   existing: NodeRecord | null,
   request: EnrollRequest,
   claimHash: string,
   policy: AutoApprovePolicy,
   now: number,
+  identity: NodeIdentity | null = null,
 ): EnrollDecision {
   if (existing) {
     return existing.claimHash === claimHash
       ? { kind: 'unchanged', node: existing }
       : { kind: 'claim-mismatch' };
   }
+  // The fleet token is no proof of anything: it sits on every internet-facing sentry.
   const autoApproved =
-    policy.roles.includes(request.role) && (!policy.requireInstanceId || request.instanceId !== null);
+    identity !== null && request.role !== 'validator' && policy.roles.includes(request.role);
   return {
     kind: 'created',
     autoApproved,
@@ -85,7 +105,8 @@ export function decideEnrollment(
       claimHash,
       cometNodeId: request.cometNodeId,
       p2pAddress: request.p2pAddress,
-      instanceId: request.instanceId,
+      instanceId: identity?.instanceId ?? request.instanceId,
+      identity,
       pilotVersion: request.pilotVersion,
       enrolledAt: now,
       decidedAt: autoApproved ? now : null,

@@ -29,8 +29,11 @@ function iso(ms: number): string {
 const TITLES: Record<FailoverOp['phase'], (op: FailoverOp) => string> = {
   detected: (op) => `Validator failing: ${op.from ?? 'no holder'}`,
   'awaiting-confirmation': (op) => `Fail over to ${op.to}?`,
-  demoting: (op) => `${label(op)}: demoting ${op.from}`,
-  'fencing-wait': (op) => `${label(op)}: waiting until ${op.from} has fenced itself`,
+  demoting: (op) => `${label(op)}: demoting ${op.from ?? 'the old signer'}`,
+  'fencing-wait': (op) =>
+    op.from === null
+      ? `${label(op)}: waiting until ${op.to} is ready to sign`
+      : `${label(op)}: waiting until ${op.from} has fenced itself`,
   promoting: (op) => `${label(op)}: promoting ${op.to}`,
   signing: (op) => `${label(op)}: ${op.to} promoted, waiting for its first signature`,
   done: (op) => `${label(op)} done: ${op.to} is signing`,
@@ -51,15 +54,19 @@ function severity(op: FailoverOp): Severity {
 export function opMessage(state: FailoverState, op: FailoverOp, autoApproveAt: number | null): ChatMessage {
   const fields = [
     { label: 'Validator', value: `${state.validator} on ${state.chainId}` },
-    { label: 'From', value: op.from ?? '(none)' },
+    { label: 'From', value: op.from ?? '(none: the first signer)' },
     { label: 'To', value: op.to },
     { label: 'Epoch', value: String(op.epoch) },
-    { label: 'Missed blocks', value: String(op.missedBlocks ?? op.missedAtStart) },
   ];
+  // Before the validator's first signature there is nothing to miss (genesis, a new key).
+  if (op.lastSignedHeight !== null)
+    fields.push({ label: 'Missed blocks', value: String(op.missedBlocks ?? op.missedAtStart) });
   const lines = [op.reason];
   if (op.phase === 'fencing-wait') {
     lines.push(
-      `The lease expires at ${iso(state.lease.expiresAt)}; the move waits for that plus the grace period.`,
+      op.from === null
+        ? `No node held the lease, so none has to fence itself: ${op.to} is promoted once it reports a synced daemon and the chain without our signature.`
+        : `The lease expires at ${iso(state.lease.expiresAt)}; the move waits for that plus the grace period.`,
     );
   }
   if (op.abortReason) lines.push(`Aborted: ${op.abortReason}`);

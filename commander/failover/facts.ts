@@ -49,6 +49,12 @@ export function isFresh(n: NodeFacts | undefined, now: number, s: FailoverSettin
   return n !== undefined && now - n.lastReportAt <= s.silentAfterMs;
 }
 
+/** ` (last seen 12 s ago)` when a node's facts are older than a report interval; '' otherwise. */
+export function seen(n: NodeFacts, now: number, s: FailoverSettings): string {
+  const age = now - n.lastReportAt;
+  return age > s.reportIntervalMs ? ` (last seen ${Math.round(age / 1000)} s ago)` : '';
+}
+
 /** Fresh report, daemon up and answering, height moving: this node sees a live chain. */
 export function seesProgress(n: NodeFacts | undefined, now: number, s: FailoverSettings): n is NodeFacts {
   return (
@@ -134,14 +140,14 @@ export function holderFailure(state: FailoverState, now: number, s: FailoverSett
   if (n === undefined) return `no report from ${holder}`;
   if (now - n.lastReportAt > s.silentAfterMs)
     return `pilot on ${holder} silent for ${Math.round((now - n.lastReportAt) / 1000)} s`;
-  if (!n.running) return `daemon on ${holder} is down`;
+  if (!n.running) return `daemon on ${holder} is down${seen(n, now, s)}`;
   if (now > state.lease.expiresAt) return `lease of ${holder} expired (not renewed: unhealthy)`;
   // A daemon just given the lease (adopted or promoted) may still be loading its state: until the
   // lease is startupGraceMs old, only silence, a dead daemon or an expired lease count as failing.
   if (now - state.lease.grantedAt < s.startupGraceMs) return null;
-  if (!n.rpcReachable) return `daemon RPC on ${holder} does not answer`;
+  if (!n.rpcReachable) return `daemon RPC on ${holder} does not answer${seen(n, now, s)}`;
   if (now - n.heightChangedAt > s.chainHaltAfterMs)
-    return `daemon on ${holder} is stalled at height ${n.height}`;
+    return `daemon on ${holder} is stalled at height ${n.height ?? 'unknown'}${seen(n, now, s)}`;
   return null;
 }
 

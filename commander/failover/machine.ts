@@ -10,6 +10,7 @@ import {
   lastSignedHeight,
   rankStandbys,
   runsWithKey,
+  seen,
   signerFloor,
   seesProgress,
   showsMissing,
@@ -309,16 +310,23 @@ class Run {
     );
   }
 
-  /** A node that holds the key without the lease is demoted (its pilot fences) and reported. */
+  /**
+   * A node that holds the key without the lease is demoted (its pilot fences) and reported. Only on
+   * fresh facts: a silent node's last report says nothing about now (its lease has run out, so its
+   * signer refuses), and its first fresh report is answered with the demote if it still holds the key.
+   */
   private fenceStrays(): void {
     for (const n of Object.values(this.s.nodes)) {
-      const stray = n.nodeId !== this.s.lease.holder && n.custody?.holdsValidatorKey === true;
+      const stray =
+        n.nodeId !== this.s.lease.holder &&
+        n.custody?.holdsValidatorKey === true &&
+        isFresh(n, this.now, this.cfg);
       this.alert(
         `stray:${n.nodeId}`,
         stray,
         'critical',
         `${n.nodeId} holds the ${this.s.validator} key without the lease`,
-        `Beam is demoting it at epoch ${Math.max(1, this.s.lease.epoch)}; ${this.s.lease.holder ?? 'no node'} holds the lease.`,
+        `${n.nodeId} reported holding the key${seen(n, this.now, this.cfg)}; Beam is demoting it at epoch ${Math.max(1, this.s.lease.epoch)}; ${this.s.lease.holder ?? 'no node'} holds the lease.`,
       );
       if (!stray || this.s.outbox.some((e) => e.nodeId === n.nodeId && e.action.type === 'demote')) continue;
       this.s.fenceSeq++;
@@ -489,7 +497,7 @@ class Run {
       'unfenced',
       others.length > 0,
       'critical',
-      `Failover held: ${others.map((n) => n.nodeId).join(', ')} still runs with the key`,
+      `Failover held: ${others.map((n) => `${n.nodeId}${seen(n, this.now, this.cfg)}`).join(', ')} still runs with the key`,
       `${op.id} will not promote ${op.to} while another node reports a running daemon with the validator key.`,
     );
     if (others.length > 0) return;

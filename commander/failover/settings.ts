@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeZodError, KeyMode } from '../../protocol/index.js';
 
 const Ms = z.number().int().positive();

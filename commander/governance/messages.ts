@@ -70,6 +70,10 @@ function autoVoteText(p: TrackedProposal, policy: GovernancePolicy): string | nu
     return `cast ${OPTION_LABELS[policy.autoVote.option]} at ${iso(p.autoVote.castAt)}`;
   if (p.autoVote.heldBy) return `held by ${p.autoVote.heldBy}`;
   if (!policy.autoVote.enabled || p.votingEnd === null) return null;
+  // Someone voted, here or on chain: the auto-vote never comes (governance/machine.ts `autoVote`).
+  if (p.intents.some((i) => i.status !== 'failed') || (p.ourVote !== null && p.ourVote !== 'unknown'))
+    return 'not needed: we voted';
+  if (p.intents.length > 0) return 'off: a vote was asked for here (vote again if it failed)';
   return `${OPTION_LABELS[policy.autoVote.option]} at ${iso(p.votingEnd - policy.autoVote.thresholdMs)} unless we vote`;
 }
 

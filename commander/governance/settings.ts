@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { VoteOption } from '../../protocol/index.js';
 
 const HOUR = 3_600_000;

@@ -1,30 +1,40 @@
-import type { CommanderDeps } from '../app/context.js';
-import { type TickSummary, runTick } from '../app/tick.js';
+/**
+ * The tick Lambda (EventBridge schedule): health, alerts, failover, sentry defence (the only function
+ * with EC2 rights), governance and config convergence. It takes no requests and posts over fetch.
+ */
 import { cloudFromEnv } from '../adapters/ec2/config.js';
+import { withRegistryChains } from '../app/chain-registry.js';
+import { type TickSummary, runTick } from '../app/tick.js';
 import { buildDeps } from '../deps.js';
-import { settingsFromEnv } from '../env.js';
-import { createChatTransports, lambdaChat } from './chat-routes.js';
+import { extensionSecretFetcher, settingsFromEnv } from '../env.js';
+import { stdoutLine, TickEmf } from '../metrics/emf.js';
+import { tickWithFigures } from '../metrics/observe.js';
+import { createChatTransports, lambdaChat } from './chat-common.js';
+import { onColdStart } from './lambda-init.js';
 import type { ScheduledEvent } from './lambda-types.js';
 
-let cached: Promise<CommanderDeps> | undefined;
+const ready = onColdStart(async () => {
+  const [settings, chat] = await Promise.all([
+    settingsFromEnv(process.env, extensionSecretFetcher, { enrollmentToken: false }).then(withRegistryChains),
+    lambdaChat(process.env, { slackPostOnly: true }),
+  ]);
+  const deps = buildDeps(settings, {
+    cloud: cloudFromEnv(process.env),
+    transports: createChatTransports(chat.secrets),
+    log: chat.log,
+  });
+  return { deps, emf: new TickEmf(deps.calls, stdoutLine) };
+});
 
-/** EventBridge schedule entry point: one tick of health, alerts and config convergence. */
+/** EventBridge schedule entry point: one tick. */
 export async function handler(_event: ScheduledEvent): Promise<TickSummary> {
-  cached ??= settingsFromEnv(process.env)
-    .then(async (settings) => {
-      const { secrets, log } = await lambdaChat(process.env);
-      return buildDeps(settings, {
-        cloud: cloudFromEnv(process.env),
-        transports: createChatTransports(secrets),
-        log,
-      });
-    })
-    .catch((error) => {
-      cached = undefined;
-      throw error;
-    });
-  const deps = await cached;
-  const summary = await runTick(deps);
+  const { deps, emf } = await ready();
+  // The fleet's figures go to CloudWatch as one EMF line per tick (metrics/emf.ts).
+  const summary = await tickWithFigures(
+    deps,
+    () => runTick(deps),
+    (figures, at, ms) => emf.tick(figures, at, ms),
+  );
   deps.log.info({ ...summary }, 'tick');
   return summary;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type {
   ChatButton,
   ChatMessage,
@@ -11,7 +11,7 @@ import type {
 import { StoreInteractions } from '../adapters/store/chatops.js';
 import { type Store, withRetry } from '../adapters/store/store.js';
 import type { InteractionStore } from '../chatops/ports.js';
-import { severityRank } from '../domain/alerts.js';
+import { severityRank } from '../alerting/alerts.js';
 
 export const ChatRoute = z.strictObject({
   platform: z.enum(['slack', 'telegram', 'console']),
@@ -41,6 +41,11 @@ export interface ChatPort {
    * `actions`, buttons the commander offered earlier disappear from the message.
    */
   update(subject: string, message: ChatMessage, actions?: ChatAction[]): Promise<void>;
+  /**
+   * Edits the subject's messages where they exist and posts nothing: a change people made (an ack,
+   * a mute) to a message they may never have been shown, the pinned status message.
+   */
+  edit(subject: string, message: ChatMessage, actions?: ChatAction[]): Promise<void>;
 }
 
 /** How long a commander-offered button stays valid unless configured otherwise. */
@@ -95,6 +100,19 @@ export class Notifier implements ChatPort {
 
   async update(subject: string, message: ChatMessage, actions?: ChatAction[]): Promise<void> {
     await this.deliver(subject, message, true, actions ?? []);
+  }
+
+  async edit(subject: string, message: ChatMessage, actions?: ChatAction[]): Promise<void> {
+    const refs = (await this.store.getMessageRefs(subject))?.value.refs ?? [];
+    for (const ref of refs) {
+      try {
+        const transport = this.transports[ref.platform];
+        if (!transport) throw new Error(`no ${ref.platform} transport`);
+        await transport.update(ref, await this.withButtons(ref.chat, message, actions ?? []));
+      } catch (error) {
+        this.log.warn({ platform: ref.platform, err: (error as Error).message }, 'chat edit failed');
+      }
+    }
   }
 
   /**

@@ -57,15 +57,15 @@ function iso(ms: number): string {
 const ROTATION_TITLES: Record<RotationOp['phase'], (op: RotationOp) => string> = {
   stopping: (op) => `Rotating the IP of ${op.node}: stopping its daemon`,
   rotating: (op) => `Rotating the IP of ${op.node}: moving to a new Elastic IP`,
-  starting: (op) => `Rotating the IP of ${op.node}: starting at ${op.newAddress}`,
-  done: (op) => `${op.node} has a new public address: ${op.newAddress}`,
+  starting: (op) => `Rotating the IP of ${op.node}: starting at ${op.newAddress ?? 'its new address'}`,
+  done: (op) => `${op.node} has a new public address: ${op.newAddress ?? '(unknown)'}`,
   failed: (op) => `IP rotation of ${op.node} failed`,
 };
 
 const REPLACEMENT_TITLES: Record<ReplacementOp['phase'], (op: ReplacementOp) => string> = {
   terminating: (op) => `Replacing ${op.node}: terminating its instance`,
   'awaiting-replacement': (op) => `Replacing ${op.node}: waiting for the new sentry to enroll`,
-  done: (op) => `${op.node} replaced by ${op.replacement}`,
+  done: (op) => `${op.node} replaced by ${op.replacement ?? 'a new sentry'}`,
   failed: (op) => `Replacement of ${op.node} failed`,
 };
 

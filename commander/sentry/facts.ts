@@ -184,6 +184,7 @@ export function sentryFindings(state: SentryDefenceState, nodes: readonly NodeRe
     if (!track.heldReason || !nodes.some((n) => n.id === id)) continue;
     findings.push({
       key: `sentry:${id}:flood-held`,
+      kind: 'flood-held',
       nodeId: id,
       chainId: chainOf(id),
       severity: 'warning',
@@ -211,6 +212,7 @@ export function sentryFindings(state: SentryDefenceState, nodes: readonly NodeRe
     if (op.kind === 'replacement' && enrolledSince) continue;
     findings.push({
       key: `sentry:${op.node}:${op.kind}-failed`,
+      kind: `${op.kind}-failed`,
       nodeId: op.node,
       chainId: chainOf(op.node),
       severity: 'critical',

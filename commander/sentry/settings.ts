@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeZodError } from '../../protocol/index.js';
 
 const Ms = z.number().int().positive();

@@ -10,13 +10,10 @@ import { createChatOps } from '../app/chatops-factory.js';
 import type { CommanderDeps } from '../app/context.js';
 import type { ChatSecrets } from '../chat-env.js';
 import type { ChatOps } from '../chatops/chatops.js';
-import {
-  type ChatRouteOptions,
-  createChatRoutes,
-  slackAppOptions,
-  type TransportTable,
-} from '../handlers/chat-routes.js';
+import type { ChatRouteOptions, TransportTable } from '../handlers/chat-common.js';
+import { createChatRoutes } from '../handlers/chat-routes.js';
 import type { Route } from '../handlers/router.js';
+import { slackAppOptions, slackWorkspaceOf } from '../handlers/slack-route.js';
 
 export interface RunningChat {
   chatops: ChatOps;
@@ -57,6 +54,7 @@ export async function startChat(
         {
           ...slackAppOptions(
             secrets.slack,
+            slackWorkspaceOf(deps.settings),
             wiring.logger,
             options.dedupe ?? new StoreDeduper(deps.store, deps.now),
             options,

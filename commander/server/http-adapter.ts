@@ -1,5 +1,6 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { MAX_BODY_BYTES } from '../../protocol/index.js';
 import type { HttpEventV2, HttpResultV2 } from '../handlers/lambda-types.js';
 
@@ -64,5 +65,13 @@ export function createLambdaServer(handler: (event: HttpEventV2) => Promise<Http
         if (!res.headersSent)
           send(res, { statusCode: 500, body: JSON.stringify({ error: 'internal error' }) });
       });
+  });
+}
+
+/** Starts `server` on host:port (port 0: a free one) and resolves with the address it got. */
+export function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolvePromise(server.address() as AddressInfo));
   });
 }

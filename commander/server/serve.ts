@@ -1,27 +1,28 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import dynalite from 'dynalite';
 import cron from 'node-cron';
 import { parse as parseToml } from 'smol-toml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConsoleTransport } from '../../bots/console.js';
 import type { ChatTransport, InputHandler, Platform } from '../../bots/model.js';
 import { describeZodError } from '../../protocol/index.js';
 import { Ec2Config, createCloud } from '../adapters/ec2/config.js';
-import { createDynamoClient } from '../adapters/store/client.js';
-import { ensureTable } from '../adapters/store/table.js';
+import { FileKeys } from '../adapters/secrets/file-keys.js';
+import { withRegistryChains } from '../app/chain-registry.js';
 import type { CommanderDeps } from '../app/context.js';
 import { failoverSettingsOf } from '../app/failover.js';
 import { runTick } from '../app/tick.js';
 import { chatSecretsFromEnv } from '../chat-env.js';
+import { PublicUrl, setUpTelegram } from '../chat-setup.js';
 import { buildDeps } from '../deps.js';
-import { commanderLogger } from '../handlers/chat-routes.js';
+import { commanderLogger } from '../handlers/chat-common.js';
 import { createHttpHandler } from '../handlers/routes.js';
+import { CommanderMetrics } from '../metrics/prometheus.js';
+import { tickWithFigures, timedReports } from '../metrics/observe.js';
 import { CommanderSettings } from '../settings.js';
 import { startChat } from './chat.js';
-import { createLambdaServer } from './http-adapter.js';
+import { openDynamo } from './dynamo.js';
+import { createLambdaServer, listen } from './http-adapter.js';
 
 /** The self-hosted commander's configuration: a TOML or JSON file, then command-line flags on top. */
 export const ServeConfig = z.strictObject({
@@ -40,6 +41,11 @@ export const ServeConfig = z.strictObject({
   settings: CommanderSettings.omit({ tableName: true }).extend({ tableName: z.string().default('beam') }),
   /** EC2 for sentry defence (region, endpoint override, credentials); absent: no cloud operations. */
   ec2: Ec2Config.optional(),
+  /**
+   * The https URL Slack and Telegram reach this commander at (a reverse proxy's): with it and
+   * TELEGRAM_WEBHOOK_SECRET, the Telegram webhook is set at start.
+   */
+  publicUrl: PublicUrl.optional(),
 });
 export type ServeConfig = z.infer<typeof ServeConfig>;
 
@@ -55,9 +61,10 @@ export interface ServeFlags {
   reportIntervalMs?: string;
   chat?: string[];
   threshold?: string[];
+  publicUrl?: string;
 }
 
-function readConfigFile(path: string): Record<string, unknown> {
+export function readConfigFile(path: string): Record<string, unknown> {
   const text = readFileSync(path, 'utf8');
   try {
     return path.endsWith('.json') ? JSON.parse(text) : parseToml(text);
@@ -94,6 +101,7 @@ export function loadServeConfig(
     ...(flags.listen ? { listen: flags.listen } : {}),
     ...(flags.stateDir ? { stateDir: flags.stateDir } : {}),
     ...(flags.tick ? { tick: flags.tick } : {}),
+    ...(flags.publicUrl ? { publicUrl: flags.publicUrl } : {}),
     settings: {
       ...settings,
       thresholds,
@@ -139,11 +147,12 @@ export interface RunningCommander {
   close(): Promise<void>;
 }
 
-function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
-  return new Promise((resolvePromise, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolvePromise(server.address() as AddressInfo));
-  });
+/** Without `settings.secrets`, node secrets are sealed with `<stateDir>/node-secrets.key`, created once. */
+function defaultSecretsKey(stateDir: string): { keyFile: string } {
+  mkdirSync(resolve(stateDir), { recursive: true, mode: 0o700 });
+  const keyFile = join(resolve(stateDir), 'node-secrets.key');
+  FileKeys.createFile(keyFile);
+  return { keyFile };
 }
 
 /** Starts the self-hosted commander: embedded or external DynamoDB, the HTTP handler, and the tick. */
@@ -158,25 +167,31 @@ export async function serve(
   const chatSecrets = await chatSecretsFromEnv(options.env ?? process.env);
   // Failover timings that do not fit the report interval are refused before anything starts.
   failoverSettingsOf(config.settings);
-  let db: Server | undefined;
-  let endpoint = config.settings.dynamodbEndpoint;
-  if (!endpoint) {
-    const dir = resolve(config.stateDir, 'dynamodb');
-    mkdirSync(dir, { recursive: true });
-    db = dynalite({ path: join(dir), createTableMs: 0 });
-    const address = await listen(db, '127.0.0.1', 0);
-    endpoint = `http://127.0.0.1:${address.port}`;
-  }
-  const settings = CommanderSettings.parse({ ...config.settings, dynamodbEndpoint: endpoint });
-  await ensureTable(createDynamoClient({ endpoint }), settings.tableName);
+  const db = await openDynamo(config.stateDir, config.settings.dynamodbEndpoint, config.settings.tableName);
+  // The chains added with `beam-commander chain add` fill in their settings (the bond denom).
+  const settings = await withRegistryChains(
+    CommanderSettings.parse({
+      ...config.settings,
+      dynamodbEndpoint: db.endpoint,
+      secrets: config.settings.secrets ?? defaultSecretsKey(config.stateDir),
+    }),
+  );
   // Console destinations print to stdout; chat work passes Slack and Telegram transports in.
   const cloud = config.ec2 ? createCloud(config.ec2) : undefined;
   // One table of transports: the notifier reads it, and startChat adds Slack and Telegram to it.
   const transports = { ...(options.transports ?? { console: new ConsoleTransport(process.stdout) }) };
   const deps = buildDeps(settings, { transports, cloud, log: commanderLogger(chatSecrets) });
+  // The command menu always; the webhook when Telegram comes by webhook and the public URL is known.
+  const telegram = chatSecrets.telegram;
+  if (telegram) await setUpTelegram(telegram, telegram.webhookSecret ? config.publicUrl : undefined);
   const chat = await startChat(deps, chatSecrets, transports);
 
-  const server = createLambdaServer(createHttpHandler(deps, chat.routes));
+  const metrics = new CommanderMetrics(deps.calls);
+  const server = createLambdaServer(
+    timedReports(createHttpHandler(deps, [...chat.routes, metrics.route()]), (seconds, status) =>
+      metrics.observeReport(seconds, status),
+    ),
+  );
   const [host, portText] = [
     config.listen.slice(0, config.listen.lastIndexOf(':')),
     config.listen.split(':').pop()!,
@@ -189,7 +204,12 @@ export async function serve(
     if (ticking) return; // a slow tick is never overlapped by the next
     ticking = true;
     try {
-      deps.log.info({ ...(await runTick(deps)) }, 'tick');
+      const summary = await tickWithFigures(
+        deps,
+        () => runTick(deps),
+        (figures, at, ms) => metrics.observeTick(figures, at, ms),
+      );
+      deps.log.info({ ...summary }, 'tick');
     } catch (error) {
       deps.log.error({ err: (error as Error).message }, 'tick failed');
     } finally {
@@ -208,7 +228,7 @@ export async function serve(
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
       await closed;
-      if (db) await new Promise<void>((r) => db.close(() => r()));
+      await db.close();
     },
   };
 }

@@ -104,9 +104,17 @@ export function rebech(address: string, prefix: string): string {
   return toBech32(prefix, decodeBech32(address).data);
 }
 
-/** Module account address: sha256(name)[:20], as authtypes.NewModuleAddress. */
+const moduleAddresses = new Map<string, string>();
+
+/** Module account address: sha256(name)[:20], as authtypes.NewModuleAddress (memoized: every block asks). */
 export function moduleAddress(name: string, prefix: string): string {
-  return toBech32(prefix, sha256(new TextEncoder().encode(name)).slice(0, 20));
+  const key = `${prefix}/${name}`;
+  let address = moduleAddresses.get(key);
+  if (!address) {
+    address = toBech32(prefix, sha256(new TextEncoder().encode(name)).slice(0, 20));
+    moduleAddresses.set(key, address);
+  }
+  return address;
 }
 
 export function timestamp(ms: number): Timestamp {

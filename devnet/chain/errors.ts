@@ -64,7 +64,9 @@ export const gov = {
   unknownProposal: register('gov', 2, 'unknown proposal'),
   inactiveProposal: register('gov', 3, 'inactive proposal'),
   invalidVote: register('gov', 7, 'invalid vote option'),
+  unroutableProposalMsg: register('gov', 10, 'proposal message not recognized by router'),
   invalidProposalMsg: register('gov', 12, 'invalid proposal message'),
+  invalidSigner: register('gov', 13, 'expected gov account as only signer for proposal message'),
 };
 
 export const authz = {

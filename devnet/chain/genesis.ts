@@ -24,6 +24,7 @@ export function initState(genesis: Genesis): { state: State; firstSet: Validator
     votes: new Map(),
     deposits: new Map(),
     grants: new Map(),
+    upgrade: { plan: null, done: new Map(), appVersion: 0 },
   };
   // Module accounts exist from genesis, so account numbers never depend on when fees first arrive.
   for (const name of Object.values(MODULES))

@@ -1,7 +1,8 @@
 /**
- * Gov v1 (text proposals): deposits, voting period, weighted votes, and the SDK tally — validators'
- * votes are inherited by delegators who did not vote; quorum, threshold and veto decide the result;
- * deposits are refunded, or burned on veto or on deposit-period expiry.
+ * Gov v1: deposits, voting period, weighted votes, and the SDK tally — validators' votes are
+ * inherited by delegators who did not vote; quorum, threshold and veto decide the result; deposits
+ * are refunded, or burned on veto or on deposit-period expiry. A proposal's messages (gov module as
+ * their only signer, e.g. MsgSoftwareUpgrade) run when it passes, all or none.
  */
 import {
   MsgDepositResponse,
@@ -13,10 +14,12 @@ import type {
   MsgVote as MsgVoteBeta,
   MsgVoteWeighted as MsgVoteWeightedBeta,
 } from 'cosmjs-types/cosmos/gov/v1beta1/tx';
+import type { Any } from 'cosmjs-types/google/protobuf/any';
+import type { Dispatcher } from './authz.js';
 import { burn, positiveCoins, sendFromModule, sendToModule } from './bank.js';
 import { type Coins, DEC, addCoins, coinsString, decFrom, decString, event } from './codec.js';
 import type { Ctx } from './context.js';
-import { gov as errors, sdk } from './errors.js';
+import { ChainError, gov as errors, sdk } from './errors.js';
 import { totalBonded } from './staking.js';
 import {
   BOND_STATUS,
@@ -26,8 +29,10 @@ import {
   type State,
   type Tally,
   type VoteState,
+  cloneState,
   voteKey,
 } from './state.js';
+import { govAuthority } from './upgrade.js';
 
 /** `minDeposit` is "1000" (in the bond denom) or a coin such as "1000stake". */
 export function minDeposit(state: State): Coins {
@@ -52,11 +57,34 @@ function startVoting(ctx: Ctx, proposal: ProposalState): void {
   ctx.events.push(event('proposal_deposit', { voting_period_start: String(proposal.id) }));
 }
 
+/** SubmitProposal's checks on each message: the router knows it and the gov module is its only signer. */
+function checkMessages(state: State, messages: Any[], dispatcher: Dispatcher): void {
+  const authority = govAuthority(state);
+  for (const m of messages) {
+    let signer: string;
+    try {
+      signer = dispatcher.signerOf(m);
+    } catch {
+      throw errors.unroutableProposalMsg(m.typeUrl);
+    }
+    if (signer !== authority) throw errors.invalidSigner();
+  }
+}
+
 export function createProposal(
   ctx: Ctx,
-  input: { title: string; summary: string; metadata: string; proposer: string; votingPeriodMs?: number },
+  input: {
+    title: string;
+    summary: string;
+    metadata: string;
+    proposer: string;
+    votingPeriodMs?: number;
+    messages: Any[];
+  },
+  dispatcher: Dispatcher,
 ): ProposalState {
   const { state } = ctx;
+  checkMessages(state, input.messages, dispatcher);
   const proposal: ProposalState = {
     id: state.nextProposalId,
     status: PROPOSAL_STATUS.deposit,
@@ -71,19 +99,25 @@ export function createProposal(
     votingPeriodMs: input.votingPeriodMs ?? state.params.gov.votingPeriodMs,
     totalDeposit: new Map(),
     finalTally: null,
+    messages: input.messages.map((m) => ({ typeUrl: m.typeUrl, value: m.value })),
+    failedReason: '',
   };
   state.nextProposalId += 1n;
   state.proposals.set(proposal.id, proposal);
-  ctx.events.push(event('submit_proposal', { proposal_id: String(proposal.id), proposal_messages: '' }));
+  const messageTypes = input.messages.map((m) => `,${m.typeUrl}`).join('');
+  ctx.events.push(
+    event('submit_proposal', { proposal_id: String(proposal.id), proposal_messages: messageTypes }),
+  );
   return proposal;
 }
 
-/** Devnet control: a text proposal whose deposit is already satisfied, so voting starts now. */
+/** Devnet control: a proposal whose deposit is already satisfied, so voting starts now. */
 export function submitFundedProposal(
   ctx: Ctx,
-  input: { title: string; summary: string; proposer: string; votingPeriodMs?: number },
+  input: { title: string; summary: string; proposer: string; votingPeriodMs?: number; messages: Any[] },
+  dispatcher: Dispatcher,
 ): bigint {
-  const proposal = createProposal(ctx, { ...input, metadata: '' });
+  const proposal = createProposal(ctx, { ...input, metadata: '' }, dispatcher);
   proposal.totalDeposit = minDeposit(ctx.state);
   startVoting(ctx, proposal);
   return proposal.id;
@@ -104,16 +138,19 @@ function addDeposit(ctx: Ctx, proposal: ProposalState, depositor: string, amount
   }
 }
 
-export function handleSubmitProposal(ctx: Ctx, msg: MsgSubmitProposal): Uint8Array {
-  if (msg.messages.length > 0)
-    throw errors.invalidProposalMsg('the devnet supports text proposals (no messages)');
+export function handleSubmitProposal(ctx: Ctx, msg: MsgSubmitProposal, dispatcher: Dispatcher): Uint8Array {
   if (!msg.title.trim()) throw sdk.invalidRequest('proposal title cannot be empty');
-  const proposal = createProposal(ctx, {
-    title: msg.title,
-    summary: msg.summary,
-    metadata: msg.metadata,
-    proposer: msg.proposer,
-  });
+  const proposal = createProposal(
+    ctx,
+    {
+      title: msg.title,
+      summary: msg.summary,
+      metadata: msg.metadata,
+      proposer: msg.proposer,
+      messages: msg.messages,
+    },
+    dispatcher,
+  );
   if (msg.initialDeposit.length > 0)
     addDeposit(ctx, proposal, msg.proposer, positiveCoins(msg.initialDeposit));
   return MsgSubmitProposalResponse.encode({ proposalId: proposal.id }).finish();
@@ -157,6 +194,11 @@ export function handleVote(ctx: Ctx, msg: MsgVote): Uint8Array {
     metadata: msg.metadata,
   });
   return MsgVoteResponse.encode({}).finish();
+}
+
+/** Devnet control: a whole-weight vote without a tx (the hub's background validators). */
+export function castVote(ctx: Ctx, proposalId: bigint, voter: string, option: number): void {
+  addVote(ctx, { proposalId, voter, options: [{ option, weight: DEC }], metadata: '' });
 }
 
 export function handleVoteBeta(ctx: Ctx, msg: MsgVoteBeta): Uint8Array {
@@ -265,10 +307,32 @@ function settleDeposits(ctx: Ctx, proposalId: bigint, burnThem: boolean): void {
   }
 }
 
-/** Ends deposit periods (proposal deleted, deposits burned) and voting periods (tally). */
-export function govEndBlock(ctx: Ctx): void {
+/**
+ * Runs a passed proposal's messages on a copy of the state that replaces it only if all succeed (the
+ * SDK's cache context); returns why one failed, or null.
+ */
+function executeMessages(ctx: Ctx, proposal: ProposalState, dispatcher: Dispatcher): string | null {
+  const cache: Ctx = { ...ctx, state: cloneState(ctx.state), events: [] };
+  for (const [index, message] of proposal.messages.entries()) {
+    try {
+      dispatcher.run(cache, message);
+    } catch (error) {
+      const reason = error instanceof ChainError ? error.message : String(error);
+      return `passed, but msg ${index} (${message.typeUrl}) failed on execution: ${reason}`;
+    }
+  }
+  Object.assign(ctx.state, cache.state);
+  ctx.events.push(...cache.events);
+  return null;
+}
+
+/** Ends deposit periods (proposal deleted, deposits burned) and voting periods (tally, then messages). */
+export function govEndBlock(ctx: Ctx, dispatcher: Dispatcher): void {
   const { state } = ctx;
-  for (const proposal of [...state.proposals.values()]) {
+  // By id: running a proposal's messages replaces the state's records with their copies.
+  for (const id of [...state.proposals.keys()]) {
+    const proposal = state.proposals.get(id);
+    if (!proposal) continue;
     if (proposal.status === PROPOSAL_STATUS.deposit && proposal.depositEndTimeMs <= ctx.timeMs) {
       settleDeposits(ctx, proposal.id, true);
       state.proposals.delete(proposal.id);
@@ -276,17 +340,20 @@ export function govEndBlock(ctx: Ctx): void {
         event('inactive_proposal', { proposal_id: String(proposal.id), proposal_result: 'proposal_dropped' }),
       );
     } else if (proposal.status === PROPOSAL_STATUS.voting && (proposal.votingEndTimeMs ?? 0) <= ctx.timeMs) {
-      const outcome = tally(state, proposal.id);
-      settleDeposits(ctx, proposal.id, outcome.burn);
-      proposal.status = outcome.passes ? PROPOSAL_STATUS.passed : PROPOSAL_STATUS.rejected;
-      proposal.finalTally = outcome.tally;
-      for (const vote of votesOf(state, proposal.id)) state.votes.delete(voteKey(proposal.id, vote.voter));
-      ctx.events.push(
-        event('active_proposal', {
-          proposal_id: String(proposal.id),
-          proposal_result: outcome.passes ? 'proposal_passed' : 'proposal_rejected',
-        }),
-      );
+      const outcome = tally(state, id);
+      settleDeposits(ctx, id, outcome.burn);
+      const failure = outcome.passes ? executeMessages(ctx, proposal, dispatcher) : null;
+      const settled = state.proposals.get(id) ?? proposal;
+      settled.status = !outcome.passes
+        ? PROPOSAL_STATUS.rejected
+        : failure
+          ? PROPOSAL_STATUS.failed
+          : PROPOSAL_STATUS.passed;
+      settled.failedReason = failure ?? '';
+      settled.finalTally = outcome.tally;
+      for (const vote of votesOf(state, id)) state.votes.delete(voteKey(id, vote.voter));
+      const result = !outcome.passes ? 'proposal_rejected' : failure ? 'proposal_failed' : 'proposal_passed';
+      ctx.events.push(event('active_proposal', { proposal_id: String(id), proposal_result: result }));
     }
   }
 }

@@ -1,22 +1,25 @@
 /**
  * The devnet chain state machine behind the `ChainApp` contract: a mempool checked against its own
- * check state, block production (rewards, liveness, evidence, txs, gov, unbonding, validator set),
- * a tx index, and gRPC-over-ABCI queries.
+ * check state, blocks proposed (header and hash before execution, as CometBFT's) and committed
+ * (upgrade plan, rewards, liveness, evidence, txs, gov, unbonding, validator set with CometBFT's
+ * proposer priorities), a tx index, and gRPC-over-ABCI queries.
  */
 import { sha256 } from '@cosmjs/crypto';
 import { toHex } from '@cosmjs/encoding';
 import type { SignatureCache } from './ante.js';
+import { pruneExpiredGrants } from './authz.js';
 import { fundAccount, mint } from './bank.js';
-import { coinsFrom } from './codec.js';
+import { type AbciEvent, coinsFrom } from './codec.js';
 import { makeCtx } from './context.js';
 import { allocateRewards } from './distribution.js';
 import { initState } from './genesis.js';
-import { govEndBlock, submitFundedProposal } from './gov.js';
-import { pruneExpiredGrants } from './authz.js';
+import { castVote, govEndBlock, submitFundedProposal } from './gov.js';
+import { type ValidatorSet, genesisValidatorSet, nextValidatorSet, proposerOf } from './proposer.js';
 import { runQuery } from './query.js';
-import { handleEvidence, handleLiveness } from './slashing.js';
+import { dispatcher } from './router.js';
+import { handleEvidence, handleLiveness, handleUnjail } from './slashing.js';
 import { completeUnbonding } from './staking.js';
-import { MODULES, type State, cloneState } from './state.js';
+import { MODULES, PROPOSAL_STATUS, type State, cloneState } from './state.js';
 import { executeTx } from './tx.js';
 import { searchIndexedTxs } from './txindex.js';
 import type {
@@ -28,12 +31,14 @@ import type {
   DoubleSignEvidence,
   Genesis,
   IndexedTx,
-  ValidatorSetEntry,
 } from './types.js';
+import { applyDueUpgrade, upgradeStatus } from './upgrade.js';
 import { updateValidatorSet, validatorsHash } from './valset.js';
 
 export { consensusAddress, powerReduction, valconsAddress } from './codec.js';
 export { defaultParams } from './params.js';
+export { genesisValidatorSet, incrementProposerPriority, nextValidatorSet, proposerOf } from './proposer.js';
+export type { ValidatorSet } from './proposer.js';
 export type * from './types.js';
 
 function headerHash(header: BlockHeader): Uint8Array {
@@ -64,23 +69,24 @@ export function createChain(genesis: Genesis): ChainApp {
   let appHash: Uint8Array = sha256(new TextEncoder().encode(`${genesis.params.chainId}/genesis`));
   const signatureCache: SignatureCache = new Set();
   const blocks = new Map<number, Block>();
+  const blockEvents = new Map<number, AbciEvent[]>();
   /** Validator set that signs each height; the set chosen at the end of H signs H + 1. */
-  const validatorSets = new Map<number, ValidatorSetEntry[]>([[1, initial.firstSet]]);
+  const validatorSets = new Map<number, ValidatorSet>([[1, genesisValidatorSet(initial.firstSet)]]);
   const txIndex = new Map<string, IndexedTx>();
   const txsByHeight = new Map<number, IndexedTx[]>();
+  const prefix = genesis.params.bech32Prefix;
 
-  function validatorSet(height: number): ValidatorSetEntry[] {
+  function setAt(height: number): ValidatorSet {
     const latest = state.height + 1;
-    return validatorSets.get(Math.min(Math.max(height, 1), latest)) ?? [];
+    return validatorSets.get(Math.min(Math.max(height, 1), latest)) ?? { validators: [], proposer: '' };
   }
 
   function beginBlock(
-    height: number,
-    timeMs: number,
+    ctx: ReturnType<typeof makeCtx>,
     lastCommit: Commit | null,
     evidence: DoubleSignEvidence[],
   ) {
-    const ctx = makeCtx(state, height, timeMs);
+    applyDueUpgrade(ctx);
     pruneExpiredGrants(ctx);
     mint(
       ctx,
@@ -88,7 +94,7 @@ export function createChain(genesis: Genesis): ChainApp {
       coinsFrom([{ denom: state.params.denom, amount: state.params.blockReward }]),
     );
     if (lastCommit) {
-      const set = validatorSet(lastCommit.height);
+      const set = setAt(lastCommit.height).validators;
       const signed = new Set(lastCommit.signatures.flatMap((s) => (s ? [s.validatorAddress] : [])));
       const byCons = new Map([...state.validators.values()].map((v) => [v.consAddress, v]));
       const signers = set.flatMap((entry) => {
@@ -103,60 +109,70 @@ export function createChain(genesis: Genesis): ChainApp {
     for (const e of evidence) handleEvidence(ctx, e);
   }
 
-  function deliverTxs(height: number, timeMs: number): IndexedTx[] {
-    const delivered: IndexedTx[] = [];
-    for (const [index, tx] of mempool.entries()) {
+  function deliverTxs(txs: Uint8Array[], height: number, timeMs: number): IndexedTx[] {
+    return txs.map((tx, index) => {
       const outcome = executeTx(state, tx, 'deliver', { height, timeMs }, signatureCache);
       state = outcome.state;
       const indexed = { hash: sha256(tx), height, index, tx, result: outcome.result };
-      delivered.push(indexed);
       txIndex.set(toHex(indexed.hash), indexed);
-    }
-    return delivered;
+      return indexed;
+    });
   }
 
-  function produceBlock(input: {
+  function proposeBlock(input: {
     timeMs: number;
     lastCommit: Commit | null;
     evidence: DoubleSignEvidence[];
+    round: number;
   }): Block {
     const height = state.height + 1;
-    const { timeMs } = input;
-    state.height = height;
-    state.timeMs = timeMs;
-    beginBlock(height, timeMs, input.lastCommit, input.evidence);
-    const txs = mempool;
-    const delivered = deliverTxs(height, timeMs);
-    const end = makeCtx(state, height, timeMs);
-    govEndBlock(end);
-    completeUnbonding(end);
-    validatorSets.set(height + 1, updateValidatorSet(end));
-
-    const signingSet = validatorSet(height);
+    const set = setAt(height);
     const header: BlockHeader = {
       chainId: state.params.chainId,
       height,
-      timeMs,
+      timeMs: input.timeMs,
       lastBlockHash: blocks.get(height - 1)?.hash ?? new Uint8Array(),
       appHash,
-      validatorsHash: validatorsHash(signingSet),
-      proposerAddress: signingSet[height % Math.max(signingSet.length, 1)]?.address ?? '',
+      validatorsHash: validatorsHash(set.validators),
+      proposerAddress: proposerOf(set, input.round),
     };
-    const block: Block = {
+    return {
       header,
       hash: headerHash(header),
-      txs,
+      txs: [...mempool],
       lastCommit: input.lastCommit,
       evidence: input.evidence,
     };
+  }
+
+  function commitBlock(block: Block): void {
+    const { height, timeMs } = block.header;
+    if (height !== state.height + 1)
+      throw new Error(`chain: block ${height} does not follow ${state.height}`);
+    state.height = height;
+    state.timeMs = timeMs;
+    const begin = makeCtx(state, height, timeMs);
+    beginBlock(begin, block.lastCommit, block.evidence);
+    const delivered = deliverTxs(block.txs, height, timeMs);
+    const end = makeCtx(state, height, timeMs);
+    govEndBlock(end, dispatcher(prefix));
+    completeUnbonding(end);
+    validatorSets.set(height + 1, nextValidatorSet(setAt(height), updateValidatorSet(end)));
     blocks.set(height, block);
+    blockEvents.set(height, [...begin.events, ...end.events]);
     txsByHeight.set(height, delivered);
     const heightBytes = new TextEncoder().encode(String(height));
     appHash = sha256(concat([appHash, heightBytes, ...delivered.map((t) => t.hash)]));
-    mempool = [];
     signatureCache.clear();
+    // CometBFT's recheck: what the block did not take stays in the mempool if it still passes.
     checkState = cloneState(state);
-    return block;
+    const taken = new Set(block.txs.map((tx) => toHex(sha256(tx))));
+    const check = { height: height + 1, timeMs };
+    mempool = mempool.filter(
+      (tx) =>
+        !taken.has(toHex(sha256(tx))) &&
+        executeTx(checkState, tx, 'check', check, signatureCache).result.code === 0,
+    );
   }
 
   function checkTx(tx: Uint8Array): CheckTxResult {
@@ -173,13 +189,41 @@ export function createChain(genesis: Genesis): ChainApp {
     };
   }
 
+  /**
+   * A devnet control applied to the state and the check state alike; false when the chain refuses it
+   * (its handlers check before they write, so a refusal leaves both untouched).
+   */
+  function control(apply: (s: State) => void): boolean {
+    try {
+      apply(state);
+    } catch {
+      return false;
+    }
+    try {
+      apply(checkState);
+    } catch {
+      // The check state is rebuilt from the state at the next block.
+    }
+    return true;
+  }
+
   return {
     params: genesis.params,
     height: () => state.height,
     block: (height) => blocks.get(height),
-    validatorSet,
+    validatorSet: (height) => setAt(height).validators,
+    proposer: (height, round) => proposerOf(setAt(height), round),
     checkTx,
-    produceBlock,
+    proposeBlock,
+    commitBlock,
+    produceBlock(input) {
+      const block = proposeBlock({ ...input, round: 0 });
+      commitBlock(block);
+      return block;
+    },
+    blockEvents: (height) => blockEvents.get(height) ?? [],
+    info: () => ({ appVersion: state.upgrade.appVersion, lastBlockAppHash: appHash }),
+    upgrade: () => upgradeStatus(state),
     txResult: (hash) => txIndex.get(toHex(hash)),
     searchTxs: (query) => searchIndexedTxs(query, txIndex, txsByHeight),
     query: (path, data) =>
@@ -204,9 +248,22 @@ export function createChain(genesis: Genesis): ChainApp {
     },
     submitProposal(input) {
       // Applied to the check state too, so pending mempool txs (e.g. votes) see the proposal.
-      const id = submitFundedProposal(makeCtx(state, state.height, input.nowMs), input);
-      submitFundedProposal(makeCtx(checkState, state.height, input.nowMs), input);
+      const proposal = { ...input, messages: input.messages ?? [] };
+      const id = submitFundedProposal(
+        makeCtx(state, state.height, input.nowMs),
+        proposal,
+        dispatcher(prefix),
+      );
+      submitFundedProposal(makeCtx(checkState, state.height, input.nowMs), proposal, dispatcher(prefix));
       return String(id);
     },
+    votingProposals: () =>
+      [...state.proposals.values()]
+        .filter((p) => p.status === PROPOSAL_STATUS.voting)
+        .map((p) => String(p.id)),
+    castVote: ({ proposalId, voter, option }) =>
+      control((s) => castVote(makeCtx(s, state.height, state.timeMs), BigInt(proposalId), voter, option)),
+    unjail: (operator) =>
+      control((s) => handleUnjail(makeCtx(s, state.height, state.timeMs), { validatorAddr: operator })),
   };
 }

@@ -13,7 +13,7 @@ export function defaultParams(overrides: Overrides = {}): ChainParams {
     bech32Prefix: 'cosmos',
     blockReward: '1000000',
     minGasPrice: 0.025,
-    maxValidators: 10,
+    maxValidators: 100,
     unbondingTimeMs: 10_000,
     voteExtensionsEnableHeight: 1,
     ...overrides,

@@ -9,6 +9,7 @@ import * as slashingQ from 'cosmjs-types/cosmos/slashing/v1beta1/query';
 import * as stakingQ from 'cosmjs-types/cosmos/staking/v1beta1/query';
 import { BondStatus, bondStatusFromJSON } from 'cosmjs-types/cosmos/staking/v1beta1/staking';
 import * as txService from 'cosmjs-types/cosmos/tx/v1beta1/service';
+import * as upgradeQ from 'cosmjs-types/cosmos/upgrade/v1beta1/query';
 import type { GrantState, State } from './state.js';
 import {
   DEC,
@@ -29,6 +30,7 @@ import { maxDepositPeriodMs, minDeposit, votesOf } from './gov.js';
 import { DEFAULT_UNBONDING_TIME_MS } from './staking.js';
 import { type ProposalState, delegationKey, voteKey } from './state.js';
 import type { TxOutcome } from './tx.js';
+import { govAuthority, planView } from './upgrade.js';
 import type { QueryResult } from './types.js';
 import {
   accountAny,
@@ -516,6 +518,21 @@ const handlers: Record<string, Handler> = {
         pagination: page(grants.length),
       };
     },
+  ),
+  '/cosmos.upgrade.v1beta1.Query/CurrentPlan': handler(
+    upgradeQ.QueryCurrentPlanRequest,
+    upgradeQ.QueryCurrentPlanResponse,
+    (env) => ({ plan: planView(env.state) }),
+  ),
+  '/cosmos.upgrade.v1beta1.Query/AppliedPlan': handler(
+    upgradeQ.QueryAppliedPlanRequest,
+    upgradeQ.QueryAppliedPlanResponse,
+    (env, r) => ({ height: BigInt(env.state.upgrade.done.get(r.name) ?? 0) }),
+  ),
+  '/cosmos.upgrade.v1beta1.Query/Authority': handler(
+    upgradeQ.QueryAuthorityRequest,
+    upgradeQ.QueryAuthorityResponse,
+    (env) => ({ address: govAuthority(env.state) }),
   ),
   '/cosmos.tx.v1beta1.Service/Simulate': handler(
     txService.SimulateRequest,

@@ -15,8 +15,9 @@ import {
 } from 'cosmjs-types/cosmos/gov/v1beta1/tx';
 import { MsgUnjail } from 'cosmjs-types/cosmos/slashing/v1beta1/tx';
 import { MsgBeginRedelegate, MsgDelegate, MsgUndelegate } from 'cosmjs-types/cosmos/staking/v1beta1/tx';
+import { MsgCancelUpgrade, MsgSoftwareUpgrade } from 'cosmjs-types/cosmos/upgrade/v1beta1/tx';
 import type { Any } from 'cosmjs-types/google/protobuf/any';
-import { handleExec, handleGrant, handleRevoke } from './authz.js';
+import { type Dispatcher, handleExec, handleGrant, handleRevoke } from './authz.js';
 import { handleSend } from './bank.js';
 import { coinList, event, rebech } from './codec.js';
 import type { Ctx } from './context.js';
@@ -33,6 +34,7 @@ import {
 import { handleUnjail } from './slashing.js';
 import { getValidator, handleBeginRedelegate, handleDelegate, handleUndelegate } from './staking.js';
 import { delegationKey } from './state.js';
+import { handleCancelUpgrade, handleSoftwareUpgrade } from './upgrade.js';
 
 interface Route<T> {
   module: string;
@@ -114,7 +116,7 @@ const routes: Record<string, Route<unknown>> = {
     decode: MsgSubmitProposal.decode,
     signer: (m) => m.proposer,
     gas: MSG_GAS * 2,
-    handle: handleSubmitProposal,
+    handle: (ctx, m) => handleSubmitProposal(ctx, m, dispatcher(ctx.state.params.bech32Prefix)),
   }),
   '/cosmos.gov.v1.MsgDeposit': route({
     module: 'gov',
@@ -157,6 +159,21 @@ const routes: Record<string, Route<unknown>> = {
     signer: (m) => m.depositor,
     gas: MSG_GAS,
     handle: (ctx, m) => handleDeposit(ctx, { ...m }),
+  }),
+  // Signed by the gov module account: they run only as a passed proposal's messages.
+  '/cosmos.upgrade.v1beta1.MsgSoftwareUpgrade': route({
+    module: 'upgrade',
+    decode: MsgSoftwareUpgrade.decode,
+    signer: (m) => m.authority,
+    gas: MSG_GAS,
+    handle: handleSoftwareUpgrade,
+  }),
+  '/cosmos.upgrade.v1beta1.MsgCancelUpgrade': route({
+    module: 'upgrade',
+    decode: MsgCancelUpgrade.decode,
+    signer: (m) => m.authority,
+    gas: MSG_GAS,
+    handle: handleCancelUpgrade,
   }),
   '/cosmos.authz.v1beta1.MsgGrant': route({
     module: 'authz',
@@ -224,7 +241,8 @@ export function runMsg(ctx: Ctx, decoded: DecodedMsg): Uint8Array {
   return response;
 }
 
-function dispatcher(prefix: string) {
+/** Runs messages on behalf of their signer: authz MsgExec's inner messages, gov proposals' messages. */
+export function dispatcher(prefix: string): Dispatcher {
   return {
     signerOf: (msg: Any) => decodeMsg(msg, prefix).signer,
     run: (ctx: Ctx, msg: Any) => runMsg(ctx, decodeMsg(msg, prefix)),

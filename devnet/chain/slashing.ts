@@ -46,7 +46,10 @@ function resetWindow(info: SigningInfo): void {
   info.indexOffset = 0;
 }
 
-/** Records signed/missed for every validator of the last commit's set; jails on downtime. */
+/**
+ * Records signed/missed for every validator of the last commit's set (a nil precommit counts as
+ * signed, as in the SDK: only an absent one is missed); jails on downtime.
+ */
 export function handleLiveness(ctx: Ctx, set: ValidatorSetEntry[], commit: Commit): void {
   const { state } = ctx;
   const params = state.params.slashing;
@@ -56,7 +59,8 @@ export function handleLiveness(ctx: Ctx, set: ValidatorSetEntry[], commit: Commi
   for (const entry of set) {
     const validator = validatorByCons(state, entry.address);
     const info = state.signingInfos.get(entry.address);
-    if (!validator || !info) continue;
+    // As the SDK: a jailed validator's blocks are not tracked (it may still be in this commit's set).
+    if (!validator || !info || validator.jailed) continue;
     const missed = !signed.has(entry.address);
     const index = info.indexOffset % window;
     info.indexOffset += 1;
@@ -75,7 +79,7 @@ export function handleLiveness(ctx: Ctx, set: ValidatorSetEntry[], commit: Commi
       );
     }
     const minHeight = info.startHeight + window;
-    if (missed && ctx.height > minHeight && info.missedCounter > maxMissed && !validator.jailed) {
+    if (ctx.height > minHeight && info.missedCounter > maxMissed) {
       const burned = slashTokens(ctx, validator, decFrom(params.slashFractionDowntime));
       validator.jailed = true;
       info.jailedUntilMs = ctx.timeMs + params.downtimeJailMs;

@@ -3,7 +3,7 @@
  * for the mempool's check state. Amounts are bigint; Dec values are 10^18-scaled atomics.
  */
 import type { Coins } from './codec.js';
-import type { ChainParams } from './types.js';
+import type { ChainParams, UpgradePlan } from './types.js';
 
 export interface AccountState {
   address: string;
@@ -90,6 +90,10 @@ export interface ProposalState {
   votingPeriodMs: number;
   totalDeposit: Coins;
   finalTally: Tally | null;
+  /** Messages run with the gov module as signer when the proposal passes. */
+  messages: { typeUrl: string; value: Uint8Array }[];
+  /** Why a passed proposal's messages failed (status failed). */
+  failedReason: string;
 }
 
 export interface VoteState {
@@ -128,6 +132,13 @@ export interface State {
   deposits: Map<string, Coins>;
   /** Keyed by `granter/grantee/msgTypeUrl`. */
   grants: Map<string, GrantState>;
+  upgrade: {
+    plan: UpgradePlan | null;
+    /** Upgrade name → the height it was applied at. */
+    done: Map<string, number>;
+    /** x/upgrade's protocol version: the number of upgrades applied. */
+    appVersion: number;
+  };
 }
 
 export const delegationKey = (delegator: string, validator: string): string => `${delegator}/${validator}`;

@@ -64,6 +64,8 @@ export interface Genesis {
 }
 
 export interface CommitSig {
+  /** CometBFT's BlockIDFlag: a precommit for the block (Commit) or for nil (Nil). */
+  blockIdFlag: 'commit' | 'nil';
   /** Uppercase hex consensus address (first 20 bytes of sha256 of the ed25519 pubkey). */
   validatorAddress: string;
   timestampMs: number;
@@ -75,7 +77,7 @@ export interface Commit {
   height: number;
   round: number;
   blockHash: Uint8Array;
-  /** Signatures in validator-set order; `null` for a validator that did not sign (BlockIDFlagAbsent). */
+  /** Signatures in validator-set order; `null` for a validator whose precommit is missing (BlockIDFlagAbsent). */
   signatures: (CommitSig | null)[];
 }
 
@@ -155,6 +157,23 @@ export interface ValidatorSetEntry {
   proposerPriority: number;
 }
 
+/** A cosmos.upgrade.v1beta1.Plan (height-based; the deprecated time and client state are not kept). */
+export interface UpgradePlan {
+  name: string;
+  height: number;
+  info: string;
+}
+
+/** What x/upgrade holds: the scheduled plan, the last applied upgrade and the app (protocol) version. */
+export interface UpgradeStatus {
+  plan: UpgradePlan | null;
+  applied: { name: string; height: number } | null;
+  /** Bumped by every applied upgrade, as x/upgrade's protocol version. */
+  appVersion: number;
+}
+
+export type AbciEventList = TxResult['events'];
+
 export interface QueryResult {
   code: number;
   codespace: string;
@@ -177,15 +196,35 @@ export interface ChainApp {
   /** Latest committed height (0 before the first block). */
   height(): number;
   block(height: number): Block | undefined;
-  /** Validator set that signs `height` (bonded, not jailed, by power). */
+  /** Validator set that signs `height` (bonded, not jailed, by power), with its proposer priorities. */
   validatorSet(height: number): ValidatorSetEntry[];
+  /** The proposer of `round` at `height` (CometBFT's proposer-priority rotation). */
+  proposer(height: number, round: number): string;
   /** Admits a tx to the mempool after the ante checks (decode, signature, sequence, fee); code 0 = accepted. */
   checkTx(tx: Uint8Array): CheckTxResult;
   /**
-   * Produces the next block: rewards and liveness from `lastCommit`, evidence (slash + jail +
-   * tombstone), mempool txs in order, end of voting periods, validator set updates.
+   * The block the proposer of `round` proposes for the next height: header (hash independent of its
+   * own execution, as CometBFT's), the mempool's txs, `lastCommit` and `evidence`. Nothing executes.
    */
+  proposeBlock(input: {
+    timeMs: number;
+    lastCommit: Commit | null;
+    evidence: DoubleSignEvidence[];
+    round: number;
+  }): Block;
+  /**
+   * Executes a block consensus decided and appends it: upgrade plan, rewards and liveness from its
+   * last commit, evidence (slash + jail + tombstone), its txs in order, end of voting periods,
+   * unbonding, validator set updates; the mempool keeps (rechecked) what the block did not take.
+   */
+  commitBlock(block: Block): void;
+  /** proposeBlock at round 0, then commitBlock (drivers without consensus). */
   produceBlock(input: { timeMs: number; lastCommit: Commit | null; evidence: DoubleSignEvidence[] }): Block;
+  /** Events of a committed block outside its txs (begin and end block: liveness, slash, gov…). */
+  blockEvents(height: number): AbciEventList;
+  /** ABCI Info: the app version and the app hash after the latest block. */
+  info(): { appVersion: number; lastBlockAppHash: Uint8Array };
+  upgrade(): UpgradeStatus;
   txResult(hash: Uint8Array): IndexedTx | undefined;
   /** Txs of one block or matching a CometBFT query subset: `tx.hash='…'`, `tx.height=N`, `message.sender='…'`. */
   searchTxs(query: string): IndexedTx[];
@@ -193,11 +232,19 @@ export interface ChainApp {
   query(path: string, data: Uint8Array): QueryResult;
   /** Devnet controls (not reachable through transactions). */
   fund(address: string, coins: { denom: string; amount: string }[]): void;
+  /** A proposal with its deposit paid, in voting at once; `messages` run when it passes (authority: gov). */
   submitProposal(input: {
     title: string;
     summary: string;
     proposer: string;
     votingPeriodMs?: number;
+    messages?: { typeUrl: string; value: Uint8Array }[];
     nowMs: number;
   }): string;
+  /** Ids of the proposals in their voting period. */
+  votingProposals(): string[];
+  /** A vote cast for `voter` without a tx (the hub's background validators); false if refused. */
+  castVote(input: { proposalId: string; voter: string; option: number }): boolean;
+  /** MsgUnjail without a tx (background validators' operators); false while it would be refused. */
+  unjail(operator: string): boolean;
 }

@@ -111,7 +111,7 @@ const maybeTime = (ms: number | null) => (ms === null ? undefined : timestamp(ms
 export function proposalView(p: ProposalState): Proposal {
   return Proposal.fromPartial({
     id: p.id,
-    messages: [],
+    messages: p.messages,
     status: p.status,
     finalTallyResult: tallyView(p.finalTally ?? emptyTally()),
     submitTime: timestamp(p.submitTimeMs),
@@ -123,13 +123,15 @@ export function proposalView(p: ProposalState): Proposal {
     title: p.title,
     summary: p.summary,
     proposer: p.proposer,
+    failedReason: p.failedReason,
   });
 }
 
-/** v1beta1 view: a proposal without messages has no legacy content, as in the SDK's conversion. */
+/** v1beta1 view: the legacy content is the first message, as in the SDK's conversion (none for a text proposal). */
 export function proposalViewBeta(p: ProposalState): ProposalBeta {
   return ProposalBeta.fromPartial({
     proposalId: p.id,
+    content: p.messages[0],
     status: p.status,
     finalTallyResult: tallyViewBeta(p.finalTally ?? emptyTally()),
     submitTime: timestamp(p.submitTimeMs),

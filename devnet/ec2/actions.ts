@@ -4,11 +4,12 @@ import { type Address, type Ec2Account, type Instance, type InstanceState, STATE
 import { type Params, filters, flag, indexedList, required, tagList, tagSpecifications } from './query.js';
 import type { XmlValue } from './xml.js';
 
-const OWNER_ID = '123456789012';
-const AVAILABILITY_ZONE = 'us-east-1a';
+/** The emulated AWS account: owner of every reservation, and named in identity documents. */
+export const ACCOUNT_ID = '123456789012';
 
 export interface ActionContext {
   account: Ec2Account;
+  region: string;
   /** Called with instances that TerminateInstances moved to shutting-down. */
   shuttingDown(instances: Instance[]): void;
 }
@@ -20,7 +21,7 @@ const tagSet = (tags: Record<string, string>): XmlValue[] =>
 
 const stateXml = (state: InstanceState) => ({ code: STATE_CODES[state], name: state });
 
-function instanceXml(instance: Instance): XmlValue {
+function instanceXml(instance: Instance, region: string): XmlValue {
   return {
     instanceId: instance.instanceId,
     imageId: 'ami-0devnet0sentry000',
@@ -29,14 +30,14 @@ function instanceXml(instance: Instance): XmlValue {
     dnsName: '',
     instanceType: 't3.medium',
     launchTime: instance.launchTime,
-    placement: { availabilityZone: AVAILABILITY_ZONE },
+    placement: { availabilityZone: `${region}a` },
     privateIpAddress: instance.privateIp,
     ipAddress: instance.publicIp,
     tagSet: tagSet(instance.tags),
   };
 }
 
-function addressXml(address: Address): XmlValue {
+function addressXml(address: Address, region: string): XmlValue {
   return {
     publicIp: address.publicIp,
     allocationId: address.allocationId,
@@ -46,11 +47,11 @@ function addressXml(address: Address): XmlValue {
     privateIpAddress: address.privateIp,
     tagSet: tagSet(address.tags),
     publicIpv4Pool: 'amazon',
-    networkBorderGroup: 'us-east-1',
+    networkBorderGroup: region,
   };
 }
 
-const describeInstances: Handler = (params, { account }) => {
+const describeInstances: Handler = (params, { account, region }) => {
   const instances = account.describeInstances(indexedList(params, 'InstanceId'), filters(params));
   // One reservation per launch, as EC2 groups them.
   const byReservation = new Map<string, Instance[]>();
@@ -61,20 +62,20 @@ const describeInstances: Handler = (params, { account }) => {
   return {
     reservationSet: [...byReservation].map(([reservationId, members]) => ({
       reservationId,
-      ownerId: OWNER_ID,
+      ownerId: ACCOUNT_ID,
       groupSet: [],
-      instancesSet: members.map(instanceXml),
+      instancesSet: members.map((member) => instanceXml(member, region)),
     })),
   };
 };
 
-const describeAddresses: Handler = (params, { account }) => ({
+const describeAddresses: Handler = (params, { account, region }) => ({
   addressesSet: account
     .describeAddresses(indexedList(params, 'AllocationId'), indexedList(params, 'PublicIp'), filters(params))
-    .map(addressXml),
+    .map((address) => addressXml(address, region)),
 });
 
-const allocateAddress: Handler = (params, { account }) => {
+const allocateAddress: Handler = (params, { account, region }) => {
   const domain = params.get('Domain') ?? 'vpc';
   if (domain !== 'vpc') {
     throw new Ec2Fault(
@@ -88,7 +89,7 @@ const allocateAddress: Handler = (params, { account }) => {
     domain: address.domain,
     allocationId: address.allocationId,
     publicIpv4Pool: 'amazon',
-    networkBorderGroup: 'us-east-1',
+    networkBorderGroup: region,
   };
 };
 

@@ -1,11 +1,13 @@
 // A loopback EC2 endpoint: the Query API for the actions Beam uses, EC2's XML and error format,
-// autoscaling-style replacement of terminated group members, and a fault-injection control surface.
+// autoscaling-style replacement of terminated group members, each instance's metadata service
+// (IMDSv2 identity documents, imds.ts), and a fault-injection control surface.
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { z } from 'zod';
-import { ACTIONS } from './actions.js';
+import * as z from 'zod';
+import { ACCOUNT_ID, ACTIONS } from './actions.js';
 import { Ec2Fault } from './faults.js';
+import { IMDS_PREFIX, InstanceMetadata } from './imds.js';
 import { type Address, Ec2Account, type Instance, type InstanceSpec } from './model.js';
 import { parseForm } from './query.js';
 import { errorXml, successXml } from './xml.js';
@@ -20,6 +22,8 @@ export interface Ec2EmulatorOptions {
   port?: number;
   /** Elastic IPs the account may hold (default 5, EC2's default quota). */
   addressLimit?: number;
+  /** The region it plays, named in identity documents and availability zones (default us-east-1). */
+  region?: string;
   /** Delay before an autoscaling group replaces a terminated member (default 0). */
   replacementDelayMs?: number;
   /** Called when an instance starts shutting down; it becomes `terminated` once this settles. */
@@ -52,6 +56,15 @@ export interface HookFailure {
 export interface Ec2Emulator {
   /** Endpoint for `new EC2Client({ endpoint })`. */
   url: string;
+  region: string;
+  accountId: string;
+  /**
+   * PEM of the certificate that verifies this emulation's identity document signatures: what the
+   * commander is configured with in place of AWS's certificate for the region.
+   */
+  identityCertificate: string;
+  /** The instance's metadata service, as a pilot's `imds_url` (AWS: http://169.254.169.254). */
+  imdsUrl(instanceId: string): string;
   stop(): Promise<void>;
   addInstance(spec?: InstanceSpec): Instance;
   instance(instanceId: string): Instance;
@@ -59,6 +72,8 @@ export interface Ec2Emulator {
   addresses(): Address[];
   /** Sets tags on an instance or address, as CreateTags would (e.g. a launcher naming a replacement). */
   tagResource(resourceId: string, tags: Record<string, string>): void;
+  /** Gives an instance the private address of the machine it stands for (e.g. a devnet node's host). */
+  setPrivateIp(instanceId: string, privateIp: string): Instance;
   requests(): RequestRecord[];
   clearRequests(): void;
   /** The next `count` calls of `action` fail with EC2 error `code` (HTTP status as EC2 uses for it). */
@@ -123,6 +138,10 @@ function send(
 
 export async function startEc2Emulator(opts: Ec2EmulatorOptions = {}): Promise<Ec2Emulator> {
   const account = new Ec2Account(opts.addressLimit ?? 5);
+  const region = opts.region ?? 'us-east-1';
+  const metadata = new InstanceMetadata({ accountId: ACCOUNT_ID, region }, (id) =>
+    account.instances().find((instance) => instance.instanceId === id),
+  );
   const faults = new Map<string, PendingFault[]>();
   const denied = new Set<string>();
   const log: RequestRecord[] = [];
@@ -192,6 +211,7 @@ export async function startEc2Emulator(opts: Ec2EmulatorOptions = {}): Promise<E
     if (injected && !fault.options.afterApply) throw injected;
     const fields = handler(params, {
       account,
+      region,
       shuttingDown: (instances) => {
         for (const instance of instances) track(shutDown(instance));
       },
@@ -270,9 +290,11 @@ export async function startEc2Emulator(opts: Ec2EmulatorOptions = {}): Promise<E
     const path = new URL(req.url ?? '/', 'http://emulator').pathname;
     const handled = path.startsWith('/_emulator/')
       ? handleControl(req, res, path)
-      : req.method === 'POST'
-        ? handleQuery(req, res)
-        : Promise.resolve(send(res, 405, 'text/plain', 'EC2 Query API: POST form-encoded requests'));
+      : path.startsWith(IMDS_PREFIX)
+        ? Promise.resolve(metadata.handle(req, res, path))
+        : req.method === 'POST'
+          ? handleQuery(req, res)
+          : Promise.resolve(send(res, 405, 'text/plain', 'EC2 Query API: POST form-encoded requests'));
     handled.catch(() => res.destroy());
   });
   await new Promise<void>((resolve, reject) => {
@@ -281,8 +303,13 @@ export async function startEc2Emulator(opts: Ec2EmulatorOptions = {}): Promise<E
   });
   const { address, port } = server.address() as AddressInfo;
 
+  const url = `http://${address}:${port}`;
   const emulator: Ec2Emulator = {
-    url: `http://${address}:${port}`,
+    url,
+    region,
+    accountId: ACCOUNT_ID,
+    identityCertificate: metadata.certificate,
+    imdsUrl: (instanceId) => `${url}${IMDS_PREFIX}${instanceId}`,
     async stop() {
       stopped = true;
       for (const [timer, resolve] of timers) {
@@ -302,6 +329,7 @@ export async function startEc2Emulator(opts: Ec2EmulatorOptions = {}): Promise<E
         [resourceId],
         Object.entries(tags).map(([key, value]) => ({ key, value })),
       ),
+    setPrivateIp: (instanceId, privateIp) => account.setPrivateIp(instanceId, privateIp),
     requests: () => [...log],
     clearRequests: () => {
       log.length = 0;

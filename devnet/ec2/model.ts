@@ -53,6 +53,8 @@ interface InstanceRecord {
   instanceId: string;
   reservationId: string;
   tags: Map<string, string>;
+  /** The tags it launched with: what an autoscaling group gives a replacement (later CreateTags are not). */
+  launchTags: ReadonlyMap<string, string>;
   privateIp: string;
   autoAssign: boolean;
   autoPublicIp: string | undefined;
@@ -126,6 +128,7 @@ export class Ec2Account {
       instanceId: newId('i'),
       reservationId: newId('r'),
       tags,
+      launchTags: new Map(tags),
       privateIp: spec.privateIp ?? this.nextPrivateIp(),
       autoAssign,
       autoPublicIp: autoAssign ? this.nextPublicIp() : undefined,
@@ -185,15 +188,26 @@ export class Ec2Account {
     return this.instanceSnapshot(record);
   }
 
-  /** A new instance for the same autoscaling group: same tags, `Name` suffixed with a generation. */
+  /**
+   * A new instance for the same autoscaling group: the tags the old one launched with (as a group
+   * propagates them; tags added later, such as `beam:node`, stay behind), `Name` suffixed with a
+   * generation.
+   */
   launchReplacement(old: Instance): Instance {
-    const tags = { ...old.tags };
+    const oldRecord = this.instanceRecord(old.instanceId);
+    const tags = Object.fromEntries(oldRecord.launchTags);
     if (old.name !== undefined) {
       const match = /^(.*)-r(\d+)$/.exec(old.name);
       tags['Name'] = match ? `${match[1]}-r${Number(match[2]) + 1}` : `${old.name}-r1`;
     }
-    const oldRecord = this.instanceRecord(old.instanceId);
     return this.addInstance({ tags, autoPublicIp: oldRecord.autoAssign, state: 'pending' });
+  }
+
+  /** Gives an instance the private address its machine has (a launcher placing a replacement). */
+  setPrivateIp(instanceId: string, privateIp: string): Instance {
+    const record = this.instanceRecord(instanceId);
+    record.privateIp = privateIp;
+    return this.instanceSnapshot(record);
   }
 
   // ---- addresses ----

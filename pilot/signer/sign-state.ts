@@ -18,7 +18,7 @@ import {
 import path from 'node:path';
 import type { Timestamp } from 'cosmjs-types/google/protobuf/timestamp';
 import { type Proposal, SignedMsgType, type Vote } from 'cosmjs-types/tendermint/types/types';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   isZeroBlockId,
   PROPOSAL_TIMESTAMP_FIELD,

@@ -39,6 +39,7 @@ describe('Slack Socket Mode, sharing the listeners of the Lambda route', () => {
         botUserId: 'U0BOT',
         slackApiUrl: `${api.url}/api/`,
         retries: 0,
+        workspace: { teamId: 'T1' },
         logger: createBotLogger({ secrets: [BOT_TOKEN, APP_TOKEN], destination: log.stream, level: 'debug' }),
       },
       t.chatops.handle,

@@ -42,15 +42,13 @@ describe('Slack route (Bolt AwsLambdaReceiver) against a loopback Slack Web API'
         botUserId: 'U0BOT',
         slackApiUrl: `${fake.url}/api/`,
         retries: 0,
+        workspace: { teamId: 'T1' },
         logger: createBotLogger({
           secrets: [BOT_TOKEN, SIGNING_SECRET],
           destination: log.stream,
           level: 'debug',
         }),
-        onRejected: (r) => {
-          rejections.push(r);
-          void t.chatops.recordRejectedRequest('slack', r.reason);
-        },
+        onRejected: (r) => rejections.push(r),
       },
       t.chatops.handle,
     );
@@ -59,10 +57,10 @@ describe('Slack route (Bolt AwsLambdaReceiver) against a loopback Slack Web API'
     await fake.close();
   });
 
-  const slash = (text: string, user = 'UOPS', trigger = `trig-${Math.random()}`) =>
+  const slash = (text: string, user = 'UOPS', trigger = `trig-${Math.random()}`, team = 'T1') =>
     new URLSearchParams({
       token: 'legacy',
-      team_id: 'T1',
+      team_id: team,
       channel_id: 'COPS',
       user_id: user,
       user_name: user.toLowerCase(),
@@ -130,14 +128,17 @@ describe('Slack route (Bolt AwsLambdaReceiver) against a loopback Slack Web API'
     expect(fake.of('auth.test')).toHaveLength(0);
   });
 
-  it('answers unauthorized users privately through response_url and audits the refusal', async () => {
+  it('answers unauthorized users ephemerally through response_url, never in the channel, and audits the refusal', async () => {
+    const posts = fake.of('chat.postMessage').length;
     const body = slash('restart val-1', 'UNOBODY', 'trig-nobody');
     expect((await route.handle({ headers: signed(body), body })).status).toBe(200);
     const responded = await waitFor(
       () => fake.calls.find((c) => c.path === '/respond/trig-nobody'),
       'response_url',
     );
+    expect(responded.body.response_type).toBe('ephemeral');
     expect(JSON.stringify(responded.body.blocks)).toContain('user UNOBODY has no role on slack');
+    expect(fake.of('chat.postMessage')).toHaveLength(posts);
     expect(t.audit.entries.at(-1)).toMatchObject({
       userId: 'UNOBODY',
       allowed: false,
@@ -174,16 +175,56 @@ describe('Slack route (Bolt AwsLambdaReceiver) against a loopback Slack Web API'
     ];
     for (const headers of cases) expect((await route.handle({ headers, body })).status).toBe(401);
     expect(rejections.map((r) => r.reason)).toEqual(['unsigned', 'stale', 'forged', 'forged', 'stale']);
-    expect(t.audit.entries.slice(-5)).toMatchObject(
-      ['unsigned', 'stale', 'forged', 'forged', 'stale'].map((reason) => ({
-        platform: 'slack',
-        action: 'webhook request',
-        allowed: false,
-        reason,
-      })),
-    );
     expect(fake.calls.length).toBe(before.calls);
     expect(t.fleet.calls.length).toBe(before.fleet);
+  });
+
+  it('answers a correctly signed request from another workspace 200 and does nothing (Slack would retry an error)', async () => {
+    const before = { calls: fake.calls.length, fleet: t.fleet.calls.length, audit: t.audit.entries.length };
+    rejections.length = 0;
+    const command = slash('switchover', 'UADMIN', 'trig-foreign', 'T999');
+    const res = await route.handle({ headers: signed(command), body: command });
+    expect(res).toMatchObject({ status: 200, body: '' });
+    const press = new URLSearchParams({
+      payload: JSON.stringify({
+        ...JSON.parse(new URLSearchParams(click('id1:ok', '1.1')).get('payload')!),
+        team: { id: 'T999' },
+      }),
+    }).toString();
+    expect((await route.handle({ headers: signed(press), body: press })).status).toBe(200);
+    expect(rejections.map((r) => r.reason)).toEqual(['foreign workspace', 'foreign workspace']);
+    // Nothing reached ChatOps, Slack or the audit; not even the delivery was remembered.
+    expect(t.fleet.calls.length).toBe(before.fleet);
+    expect(t.audit.entries.length).toBe(before.audit);
+    expect(fake.calls.length).toBe(before.calls);
+    expect(log.lines.some((l) => l.includes('request from another workspace refused'))).toBe(true);
+  });
+
+  it('checks the Enterprise Grid org too when one is configured', async () => {
+    const grid = createSlackRoute(
+      {
+        botToken: BOT_TOKEN,
+        signingSecret: SIGNING_SECRET,
+        botId: 'B01',
+        botUserId: 'U0BOT',
+        slackApiUrl: `${fake.url}/api/`,
+        retries: 0,
+        workspace: { teamId: 'T1', enterpriseId: 'E1' },
+        logger: createBotLogger({ secrets: [BOT_TOKEN], destination: captureLines().stream }),
+        onRejected: (r) => rejections.push(r),
+      },
+      t.chatops.handle,
+    );
+    rejections.length = 0;
+    const before = t.audit.entries.length;
+    for (const enterprise of ['E2', '']) {
+      const body = `${slash('status', 'UOPS', `trig-grid-${enterprise}`)}&enterprise_id=${enterprise}`;
+      expect((await grid.handle({ headers: signed(body), body })).status).toBe(200);
+    }
+    expect(rejections.map((r) => r.reason)).toEqual(['foreign workspace', 'foreign workspace']);
+    const ours = `${slash('status', 'UOPS', 'trig-grid-ok')}&enterprise_id=E1`;
+    expect((await grid.handle({ headers: signed(ours), body: ours })).status).toBe(200);
+    await waitFor(() => t.audit.entries.length > before, 'the command handled');
   });
 
   it('answers 400, not 500, to signed payloads Bolt cannot route, and still takes well-formed ones', async () => {
@@ -225,6 +266,7 @@ describe('Slack route (Bolt AwsLambdaReceiver) against a loopback Slack Web API'
           botUserId: 'U0BOT',
           slackApiUrl: `${broken.url}/api/`,
           retries: 0,
+          workspace: { teamId: 'T1' },
           logger,
         },
         t.chatops.handle,
@@ -307,6 +349,7 @@ describe("Slack's 3-second budget", () => {
           botUserId: 'U0BOT',
           slackApiUrl: `${fake.url}/api/`,
           retries: 0,
+          workspace: { teamId: 'T1' },
           budgetMs: 100,
           logger: createBotLogger({ secrets: [BOT_TOKEN], destination: captureLines().stream }),
         },
@@ -316,6 +359,7 @@ describe("Slack's 3-second budget", () => {
         },
       );
       const body = new URLSearchParams({
+        team_id: 'T1',
         channel_id: 'COPS',
         user_id: 'UOPS',
         user_name: 'uops',

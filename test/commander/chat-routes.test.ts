@@ -9,13 +9,11 @@ import { createDynamoClient } from '../../commander/adapters/store/client.js';
 import { ensureTable } from '../../commander/adapters/store/table.js';
 import { createChatOps } from '../../commander/app/chatops-factory.js';
 import { CommanderApp } from '../../commander/app/commander-app.js';
-import { chatSecretsFromEnv } from '../../commander/chat-env.js';
+import { DEFAULT_MODULES } from '../../commander/app/fleet-ops.js';
+import { type ChatSecrets, chatSecretsFromEnv } from '../../commander/chat-env.js';
 import { buildDeps } from '../../commander/deps.js';
-import {
-  commanderLogger,
-  createChatRoutes,
-  type TransportTable,
-} from '../../commander/handlers/chat-routes.js';
+import { commanderLogger, type TransportTable } from '../../commander/handlers/chat-common.js';
+import { createChatRoutes } from '../../commander/handlers/chat-routes.js';
 import type { HttpEventV2 } from '../../commander/handlers/lambda-types.js';
 import { createHttpHandler } from '../../commander/handlers/routes.js';
 import { CommanderSettings } from '../../commander/settings.js';
@@ -42,6 +40,9 @@ let slackApi: Awaited<ReturnType<typeof startFakeApi>>;
 let telegramApi: Awaited<ReturnType<typeof startFakeApi>>;
 let http: (event: HttpEventV2) => ReturnType<ReturnType<typeof createHttpHandler>>;
 let deps: ReturnType<typeof buildDeps>;
+let secrets: ChatSecrets;
+/** The commander's clock runs ahead of the wall clock by this much (platform signatures use the wall clock). */
+let ahead = 0;
 const logs = captureLines();
 /** Slack messages as the fake answered them: channel, ts, fallback text, buttons. */
 const slackPosted: { channel: string; ts: string; text: string; buttons: string[] }[] = [];
@@ -108,13 +109,17 @@ beforeAll(async () => {
       { platform: 'telegram', chat: '-500' },
     ],
     access: {
-      slack: { users: { UOPS: 'operator', UADMIN: 'admin', UVIEW: 'viewer' }, chats: ['COPS'] },
+      slack: {
+        teamId: 'T1',
+        users: { UOPS: 'operator', UADMIN: 'admin', UVIEW: 'viewer' },
+        chats: ['COPS'],
+      },
       telegram: { users: { '1001': 'operator' }, chats: ['-500'] },
     },
   });
   await ensureTable(createDynamoClient({ endpoint: db.endpoint }), settings.tableName);
   // The credentials as the Lambda reads them.
-  const secrets = await chatSecretsFromEnv({
+  secrets = await chatSecretsFromEnv({
     SLACK_BOT_TOKEN,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_BOT_ID: 'B0BEAM',
@@ -127,7 +132,11 @@ beforeAll(async () => {
   });
   const options = { logDestination: logs.stream, logLevel: 'debug', slackRetries: 0 };
   const transports: TransportTable = {};
-  deps = buildDeps(settings, { transports, log: commanderLogger(secrets, options) });
+  deps = buildDeps(settings, {
+    transports,
+    log: commanderLogger(secrets, options),
+    now: () => Date.now() + ahead,
+  });
   const chat = createChatRoutes(deps, createChatOps(deps), secrets, transports, options);
   http = createHttpHandler(deps, chat.routes);
 
@@ -148,10 +157,10 @@ const queuedRestarts = async () =>
 
 describe('POST /slack/events', () => {
   let trigger = 0;
-  const slash = (text: string, user = 'UOPS', channel = 'COPS') => {
+  const slash = (text: string, user = 'UOPS', channel = 'COPS', team = 'T1') => {
     const id = `trig-${++trigger}`;
     const body = new URLSearchParams({
-      team_id: 'T1',
+      team_id: team,
       channel_id: channel,
       user_id: user,
       user_name: user.toLowerCase(),
@@ -261,12 +270,13 @@ describe('POST /slack/events', () => {
     expect(cancelled.body.text).toBe('Cancelled');
   });
 
-  it('refuses users without a role, channels not allow-listed and too-low roles, with an audit entry each', async () => {
+  it('refuses users without a role, channels not allow-listed and too-low roles, ephemerally, with an audit entry each', async () => {
+    const posts = slackApi.of('chat.postMessage').length;
     const stranger = slash('status', 'USTRANGER');
     await send(stranger.body);
-    expect(JSON.stringify((await responded(stranger.id)).body)).toContain(
-      'user USTRANGER has no role on slack',
-    );
+    const refusal = await responded(stranger.id);
+    expect(refusal.body.response_type).toBe('ephemeral');
+    expect(JSON.stringify(refusal.body)).toContain('user USTRANGER has no role on slack');
     const elsewhere = slash('status', 'UOPS', 'CRANDOM');
     await send(elsewhere.body);
     expect(JSON.stringify((await responded(elsewhere.id)).body)).toContain(
@@ -275,6 +285,7 @@ describe('POST /slack/events', () => {
     const viewer = slash('restart val-1', 'UVIEW');
     await send(viewer.body);
     expect(JSON.stringify((await responded(viewer.id)).body)).toContain('needs the operator role');
+    expect(slackApi.of('chat.postMessage')).toHaveLength(posts);
     const audit = await chatAudit();
     for (const [userId, chat, action] of [
       ['USTRANGER', 'COPS', 'command status'],
@@ -294,26 +305,87 @@ describe('POST /slack/events', () => {
     expect(JSON.stringify((await responded(id)).body)).toContain('vål-1');
   });
 
-  it('refuses unsigned, stale, forged and future-dated requests with 401 and audits them', async () => {
+  it('refuses unsigned, stale, forged and future-dated requests with 401, counted and sampled in the audit', async () => {
     const calls = slackApi.calls.length;
     const { body } = slash('restart val-1');
     const now = Math.floor(Date.now() / 1000);
     const { 'x-slack-signature': _, ...unsigned } = slackSigned(body);
+    const forged = slackSigned(body, { secret: 'an-attacker-secret' });
     const cases = [
       unsigned,
       slackSigned(body, { ts: now - 301 }),
-      slackSigned(body, { secret: 'an-attacker-secret' }),
+      forged,
       slackSigned(body, { ts: now + 3600 }),
     ];
     for (const headers of cases) expect((await send(body, headers)).statusCode).toBe(401);
-    const reasons = await waitFor(async () => {
-      const refused = (await chatAudit()).filter(
-        (e) => e.action === 'webhook request' && e.platform === 'slack',
-      );
-      return refused.length >= 4 && refused.map((e) => e.reason).sort();
-    }, 'four audited refusals');
-    expect(reasons).toEqual(['forged', 'stale', 'stale', 'unsigned']);
+    const refused = async () =>
+      (await chatAudit())
+        .filter((e) => e.action === 'webhook request' && e.platform === 'slack')
+        .map((e) => `${e.reason} ×${e.count}`)
+        .sort();
+    // One item per reason, written before the 401 left; the second stale one only counted.
+    expect(await refused()).toEqual(['forged ×1', 'stale ×1', 'unsigned ×1']);
+    // A flood of forgeries writes nothing more within the minute.
+    const writes = () =>
+      [...deps.calls.byCommand].filter(([c]) => c === 'PutCommand').reduce((a, [, n]) => a + n, 0);
+    const before = writes();
+    for (let i = 0; i < 30; i++) expect((await send(body, forged)).statusCode).toBe(401);
+    expect(writes()).toBe(before);
+    // Once the minute has passed, the next request writes each window's count.
+    ahead += 61_000;
+    expect((await send(body, unsigned)).statusCode).toBe(401);
+    expect(await refused()).toEqual(['forged ×31', 'stale ×2', 'unsigned ×1', 'unsigned ×1']);
+    expect(writes()).toBe(before + 3); // forged and stale rewritten, a new unsigned window
     expect(slackApi.calls.length).toBe(calls);
+  });
+
+  it('answers a correctly signed request from another workspace 200, does nothing and audits it', async () => {
+    const calls = slackApi.calls.length;
+    const restarts = (await queuedRestarts()).length;
+    const foreign = slash('restart val-1', 'UADMIN', 'COPS', 'T0OTHER');
+    const res = await send(foreign.body);
+    expect(res).toMatchObject({ statusCode: 200, body: '' });
+    const audited = (await chatAudit()).find(
+      (e) => e.action === 'webhook request' && e.reason === 'foreign workspace',
+    );
+    expect(audited).toMatchObject({ platform: 'slack', allowed: false, count: 1 });
+    expect(slackApi.calls.length).toBe(calls);
+    expect(await queuedRestarts()).toHaveLength(restarts);
+    expect(await deps.store.get({ pk: 'DELIVERY', sk: `slack:${foreign.id}` })).toBeNull();
+  });
+
+  it('answers an internal error with a reference only; the details go to the log', async () => {
+    const arn = 'arn:aws:dynamodb:eu-west-1:123456789012:table/beam-Table';
+    const failing = createChatRoutes(
+      deps,
+      createChatOps(deps, {
+        modules: {
+          ...DEFAULT_MODULES,
+          failover: {
+            ...DEFAULT_MODULES.failover!,
+            failoverOverview: async () => {
+              throw new Error(`AccessDeniedException: not authorized to perform dynamodb:Query on ${arn}`);
+            },
+          },
+        },
+      }),
+      secrets,
+      {},
+      { logDestination: logs.stream, logLevel: 'debug', slackRetries: 0 },
+    );
+    const broken = createHttpHandler(deps, failing.routes);
+    const { body, id } = slash('status');
+    expect((await broken(httpEvent('POST', '/slack/events', body, slackSigned(body)))).statusCode).toBe(200);
+    const answer = await responded(id);
+    expect(answer.body.response_type).toBe('ephemeral');
+    const shown = JSON.stringify(answer.body);
+    const ref = /ref ([0-9a-f]{8})/.exec(shown)?.[1];
+    expect(ref, shown).toBeDefined();
+    expect(shown).not.toMatch(/arn:aws|AccessDenied|dynamodb/);
+    const logged = logs.lines.find((l) => l.includes(ref!) && l.includes('chat input failed'));
+    expect(logged).toContain(arn);
+    const audited = (await chatAudit()).find((e) => e.reason?.includes(ref!));
+    expect(audited).toMatchObject({ allowed: false, reason: `failed: internal error, ref ${ref}` });
   });
 
   it('shows the commander’s own ChatAction buttons; a press runs the command as the presser, once', async () => {
@@ -357,6 +429,7 @@ describe('enrollment buttons', () => {
       new URLSearchParams({
         payload: JSON.stringify({
           type: 'block_actions',
+          team: { id: 'T1' },
           user: { id: user, name: user },
           channel: { id: 'COPS', name: 'ops' },
           container: { type: 'message', message_ts: offered.ts, channel_id: 'COPS' },
@@ -439,20 +512,30 @@ describe('POST /telegram/webhook', () => {
     // Confirmed, it reached sentry defence, which has no cloud access in this commander.
     expect(String(edit.body.text)).toContain('IP rotation of sentry-a: refused');
     expect(String(edit.body.text)).toContain('no cloud access');
-    await send(callback(question.buttons[0]!, question.messageId));
-    const refusal = await sentStarting('<b>⚠️ Not allowed</b>');
-    expect(refusal.text).toContain('already used');
+    const again = callback(question.buttons[0]!, question.messageId);
+    await send(again);
+    // The refusal is an alert for the presser alone.
+    const alert = await waitFor(
+      () =>
+        telegramApi
+          .of('answerCallbackQuery')
+          .find((c) => c.body.callback_query_id === again.callback_query.id),
+      'the refusal alert',
+    );
+    expect(alert.body).toMatchObject({ show_alert: true });
+    expect(String(alert.body.text)).toContain('already used');
     expect(edits()).toHaveLength(1);
   });
 
-  it('refuses an unknown user with a message and an audit entry', async () => {
+  it('refuses an unknown user privately (a message to the user, not the group) and audits it', async () => {
     const stranger = { id: 4242, is_bot: false, first_name: 'Eve', username: 'eve' };
     await send(message('/restart val-1', stranger));
     const refusal = await waitFor(
       () => telegramSent.find((s) => s.text.includes('user 4242 has no role on telegram')),
       'the refusal',
     );
-    expect(refusal.chat).toBe('-500');
+    expect(refusal.chat).toBe('4242');
+    expect(telegramSent.filter((s) => s.chat === '-500' && s.text.includes('4242'))).toEqual([]);
     expect(await chatAudit()).toContainEqual(
       expect.objectContaining({
         platform: 'telegram',

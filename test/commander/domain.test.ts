@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Report } from '../../protocol/index.js';
 import {
-  type AlertRecord,
-  AlertPolicy,
-  inQuietHours,
-  reconcileAlerts,
-} from '../../commander/domain/alerts.js';
-import { type Finding, defaultThresholds, evaluateHealth } from '../../commander/domain/health.js';
+  type Finding,
+  type FirstSigned,
+  defaultThresholds,
+  evaluateHealth as evaluate,
+} from '../../commander/domain/health.js';
 import { renewOnReport } from '../../commander/domain/lease.js';
 import { configGenerator, desiredConfig } from '../../commander/domain/node-config.js';
 import {
@@ -22,13 +21,7 @@ import { node as registryNode } from './sentry/fixtures.js';
 const t = defaultThresholds();
 
 function node(overrides: Partial<Report> = {}, id = 'val-a'): NodeRecord {
-  const created = decideEnrollment(
-    null,
-    enrollRequest({ name: id }),
-    'h',
-    { roles: ['validator'], requireInstanceId: false },
-    T0,
-  );
+  const created = decideEnrollment(null, enrollRequest({ name: id }), 'h', { roles: ['validator'] }, T0);
   if (created.kind !== 'created') throw new Error('expected a new node');
   const base = sampleReport({ nodeId: id, seq: 1 });
   return applyReport(
@@ -54,7 +47,12 @@ const chain = (overrides: Partial<NonNullable<Report['chain']>> = {}): NonNullab
   ...overrides,
 });
 
-const keys = (findings: Finding[]) => findings.map((f) => `${f.key.split(':')[2]}/${f.severity}`).sort();
+const keys = (findings: Finding[]) => findings.map((f) => `${f.kind}/${f.severity}`).sort();
+
+/** The validator first signed at height 1 (no genesis grace in the way). */
+const signedFromGenesis: FirstSigned = () => 1;
+const evaluateHealth = (n: NodeRecord, siblings: NodeRecord[], th: typeof t, interval: number, now: number) =>
+  evaluate(n, siblings, th, interval, now, signedFromGenesis);
 
 describe('health', () => {
   it('finds nothing wrong with a healthy node', () => {
@@ -119,58 +117,6 @@ describe('health', () => {
     };
     const dead = node({ chain: chain({ signingInfo: info }) });
     expect(keys(evaluateHealth(dead, [dead], t, 5000, T0))).toEqual(['tombstoned/critical']);
-  });
-});
-
-describe('alerts', () => {
-  const finding = (severity: Finding['severity'] = 'critical'): Finding => ({
-    key: 'node:val-a:disk',
-    nodeId: 'val-a',
-    chainId: 'c',
-    severity,
-    title: 'disk',
-    detail: 'd',
-  });
-  const policy = AlertPolicy.parse({ renotifyCriticalMs: 60_000, quietHours: { startHour: 22, endHour: 6 } });
-  const step = (alerts: AlertRecord[], findings: Finding[], now: number) => {
-    const d = reconcileAlerts(alerts, findings, policy, now);
-    const byKey = new Map(alerts.map((a) => [a.key, a]));
-    for (const a of d.changed) byKey.set(a.key, a);
-    return { alerts: [...byKey.values()], kinds: d.notices.map((n) => n.kind) };
-  };
-
-  it('opens once per key, re-notifies critical ones on the policy, and resolves', () => {
-    let s = step([], [finding(), { ...finding(), title: 'other text, same key' }], T0);
-    expect(s.kinds).toEqual(['opened']);
-    expect(s.alerts).toHaveLength(1);
-    s = step(s.alerts, [finding()], T0 + 59_999);
-    expect(s.kinds).toEqual([]);
-    s = step(s.alerts, [finding()], T0 + 60_000);
-    expect(s.kinds).toEqual(['reminder']);
-    s = step(s.alerts, [], T0 + 70_000);
-    expect(s.kinds).toEqual(['resolved']);
-    expect(s.alerts[0]).toMatchObject({ state: 'resolved', resolvedAt: T0 + 70_000 });
-  });
-
-  it('re-notifies an escalation even when acknowledged, but never reminds about a warning by default', () => {
-    let s = step([], [finding('warning')], T0);
-    s = { ...s, alerts: s.alerts.map((a) => ({ ...a, acknowledgedBy: 'x', acknowledgedAt: T0 })) };
-    expect(step(s.alerts, [finding('warning')], T0 + 10 * 60_000).kinds).toEqual([]);
-    const escalated = step(s.alerts, [finding('critical')], T0 + 1000);
-    expect(escalated.kinds).toEqual(['reminder']);
-    expect(escalated.alerts[0]!.acknowledgedBy).toBeNull();
-  });
-
-  it('holds informational alerts during quiet hours (across midnight) and tells them after', () => {
-    const night = Date.UTC(2026, 0, 5, 23, 0);
-    expect(inQuietHours(policy, night)).toBe(true);
-    expect(inQuietHours(policy, Date.UTC(2026, 0, 5, 12, 0))).toBe(false);
-    let s = step([], [finding('info')], night);
-    expect(s.kinds).toEqual([]);
-    s = step(s.alerts, [finding('info')], Date.UTC(2026, 0, 6, 6, 0));
-    expect(s.kinds).toEqual(['opened']);
-    // Critical alerts ignore quiet hours.
-    expect(step([], [finding('critical')], night).kinds).toEqual(['opened']);
   });
 });
 

@@ -149,3 +149,21 @@ export async function snapshot(c: TestCommander): Promise<string> {
   const items = await c.store.scanAll();
   return JSON.stringify(items.map((i) => JSON.stringify(i)).sort());
 }
+
+/** A sampled refusal of anonymous requests (commander/app/refusals.ts): the record of an attack. */
+export const isRefusalSample = (item: Record<string, unknown> | undefined): boolean =>
+  item?.pk === 'AUDIT' && item.action === 'request-refused';
+
+/** The table without the sampled refusals, sorted: what a refused request must leave unchanged. */
+export async function snapshotBesideRefusals(c: TestCommander): Promise<string> {
+  const items = (await c.store.scanAll()).filter((i) => !isRefusalSample(i));
+  return JSON.stringify(items.map((i) => JSON.stringify(i)).sort());
+}
+
+/** The sampled refusals as `kind ×count`, sorted. */
+export async function refusalSamples(c: TestCommander): Promise<string[]> {
+  return (await c.store.scanAll())
+    .filter(isRefusalSample)
+    .map((i) => `${i.target} ×${i.count}`)
+    .sort();
+}

@@ -1,16 +1,24 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoClient } from '../../commander/adapters/store/client.js';
 import { ensureTable } from '../../commander/adapters/store/table.js';
 import { createBenchFleet, handleReports } from '../../commander/bench-kit.js';
 import { settingsFromEnv } from '../../commander/env.js';
-import { handler as httpHandler } from '../../commander/handlers/http.js';
+import { handler as pilotHandler } from '../../commander/handlers/pilot.js';
 import { handler as tickHandler } from '../../commander/handlers/tick.js';
 import { sampleReport } from '../fixtures/report.js';
 import { TOKEN, httpEvent, parseResult, startDynalite } from './helpers.js';
 
 let db: Awaited<ReturnType<typeof startDynalite>>;
+/** The key file a local run seals node secrets with (BEAM_SECRETS_KEY_FILE; KMS in AWS). */
+let keyDir: string;
 beforeAll(async () => {
   db = await startDynalite();
+  keyDir = mkdtempSync(path.join(os.tmpdir(), 'beam-lambda-'));
+  writeFileSync(path.join(keyDir, 'node-secrets.key'), randomBytes(32).toString('hex'), { mode: 0o600 });
 });
 afterAll(async () => {
   for (const name of [
@@ -18,10 +26,12 @@ afterAll(async () => {
     'BEAM_ENROLLMENT_TOKEN',
     'BEAM_DYNAMODB_ENDPOINT',
     'BEAM_LOG_LEVEL',
+    'BEAM_SECRETS_KEY_FILE',
   ]) {
     delete process.env[name];
   }
   await db.close();
+  rmSync(keyDir, { recursive: true, force: true });
 });
 
 describe('Lambda settings from the environment', () => {
@@ -40,6 +50,18 @@ describe('Lambda settings from the environment', () => {
         BEAM_SETTINGS_JSON: '{"thresholds":{"silentIntervals":0}}',
       }),
     ).rejects.toThrow(/thresholds\.silentIntervals/);
+    // Node secrets are sealed at rest: a Lambda without its KMS key does not start.
+    await expect(settingsFromEnv({ BEAM_TABLE_NAME: 'beam', BEAM_ENROLLMENT_TOKEN: TOKEN })).rejects.toThrow(
+      /set BEAM_KMS_KEY_ID to the KMS key that seals node secrets/,
+    );
+    await expect(
+      settingsFromEnv({
+        BEAM_TABLE_NAME: 'beam',
+        BEAM_ENROLLMENT_TOKEN: TOKEN,
+        BEAM_KMS_KEY_ID: 'alias/beam',
+        BEAM_AUTO_APPROVE_ROLES: 'sentry,validator',
+      }),
+    ).rejects.toThrow(/autoApprove\.roles: validators are never auto-approved/);
   });
 
   it('reads the token by secret id through the fetcher, and parses roles and JSON settings', async () => {
@@ -48,6 +70,7 @@ describe('Lambda settings from the environment', () => {
         BEAM_TABLE_NAME: 'beam',
         BEAM_ENROLLMENT_TOKEN_SECRET: 'arn:aws:secretsmanager:eu-west-1:1:secret:beam',
         BEAM_AUTO_APPROVE_ROLES: 'sentry',
+        BEAM_KMS_KEY_ID: 'alias/beam-node-secrets',
         BEAM_SETTINGS_JSON: JSON.stringify({
           alerts: { renotifyCriticalMs: 1000 },
           chat: [{ platform: 'slack', chat: 'C1' }],
@@ -57,7 +80,8 @@ describe('Lambda settings from the environment', () => {
     );
     expect(settings).toMatchObject({
       enrollmentToken: TOKEN,
-      autoApprove: { roles: ['sentry'], requireInstanceId: true },
+      autoApprove: { roles: ['sentry'] },
+      secrets: { kmsKeyId: 'alias/beam-node-secrets' },
       alerts: { renotifyCriticalMs: 1000 },
       chat: [{ platform: 'slack', chat: 'C1', minSeverity: 'info' }],
       thresholds: { silentIntervals: 3 },
@@ -73,13 +97,14 @@ describe('the Lambda entry points', () => {
       BEAM_ENROLLMENT_TOKEN: TOKEN,
       BEAM_DYNAMODB_ENDPOINT: db.endpoint,
       BEAM_LOG_LEVEL: 'warn',
+      BEAM_SECRETS_KEY_FILE: path.join(keyDir, 'node-secrets.key'),
     });
-    const health = parseResult(await httpHandler(httpEvent('GET', '/healthz')));
+    const health = parseResult(await pilotHandler(httpEvent('GET', '/healthz')));
     expect(health).toMatchObject({ status: 200, body: { ok: true } });
     const summary = await tickHandler({ 'detail-type': 'Scheduled Event' });
     expect(summary).toMatchObject({ nodes: 0, findings: 0 });
     const body = Buffer.from('{"broken"', 'utf8').toString('base64');
-    const bad = await httpHandler({ ...httpEvent('POST', '/v1/pilot/enroll', body), isBase64Encoded: true });
+    const bad = await pilotHandler({ ...httpEvent('POST', '/v1/pilot/enroll', body), isBase64Encoded: true });
     expect(parseResult(bad)).toMatchObject({ status: 400, body: { error: 'malformed JSON' } });
   });
 });

@@ -82,10 +82,18 @@ describe('enroll → approve → report', () => {
     });
   });
 
-  it('auto-approves sentries with an instance id and re-sends queued actions until their result arrives', async () => {
+  it('holds a sentry that only claims an instance id for approval, and re-sends queued actions until their result arrives', async () => {
     const c = await makeCommander(db.endpoint, { autoApprove: { roles: ['sentry'] } });
     const bare = await enroll(c, enrollRequest({ name: 'sentry-x', role: 'sentry', instanceId: null }));
     expect(bare.body.status).toBe('pending');
+    // A claimed instance id proves nothing (test/security/instance-claim.test.ts): a person approves.
+    const claimed = enrollRequest({
+      name: 'sentry-1',
+      role: 'sentry',
+      instanceId: 'i-0abc',
+      claim: 'e'.repeat(64),
+    });
+    expect((await enroll(c, claimed)).body.status).toBe('pending');
     const secret = await enrollApproved(
       c,
       enrollRequest({ name: 'sentry-1', role: 'sentry', instanceId: 'i-0abc', claim: 'e'.repeat(64) }),
@@ -140,7 +148,7 @@ describe('a silent pilot', () => {
 
     const key = 'node:val-a:pilot-silent';
     const acked = await c.app.ackAlert(OPERATOR, key);
-    expect(acked.acknowledgedBy).toBe('slack:U123 (alice)');
+    expect(acked[0]!.acknowledgedBy).toBe('slack:U123 (alice)');
     expect(c.transport.updates.at(-1)).toMatchObject({
       ref: alertPosts()[1]!.ref,
       message: { context: expect.stringContaining('acknowledged by slack:U123 (alice)') },
@@ -320,7 +328,7 @@ describe('fleet status', () => {
     );
     const commits = [8, 9, 10].map((height) => ({ height, signed: height !== 9, at: c.clock.now() }));
     const custody = {
-      mode: 'file' as const,
+      mode: 'signer' as const,
       signMark: null,
       signerConnected: null,
       holdsValidatorKey: true,

@@ -77,7 +77,7 @@ beforeAll(async () => {
       enrollmentToken: TOKEN,
       chat: [{ platform: 'console', chat: 'console' }],
       access: {
-        slack: { users: { UOPS: 'operator' }, chats: ['COPS'] },
+        slack: { teamId: 'T1', users: { UOPS: 'operator' }, chats: ['COPS'] },
         telegram: { users: { '1001': 'operator' }, chats: ['-500'] },
         console: { users: { me: 'admin' }, chats: ['console'] },
       },
@@ -117,6 +117,7 @@ describe('beam-commander serve with chat', () => {
       type: 'slash_commands',
       accepts_response_payload: true,
       payload: {
+        team_id: 'T1',
         channel_id: 'COPS',
         user_id: 'UOPS',
         user_name: 'uops',
@@ -138,7 +139,12 @@ describe('beam-commander serve with chat', () => {
     });
     expect(String(sent.body.chat_id)).toBe('-500');
     expect(String(sent.body.text)).toContain('0 nodes');
-    expect(telegramApi.calls[0]?.method).toBe('deleteWebhook');
+    // At start: the command menu, then polling (which drops any webhook); never a webhook of its own.
+    expect(telegramApi.calls.slice(0, 2).map((c) => c.method)).toEqual(['setMyCommands', 'deleteWebhook']);
+    expect(telegramApi.of('setMyCommands')[0]?.body.commands).toContainEqual(
+      expect.objectContaining({ command: 'rotate_ip' }),
+    );
+    expect(telegramApi.of('setWebhook')).toHaveLength(0);
     expect(telegramApi.of('getMe')).toHaveLength(0);
     const res = await fetch(`${running!.url}/telegram/webhook`, { method: 'POST', body: '{}' });
     expect(res.status).toBe(404);

@@ -51,7 +51,7 @@ minSeverity = "warning"
         tableName: 'beam',
         enrollmentToken: 'from-the-file-0123456789',
         reportIntervalMs: 2000,
-        autoApprove: { roles: ['sentry'], requireInstanceId: true },
+        autoApprove: { roles: ['sentry'] },
         thresholds: { silentIntervals: 4, minPeersWarn: 1, heightLagWarn: 5 },
         alerts: { renotifyCriticalMs: 60000, quietHours: { startHour: 22, endHour: 7 } },
         chat: [{ platform: 'telegram', chat: '-100200', minSeverity: 'critical' }],
@@ -73,6 +73,9 @@ minSeverity = "warning"
     expect(() => loadServeConfig({ chat: ['irc:#ops'], enrollmentToken: 'x'.repeat(20) }, {})).toThrow(
       /settings\.chat\.0\.platform/,
     );
+    expect(() =>
+      loadServeConfig({ autoApprove: 'sentry,validator', enrollmentToken: 'x'.repeat(20) }, {}),
+    ).toThrow(/settings\.autoApprove\.roles: validators are never auto-approved/);
     const json = join(dir, 'bad.json');
     writeFileSync(json, '{ nope');
     expect(() => loadServeConfig({ config: json }, {})).toThrow(/cannot parse .*bad\.json/);

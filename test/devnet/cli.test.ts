@@ -90,6 +90,14 @@ describe('devnet up (process) and the control CLI', () => {
       ['sentry-2', 'sentry', false],
     ]);
     expect(new Set(info.nodes.map((n) => new URL(n.rpcUrl).hostname)).size).toBe(4);
+    // The rest of the network: 20 background validators of 95 beside the validator's 100.
+    expect(info.background.map((b) => [b.name, b.votingPower])).toEqual(
+      Array.from({ length: 20 }, (_, i) => [`bg${String(i + 1).padStart(2, '0')}`, 95]),
+    );
+    for (const n of info.nodes) {
+      expect(existsSync(join(n.home, 'cosmovisor', 'current', 'bin', 'devnetd'))).toBe(true);
+      expect(n.cosmovisorCommand.slice(-5)).toEqual(['cosmovisor', 'run', 'start', '--home', n.home]);
+    }
     const val = info.validators[0];
     if (!val) throw new Error('no validator');
     const realKey = JSON.parse(readFileSync(val.keyFile, 'utf8'));
@@ -148,6 +156,11 @@ describe('devnet up (process) and the control CLI', () => {
     };
     expect(nodes.find((n) => n.name === 'val-b')?.partitioned).toBe(true);
     expect(JSON.parse((await cli('heal', 'val-b')).stdout).partitioned).toBe(false);
+    expect(JSON.parse((await cli('background', 'down', '2')).stdout)).toEqual({
+      action: 'down',
+      validators: ['bg01', 'bg02'],
+    });
+    expect(JSON.parse((await cli('background', 'up')).stdout).validators).toEqual(['bg01', 'bg02']);
     const alice = info.accounts.find((a) => a.name === 'alice')?.address ?? '';
     expect(JSON.parse((await cli('fund', alice, '5')).stdout).funded).toEqual({
       denom: 'stake',

@@ -1,6 +1,7 @@
 /**
  * The devnet through public clients only: cosmjs Stargate clients over a node's CometBFT RPC,
- * gov v1 through cosmjs-types' QueryClientImpl, authz MsgExec, rejected txs, the control API.
+ * gov v1, x/upgrade and the node's version through cosmjs-types' query clients, authz MsgExec,
+ * rejected txs, the control API.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,13 +18,16 @@ import {
   setupSlashingExtension,
   setupStakingExtension,
 } from '@cosmjs/stargate';
-import { type CometClient, connectComet } from '@cosmjs/tendermint-rpc';
+import { BlockIdFlag, type CometClient, connectComet } from '@cosmjs/tendermint-rpc';
+import { ServiceClientImpl } from 'cosmjs-types/cosmos/base/tendermint/v1beta1/query';
 import { MsgExec } from 'cosmjs-types/cosmos/authz/v1beta1/tx';
 import { QueryClientImpl as GovV1Query } from 'cosmjs-types/cosmos/gov/v1/query';
 import { MsgVote } from 'cosmjs-types/cosmos/gov/v1/tx';
 import { VoteOption } from 'cosmjs-types/cosmos/gov/v1/gov';
 import { MsgDelegate } from 'cosmjs-types/cosmos/staking/v1beta1/tx';
 import { TxRaw } from 'cosmjs-types/cosmos/tx/v1beta1/tx';
+import { QueryClientImpl as UpgradeQuery } from 'cosmjs-types/cosmos/upgrade/v1beta1/query';
+import { MsgSoftwareUpgrade } from 'cosmjs-types/cosmos/upgrade/v1beta1/tx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Devnet, readDevnetInfo, startDevnet } from '../../devnet/index.js';
 import { waitFor } from '../helpers/wait.js';
@@ -70,6 +74,7 @@ describe('devnet through cosmjs clients', () => {
       standby: 0,
       sentries: 1,
       portBase: await freePortBase(3),
+      params: { gov: { votingPeriodMs: 2000 } },
     });
     rpcUrl = devnet.info.nodes.find((n) => n.name === 'sentry-1')?.rpcUrl ?? '';
     comet = await connectComet(rpcUrl);
@@ -85,17 +90,35 @@ describe('devnet through cosmjs clients', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('serves CometBFT status, blocks with signed commits, and validators', async () => {
+  it('serves CometBFT status, blocks with signed commits, and the validator set with its priorities', async () => {
     const status = await comet.status();
     expect(status.nodeInfo.version).toBe('0.38.12');
     expect(status.nodeInfo.network).toBe('beam-devnet-1');
     const height = status.syncInfo.latestBlockHeight;
     const block = await comet.block(height);
-    expect(block.block.lastCommit?.signatures.some((s) => s.blockIdFlag === 2)).toBe(true);
+    const flags = block.block.lastCommit?.signatures.map((s) => s.blockIdFlag) ?? [];
+    expect(flags).toHaveLength(21);
+    expect(flags.filter((f) => f === BlockIdFlag.Commit).length).toBeGreaterThan(14);
     const vals = await comet.validators({});
-    expect(vals.validators.map((v) => Buffer.from(v.address).toString('hex').toUpperCase())).toEqual([
-      devnet.info.validators[0]?.consensusAddress,
-    ]);
+    expect(vals.total).toBe(21);
+    const addresses = vals.validators.map((v) => Buffer.from(v.address).toString('hex').toUpperCase());
+    expect(addresses).toContain(devnet.info.validators[0]?.consensusAddress);
+    expect(new Set(addresses)).toEqual(
+      new Set([
+        devnet.info.validators[0]?.consensusAddress,
+        ...devnet.info.background.map((b) => b.consensusAddress),
+      ]),
+    );
+    // CometBFT centres the priorities on zero.
+    expect(Math.abs(vals.validators.reduce((sum, v) => sum + (v.proposerPriority ?? 0), 0))).toBeLessThan(21);
+    const info = (await (await fetch(`${rpcUrl}/abci_info`)).json()) as {
+      result: { response: Record<string, string> };
+    };
+    expect(info.result.response).toMatchObject({ data: 'devnet', version: 'v1.0.0', app_version: '0' });
+    const service = new ServiceClientImpl(createProtobufRpcClient(QueryClient.withExtensions(comet)));
+    const nodeInfo = await service.GetNodeInfo({});
+    expect(nodeInfo.defaultNodeInfo?.moniker).toBe('sentry-1');
+    expect(nodeInfo.applicationVersion).toMatchObject({ appName: 'devnetd', version: 'v1.0.0' });
   });
 
   it('reads balances, staking and slashing signing info', async () => {
@@ -215,6 +238,43 @@ describe('devnet through cosmjs clients', () => {
     });
     expect(rejected.code).not.toBe(0);
     expect(rejected.rawLog).toMatch(/authoriz/i);
+  });
+
+  it('schedules a software upgrade through a gov v1 proposal sent as a tx, read back through x/upgrade', async () => {
+    const alice = await signer(account('alice').mnemonic);
+    const upgrades = new UpgradeQuery(createProtobufRpcClient(QueryClient.withExtensions(comet)));
+    const authority = (await upgrades.Authority({})).address;
+    const planHeight = BigInt((await client.getHeight()) + 100_000);
+    const proposal: EncodeObject = {
+      typeUrl: '/cosmos.gov.v1.MsgSubmitProposal',
+      value: {
+        messages: [
+          {
+            typeUrl: '/cosmos.upgrade.v1beta1.MsgSoftwareUpgrade',
+            value: MsgSoftwareUpgrade.encode(
+              MsgSoftwareUpgrade.fromPartial({
+                authority,
+                plan: { name: 'v9', height: planHeight, info: 'later' },
+              }),
+            ).finish(),
+          },
+        ],
+        initialDeposit: [{ denom: 'stake', amount: '10000000' }],
+        proposer: alice.address,
+        metadata: '',
+        title: 'Upgrade to v9',
+        summary: 'A plan far ahead',
+        expedited: false,
+      },
+    };
+    const submitted = await alice.client.signAndBroadcast(alice.address, [proposal], 'auto');
+    expect(submitted.code, submitted.rawLog).toBe(0);
+    // The background validators (95 % of the power) vote yes: it passes when voting ends.
+    const plan = await waitFor(async () => (await upgrades.CurrentPlan({})).plan, 'the plan', {
+      timeoutMs: 20_000,
+    });
+    expect(plan).toMatchObject({ name: 'v9', height: planHeight, info: 'later' });
+    expect((await upgrades.AppliedPlan({ name: 'v9' })).height).toBe(0n);
   });
 
   it('rejects a wrong signature and a wrong sequence at broadcast', async () => {

@@ -1,10 +1,11 @@
 /**
- * The hub's side of signing, in-process, with nodes played over its TCP link: who is asked to
- * propose and vote, which signed messages it accepts (canonical sign bytes, vote extensions), what
- * enters the commit, and double-sign evidence of both kinds, down to the block's JSON.
+ * The hub in-process, with nodes played over its TCP link: who is asked to propose and vote, which
+ * signed messages it accepts (canonical sign bytes, vote extensions), what enters the commit, the
+ * +2/3 rule with background validators (flags, halts, rounds and proposers), the upgrade halt, and
+ * double-sign evidence of both kinds, down to the block's JSON.
  */
 import { type Socket, connect } from 'node:net';
-import { toBech32 } from '@cosmjs/encoding';
+import { fromBech32, toBech32 } from '@cosmjs/encoding';
 import { Proposal, SignedMsgType, Vote } from 'cosmjs-types/tendermint/types/types';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -13,7 +14,11 @@ import {
   voteExtensionSignBytes,
   voteSignBytes,
 } from '../../cometbft/canonical.js';
-import { createChain, defaultParams } from '../../devnet/chain/index.js';
+import { MsgSoftwareUpgrade } from 'cosmjs-types/cosmos/upgrade/v1beta1/tx';
+import { BackgroundValidators } from '../../devnet/background.js';
+import { GENESIS_BINARY } from '../../devnet/binary.js';
+import { moduleAddress } from '../../devnet/chain/codec.js';
+import { createChain, defaultParams, proposerOf } from '../../devnet/chain/index.js';
 import type { RoundPush } from '../../devnet/consensus.js';
 import { Hub } from '../../devnet/hub.js';
 import { type Ed25519Key, addressOf, generateEd25519, signEd25519 } from '../../devnet/keys.js';
@@ -34,15 +39,26 @@ class FakeNode {
   private readonly replies = new Map<number, (result: unknown) => void>();
   private nextId = 1;
 
+  /** Signs every round it is asked to, as a healthy validator node does. */
+  autopilot = false;
+
   private constructor(
     private readonly socket: Socket,
     readonly key: Ed25519Key,
   ) {
     onLines(socket, (raw) => {
       const m = raw as { t?: string; id?: number; result?: unknown };
-      if (m.t === 'round') this.rounds.push(m as Round);
-      else if (m.id !== undefined) this.replies.get(m.id)?.(m.result);
+      if (m.t === 'round') {
+        this.rounds.push(m as Round);
+        if (this.autopilot) this.takePart(m as Round);
+      } else if (m.id !== undefined) this.replies.get(m.id)?.(m.result);
     });
+  }
+
+  takePart(round: Round): void {
+    if (round.propose) this.sendProposal(round);
+    this.sendVote(this.vote(round, PREVOTE));
+    this.sendVote(this.vote(round, PRECOMMIT));
   }
 
   static async join(port: number, name: string, key: Ed25519Key): Promise<FakeNode> {
@@ -67,8 +83,11 @@ class FakeNode {
     });
   }
 
-  round(height: number): Promise<Round> {
-    return waitFor(() => this.rounds.find((r) => r.height === height), `round ${height}`);
+  round(height: number, round = 0): Promise<Round> {
+    return waitFor(
+      () => this.rounds.find((r) => r.height === height && r.round === round),
+      `round ${height}/${round}`,
+    );
   }
 
   /** A vote as a CometBFT node signs it; `tamper` changes it after signing. */
@@ -77,7 +96,7 @@ class FakeNode {
     const vote: Vote = {
       type,
       height: BigInt(round.height),
-      round: 0,
+      round: round.round,
       blockId,
       timestamp: timestampFromMs(Date.now()),
       validatorAddress: Buffer.from(addressOf(this.key.publicKey), 'hex'),
@@ -104,7 +123,7 @@ class FakeNode {
     const proposal: Proposal = {
       type: SignedMsgType.SIGNED_MSG_TYPE_PROPOSAL,
       height: BigInt(round.height),
-      round: 0,
+      round: round.round,
       polRound: -1,
       blockId: blockIdOf(Buffer.from(round.block?.hash ?? '', 'hex')),
       timestamp: timestampFromMs(Date.now()),
@@ -130,23 +149,44 @@ afterEach(async () => {
   await hub?.stop();
 });
 
-/** A hub (no block timer: tests call produce) over a chain of `validators` equal validators. */
-async function startHub(validators: number, voteExtensionsEnableHeight = 1) {
-  const keys = Array.from({ length: validators }, () => generateEd25519());
+/**
+ * A hub (no block timer: tests call step) over a chain of `validators` node validators of 100
+ * power, and `background` background validators of 95 (20 of them leave a node validator 5 %).
+ */
+async function startHub(
+  validators: number,
+  options: { voteExtensionsEnableHeight?: number; background?: number; votingPeriodMs?: number } = {},
+) {
+  const keys = Array.from({ length: validators + (options.background ?? 0) }, () => generateEd25519());
   const accounts = keys.map((_, i) => toBech32('cosmos', new Uint8Array(20).fill(i + 1)));
   const chain = createChain({
-    params: defaultParams({ chainId: CHAIN, voteExtensionsEnableHeight }),
+    params: defaultParams({
+      chainId: CHAIN,
+      voteExtensionsEnableHeight: options.voteExtensionsEnableHeight ?? 1,
+      gov: { votingPeriodMs: options.votingPeriodMs ?? 30_000 },
+    }),
     genesisTimeMs: Date.now(),
     accounts: accounts.map((address) => ({ address, coins: [{ denom: 'stake', amount: '1000000000' }] })),
     validators: keys.map((k, i) => ({
       moniker: `v${i}`,
       operatorAccount: accounts[i] ?? '',
       consensusPubkey: k.publicKey,
-      selfDelegation: '100000000',
+      selfDelegation: i < validators ? '100000000' : '95000000',
       commissionRate: '0.05',
     })),
   });
-  hub = new Hub({ chain, blockTimeMs: 60_000 });
+  const background = new BackgroundValidators(
+    keys.slice(validators).map((k, i) => ({
+      name: `bg${i + 1}`,
+      seed: k.seed,
+      publicKey: k.publicKey,
+      account: accounts[validators + i] ?? '',
+      operator: toBech32('cosmosvaloper', fromBech32(accounts[validators + i] ?? '', 90).data),
+    })),
+    CHAIN,
+    GENESIS_BINARY,
+  );
+  hub = new Hub({ chain, blockTimeMs: 60_000, background });
   const { port } = await hub.listen();
   const join = async (name: string, key: Ed25519Key) => {
     const node = await FakeNode.join(port, name, key);
@@ -156,28 +196,42 @@ async function startHub(validators: number, voteExtensionsEnableHeight = 1) {
   return { hub, keys, join };
 }
 
+/** Commits `height`: the proposer's node proposes, then each node precommits the block. */
+async function commitHeight(hub: Hub, signers: FakeNode[], height: number): Promise<void> {
+  const proposer = signers.find((n) => addressOf(n.key.publicKey) === hub.roundState()?.proposer);
+  if (proposer) proposer.sendProposal(await proposer.round(height));
+  for (const n of signers) n.sendVote(n.vote(await n.round(height), PRECOMMIT));
+  await waitFor(() => hub.chain.height() === height, `height ${height} committed`);
+}
+
+const hexOf = (b: Uint8Array) => Buffer.from(b).toString('hex').toUpperCase();
+
 describe('hub signing', () => {
-  it('asks the proposer to propose and every validator to vote; only verified precommits for the block commit', async () => {
+  it('asks the proposer to propose, the others once its proposal is out; +2/3 precommits commit the block', async () => {
     const { hub, keys, join } = await startHub(2);
     const [n0, n1] = [await join('v0-a', keys[0]!), await join('v1-a', keys[1]!)];
-    hub.produce();
-    const rounds = [await n0.round(1), await n1.round(1)];
-    const proposer = hub.chain.block(1)!.header.proposerAddress;
-    expect(rounds.map((r) => r.propose)).toEqual(
-      [n0, n1].map((n) => addressOf(n.key.publicKey) === proposer),
-    );
-    const blockHash = Buffer.from(hub.chain.block(1)!.hash).toString('hex').toUpperCase();
-    expect(rounds.map((r) => r.block?.hash)).toEqual([blockHash, blockHash]);
-    expect(rounds[0]!.extension).toBe(Buffer.from(voteExtensionFor(1)).toString('base64'));
+    hub.step();
+    const proposerAddress = hub.roundState()?.proposer;
+    const [proposer, other] = addressOf(n0.key.publicKey) === proposerAddress ? [n0, n1] : [n1, n0];
+    const asked = await proposer.round(1);
+    expect(asked.propose).toBe(true);
+    expect(asked.extension).toBe(Buffer.from(voteExtensionFor(1)).toString('base64'));
+    expect(asked.upgrade).toEqual({ plan: null, applied: null, appVersion: 0 });
+    expect(other.rounds).toEqual([]);
+    proposer.sendProposal(asked);
+    const seen = await other.round(1);
+    expect(seen).toMatchObject({ propose: false, block: asked.block });
     for (const [node, round] of [
-      [n0, rounds[0]!],
-      [n1, rounds[1]!],
+      [proposer, asked],
+      [other, seen],
     ] as const) {
-      if (round.propose) node.sendProposal(round);
       node.sendVote(node.vote(round, PREVOTE));
       node.sendVote(node.vote(round, PRECOMMIT));
     }
     await waitFor(() => hub.signatures({ fromHeight: 1 }).length === 5, 'five signatures');
+    await waitFor(() => hub.chain.height() === 1, 'block 1 committed');
+    const blockHash = hexOf(hub.chain.block(1)!.hash);
+    expect(asked.block?.hash).toBe(blockHash);
     const records = hub.signatures({ fromHeight: 1 });
     expect(records.map((r) => r.kind).sort()).toEqual([
       'precommit',
@@ -188,17 +242,20 @@ describe('hub signing', () => {
     ]);
     expect(records.filter((r) => r.delivered).map((r) => r.kind)).toEqual(['precommit', 'precommit']);
     expect(records.every((r) => r.blockHash === blockHash && r.round === 0)).toBe(true);
-    hub.produce();
-    const commit = hub.chain.block(2)!.lastCommit!;
-    expect(commit.signatures.map((s) => s?.validatorAddress)).toEqual(
-      hub.chain.validatorSet(1).map((v) => v.address),
+    const commit = (await n0.request('rpc', { method: 'commit', params: { height: '1' } })) as {
+      canonical: boolean;
+      signed_header: { commit: { signatures: { block_id_flag: number; validator_address: string }[] } };
+    };
+    expect(commit.canonical).toBe(false);
+    expect(commit.signed_header.commit.signatures).toMatchObject(
+      hub.chain.validatorSet(1).map((v) => ({ block_id_flag: 2, validator_address: v.address })),
     );
   });
 
   it('rejects bad signatures, wrong or missing extensions and votes naming another key', async () => {
     const { hub, keys, join } = await startHub(1);
     const node = await join('v0-a', keys[0]!);
-    hub.produce();
+    hub.step();
     const round = await node.round(1);
     const flip = (b: Uint8Array) => {
       b[0] = (b[0] ?? 0) ^ 1;
@@ -231,9 +288,9 @@ describe('hub signing', () => {
   });
 
   it('with vote extensions off, announces none and takes precommits without one', async () => {
-    const { hub, keys, join } = await startHub(1, 0);
+    const { hub, keys, join } = await startHub(1, { voteExtensionsEnableHeight: 0 });
     const node = await join('v0-a', keys[0]!);
-    hub.produce();
+    hub.step();
     const round = await node.round(1);
     expect(round.extension).toBeNull();
     node.sendVote(node.vote({ ...round, extension: Buffer.from('x').toString('base64') }, PRECOMMIT));
@@ -243,16 +300,151 @@ describe('hub signing', () => {
   });
 });
 
+describe('hub consensus with background validators', () => {
+  /**
+   * Steps rounds until `height` is committed, `node` (on autopilot) taking part: each round waits
+   * for its proposal when the node proposes, and for its precommit once the proposal is out.
+   */
+  const stepTo = async (hub: Hub, node: FakeNode, height: number) => {
+    const own = addressOf(node.key.publicKey);
+    for (let rounds = 0; hub.chain.height() < height; rounds++) {
+      expect(rounds).toBeLessThan(30);
+      hub.step();
+      const r = hub.roundState()!;
+      if (r.proposer === own) await waitFor(() => hub.roundState()?.proposed, 'the node proposes');
+      if (!hub.roundState()?.proposed) continue;
+      await waitFor(
+        () =>
+          hub
+            .signatures({ address: own, fromHeight: r.height })
+            .some((s) => s.kind === 'precommit' && s.height === r.height && s.round === r.round),
+        'the node precommits',
+      );
+    }
+  };
+
+  it('commits with more than 2/3, flags every validator, halts at more than 1/3 offline with rounds and proposers rotating, and resumes', async () => {
+    const { hub, keys, join } = await startHub(1, { background: 20 });
+    const node = await join('v0-a', keys[0]!);
+    node.autopilot = true;
+    const own = addressOf(node.key.publicKey);
+    await stepTo(hub, node, 2);
+    // The node's precommit joins the commit after the background's +2/3 committed the block.
+    expect(
+      hub.signatures({ address: own, fromHeight: 2 }).some((r) => r.kind === 'precommit' && r.delivered),
+    ).toBe(true);
+    hub.background.partition(2);
+    hub.background.down(3);
+    await stepTo(hub, node, 4);
+    hub.step();
+    const commit = (await node.request('rpc', { method: 'commit', params: { height: '4' } })) as {
+      canonical: boolean;
+      signed_header: { commit: { signatures: { block_id_flag: number; validator_address: string }[] } };
+    };
+    const flags = commit.signed_header.commit.signatures.map((s) => s.block_id_flag);
+    expect(flags.filter((f) => f === 3)).toHaveLength(2);
+    expect(flags.filter((f) => f === 1)).toHaveLength(3);
+    expect(flags.filter((f) => f === 2)).toHaveLength(16);
+    expect(
+      commit.signed_header.commit.signatures
+        .filter((s) => s.block_id_flag === 1)
+        .every((s) => s.validator_address === ''),
+    ).toBe(true);
+
+    // 3 down and 2 partitioned (475 of 2000) still commit; 3 more down (760) is more than 1/3.
+    hub.background.down(3);
+    hub.step();
+    const halted = hub.chain.height() + 1;
+    const set = hub.chain.validatorSet(halted);
+    const first = hub.roundState()?.round ?? 0;
+    for (let round = first; round < first + 4; round++) {
+      expect(hub.roundState()).toMatchObject({ height: halted, round });
+      expect(hub.roundState()?.proposer).toBe(
+        proposerOf({ validators: set, proposer: hub.chain.proposer(halted, 0) }, round),
+      );
+      hub.step();
+    }
+    expect(hub.chain.height()).toBe(halted - 1);
+    hub.background.up();
+    hub.background.heal();
+    await stepTo(hub, node, halted);
+    expect(hub.chain.block(halted)?.header.proposerAddress).toBe(
+      hub.chain.proposer(halted, hub.roundState()?.round ?? 0),
+    );
+  });
+
+  it('halts at an upgrade height until more than 2/3 run the upgrade: held background validators and a node switching', async () => {
+    const { hub, keys, join } = await startHub(1, { background: 20, votingPeriodMs: 1 });
+    const node = await join('v0-a', keys[0]!);
+    node.autopilot = true;
+    await stepTo(hub, node, 2);
+    const planHeight = 6;
+    const authority = moduleAddress('gov', 'cosmos');
+    hub.chain.submitProposal({
+      title: 'v2',
+      summary: 'Upgrade to v2',
+      proposer: toBech32('cosmos', new Uint8Array(20).fill(1)),
+      votingPeriodMs: 1,
+      messages: [
+        {
+          typeUrl: '/cosmos.upgrade.v1beta1.MsgSoftwareUpgrade',
+          value: MsgSoftwareUpgrade.encode(
+            MsgSoftwareUpgrade.fromPartial({
+              authority,
+              plan: { name: 'v2', height: BigInt(planHeight), info: 'v2 info' },
+            }),
+          ).finish(),
+        },
+      ],
+      nowMs: Date.now(),
+    });
+    // The operators vote before the next block, which ends the 1 ms voting period.
+    hub.background.vote(hub.chain);
+    // 7 held (665 of 2000) and the node stopped: 1235 is not +2/3; with the node's 100 it is.
+    hub.background.hold(7);
+    await stepTo(hub, node, planHeight - 1);
+    expect(hub.chain.upgrade().plan).toEqual({ name: 'v2', height: planHeight, info: 'v2 info' });
+    node.autopilot = false;
+    // The node stands for a daemon that halted at the plan height: asked, it does not sign.
+    const own = addressOf(node.key.publicKey);
+    for (let i = 0; i < 3 || !(hub.roundState()?.proposed || hub.roundState()?.proposer === own); i++) {
+      expect(i).toBeLessThan(30);
+      hub.step();
+    }
+    expect(hub.chain.height()).toBe(planHeight - 1);
+    const asked = await node.round(planHeight, hub.roundState()?.round);
+    expect(asked.upgrade.plan).toEqual({ name: 'v2', height: planHeight, info: 'v2 info' });
+    expect(hub.background.list().filter((b) => b.version === 'v2')).toHaveLength(13);
+    node.autopilot = true;
+    await stepTo(hub, node, planHeight);
+    expect(hub.chain.upgrade()).toMatchObject({
+      plan: null,
+      applied: { name: 'v2', height: planHeight },
+      appVersion: 1,
+    });
+    const held = hub.background.list().filter((b) => b.held);
+    expect(held.every((b) => b.version === GENESIS_BINARY.version)).toBe(true);
+    const commit = hub.chain.block(planHeight + 1);
+    expect(commit).toBeUndefined();
+    hub.background.release();
+    await stepTo(hub, node, planHeight + 2);
+    const last = hub.chain.block(planHeight + 2)!.lastCommit!;
+    expect(last.signatures.filter((s) => s?.blockIdFlag === 'commit')).toHaveLength(21);
+  });
+});
+
 describe('hub double-sign evidence', () => {
   it('conflicting votes across a partition and a second signer of the same block, once per validator and height', async () => {
     const { hub, keys, join } = await startHub(2);
     const [a0, b0] = [await join('v0-a', keys[0]!), await join('v0-b', keys[0]!)];
     const [a1, b1] = [await join('v1-a', keys[1]!), await join('v1-b', keys[1]!)];
     hub.partition('v0-b');
-    hub.produce();
+    hub.step();
     const partitioned = await b0.round(1);
     // It saw no proposal: nil, and no proposal of its own.
     expect(partitioned).toMatchObject({ block: null, propose: false });
+    const proposer = addressOf(keys[0]!.publicKey) === hub.roundState()?.proposer ? a0 : a1;
+    proposer.sendProposal(await proposer.round(1));
     a0.sendVote(a0.vote(await a0.round(1), PREVOTE));
     b0.sendVote(b0.vote(partitioned, PREVOTE));
     b0.sendVote(b0.vote(partitioned, PRECOMMIT));
@@ -260,7 +452,7 @@ describe('hub double-sign evidence', () => {
     b1.sendVote(b1.vote(await b1.round(1), PRECOMMIT));
     await waitFor(() => hub.evidence.length === 2, 'two evidences');
     const [v0, v1] = keys.map((k) => addressOf(k.publicKey));
-    const blockHash = Buffer.from(hub.chain.block(1)!.hash).toString('hex').toUpperCase();
+    const blockHash = (await a0.round(1)).block?.hash;
     expect(hub.evidence.find((e) => e.validatorAddress === v0)).toMatchObject({
       kind: 'conflicting-votes',
       height: 1,
@@ -280,7 +472,10 @@ describe('hub double-sign evidence', () => {
       ],
     });
     // Into the next block, rendered as CometBFT's DuplicateVoteEvidence.
-    hub.produce();
+    a0.sendVote(a0.vote(await a0.round(1), PRECOMMIT));
+    await waitFor(() => hub.chain.height() === 1, 'block 1');
+    hub.step();
+    await commitHeight(hub, [a0, a1], 2);
     const block = (await a0.request('rpc', { method: 'block', params: { height: '2' } })) as {
       block: {
         evidence: {

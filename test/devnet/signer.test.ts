@@ -41,13 +41,13 @@ describe('devnet nodes with a remote signer', () => {
       .map((r) => r.height);
 
   /** Runs the signer badly for a few heights: none of them commits, the node logs and carries on. */
-  const misbehave = async (behaviour: SignerBehaviour, logged: RegExp, heights = 3) => {
+  const misbehave = async (behaviour: SignerBehaviour, logged: RegExp[], heights = 3) => {
     const signer = signers.get('val-a')!;
     const before = log('val-a').length;
     signer.behaviour = behaviour;
     const first = height() + 1;
     await waitFor(
-      () => height() >= first + heights && logged.test(log('val-a').slice(before)),
+      () => height() >= first + heights && logged.every((l) => l.test(log('val-a').slice(before))),
       `${behaviour} logged`,
       {
         timeoutMs: 20_000,
@@ -73,6 +73,8 @@ describe('devnet nodes with a remote signer', () => {
       portBase: await freePortBase(4),
       // Nodes start after the first blocks and miss some on purpose: a long window keeps them unjailed.
       params: { slashing: { signedBlocksWindow: 1000 } },
+      // 30 % each: val proposes often, and the rest commits while val's signer misbehaves.
+      powerShare: 0.3,
     });
     startWithSigner('val-a', 'val');
     startWithSigner('val2-a', 'val2');
@@ -110,7 +112,8 @@ describe('devnet nodes with a remote signer', () => {
       'a proposal, prevotes and precommits',
     );
     const records = devnet.hub.signatures({ address });
-    expect(records.every((r) => r.node === 'val-a' && r.round === 0 && r.blockHash !== null)).toBe(true);
+    // Rounds above 0 happen: a proposer whose node was not up yet leaves its round to the next.
+    expect(records.every((r) => r.node === 'val-a' && r.blockHash !== null)).toBe(true);
     expect(records.filter((r) => r.delivered).every((r) => r.kind === 'precommit')).toBe(true);
     const precommit = records.find((r) => r.delivered)!;
     expect(devnet.hub.chain.block(precommit.height + 1)?.lastCommit?.signatures).toContainEqual(
@@ -133,22 +136,20 @@ describe('devnet nodes with a remote signer', () => {
   });
 
   it('logs a refusal as CometBFT does, misses those heights and signs again once the signer accepts', async () => {
-    await misbehave(
-      'refuse',
+    await misbehave('refuse', [
       /failed signing vote.*signerEndpoint returned error #1: test signer refuses to sign/,
-    );
-    expect(log('val-a')).toMatch(/propose step; failed signing proposal.*signerEndpoint returned error #1/);
+      /propose step; failed signing proposal.*signerEndpoint returned error #1/,
+    ]);
   });
 
   it('never delivers a bad signature from the signer', async () => {
-    await misbehave(
-      'bad-signature',
+    await misbehave('bad-signature', [
       /failed signing vote.*remote signer's answer rejected: invalid signature/,
-    );
+    ]);
   });
 
   it('drops a signer that does not answer within the read timeout and signs again once it has redialed', async () => {
-    await misbehave('hang', /failed signing .*i\/o timeout: endpoint read timed out/, 1);
+    await misbehave('hang', [/failed signing .*i\/o timeout: endpoint read timed out/], 1);
   });
 
   it('waits for a signer that disconnected and signs again once it is back', async () => {

@@ -1,4 +1,7 @@
-/** Pure pieces of the devnet daemon: FilePV and its last-sign state, double-sign detection, key files, config, JSON encodings. */
+/**
+ * Pure pieces of the devnet daemon: FilePV and its last-sign state, double-sign detection, key
+ * files, config, JSON encodings, the x/upgrade pre-block rule and the binaries in cosmovisor's layout.
+ */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,12 +9,24 @@ import { SignedMsgType, type Vote } from 'cosmjs-types/tendermint/types/types';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { timestampFromMs, voteSignBytes } from '../../cometbft/canonical.js';
+import {
+  GENESIS_BINARY,
+  cosmovisorPaths,
+  currentBinary,
+  layoutCosmovisor,
+  linkCurrent,
+  readBinary,
+  readUpgradeInfo,
+  stageUpgrade,
+  writeUpgradeInfo,
+} from '../../devnet/binary.js';
 import { rfc3339 } from '../../devnet/cometjson.js';
 import { parseNodeConfig, renderConfigToml } from '../../devnet/config.js';
 import { DoubleSignDetector, type VerifiedSignature } from '../../devnet/evidence.js';
 import { FilePV } from '../../devnet/filepv.js';
 import { addressOf, generateEd25519, keyFromPrivKeyValue, privValidatorKeyJson } from '../../devnet/keys.js';
 import { INITIAL_STATE, checkHRS, readPrivState, writePrivState } from '../../devnet/privstate.js';
+import { upgradeHalt } from '../../devnet/upgradecheck.js';
 import {
   blockIdOf,
   nilBlockId,
@@ -236,5 +251,68 @@ describe('key files and config', () => {
 
   it('formats times as RFC3339 with nanoseconds', () => {
     expect(rfc3339(Date.UTC(2026, 0, 2, 3, 4, 5, 67))).toBe('2026-01-02T03:04:05.067000000Z');
+  });
+});
+
+describe('x/upgrade pre-blocker', () => {
+  const plan = { name: 'v2', height: 100, info: '{"binaries":{}}' };
+  const genesis = GENESIS_BINARY;
+  const v2 = { version: 'v2.0.0', upgrade: 'v2' };
+  const pending = { plan, applied: null, appVersion: 0 };
+  const applied = { plan: null, applied: { name: 'v2', height: 100 }, appVersion: 1 };
+
+  it('halts an old binary at the plan height with UPGRADE NEEDED, and lets one with the handler apply it', () => {
+    expect(upgradeHalt(genesis, pending, 99)).toBeNull();
+    expect(upgradeHalt(genesis, pending, 100)).toEqual({
+      message: 'UPGRADE "v2" NEEDED at height: 100: {"binaries":{}}',
+      needed: plan,
+    });
+    expect(upgradeHalt(v2, pending, 100)).toBeNull();
+  });
+
+  it('halts a binary updated before the trigger, and an old binary after the upgrade', () => {
+    expect(upgradeHalt(v2, pending, 99)?.message).toBe(
+      'BINARY UPDATED BEFORE TRIGGER! UPGRADE "v2" - in binary but not executed on chain. Downgrade your binary',
+    );
+    expect(upgradeHalt(genesis, applied, 101)).toEqual({
+      message: 'wrong app version 1, upgrade handler is missing for v2 upgrade plan',
+      needed: null,
+    });
+    expect(upgradeHalt(v2, applied, 101)).toBeNull();
+  });
+});
+
+describe("binaries in cosmovisor's layout", () => {
+  let home: string;
+  beforeEach(() => {
+    home = mkdtempSync(join(tmpdir(), 'cosmovisor-'));
+  });
+  afterEach(() => rmSync(home, { recursive: true, force: true }));
+
+  it('lays out the genesis binary as current, stages an upgrade, and reads each one back', () => {
+    const paths = cosmovisorPaths(home);
+    expect(currentBinary(home)).toEqual(GENESIS_BINARY);
+    layoutCosmovisor(home);
+    expect(readFileSync(paths.genesisBin, 'utf8')).toMatch(/^#!\/bin\/sh\n/);
+    expect(currentBinary(home)).toEqual(GENESIS_BINARY);
+    const staged = stageUpgrade(home, 'v2', 'v2.0.0');
+    expect(staged).toBe(join(home, 'cosmovisor', 'upgrades', 'v2', 'bin', 'devnetd'));
+    expect(readBinary(staged)).toEqual({ version: 'v2.0.0', upgrade: 'v2' });
+    linkCurrent(home, paths.upgradeDir('v2'));
+    expect(currentBinary(home)).toEqual({ version: 'v2.0.0', upgrade: 'v2' });
+    expect(() => stageUpgrade(home, '../x')).toThrow(/letters, digits/);
+  });
+
+  it('writes upgrade-info.json as the SDK does and reads it back', () => {
+    const path = cosmovisorPaths(home).upgradeInfo;
+    expect(readUpgradeInfo(path)).toBeNull();
+    writeUpgradeInfo(path, { name: 'v2', height: 42, info: 'see https://example.com' });
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({
+      name: 'v2',
+      time: '0001-01-01T00:00:00Z',
+      height: 42,
+      info: 'see https://example.com',
+    });
+    expect(readUpgradeInfo(path)).toEqual({ name: 'v2', height: 42, info: 'see https://example.com' });
   });
 });

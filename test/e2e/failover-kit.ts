@@ -86,7 +86,8 @@ export function serveCommander(
       settings: {
         enrollmentToken: token,
         reportIntervalMs: 500,
-        autoApprove: { roles: ['validator', 'sentry'], requireInstanceId: false },
+        // Validators are approved by a person (approveOnEnrollment); a pending pilot polls this often.
+        enrollRetryMs: 200,
         chat: [{ platform: 'console', chat: 'ops' }],
         failover,
       },

@@ -24,6 +24,7 @@ import {
   pilotConfigFor,
   seedLease,
 } from '../pilot/harness.js';
+import { approveOnEnrollment } from '../helpers/approve.js';
 import { waitFor } from '../helpers/wait.js';
 import { FailoverProbe, Link, serveCommander } from './failover-kit.js';
 
@@ -105,8 +106,9 @@ beforeAll(async () => {
     links.set(name, link);
     const setup = await pilotConfigFor(devnet.info, name, dir, {
       commanderUrl: link.url,
+      enrollmentTokenFile: tokenFile,
       extra: {
-        commander: { enrollment_token_file: tokenFile, request_timeout_ms: 1_000 },
+        commander: { request_timeout_ms: 1_000 },
         daemon: { stop_timeout_ms: 1_000 },
       },
     });
@@ -116,6 +118,7 @@ beforeAll(async () => {
   await seedLease(setups.get('val-a')!.stateDir, 1, 20_000);
   await startPilot('val-a');
   await startPilot('val-b');
+  await approveOnEnrollment(commander.deps, ['val-a', 'val-b']);
 }, 60_000);
 
 afterAll(async () => {

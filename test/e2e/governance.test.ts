@@ -34,6 +34,7 @@ import { type Devnet, startDevnet } from '../../devnet/index.js';
 import { Pilot } from '../../pilot/agent.js';
 import { HotSigner } from '../../pilot/tx.js';
 import { RecordingTransport } from '../commander/helpers.js';
+import { approveOnEnrollment } from '../helpers/approve.js';
 import { waitFor } from '../helpers/wait.js';
 import { freePortBase, killDaemon, type PilotSetup, pilotConfigFor, seedLease } from '../pilot/harness.js';
 
@@ -148,7 +149,7 @@ beforeAll(async () => {
       settings: {
         enrollmentToken: TOKEN,
         reportIntervalMs: 500,
-        autoApprove: { roles: ['validator'], requireInstanceId: false },
+        enrollRetryMs: 200,
         chat: [{ platform: 'console', chat: 'ops' }],
         access: { console: { users: { alice: 'operator', admin: 'admin' }, chats: ['ops'] } },
         failover: {
@@ -189,6 +190,7 @@ beforeAll(async () => {
   await seedLease(setup.stateDir, 1, 20_000);
   pilot = await Pilot.create(setup.config, silent);
   await pilot.start();
+  await approveOnEnrollment(commander.deps, ['val-a']);
   // Governance acts through the node holding the key, with chain facts in its report.
   await waitFor(async () => {
     const node = (await commander.deps.store.getNode('val-a'))?.value;

@@ -335,11 +335,19 @@ describe('sentry defence on the local stack', () => {
     const newInstance = stack.instances.get(replacement)!;
     expect(stack.ec2.instance(newInstance).state).toBe('running');
 
-    // Registry: the dead sentry is gone, the new one auto-approved under the sentry policy.
+    // Registry: the dead sentry is gone; the new one proved its instance (its pilot read the identity
+    // document from the emulated IMDSv2), so it was approved under the sentry policy and its instance
+    // bound to its name.
     expect(await store().getNode('sentry-2')).toBeNull();
     const fresh = (await store().getNode(replacement))!.value;
-    expect(fresh).toMatchObject({ role: 'sentry', status: 'approved', instanceId: newInstance });
+    expect(fresh).toMatchObject({
+      role: 'sentry',
+      status: 'approved',
+      instanceId: newInstance,
+      identity: { kind: 'ec2', instanceId: newInstance, region: stack.ec2.region },
+    });
     expect(fresh.decidedBy).toBe('auto-approve policy');
+    expect(stack.ec2.instance(newInstance).tags['beam:node']).toBe(replacement);
     const newPeer = fresh.cometNodeId!;
 
     // The validator dials it without a restart, and its config file names it for the next start.

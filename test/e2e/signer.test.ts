@@ -17,6 +17,7 @@ import type { RunningCommander } from '../../commander/server/serve.js';
 import { type Devnet, startDevnet } from '../../devnet/index.js';
 import { PilotProcess } from '../../local/pilot-process.js';
 import { RecordingTransport } from '../commander/helpers.js';
+import { approveOnEnrollment } from '../helpers/approve.js';
 import { waitFor } from '../helpers/wait.js';
 import { freePortBase, type PilotSetup, pilotConfigFor } from '../pilot/harness.js';
 import { FailoverProbe, Link, serveCommander } from './failover-kit.js';
@@ -102,14 +103,22 @@ beforeAll(async () => {
     links.set(name, link);
     const setup = await pilotConfigFor(devnet.info, name, dir, {
       commanderUrl: link.url,
-      extra: { commander: { enrollment_token_file: tokenFile, request_timeout_ms: 1_000 } },
+      enrollmentTokenFile: tokenFile,
+      extra: { commander: { request_timeout_ms: 1_000 } },
     });
     expect(setup.config.validator).toMatchObject({ key_mode: 'signer' });
     setups.set(name, setup);
-    const process = new PilotProcess(name, setup.file, setup.stateDir, path.join(dir, `pilot-${name}.log`));
+    const process = new PilotProcess(
+      name,
+      setup.file,
+      setup.stateDir,
+      path.join(dir, `pilot-${name}.log`),
+      setup.config.upgrade.install_dir,
+    );
     pilots.set(name, process);
     process.start();
   }
+  await approveOnEnrollment(commander.deps, ['val-a', 'val-b']);
 }, 60_000);
 
 afterAll(async () => {

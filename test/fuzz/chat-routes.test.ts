@@ -14,11 +14,8 @@ import { CommanderApp } from '../../commander/app/commander-app.js';
 import { chatSecretsFromEnv } from '../../commander/chat-env.js';
 import { COMMAND_NAMES } from '../../commander/chatops/commands.js';
 import { buildDeps } from '../../commander/deps.js';
-import {
-  commanderLogger,
-  createChatRoutes,
-  type TransportTable,
-} from '../../commander/handlers/chat-routes.js';
+import { commanderLogger, type TransportTable } from '../../commander/handlers/chat-common.js';
+import { createChatRoutes } from '../../commander/handlers/chat-routes.js';
 import type { HttpEventV2 } from '../../commander/handlers/lambda-types.js';
 import { createHttpHandler } from '../../commander/handlers/routes.js';
 import { CommanderSettings } from '../../commander/settings.js';
@@ -89,7 +86,7 @@ beforeAll(async () => {
       { platform: 'telegram', chat: '-500' },
     ],
     access: {
-      slack: { users: { UOPS: 'operator', UVIEW: 'viewer' }, chats: ['COPS'] },
+      slack: { teamId: 'T1', users: { UOPS: 'operator', UVIEW: 'viewer' }, chats: ['COPS'] },
       telegram: { users: { '1001': 'operator', '1002': 'viewer' }, chats: ['-500'] },
     },
   });

@@ -3,7 +3,13 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import path from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BundleFile, bundleCommander, LAMBDA_BUNDLE, REPO_ROOT } from '../../infra/bundle.js';
+import {
+  type BundleFile,
+  bundleCommander,
+  COMMANDER_ENTRIES,
+  LAMBDA_BUNDLE,
+  REPO_ROOT,
+} from '../../infra/bundle.js';
 import { CommanderStack } from '../../infra/commander-stack.js';
 import { offlineApp, templateOf } from './synth.js';
 
@@ -12,7 +18,9 @@ const cache = path.join(REPO_ROOT, 'node_modules', '.cache');
 mkdirSync(cache, { recursive: true });
 const work = mkdtempSync(path.join(cache, 'beam-infra-bundle-'));
 const ENTRY = 'test/infra/fixtures/lambda-entry.ts';
+const FIXTURE_ENTRIES = { pilot: ENTRY, slack: ENTRY, telegram: ENTRY, tick: ENTRY };
 let ours: BundleFile[];
+let real: BundleFile[];
 let cdkBundles: string[];
 
 beforeAll(async () => {
@@ -21,22 +29,23 @@ beforeAll(async () => {
   const stack = new CommanderStack(app, 'Bundled', {
     fleet: 'beam',
     logRetention: RetentionDays.ONE_WEEK,
-    entries: { http: ENTRY, tick: ENTRY },
+    entries: FIXTURE_ENTRIES,
   });
   templateOf(stack);
   const outdir = path.join(work, 'cdk.out');
   cdkBundles = readdirSync(outdir)
     .filter((dir) => dir.startsWith('asset.'))
     .map((dir) => path.join(outdir, dir, LAMBDA_BUNDLE.outFile));
-  ours = await bundleCommander(path.join(work, 'ours'), { http: ENTRY, tick: ENTRY });
-}, 60_000);
+  ours = await bundleCommander(path.join(work, 'ours'), FIXTURE_ENTRIES);
+  real = await bundleCommander(path.join(work, 'real'), COMMANDER_ENTRIES);
+}, 120_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('bundleCommander', () => {
   it('produces byte for byte the bundle CDK deploys', () => {
-    expect(cdkBundles).toHaveLength(1); // http and tick share the fixture entry, hence one asset
-    expect(ours.map((b) => b.name)).toEqual(['http', 'tick']);
+    expect(cdkBundles).toHaveLength(1); // the four functions share the fixture entry, hence one asset
+    expect(ours.map((b) => b.name)).toEqual(['pilot', 'slack', 'telegram', 'tick']);
     for (const bundle of ours) {
       expect(bundle.bytes).toBeGreaterThan(1000);
       expect(readFileSync(bundle.file)).toEqual(readFileSync(cdkBundles[0]!));
@@ -64,5 +73,29 @@ describe('bundleCommander', () => {
     );
     expect(out).toMatchObject({ n: 42, sdk: true });
     expect(out.metrics).toContain('fixture_calls_total 1');
+  });
+});
+
+describe('the commander bundles', () => {
+  const packages = (name: string) => Object.keys(real.find((b) => b.name === name)!.inputs);
+  const code = (name: string) => readFileSync(real.find((b) => b.name === name)!.file, 'utf8');
+  const CHAT = ['@slack/bolt', '@slack/web-api', '@slack/socket-mode', 'telegraf', 'node-fetch', 'axios'];
+
+  it('hold only what their route imports: no chat framework in the pilot API or the tick, no EC2 but in the tick', () => {
+    for (const name of ['pilot', 'tick'])
+      for (const pkg of CHAT) expect(packages(name), name).not.toContain(pkg);
+    expect(packages('slack')).toContain('@slack/bolt');
+    expect(packages('slack')).not.toContain('telegraf');
+    expect(packages('telegram')).toContain('telegraf');
+    expect(packages('telegram').filter((p) => p.startsWith('@slack/'))).toEqual([]);
+    // The AWS SDK stays external; only the tick imports the EC2 client at all.
+    for (const name of ['pilot', 'slack', 'telegram']) expect(code(name)).not.toMatch(/@aws-sdk\/client-ec2/);
+    expect(code('tick')).toMatch(/from"@aws-sdk\/client-ec2"/);
+    for (const name of ['pilot', 'slack', 'telegram', 'tick'])
+      expect(packages(name)).not.toContain('commander/server');
+  });
+
+  it('keep the pilot API within its 400 KiB budget', () => {
+    expect(real.find((b) => b.name === 'pilot')!.bytes).toBeLessThanOrEqual(400 * 1024);
   });
 });

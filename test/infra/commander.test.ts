@@ -4,7 +4,12 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildBeamApp } from '../../infra/beam-app.js';
-import { COMMANDER_ENV, type CommanderStack } from '../../infra/commander-stack.js';
+import {
+  COMMANDER_ENV,
+  COMMANDER_FUNCTIONS,
+  type CommanderStack,
+  type SecretName,
+} from '../../infra/commander-stack.js';
 import { CommanderStack as Commander } from '../../infra/commander-stack.js';
 import { acknowledgements, nagFindings, offlineApp, resourcesOf, templateOf } from './synth.js';
 
@@ -30,6 +35,30 @@ function logicalId(construct: { node: { defaultChild?: unknown } }): string {
   return stack.getLogicalId(construct.node.defaultChild as never);
 }
 
+const NAMES = ['pilot', 'slack', 'telegram', 'tick'] as const;
+const roleOf = (name: (typeof NAMES)[number]) => logicalId(stack.functions[name].role as Role);
+const envOf = (name: (typeof NAMES)[number]) =>
+  template.toJSON().Resources[logicalId(stack.functions[name])].Properties.Environment.Variables as Record<
+    string,
+    unknown
+  >;
+
+/** A role's policy as plain data: each statement's actions, and its resources by logical id or text. */
+function policyOf(roleId: string) {
+  const resource = (r: unknown): string => {
+    const ref = (r as { Ref?: string }).Ref;
+    const att = (r as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
+    if (ref) return ref;
+    if (att) return `${att[0]}.${att[1]}`;
+    return typeof r === 'string' ? r : '<arn>';
+  };
+  return policyStatementsOfRole(roleId).map((s) => ({
+    actions: actionsOf(s),
+    resources: resourcesOfStatement(s).map(resource),
+    ...(s.Condition ? { condition: s.Condition } : {}),
+  }));
+}
+
 beforeAll(() => {
   const app = offlineApp({
     'beam:fleet': FLEET,
@@ -41,34 +70,63 @@ beforeAll(() => {
 });
 
 describe('commander stack', () => {
-  it('routes the pilot API, Slack and Telegram to the http Lambda with payload v2, and nothing else', () => {
-    const routes = resourcesOf(template, 'AWS::ApiGatewayV2::Route');
-    expect(
-      Object.values(routes)
-        .map((r) => r.Properties!.RouteKey)
-        .sort(),
-    ).toEqual([
-      'GET /healthz',
-      'POST /slack/events',
-      'POST /telegram/webhook',
-      'POST /v1/pilot/enroll',
-      'POST /v1/pilot/report',
-    ]);
-    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
-      IntegrationType: 'AWS_PROXY',
-      PayloadFormatVersion: '2.0',
-      IntegrationUri: { 'Fn::GetAtt': [logicalId(stack.httpFunction), 'Arn'] },
+  it('routes each path to its own Lambda with payload v2, and nothing else', () => {
+    const integrations = resourcesOf(template, 'AWS::ApiGatewayV2::Integration');
+    const routes = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Route')).map((r) => {
+      const target = (r.Properties!.Target as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1][1] as {
+        Ref: string;
+      };
+      const integration = integrations[target.Ref]!.Properties!;
+      expect(integration).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
+      const fn = (integration.IntegrationUri as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      return `${r.Properties!.RouteKey} -> ${fn}`;
     });
+    const to = (name: (typeof NAMES)[number]) => logicalId(stack.functions[name]);
+    expect(routes.sort()).toEqual(
+      [
+        `GET /healthz -> ${to('pilot')}`,
+        `POST /slack/events -> ${to('slack')}`,
+        `POST /telegram/webhook -> ${to('telegram')}`,
+        `POST /v1/pilot/enroll -> ${to('pilot')}`,
+        `POST /v1/pilot/report -> ${to('pilot')}`,
+      ].sort(),
+    );
+  });
+
+  it('throttles the pilot routes apart from the chat routes, each route on its own', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
       AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
-      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+      DefaultRouteSettings: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+      RouteSettings: {
+        'POST /v1/pilot/report': { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+        'POST /v1/pilot/enroll': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+        'POST /slack/events': { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+        'POST /telegram/webhook': { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+      },
+    });
+    // Route settings name routes: the stage waits for them.
+    const [stage] = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Stage'));
+    const routeIds = Object.keys(resourcesOf(template, 'AWS::ApiGatewayV2::Route'));
+    for (const id of routeIds.filter((id) => !id.includes('healthz')))
+      expect(stage!.DependsOn as string[]).toContain(id);
+    // The report route's limit grows with the fleet.
+    const larger = templateOf(
+      buildBeamApp(offlineApp({ 'beam:pilotRateLimit': '400', 'beam:pilotBurstLimit': '800' })).commander,
+    );
+    larger.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      RouteSettings: Match.objectLike({
+        'POST /v1/pilot/report': { ThrottlingRateLimit: 400, ThrottlingBurstLimit: 800 },
+      }),
     });
   });
 
-  it('runs both handlers on Node 22 arm64 from ESM bundles, with source maps and their own log groups', () => {
-    for (const fn of [stack.httpFunction, stack.tickFunction]) {
+  it('runs every handler on Node 22 arm64 from ESM bundles, with source maps and their own log groups', () => {
+    expect(resourcesOf(template, 'AWS::Lambda::Function')).toSatisfy(
+      (fns: object) => Object.keys(fns).length === 4,
+    );
+    for (const fn of NAMES.map((name) => stack.functions[name])) {
       const props = template.toJSON().Resources[logicalId(fn)].Properties;
       expect(props).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -79,7 +137,6 @@ describe('commander stack', () => {
             NODE_OPTIONS: '--enable-source-maps',
             BEAM_FLEET: FLEET,
             BEAM_AUTO_APPROVE_ROLES: 'sentry',
-            BEAM_AUTO_APPROVE_REQUIRE_INSTANCE_ID: 'true',
           }),
         },
       });
@@ -97,7 +154,7 @@ describe('commander stack', () => {
       State: 'ENABLED',
       Targets: [
         Match.objectLike({
-          Arn: { 'Fn::GetAtt': [logicalId(stack.tickFunction), 'Arn'] },
+          Arn: { 'Fn::GetAtt': [logicalId(stack.functions.tick), 'Arn'] },
           RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
         }),
       ],
@@ -155,7 +212,7 @@ describe('commander stack', () => {
   });
 
   it('reads secrets through the Parameters and Secrets extension layer for arm64', () => {
-    for (const fn of [stack.httpFunction, stack.tickFunction]) {
+    for (const fn of NAMES.map((name) => stack.functions[name])) {
       const props = template.toJSON().Resources[logicalId(fn)].Properties;
       const [map, , key] = props.Layers[0]['Fn::FindInMap'];
       expect(template.toJSON().Mappings[map]['eu-west-1'][key]).toMatch(
@@ -167,102 +224,128 @@ describe('commander stack', () => {
     }
   });
 
-  it('gives the tick only the secrets it needs, and the http handler all five', () => {
-    const envOf = (fn: typeof stack.httpFunction) =>
-      Object.keys(template.toJSON().Resources[logicalId(fn)].Properties.Environment.Variables);
-    expect(envOf(stack.httpFunction)).toEqual(
-      expect.arrayContaining([
-        COMMANDER_ENV.slackSigningSecret,
-        COMMANDER_ENV.slackBotToken,
-        COMMANDER_ENV.telegramBotToken,
-        COMMANDER_ENV.telegramWebhookSecret,
-        COMMANDER_ENV.enrollmentToken,
-        COMMANDER_ENV.tableName,
-        COMMANDER_ENV.fleet,
-      ]),
-    );
-    const tickEnv = envOf(stack.tickFunction);
-    expect(tickEnv).toEqual(
-      expect.arrayContaining([
-        COMMANDER_ENV.slackBotToken,
-        COMMANDER_ENV.telegramBotToken,
-        COMMANDER_ENV.enrollmentToken,
-      ]),
-    );
-    expect(tickEnv).not.toContain(COMMANDER_ENV.slackSigningSecret);
-    expect(tickEnv).not.toContain(COMMANDER_ENV.telegramWebhookSecret);
-    const tickSecretReads = policyStatementsOfRole(logicalId(stack.tickFunction.role as Role))
-      .filter((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'))
-      .flatMap(resourcesOfStatement);
-    expect(tickSecretReads).toHaveLength(3);
+  it('gives each function exactly the secrets its route reads: the enrollment token to the pilot API alone', () => {
+    const secretIds = Object.keys(resourcesOf(template, 'AWS::SecretsManager::Secret'));
+    const expected: Record<(typeof NAMES)[number], SecretName[]> = {
+      pilot: ['enrollmentToken', 'slackBotToken', 'telegramBotToken'],
+      slack: ['slackSigningSecret', 'slackBotToken', 'telegramBotToken'],
+      telegram: ['telegramWebhookSecret', 'telegramBotToken', 'slackBotToken'],
+      tick: ['slackBotToken', 'telegramBotToken'],
+    };
+    for (const name of NAMES) {
+      expect(COMMANDER_FUNCTIONS[name].secrets, name).toEqual(expected[name]);
+      const env = envOf(name);
+      const secretVars = Object.keys(env).filter((k) => k.endsWith('_SECRET') && k.startsWith('BEAM_'));
+      expect(secretVars.sort(), name).toEqual(expected[name].map((s) => COMMANDER_ENV[s]).sort());
+      const read = policyStatementsOfRole(roleOf(name))
+        .filter((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'))
+        .flatMap(resourcesOfStatement)
+        .map((r) => (r as { Ref: string }).Ref);
+      expect(read.sort(), name).toEqual(secretVars.map((v) => (env[v] as { Ref: string }).Ref).sort());
+      for (const id of read) expect(secretIds).toContain(id);
+    }
   });
 
-  it('grants least privilege: no wildcard actions, table rights on the table only, no managed policies', () => {
-    const tableArn = { 'Fn::GetAtt': [logicalId(stack.table), 'Arn'] };
-    for (const fn of [stack.httpFunction, stack.tickFunction]) {
-      const roleId = logicalId(fn.role as Role);
-      expect(template.toJSON().Resources[roleId].Properties.ManagedPolicyArns).toBeUndefined();
-      const statements = policyStatementsOfRole(roleId);
-      for (const s of statements) for (const action of actionsOf(s)) expect(action).not.toContain('*');
-      const dynamo = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
-      expect(dynamo.length).toBeGreaterThan(0);
-      for (const s of dynamo) {
-        expect(
-          resourcesOfStatement(s).filter((r) => !(r as { Ref?: string }).Ref?.startsWith('AWS::')),
-        ).toEqual([tableArn]);
-        expect(actionsOf(s)).not.toContain('dynamodb:Scan');
-      }
-      const logs = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('logs:')));
-      expect(logs.flatMap(resourcesOfStatement)).toHaveLength(1);
+  it('grants each role exactly its policy: its log group, its table actions, its secrets, EC2 for the tick alone', () => {
+    const table = `${logicalId(stack.table)}.Arn`;
+    const logs = (name: (typeof NAMES)[number]) => ({
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [
+        `${stack.getLogicalId(
+          stack.node.findChild(`${COMMANDER_FUNCTIONS[name].id}Logs`).node.defaultChild as never,
+        )}.Arn`,
+      ],
+    });
+    const secret = (id: string) => ({
+      actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+      resources: [stack.getLogicalId(stack.node.findChild(id).node.defaultChild as never)],
+    });
+    const ddb = (...actions: string[]) => ({
+      actions: actions.map((a) => `dynamodb:${a}`),
+      resources: [table],
+    });
+    const owned = { 'ec2:ResourceTag/beam:managed': 'true', 'ec2:ResourceTag/beam:fleet': FLEET };
+    expect(policyOf(roleOf('pilot'))).toEqual([
+      logs('pilot'),
+      ddb('GetItem', 'BatchGetItem', 'PutItem'),
+      secret('EnrollmentToken'),
+      secret('SlackBotToken'),
+      secret('TelegramBotToken'),
+    ]);
+    expect(policyOf(roleOf('slack'))).toEqual([
+      logs('slack'),
+      ddb('GetItem', 'Query', 'PutItem'),
+      secret('SlackSigningSecret'),
+      secret('SlackBotToken'),
+      secret('TelegramBotToken'),
+    ]);
+    expect(policyOf(roleOf('telegram'))).toEqual([
+      logs('telegram'),
+      ddb('GetItem', 'Query', 'PutItem'),
+      secret('TelegramWebhookSecret'),
+      secret('TelegramBotToken'),
+      secret('SlackBotToken'),
+    ]);
+    expect(policyOf(roleOf('tick'))).toEqual([
+      logs('tick'),
+      ddb('GetItem', 'Query', 'PutItem'),
+      { actions: ['ec2:DescribeInstances', 'ec2:DescribeAddresses', 'ec2:DescribeTags'], resources: ['*'] },
+      {
+        actions: ['ec2:AssociateAddress', 'ec2:DisassociateAddress', 'ec2:ReleaseAddress', 'ec2:CreateTags'],
+        resources: ['<arn>', '<arn>', '<arn>'],
+        condition: { StringEquals: owned },
+      },
+      {
+        actions: ['ec2:TerminateInstances'],
+        resources: ['<arn>'],
+        condition: { StringEquals: { ...owned, 'ec2:ResourceTag/beam:role': 'sentry' } },
+      },
+      {
+        actions: ['ec2:AllocateAddress'],
+        resources: ['<arn>'],
+        condition: {
+          StringEquals: { 'aws:RequestTag/beam:managed': 'true', 'aws:RequestTag/beam:fleet': FLEET },
+        },
+      },
+      {
+        actions: ['ec2:CreateTags'],
+        resources: ['<arn>'],
+        condition: { StringEquals: { 'ec2:CreateAction': 'AllocateAddress' } },
+      },
+      secret('SlackBotToken'),
+      secret('TelegramBotToken'),
+    ]);
+    for (const name of NAMES) {
+      // The table actions are the ones the stack declares (and test/commander/lambda-functions.test.ts measures).
+      expect(policyOf(roleOf(name))[1]!.actions).toEqual(
+        COMMANDER_FUNCTIONS[name].table.map((a) => `dynamodb:${a}`),
+      );
+      expect(template.toJSON().Resources[roleOf(name)].Properties.ManagedPolicyArns).toBeUndefined();
+      // One policy per role: nothing else is attached anywhere.
+      expect(
+        Object.values(resourcesOf(template, 'AWS::IAM::Policy')).filter((p) =>
+          (p.Properties!.Roles as { Ref: string }[]).some((r) => r.Ref === roleOf(name)),
+        ),
+      ).toHaveLength(1);
     }
   });
 
   it("conditions every changing EC2 action on the fleet's tags; only Describe is unconditioned", () => {
-    const statements = policyStatementsOfRole(logicalId(stack.httpFunction.role as Role)).filter((s) =>
+    const statements = policyStatementsOfRole(roleOf('tick')).filter((s) =>
       actionsOf(s).some((a) => a.startsWith('ec2:')),
     );
-    const changing = new Set<string>();
     for (const s of statements) {
-      const actions = actionsOf(s);
-      if (!s.Condition) {
-        expect(actions.every((a) => a.startsWith('ec2:Describe'))).toBe(true);
-        continue;
-      }
-      for (const a of actions) changing.add(a);
-      const equals = s.Condition.StringEquals!;
-      if (actions.includes('ec2:AllocateAddress')) {
-        expect(equals).toEqual({ 'aws:RequestTag/beam:managed': 'true', 'aws:RequestTag/beam:fleet': FLEET });
-      } else if (equals['ec2:CreateAction']) {
-        expect(actions).toEqual(['ec2:CreateTags']);
-        expect(equals).toEqual({ 'ec2:CreateAction': 'AllocateAddress' });
-      } else {
-        expect(equals).toMatchObject({
-          'ec2:ResourceTag/beam:managed': 'true',
-          'ec2:ResourceTag/beam:fleet': FLEET,
-        });
-      }
-      if (actions.includes('ec2:TerminateInstances'))
-        expect(equals['ec2:ResourceTag/beam:role']).toBe('sentry');
-      for (const resource of resourcesOfStatement(s)) expect(resource).not.toBe('*');
+      if (!s.Condition) expect(actionsOf(s).every((a) => a.startsWith('ec2:Describe'))).toBe(true);
+      else for (const resource of resourcesOfStatement(s)) expect(resource).not.toBe('*');
     }
-    expect([...changing].sort()).toEqual([
-      'ec2:AllocateAddress',
-      'ec2:AssociateAddress',
-      'ec2:CreateTags',
-      'ec2:DisassociateAddress',
-      'ec2:ReleaseAddress',
-      'ec2:TerminateInstances',
-    ]);
   });
 
-  it('alarms on Errors and Throttles of both functions and on API 5xx, notifying the SNS topic', () => {
+  it('alarms on Errors and Throttles of every function and on API 5xx, notifying the SNS topic', () => {
     const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties!);
     expect(alarms.map((a) => `${a.Namespace}:${a.MetricName}`).sort()).toEqual([
       'AWS/ApiGateway:5xx',
-      'AWS/Lambda:Errors',
-      'AWS/Lambda:Errors',
-      'AWS/Lambda:Throttles',
-      'AWS/Lambda:Throttles',
+      ...NAMES.map(() => 'AWS/Lambda:Errors'),
+      ...NAMES.map(() => 'AWS/Lambda:Throttles'),
     ]);
     const topicId = Object.keys(resourcesOf(template, 'AWS::SNS::Topic'))[0];
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
@@ -289,15 +372,21 @@ describe('commander stack', () => {
 });
 
 describe('commander entries', () => {
+  const missingEntries = {
+    pilot: 'commander/handlers/not-there-pilot.ts',
+    slack: 'commander/handlers/not-there-slack.ts',
+    telegram: 'commander/handlers/not-there-telegram.ts',
+    tick: 'commander/handlers/not-there-tick.ts',
+  };
   it('synthesizes without the handler files while bundling is skipped, at the default 1-minute tick', () => {
     const app = offlineApp();
     const missing = new Commander(app, 'Missing', {
       fleet: FLEET,
       logRetention: RetentionDays.ONE_MONTH,
-      entries: { http: 'commander/handlers/not-there-http.ts', tick: 'commander/handlers/not-there-tick.ts' },
+      entries: missingEntries,
     });
     const t = templateOf(missing);
-    t.resourceCountIs('AWS::Lambda::Function', 2);
+    t.resourceCountIs('AWS::Lambda::Function', 4);
     t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
     expect(resourcesOf(t, 'AWS::SNS::Topic')).toEqual({});
   });
@@ -309,11 +398,8 @@ describe('commander entries', () => {
         new Commander(app, 'Bundled', {
           fleet: FLEET,
           logRetention: RetentionDays.ONE_MONTH,
-          entries: {
-            http: 'commander/handlers/not-there-http.ts',
-            tick: 'commander/handlers/not-there-tick.ts',
-          },
+          entries: missingEntries,
         }),
-    ).toThrow(/missing commander\/handlers\/not-there-http\.ts: the commander handler must exist/);
+    ).toThrow(/missing commander\/handlers\/not-there-pilot\.ts: the commander handler must exist/);
   });
 });

@@ -198,15 +198,13 @@ describe('network stack', () => {
         'aws secretsmanager get-secret-value --region "TOKEN" --secret-id "arn:aws:secretsmanager:eu-west-1:111122223333:secret:Enroll-AbCdEf" --query SecretString --output text > /etc/beam/enrollment-token',
       );
       expect(text).toMatch(/aws s3 cp "s3:\/\/.*\.zip" \/tmp\/beam-pilot\.zip/);
-      expect(text).toContain(
-        'install -m 755 /tmp/beam-pilot/beam-pilot.mjs /usr/local/lib/beam/beam-pilot.mjs',
-      );
-      expect(text).toContain(
-        'install -m 644 /tmp/beam-pilot/beam-pilot.service /etc/systemd/system/beam-pilot.service',
-      );
+      // The asset is a pilot release: its install.sh installs the pilot, its unit, the daemon's stop
+      // timeout and the polkit rule, after the config is written (it keeps an existing one).
+      const install =
+        'sh /tmp/beam-pilot/install.sh --user gaia --unit "gaiad.service" --home "/home/gaia/.gaia"';
+      expect(text).toContain(install);
+      expect(text.indexOf(install)).toBeGreaterThan(text.lastIndexOf('BEAM_PILOT_TOML'));
       expect(text).toContain('chown gaia:gaia /etc/beam/enrollment-token');
-      expect(text).toContain('ReadWritePaths=/var/lib/beam-pilot /home/gaia/.gaia');
-      expect(text).toContain('action.lookup("unit") === "gaiad.service"');
       expect(text).toMatch(/systemctl enable --now beam-pilot\.service$/);
       const toml = /<<BEAM_PILOT_TOML\n([\s\S]*?)\nBEAM_PILOT_TOML/.exec(text)![1]!;
       const name = index < 2 ? (index === 0 ? 'validator-primary' : 'validator-standby') : 'sentry-i-0abc123';

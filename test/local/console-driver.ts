@@ -2,6 +2,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { waitFor } from '../helpers/wait.js';
 
+/** One message as the console printed it: a post, or an in-place update of message `id`. */
+export interface ChatLine {
+  id: string;
+  updated: boolean;
+  severity: string | null;
+  title: string;
+  body: string;
+}
+
 export class ConsoleDriver {
   private out = '';
   private err = '';
@@ -55,6 +64,49 @@ export class ConsoleDriver {
     } catch (error) {
       const tail = `--- transcript since mark ---\n${this.out.slice(from).slice(-4000)}\n--- stderr ---\n${this.err.slice(-2000)}`;
       throw new Error(`${(error as Error).message}\n${tail}`);
+    }
+  }
+
+  /**
+   * The chat messages printed after `from`, in order: each post (`[n] (severity) title`) and each
+   * in-place update (`updated: [n] …`) with the lines that follow it.
+   */
+  messages(from = 0): ChatLine[] {
+    const found: ChatLine[] = [];
+    const head = /^(updated: )?\[(\d+)\] (?:\((\w+)\) )?(.*)$/;
+    for (const line of this.out.slice(from).split('\n')) {
+      const m = head.exec(line);
+      if (m)
+        found.push({
+          id: m[2]!,
+          updated: m[1] !== undefined,
+          severity: m[3] ?? null,
+          title: m[4]!,
+          body: '',
+        });
+      else if (found.length > 0) found.at(-1)!.body += `${line}\n`;
+    }
+    return found;
+  }
+
+  /** Waits until message `id` (posted or updated after `from`) reads as `pattern` wants. */
+  async expectMessage(id: string, pattern: RegExp, from = 0, timeoutMs = 30_000): Promise<ChatLine> {
+    try {
+      return await waitFor(
+        () =>
+          this.messages(from)
+            .filter((m) => m.id === id)
+            .find((m) => pattern.test(`${m.title}\n${m.body}`)),
+        `message [${id}] ${pattern}`,
+        { timeoutMs },
+      );
+    } catch (error) {
+      const shown = this.messages(from)
+        .filter((m) => m.id === id)
+        .at(-1);
+      throw new Error(
+        `${(error as Error).message}\n--- its latest version ---\n${shown?.title}\n${shown?.body}`,
+      );
     }
   }
 

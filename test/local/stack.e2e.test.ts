@@ -1,7 +1,9 @@
 /**
- * The README's start command, driven through its console chat as a person would: status, an unplanned
- * failover, a flood and the IP rotation it causes, a sentry replacement, a proposal voted by button,
- * and auto-bond. The chain is checked through its public interfaces; it must never see a double-sign.
+ * The README's start command, driven through its console chat as a person would: the pinned status,
+ * an unplanned failover, the old primary back, a switchover, a flood and the IP rotation it causes, a
+ * sentry replacement, a proposal voted by button, and auto-bond. The chain is checked through its
+ * public interfaces; it must never see a double-sign. Then it counts what reached the chat: every
+ * message is one the test names, none is an alert that Beam's own actions or a passing blip caused.
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -18,7 +20,7 @@ import { QueryClientImpl as GovV1Query } from 'cosmjs-types/cosmos/gov/v1/query'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePortBase } from '../pilot/harness.js';
 import { waitFor } from '../helpers/wait.js';
-import { ConsoleDriver } from './console-driver.js';
+import { type ChatLine, ConsoleDriver } from './console-driver.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -29,6 +31,27 @@ interface DevnetJson {
 }
 
 const STATUS = /Fleet [^\n]*\n[\s\S]*?holds the signing lease/;
+
+/**
+ * Every message the walkthrough posts (edits in place are not new messages), by name and how many:
+ * answers to what the test typed, then what Beam said on its own.
+ */
+const MESSAGES: { name: string; title: RegExp; count: number }[] = [
+  { name: 'the validators’ enrollments, approved at start', title: /^Node val-[ab] asks to join$/, count: 2 },
+  { name: 'the first promotion, at start', title: /^Failover(?: done)?: .*val-a/, count: 1 },
+  { name: 'the pinned status (`status pin`)', title: /^Fleet beam-devnet-1 at \d+$/, count: 1 },
+  { name: 'the answers to `chaos …`', title: /^chaos$/, count: 6 },
+  { name: 'val-a’s death', title: /^val-a: pilot silent/, count: 1 },
+  { name: 'the failover question', title: /^Fail over to val-b\?$/, count: 1 },
+  { name: 'the switchover’s confirmation', title: /^Confirm: switchover$/, count: 1 },
+  { name: 'the switchover', title: /^Switchover: /, count: 1 },
+  { name: 'the IP rotation', title: /^Rotating the IP of sentry-1/, count: 1 },
+  { name: 'sentry-2’s death', title: /^sentry-2: pilot silent/, count: 1 },
+  { name: 'the replacement', title: /^Replacing sentry-2/, count: 1 },
+  { name: 'the proposal', title: /^Proposal #\d+: Raise the block size$/, count: 1 },
+  { name: 'the bond', title: /^Delegating \d+stake/, count: 1 },
+];
+const MAX_MESSAGES = 20;
 
 /** Processes whose command line names `dir` (pilots, daemons, the stack itself), as `pid cmdline`. */
 async function processesUsing(dir: string): Promise<string[]> {
@@ -47,6 +70,12 @@ describe('the local stack, driven through the console chat', { timeout: 180_000 
   let dir: string;
   let stack: ConsoleDriver;
   let devnet: DevnetJson;
+  /** The pinned status message's number: the test reads the fleet from its edits. */
+  let pin: string;
+
+  /** Waits until the pinned status message shows `pattern`. */
+  const pinned = (pattern: RegExp, from: number, timeoutMs = 60_000) =>
+    stack.expectMessage(pin, pattern, from, timeoutMs).then((m: ChatLine) => `${m.title}\n${m.body}`);
 
   const control = async (route: string): Promise<unknown> => {
     const res = await fetch(`${devnet.hub.controlUrl}${route}`);
@@ -91,11 +120,18 @@ describe('the local stack, driven through the console chat', { timeout: 180_000 
     await fs.rm(dir, { recursive: true, force: true });
   }, 60_000);
 
-  it('shows the fleet with val-a signing', async () => {
-    const [status] = await stack.ask('status', STATUS);
+  it('pins the fleet’s status, with val-a signing and no misses from before its first signature', async () => {
+    const from = stack.mark();
+    await stack.ask('status pin', STATUS);
+    const pinnedMessage = stack.messages(from).find((m) => /^Fleet /.test(m.title))!;
+    pin = pinnedMessage.id;
+    const status = `${pinnedMessage.title}\n${pinnedMessage.body}`;
     expect(status).toMatch(/Signing: val-a/);
     expect(status).toMatch(/val-a \*\s+validator\s+active/);
     expect(status).toMatch(/val-b\s+validator\s+standby/);
+    // Nobody's signature was missed before val-a first signed.
+    expect(status).toMatch(/Missed blocks: (0 of the last \d+|none: no signature of ours seen yet)/);
+    expect(status).toMatch(/pinned by console:operator: edited in place/);
   });
 
   it('fails over to val-b when val-a’s machine dies, after a button press', async () => {
@@ -108,23 +144,32 @@ describe('the local stack, driven through the console chat', { timeout: 180_000 
     );
     stack.type(`press ${question[1]} ${question[2]}`);
     await stack.expect(/Failover done: val-b is signing/, from, 90_000);
-    const [status] = await stack.ask('status', STATUS);
-    expect(status).toMatch(/Signing: val-b/);
+    const status = await pinned(/Signing: val-b/, from);
+    // What it says of val-a comes from a report that old, and says so.
+    expect(status).toMatch(/val-a\s+validator\s+\S+ \(seen \d+ s ago\)/);
     expect(await control('/evidence')).toEqual({ evidence: [] });
   });
 
   it('brings val-a back as a demoted full node', async () => {
     const from = stack.mark();
     await stack.ask('chaos start val-a', /val-a: machine up/);
-    await waitFor(
-      async () => {
-        const [status] = await stack.ask('status', STATUS);
-        return /val-a\s+validator\s+standby/.test(status) && /Signing: val-b/.test(status);
-      },
-      'val-a reporting as a standby',
-      { timeoutMs: 60_000, intervalMs: 1000 },
-    );
+    const status = await pinned(/val-a\s+validator\s+standby\s+\d/, from);
+    expect(status).toMatch(/Signing: val-b/);
     expect(stack.transcript.slice(from)).not.toMatch(/Signing: val-a/);
+    // Its death's message says it is over, in place.
+    await stack.expect(/updated: \[\d+\] \(ok\) Resolved: val-a: pilot silent/, from, 30_000);
+    expect(await control('/evidence')).toEqual({ evidence: [] });
+  });
+
+  it('switches back to val-a as planned, after a confirmation, without a daemon restart', async () => {
+    const from = stack.mark();
+    const question = await stack.ask(
+      'switchover',
+      /\[(\d+)\][^\n]*Confirm: switchover[\s\S]*?(\d+)\) Confirm/,
+    );
+    stack.type(`press ${question[1]} ${question[2]}`);
+    await stack.expect(/Switchover done: val-a is signing/, from, 90_000);
+    await pinned(/Signing: val-a/, from);
     expect(await control('/evidence')).toEqual({ evidence: [] });
   });
 
@@ -150,14 +195,8 @@ describe('the local stack, driven through the console chat', { timeout: 180_000 
     const from = stack.mark();
     await stack.ask('chaos kill sentry-2', /sentry-2: machine down/);
     const [, replacement] = await stack.expect(/sentry-2 replaced by (\S+)/, from, 150_000);
-    await waitFor(
-      async () => {
-        const [status] = await stack.ask('status', STATUS);
-        return new RegExp(`${replacement}\\s+sentry`).test(status) && !/sentry-2\s/.test(status);
-      },
-      `${replacement} in the fleet status`,
-      { timeoutMs: 60_000, intervalMs: 1000 },
-    );
+    const status = await pinned(new RegExp(`${replacement}\\s+sentry\\s+healthy`), from);
+    expect(status).not.toMatch(/sentry-2\s/);
   });
 
   it('casts a vote on chain from a proposal’s button', async () => {
@@ -204,5 +243,27 @@ describe('the local stack, driven through the console chat', { timeout: 180_000 
     expect(liquid).toBeGreaterThanOrEqual(1_000_000n - 10_000n);
     expect(liquid).toBeLessThan(BigInt(seen!) / 2n);
     expect(await control('/evidence')).toEqual({ evidence: [] });
+  });
+
+  it('told the whole walkthrough in at most 20 messages, each one named, no alert Beam caused itself', () => {
+    const posts = stack.messages().filter((m) => !m.updated);
+    const unnamed = posts.filter((m) => !MESSAGES.some((n) => n.title.test(m.title)));
+    expect(unnamed.map((m) => `[${m.id}] ${m.title}`)).toEqual([]);
+    for (const { name, title, count } of MESSAGES) {
+      expect(
+        posts.filter((m) => title.test(m.title)).map((m) => m.title),
+        name,
+      ).toHaveLength(count);
+    }
+    expect(posts.length).toBeLessThanOrEqual(MAX_MESSAGES);
+    // No alert about a blip (peers, RPC, lag, misses), a stray, or a node Beam was working on, even as an edit.
+    const everything = stack
+      .messages()
+      .map((m) => `${m.title}\n${m.body}`)
+      .join('\n');
+    expect(everything).not.toMatch(
+      /peers?\b.*\(threshold|RPC not answering|blocks behind|missed \d+ blocks|without the lease/,
+    );
+    expect(everything).not.toMatch(/\bnull\b|\bundefined\b|\bNaN\b|1970-01-01/);
   });
 });

@@ -73,7 +73,7 @@ describe('beam-pilot CLI', () => {
       .replace('home = "/home/gaia/.gaia"', `home = "${home}"`)
       .replace('rpc_url = "http://127.0.0.1:26657"', 'rpc_url = "http://127.0.0.1:9"')
       .replace('url = "https://beam.example.com"', 'url = "http://127.0.0.1:9"')
-      .replace('/etc/beam/enrollment-token', `${dir}/token`)
+      .replace('/var/lib/beam-pilot/enrollment-token', `${dir}/token`)
       .replace('/etc/beam/priv_validator_key.json', keyFile)
       .replace('/etc/beam/hot-mnemonic', `${dir}/hot`);
     const file = path.join(dir, 'env.toml');
@@ -97,13 +97,20 @@ describe('beam-pilot CLI', () => {
     expect(lines.at(-1)).toBe(`${lines.length - 1} problem(s)`);
   });
 
-  it('bundles into one file that runs on its own', async () => {
-    const { buildPilot } = await import('../../pilot/build.js');
-    const out = await buildPilot(path.join(dir, 'dist', 'beam-pilot.mjs'));
-    const r = await run(process.execPath, [out, 'version'], { timeout: 20_000 });
-    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
-    const help = await run(process.execPath, [out, 'start', '--help'], { timeout: 20_000 });
-    expect(help.stdout).toMatch(/leave the daemon as it is/);
+  // The bundle itself runs in release.test.ts (npm run release builds it).
+
+  it('init --systemd writes the daemon unit a stop timeout within daemon.stop_timeout_ms', async () => {
+    const file = path.join(dir, 'systemd.toml');
+    await fs.writeFile(file, EXAMPLE_CONFIG.replace('stop_timeout_ms = 10000', 'stop_timeout_ms = 7000'));
+    const units = path.join(dir, 'units');
+    const { code, out } = await cli('init', '--systemd', '--config', file, '--dir', units);
+    expect(code, out).toBe(0);
+    expect(out).toMatch(/systemctl daemon-reload/);
+    const dropIn = await fs.readFile(
+      path.join(units, 'gaiad.service.d', '50-beam-stop-timeout.conf'),
+      'utf8',
+    );
+    expect(dropIn).toMatch(/^\[Service\]\nTimeoutStopSec=7000ms\nSendSIGKILL=yes$/m);
   });
 
   it('grants prints the authz commands for the hot key', async () => {

@@ -6,6 +6,9 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Devnet, startDevnet } from '../../devnet/index.js';
 import { Pilot } from '../../pilot/agent.js';
+import { parseConfig } from '../../pilot/config.js';
+import { doctor } from '../../pilot/doctor.js';
+import { expectServes } from '../ops/refs.js';
 import { waitFor } from '../helpers/wait.js';
 import {
   daemonPid,
@@ -113,7 +116,11 @@ describe('pilot on a devnet validator (process mode)', () => {
   it('applies a config change touching only Beam keys', async () => {
     const file = path.join(devnet.info.nodes[0]!.home, 'config', 'config.toml');
     const before = (await fs.readFile(file, 'utf8')).split('\n');
-    const peer = `${devnet.info.nodes[2]!.cometNodeId}@${devnet.info.nodes[2]!.p2pAddress}`;
+    const id = devnet.info.nodes[2]!.cometNodeId;
+    const peer = `${id}@${devnet.info.nodes[2]!.p2pAddress}`;
+    // The devnet wrote peers of its own: Beam did not, so they stay (Beam's entry for a node replaces theirs).
+    const own = /^persistent_peers = "(.*)"$/m.exec(before.join('\n'))![1]!.split(',').filter(Boolean);
+    const peers = [...own.filter((e) => !e.startsWith(`${id}@`)), peer].join(',');
     commander.script('val-a').actions.push({
       id: 'cfg-1',
       issuedAt: Date.now(),
@@ -128,7 +135,7 @@ describe('pilot on a devnet validator (process mode)', () => {
     const after = (await fs.readFile(file, 'utf8')).split('\n');
     const changed = after.filter((l) => !before.includes(l));
     expect(changed.sort()).toEqual(
-      [`persistent_peers = "${peer}"`, 'pex = true', 'addr_book_strict = true'].sort(),
+      [`persistent_peers = "${peers}"`, 'pex = true', 'addr_book_strict = true'].sort(),
     );
     const removed = before.filter((l) => !after.includes(l));
     expect(removed.every((l) => /^(persistent_peers|pex|addr_book_strict) =/.test(l))).toBe(true);
@@ -187,9 +194,10 @@ describe('pilot on a devnet validator (process mode)', () => {
       expect(r.sockets!.inboundTotal).toBeGreaterThanOrEqual(40);
       expect(r.sockets!.distinctRemotes).toBeGreaterThanOrEqual(1);
       const metrics = await (await request(`${pilot.url}/metrics`)).body.text();
-      expect(metrics).toMatch(/^beam_pilot_flooded 1$/m);
-      expect(metrics).toMatch(/^beam_pilot_inbound_connections\{state="ESTABLISHED"\} \d+/m);
-      expect(metrics).toMatch(/^beam_pilot_height \d+/m);
+      // Every series carries the node's chain, name and role.
+      expect(metrics).toMatch(/^beam_pilot_flooded\{chain="[^"]+",node="val-a",role="validator"\} 1$/m);
+      expect(metrics).toMatch(/^beam_pilot_inbound_connections\{[^}]*state="ESTABLISHED"[^}]*\} \d+/m);
+      expect(metrics).toMatch(/^beam_pilot_height\{[^}]*\} \d+/m);
     } finally {
       for (const s of sockets) s.destroy();
     }
@@ -197,6 +205,42 @@ describe('pilot on a devnet validator (process mode)', () => {
     const status = (await (await request(`${pilot.url}/status`)).body.json()) as { node: string };
     expect(status.node).toBe('val-a');
     expect((await request(`${pilot.url}/healthz`)).statusCode).toBe(200);
+  });
+
+  it('serves every metric the shipped dashboard and alert rules use, with its labels', async () => {
+    await waitFor(() => commander.last('val-a')?.chain?.signingInfo, 'a report with signing info');
+    const text = await (await request(`${pilot.url}/metrics`)).body.text();
+    // A metric nobody fed yet (the signer histogram: this pilot runs in file mode) shows no series:
+    // its declared labels stand in, with the registry's default ones.
+    const declared = (family: string) => [
+      ...((pilot.metrics.registry.getSingleMetric(family) as unknown as { labelNames?: string[] })
+        ?.labelNames ?? []),
+      'chain',
+      'node',
+      'role',
+    ];
+    expect(expectServes('pilot', text, declared).length).toBeGreaterThan(10);
+    expect(text).toMatch(/^process_cpu_seconds_total\{[^}]*node="val-a"[^}]*\} /m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds\{/m);
+  });
+
+  it('refuses a node of another chain, at start and in doctor, naming both chain ids', async () => {
+    const chainId = devnet.info.chainId;
+    const stateDir = await fs.mkdtemp(path.join(dir, 'other-chain-'));
+    const file = path.join(stateDir, 'pilot.toml');
+    const text = (await fs.readFile(setup.file, 'utf8'))
+      .replace(`chain_id = "${chainId}"`, 'chain_id = "other-chain-1"')
+      .replace(/^state_dir = .*$/m, `state_dir = ${JSON.stringify(stateDir)}`)
+      .replace(/^listen = .*$/m, 'listen = "127.0.0.1:0"');
+    await fs.writeFile(file, text, { mode: 0o600 });
+    const other = await Pilot.create(
+      parseConfig(text, file),
+      (await import('pino')).pino({ level: 'silent' }),
+    );
+    const refusal = new RegExp(`runs chain "${chainId}".*not node\\.chain_id "other-chain-1"`);
+    await expect(other.start()).rejects.toThrow(refusal);
+    await other.close();
+    expect((await doctor(file)).some((line) => refusal.test(line))).toBe(true);
   });
 
   it('votes, delegates within the caps and withdraws through authz MsgExec with the hot key', async () => {

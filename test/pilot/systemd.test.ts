@@ -2,7 +2,10 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXAMPLE_CONFIG, parseConfig } from '../../pilot/config.js';
+import { systemdProblems } from '../../pilot/doctor-systemd.js';
 import { type Desired, SystemdSupervisor } from '../../pilot/supervisor.js';
+import { polkitPkla, polkitRules } from '../../pilot/systemd-files.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**
@@ -68,5 +71,44 @@ describe('systemd supervisor', () => {
     const calls = await fs.readFile(path.join(dir, 'calls.log'), 'utf8');
     expect(calls).toMatch(/^is-active --quiet gaiad\.service$/m);
     expect(calls).toMatch(/^stop gaiad\.service$/m);
+  });
+});
+
+describe('doctor in systemd mode', () => {
+  it("checks the daemon unit's TimeoutStopSec against stop_timeout_ms, and the polkit rule", async () => {
+    const cfg = parseConfig(EXAMPLE_CONFIG, 'pilot.toml');
+    const show = path.join(dir, 'systemctl-show');
+    const env = (polkitFiles: string[]) => ({ systemctl: show, polkitFiles, user: 'gaia' });
+    const script = (timeout: string) =>
+      fs.writeFile(
+        show,
+        `#!/bin/sh\n[ "$*" = "show -p TimeoutStopUSec --value gaiad.service" ] && echo "${timeout}"\n`,
+        {
+          mode: 0o755,
+        },
+      );
+    const rules = path.join(dir, '50-beam-pilot.rules');
+    const pkla = path.join(dir, '50-beam-pilot.pkla');
+
+    await script('1min 30s');
+    const problems = await systemdProblems(cfg, '/etc/beam/pilot.toml', env([rules, pkla]));
+    expect(problems).toEqual([
+      'gaiad.service stops with TimeoutStopSec=1min 30s, longer than daemon.stop_timeout_ms 10000: a fencing pilot would wait that long for systemctl stop: run beam-pilot init --systemd --config /etc/beam/pilot.toml as root (it writes TimeoutStopSec=10000ms into a drop-in), then systemctl daemon-reload',
+      expect.stringMatching(
+        /^polkit: no rule lets gaia start, stop, restart and kill gaiad\.service .*install\.sh/,
+      ),
+    ]);
+
+    await script('10s');
+    await fs.writeFile(rules, polkitRules('gaia', 'gaiad.service').replace(',"kill"', ''));
+    expect(await systemdProblems(cfg, 'c', env([rules, pkla]))).toEqual([
+      expect.stringMatching(/^polkit: .*50-beam-pilot\.rules does not name verb kill \(checked for gaia/),
+    ]);
+    await fs.writeFile(rules, polkitRules('gaia', 'gaiad.service'));
+    expect(await systemdProblems(cfg, 'c', env([rules, pkla]))).toEqual([]);
+    // Ubuntu 22.04's polkit: a .pkla does.
+    await fs.rm(rules);
+    await fs.writeFile(pkla, polkitPkla('gaia'));
+    expect(await systemdProblems(cfg, 'c', env([rules, pkla]))).toEqual([]);
   });
 });

@@ -7,12 +7,13 @@ import type { Action } from '../../protocol/index.js';
 import { type AllowContext, refusal } from '../../pilot/allowlist.js';
 import { type ConfigError, EXAMPLE_CONFIG, parseConfig } from '../../pilot/config.js';
 import { Custody, generateCometKey, raisedSignState } from '../../pilot/custody.js';
+import { countFee, feePerTx, feesOn } from '../../pilot/fees.js';
 import { parseMeminfo } from '../../pilot/host.js';
 import { ActionLedger } from '../../pilot/ledger.js';
 import { LeaseClock, shouldFence } from '../../pilot/lease.js';
 import { decodeAddress, parseProcNetTcp, summarizeInbound } from '../../pilot/procnet.js';
 import { backoffDelay } from '../../pilot/reporter.js';
-import { StateStore } from '../../pilot/state.js';
+import { type PilotState, StateStore } from '../../pilot/state.js';
 import { editToml, patchEdits } from '../../pilot/toml-edit.js';
 import { grantCommands } from '../../pilot/grants.js';
 import { planStandalone } from '../../pilot/standalone.js';
@@ -188,6 +189,25 @@ describe('config', () => {
     }
     expect(() => parseConfig('x = [', 'broken.toml')).toThrow(/not valid TOML/);
   });
+
+  it('proves the EC2 instance only with identity = "ec2", which takes the instance id from the document', () => {
+    const cfg = parseConfig(EXAMPLE_CONFIG, 'example.toml');
+    expect(cfg.node).toMatchObject({ identity: 'none', imds_url: 'http://169.254.169.254' });
+    expect(cfg.limits.max_fee_per_day).toBeUndefined(); // 20 transactions a day at gas_limit × gas_price
+    const ec2 = EXAMPLE_CONFIG.replace('identity = "none"', 'identity = "ec2"');
+    expect(parseConfig(ec2, 'ec2.toml').node.identity).toBe('ec2');
+    expect(() =>
+      parseConfig(
+        ec2.replace('# instance_id = "i-0123456789abcdef0"', 'instance_id = "i-0123456789abcdef0"'),
+        'both.toml',
+      ),
+    ).toThrow(
+      /node\.instance_id: remove it: with identity = "ec2" the instance id comes from the identity document/,
+    );
+    expect(() =>
+      parseConfig(EXAMPLE_CONFIG.replace('identity = "none"', 'identity = "aws"'), 'x.toml'),
+    ).toThrow(/node\.identity/);
+  });
 });
 
 describe('key custody files', () => {
@@ -316,6 +336,10 @@ describe('action ledger, allow-list, lease', () => {
       delegatedToday: 100n,
       allowVotes: true,
       allowWithdraw: false,
+      allowUpgrade: false,
+      feePerTx: 10_000n,
+      maxFeePerDay: 30_000n,
+      feesToday: 0n,
     };
     const delegate = (amount: string, denom = 'ubeam'): Action => ({
       id: 'd',
@@ -334,6 +358,32 @@ describe('action ledger, allow-list, lease', () => {
       /validator/,
     );
     expect(refusal(vote, ctx)).toBeNull();
+    const upgrade: Action = { id: 'u', issuedAt: 1, type: 'rollback-pilot', version: '0.1.0' };
+    expect(refusal(upgrade, ctx)).toMatch(/limits\.allow_upgrade/);
+    expect(refusal(upgrade, { ...ctx, allowUpgrade: true })).toBeNull();
+    // The hot key's fees: a transaction that would take the day over limits.max_fee_per_day is refused.
+    expect(refusal(vote, { ...ctx, feesToday: 20_000n })).toBeNull();
+    expect(refusal(vote, { ...ctx, feesToday: 20_001n })).toMatch(
+      /fee 10000 would exceed limits\.max_fee_per_day 30000 \(already 20001 today\)/,
+    );
+    expect(refusal(delegate('50'), { ...ctx, feesToday: 25_000n })).toMatch(/max_fee_per_day/);
+  });
+
+  it('prices a transaction as cosmjs does and counts fees per UTC day', () => {
+    expect(feePerTx('0.025uatom', 400_000)).toEqual({ amount: 10_000n, denom: 'uatom' });
+    expect(feePerTx('0.0025ubeam', 200_001)).toEqual({ amount: 501n, denom: 'ubeam' }); // rounded up
+    expect(feePerTx('1ibc/27394FB092D2ECCD56123C74F36E4C1F926001CEADA9CA97EA622B25F41E5EB2', 3)).toEqual({
+      amount: 3n,
+      denom: 'ibc/27394FB092D2ECCD56123C74F36E4C1F926001CEADA9CA97EA622B25F41E5EB2',
+    });
+    const state = { feesSpent: null } as unknown as PilotState;
+    const day = Date.UTC(2026, 0, 5, 23, 0);
+    countFee(state, 10_000n, day);
+    countFee(state, 10_000n, day + 30 * 60_000);
+    expect(feesOn(state, '2026-01-05')).toBe(20_000n);
+    countFee(state, 10_000n, day + 2 * 3_600_000); // the next UTC day starts from zero
+    expect(feesOn(state, '2026-01-06')).toBe(10_000n);
+    expect(feesOn(state, '2026-01-05')).toBe(0n);
   });
 
   it('counts the lease on the monotonic clock from the send time, minus the margin', () => {

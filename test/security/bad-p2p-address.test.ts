@@ -1,5 +1,5 @@
 /**
- * Finding: a sentry enrolled with the fleet token (auto-approved) and the p2p address
+ * Finding: a sentry enrolled with the fleet token (then auto-approved) and the p2p address
  * `203.0.113.9:26656 x` made every validator's reply fail the pilot's schema (nothing executed, no
  * lease grant seen); with `203.0.113.9:99999` the address reached every validator's
  * persistent_peers and CometBFT refused to start.
@@ -15,8 +15,9 @@ import {
   enrollApproved,
   enrollRequest,
   makeCommander,
+  refusalSamples,
   sendReport,
-  snapshot,
+  snapshotBesideRefusals,
   startDynalite,
   type TestCommander,
 } from '../commander/helpers.js';
@@ -32,7 +33,7 @@ let c: TestCommander;
 
 beforeAll(async () => {
   db = await startDynalite();
-  c = await makeCommander(db.endpoint, { autoApprove: { roles: ['sentry'], requireInstanceId: true } });
+  c = await makeCommander(db.endpoint, { autoApprove: { roles: ['sentry'] } });
 });
 afterAll(async () => {
   await db?.close();
@@ -50,7 +51,7 @@ const sentry = (name: string, p2pAddress: string, i: number) =>
 
 describe('a bad p2p address from an enrolling sentry', () => {
   it('is refused at enrollment with a 400 naming p2pAddress and the fix; nothing is written', async () => {
-    const before = await snapshot(c);
+    const before = await snapshotBesideRefusals(c);
     const cases: [string, RegExp][] = [
       [SPACED, /^p2pAddress: "203\.0\.113\.9:26656 x" contains a space or control character: use host:port/],
       [OUT_OF_RANGE, /^p2pAddress: port "99999" is not a port: use a number from 1 to 65535/],
@@ -60,15 +61,17 @@ describe('a bad p2p address from an enrolling sentry', () => {
       ['2001:db8::9:26656', /^p2pAddress: host "2001:db8::9" has a colon: an IPv6 host goes in brackets/],
     ];
     for (const [i, [address, detail]] of cases.entries()) {
-      attack(`an auto-approved sentry enrolls with p2pAddress ${JSON.stringify(address)}`);
+      attack(`a sentry enrolls with p2pAddress ${JSON.stringify(address)}`);
       const reply = await enroll(c, sentry(`evil-${i}`, address, i));
       expect(reply.status, address).toBe(400);
       expect(reply.body.error).toBe('invalid enroll request');
       expect(reply.body.detail, address).toMatch(detail);
     }
-    expect(await snapshot(c)).toBe(before);
-    // The same sentry with a good address is welcome.
-    expect((await enroll(c, sentry('sentry-ok', '203.0.113.9:26656', 7))).status).toBe(200);
+    // Nothing is written but the sampled refusal: one audit item, its count rewritten after the minute.
+    expect(await snapshotBesideRefusals(c)).toBe(before);
+    expect(await refusalSamples(c)).toEqual(['malformed ×1']);
+    // The same sentry with a good address is welcome (approved by a person: it proves no instance).
+    await enrollApproved(c, sentry('sentry-ok', '203.0.113.9:26656', 7));
   });
 
   it('one that slipped in before the check never reaches a validator: not in its config, not in its reply', async () => {

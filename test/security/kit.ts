@@ -33,7 +33,7 @@ export function capturingLog(): { log: pino.Logger; messages: () => string[] } {
 
 /**
  * The self-hosted commander on loopback, on the real clock (pilots sign with theirs), embedded
- * dynalite in `dir`, auto-approving sentries; its tick is left to the test (`runTick(deps)`).
+ * dynalite in `dir`; nodes wait for approval (approveOnEnrollment); its tick is left to the test.
  */
 export async function servedCommander(dir: string): Promise<RunningCommander> {
   process.env.BEAM_LOG_LEVEL ??= 'warn';
@@ -43,7 +43,7 @@ export async function servedCommander(dir: string): Promise<RunningCommander> {
     tick: '0 0 1 1 *',
     settings: {
       enrollmentToken: TOKEN,
-      autoApprove: { roles: ['sentry'] },
+      enrollRetryMs: 200,
       chat: [{ platform: 'console', chat: 'ops' }],
     },
   });

@@ -16,6 +16,7 @@ import type { RunningCommander } from '../../commander/server/serve.js';
 import { HEADER_SIGNATURE, HEADER_TIMESTAMP, replyHeaders } from '../../protocol/index.js';
 import { waitFor } from '../helpers/wait.js';
 import { enrollRequest, OPERATOR } from '../commander/helpers.js';
+import { approveOnEnrollment } from '../helpers/approve.js';
 import { attack, type PilotWorld, pilotWorld, servedCommander } from './kit.js';
 
 type Reply = { status: number; headers: Record<string, string>; body: string };
@@ -104,16 +105,21 @@ beforeAll(async () => {
   mitm = new ManInTheMiddle(commander.url);
   await mitm.start();
   world = await pilotWorld('sentry-1', mitm.url, { instanceId: 'i-sentry-1' });
+  await approveOnEnrollment(commander.deps, ['sentry-1']);
   await waitFor(() => world.pilot.status().lastAcceptedAt, 'sentry-1 reporting through the proxy');
-  // The attacker's own sentry, enrolled with the stolen token: a node secret, just not sentry-1's.
-  const enrolled = await request(`${commander.url}/v1/pilot/enroll`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(
-      enrollRequest({ name: 'evil-1', role: 'sentry', instanceId: 'i-evil', claim: 'e'.repeat(64) }),
-    ),
-  });
-  attackerSecret = ((await enrolled.body.json()) as { secret: string }).secret;
+  // A node of the fleet the attacker controls (approved once, e.g. a sentry it took over): a node
+  // secret, just not sentry-1's.
+  const enrollEvil = () =>
+    request(`${commander.url}/v1/pilot/enroll`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(
+        enrollRequest({ name: 'evil-1', role: 'sentry', instanceId: 'i-evil', claim: 'e'.repeat(64) }),
+      ),
+    }).then((r) => r.body.json() as Promise<{ secret?: string }>);
+  await enrollEvil();
+  await approveOnEnrollment(commander.deps, ['evil-1']);
+  attackerSecret = (await enrollEvil()).secret as string;
 });
 afterAll(async () => {
   await world?.stop();

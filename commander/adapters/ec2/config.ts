@@ -1,5 +1,5 @@
 // How the commander reaches EC2: a config section (self-hosted) or environment variables (Lambda).
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeZodError } from '../../../protocol/index.js';
 import { Ec2Cloud } from './ec2-cloud.js';
 

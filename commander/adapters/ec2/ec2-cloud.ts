@@ -5,6 +5,7 @@ import {
   type Address,
   AllocateAddressCommand,
   AssociateAddressCommand,
+  CreateTagsCommand,
   DescribeAddressesCommand,
   DescribeInstancesCommand,
   EC2Client,
@@ -14,7 +15,7 @@ import {
   type Tag,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { toCloudError } from './errors.js';
 import {
   BEAM_TAGS,
@@ -92,6 +93,25 @@ function toManaged(address: Address): ManagedAddress {
   };
 }
 
+/**
+ * Beam rotates and terminates only the instance tagged `beam:node=<node>`: the commander writes that
+ * tag when it approves an enrollment proven by the instance's identity document, so a name that only
+ * claimed an instance id (anyone holding the fleet token can claim one) never reaches it.
+ */
+function boundTo(instance: SentryInstance, node: string, verb: string): void {
+  if (instance.node === node) return;
+  const found =
+    instance.node === undefined
+      ? `carries no ${BEAM_TAGS.node} tag`
+      : `is tagged ${BEAM_TAGS.node}=${instance.node}`;
+  throw new CloudError(
+    'refused',
+    `Refusing to ${verb} ${instance.instanceId}: it ${found}, not ${BEAM_TAGS.node}=${node}. Beam tags an ` +
+      `instance when it approves an enrollment proven by its identity document; if ${node} really runs ` +
+      `there, re-enroll it with identity = "ec2" (or tag the instance ${BEAM_TAGS.node}=${node} by hand)`,
+  );
+}
+
 export class Ec2Cloud implements CloudPort {
   readonly region: string;
   private readonly client: EC2Client;
@@ -122,6 +142,32 @@ export class Ec2Cloud implements CloudPort {
     this.client.destroy();
   }
 
+  async describeInstance(instanceId: string): Promise<SentryInstance | undefined> {
+    try {
+      const [instance] = await this.describeInstances({ InstanceIds: [instanceId] });
+      return instance;
+    } catch (error) {
+      if (error instanceof CloudError && error.kind === 'not-found') return undefined;
+      throw error;
+    }
+  }
+
+  async bindSentry(fleet: string, instanceId: string, node: string): Promise<void> {
+    const instance = await this.ownedSentry(fleet, instanceId, 'bind');
+    if (instance.node === node) return;
+    if (instance.node !== undefined) {
+      throw new CloudError(
+        'refused',
+        `Instance ${instanceId} is tagged ${BEAM_TAGS.node}=${instance.node}: it is bound to that sentry, not ${node}`,
+      );
+    }
+    await this.call('CreateTags', (ec2) =>
+      ec2.send(
+        new CreateTagsCommand({ Resources: [instanceId], Tags: [{ Key: BEAM_TAGS.node, Value: node }] }),
+      ),
+    );
+  }
+
   async describeSentries(fleet: string): Promise<SentryInstance[]> {
     return this.describeInstances({ Filters: [...fleetFilters(fleet), tagFilter(BEAM_TAGS.role, 'sentry')] });
   }
@@ -132,16 +178,11 @@ export class Ec2Cloud implements CloudPort {
 
   async rotateAddress({ fleet, node, instanceId, opKey }: RotateAddressRequest): Promise<RotationResult> {
     const instance = await this.ownedSentry(fleet, instanceId, 'rotate the address of');
+    boundTo(instance, node, 'rotate the address of');
     if (instance.state !== 'running' && instance.state !== 'pending') {
       throw new CloudError(
         'conflict',
         `Sentry ${instanceId} is ${instance.state}: its address cannot be rotated`,
-      );
-    }
-    if (instance.node !== undefined && instance.node !== node) {
-      throw new CloudError(
-        'refused',
-        `Instance ${instanceId} is sentry ${instance.node}, not ${node}: check which instance ${node} runs on`,
       );
     }
     const [onInstance] = await this.describeAddresses([{ Name: 'instance-id', Values: [instanceId] }]);
@@ -191,14 +232,9 @@ export class Ec2Cloud implements CloudPort {
     await this.release(allocationId);
   }
 
-  async terminateSentry(fleet: string, instanceId: string, node?: string): Promise<TerminateResult> {
+  async terminateSentry(fleet: string, instanceId: string, node: string): Promise<TerminateResult> {
     const instance = await this.ownedSentry(fleet, instanceId, 'terminate');
-    if (node !== undefined && instance.node !== undefined && instance.node !== node) {
-      throw new CloudError(
-        'refused',
-        `Instance ${instanceId} is sentry ${instance.node}, not ${node}: check which instance ${node} runs on`,
-      );
-    }
+    boundTo(instance, node, 'terminate');
     const attached = (await this.listAddresses(fleet)).filter((a) => a.instanceId === instanceId);
     let previousState = instance.state;
     let currentState = instance.state;

@@ -69,13 +69,23 @@ export interface TerminateResult {
 }
 
 export interface CloudPort {
+  /** The region of the fleet: the only one whose instances may enroll with an identity document. */
+  readonly region: string;
+  /** Any instance of the region by id, whatever its tags; undefined when EC2 does not know it. */
+  describeInstance(instanceId: string): Promise<SentryInstance | undefined>;
+  /**
+   * Tags a Beam-managed sentry of the fleet `beam:node=<node>` (the only tag key it writes): the
+   * binding that rotations and terminations require. Refuses an instance already tagged for another
+   * node. Idempotent.
+   */
+  bindSentry(fleet: string, instanceId: string, node: string): Promise<void>;
   /** Beam-managed sentries of the fleet (`beam:role=sentry`, `beam:managed=true`, `beam:fleet`), any state. */
   describeSentries(fleet: string): Promise<SentryInstance[]>;
   /** Elastic IPs tagged `beam:managed=true` of the fleet. */
   listAddresses(fleet: string): Promise<ManagedAddress[]>;
   /**
    * Gives the sentry a fresh Elastic IP: allocate (tagged with the op), associate, release the old
-   * Beam address. Idempotent per `opKey`: a retry after any failure converges on exactly one Beam
+   * Beam address. Only for an instance tagged `beam:node=<node>` (bindSentry). Idempotent per `opKey`: a retry after any failure converges on exactly one Beam
    * address associated to the instance and none leaked. The caller runs one rotation per node at a
    * time: leftovers are found by the node's `beam:node` tag.
    */
@@ -85,10 +95,11 @@ export interface CloudPort {
   /**
    * Terminates a Beam-managed sentry of the fleet (its autoscaling group replaces it) and releases its
    * Beam addresses once EC2 has disassociated them; refuses other instances. A repeat releases what
-   * the first call could not yet. With `node`, an instance whose `beam:node` tag names another sentry is
-   * refused (a registry entry pointing at the wrong instance never terminates a healthy one).
+   * the first call could not yet. Only an instance tagged `beam:node=<node>` is terminated: a registry
+   * entry pointing at another instance (an enrollment that only claimed an instance id) never
+   * terminates it.
    */
-  terminateSentry(fleet: string, instanceId: string, node?: string): Promise<TerminateResult>;
+  terminateSentry(fleet: string, instanceId: string, node: string): Promise<TerminateResult>;
 }
 
 export type CloudErrorKind =

@@ -82,7 +82,12 @@ export class StoreChatAudit implements AuditLog {
 
   async record(entry: ChatAuditEntry): Promise<void> {
     const sk = `${new Date(entry.at).toISOString()}#${Math.random().toString(36).slice(2, 10)}`;
-    await this.store.put({ pk: 'CHATAUDIT', sk }, 'chat-audit', entry, null, entry.at + 90 * DAY_MS);
+    await this.put(sk, entry, null);
+  }
+
+  /** An entry under a key of the caller's (which sorts by time), rewritten as it grows (`expected`). */
+  put(sk: string, entry: ChatAuditEntry, expected: number | null): Promise<number> {
+    return this.store.put({ pk: 'CHATAUDIT', sk }, 'chat-audit', entry, expected, entry.at + 90 * DAY_MS);
   }
 
   async list(limit: number): Promise<ChatAuditEntry[]> {

@@ -1,5 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient, DynamoDBDocumentClient } from './sdk.js';
 
 /** The one method of the document client the store uses, so a counting wrapper can stand in. */
 export interface DocSender {
@@ -7,9 +6,18 @@ export interface DocSender {
   send(command: any): Promise<any>;
 }
 
-/** Counts every store round trip: tests and the bench assert the cost of a report with it. */
+/** A conditional write lost to another writer: the optimistic locking working, not a store fault. */
+export function isConditionFailure(error: unknown): boolean {
+  return (error as Error)?.name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * Counts every store round trip (tests and the bench assert the cost of a report with it) and the
+ * ones that failed other than by a lost condition (the commander's metrics report those).
+ */
 export class CountingSender implements DocSender {
   calls = 0;
+  errors = 0;
   readonly byCommand = new Map<string, number>();
   constructor(private readonly inner: DocSender) {}
 
@@ -18,11 +26,15 @@ export class CountingSender implements DocSender {
     this.calls += 1;
     const name = String(command?.constructor?.name ?? 'unknown');
     this.byCommand.set(name, (this.byCommand.get(name) ?? 0) + 1);
-    return this.inner.send(command);
+    return this.inner.send(command).catch((error: unknown) => {
+      if (!isConditionFailure(error)) this.errors += 1;
+      throw error;
+    });
   }
 
   reset(): void {
     this.calls = 0;
+    this.errors = 0;
     this.byCommand.clear();
   }
 }

@@ -1,31 +1,40 @@
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, ScanCommand } from './sdk.js';
 import type { Lease } from '../../../protocol/index.js';
 import type { MessageRef } from '../../../bots/model.js';
-import type { AlertRecord } from '../../domain/alerts.js';
+import type { AlertRecord } from '../../alerting/alerts.js';
 import type { NodeRecord } from '../../domain/registry.js';
-import type { DocSender } from './client.js';
+import type { SealedSecret, SecretBox } from '../secrets/box.js';
+import { type DocSender, isConditionFailure } from './client.js';
 
 /**
  * Single-table layout (pk / sk):
  *   NODE / <nodeId>                 node record (registry, last report, queued actions, desired config)
- *   SECRET / <nodeId>               the node's HMAC secret (never listed with nodes)
+ *   SECRET / <nodeId>               the node's HMAC secret, sealed (never listed with nodes)
+ *   INSTANCE / <instanceId>         the node name a verified instance is bound to, for good
+ *   CONFIG / enrollment-token       sha256 of the rotated fleet enrollment token (chat `token rotate`)
  *   LEASE#<chainId> / <validator>   signing lease
  *   FAILOVER / <chainId>#<validator>  failover state of one validator key (lease, facts, operation)
  *   ALERT / <key>                   alert (ttl once resolved)
+ *   ALERTING / STATE, ALERTING / PIN  alerting's graces and digest totals; the pinned status message
  *   MSG / <subject>                 message refs of a chat subject, per destination (ttl)
  *   AUDIT / <time>#<random>         application audit entry (ttl)
  *   CHATAUDIT / <time>#<random>     chat command/click audit entry (ttl)
  *   TICK / TICK                     tick heartbeat
  *   GOVERNANCE / <chainId>          governance state of one chain (proposals, votes, auto-bond)
+ *   CHAIN / <chainId>               a chain's registry facts (`beam-commander chain add`)
  *   INTERACTION / <id>, OPERATION / <id>, PROPOSAL#<chainId> / <id>: generic items (ttl optional)
  * Every item carries `type` and `version`; writes are single-item puts conditioned on `version`.
  */
 export const KEYS = {
   node: (id: string) => ({ pk: 'NODE', sk: id }),
   secret: (id: string) => ({ pk: 'SECRET', sk: id }),
+  instance: (instanceId: string) => ({ pk: 'INSTANCE', sk: instanceId }),
+  enrollmentToken: () => ({ pk: 'CONFIG', sk: 'enrollment-token' }),
   lease: (chainId: string, validator: string) => ({ pk: `LEASE#${chainId}`, sk: validator }),
   failover: (chainId: string, validator: string) => ({ pk: 'FAILOVER', sk: `${chainId}#${validator}` }),
   alert: (key: string) => ({ pk: 'ALERT', sk: key }),
+  alerting: () => ({ pk: 'ALERTING', sk: 'STATE' }),
+  statusPin: () => ({ pk: 'ALERTING', sk: 'PIN' }),
   messageRefs: (subject: string) => ({ pk: 'MSG', sk: subject }),
   tick: () => ({ pk: 'TICK', sk: 'TICK' }),
   audit: (sk: string) => ({ pk: 'AUDIT', sk }),
@@ -33,6 +42,7 @@ export const KEYS = {
   operation: (id: string) => ({ pk: 'OPERATION', sk: id }),
   proposal: (chainId: string, id: string) => ({ pk: `PROPOSAL#${chainId}`, sk: id }),
   governance: (chainId: string) => ({ pk: 'GOVERNANCE', sk: chainId }),
+  chain: (chainId: string) => ({ pk: 'CHAIN', sk: chainId }),
 } as const;
 
 export type Key = { pk: string; sk: string };
@@ -49,6 +59,8 @@ export interface AuditEntry {
   target: string | null;
   outcome: 'ok' | 'denied' | 'failed';
   detail: string | null;
+  /** How many events the entry stands for, when it samples many (refused anonymous requests). */
+  count?: number;
 }
 
 export interface StoredMessageRefs {
@@ -72,19 +84,32 @@ function strip<T>(item: Record<string, unknown>): Versioned<T> {
   return { value: value as T, version: Number(item.version ?? 0) };
 }
 
-function isConditionFailure(error: unknown): boolean {
-  return (error as Error)?.name === 'ConditionalCheckFailedException';
-}
-
 export interface StoreOptions {
   tableName: string;
   /** The store's clock for TTL checks; tests inject a fake one. */
   now?: () => number;
+  /** Seals node secrets at rest; a store without it cannot read or write them. */
+  secrets?: SecretBox;
+}
+
+/** A SECRET item: sealed, or plaintext as written before secrets were sealed (migrated on read). */
+interface SecretItem {
+  nodeId: string;
+  sealed?: SealedSecret;
+  secret?: string;
+}
+
+/** The stored fleet enrollment token after a rotation: its hash only, never the token. */
+export interface StoredEnrollmentToken {
+  sha256: string;
+  rotatedAt: number;
+  rotatedBy: string;
 }
 
 export class Store {
   readonly tableName: string;
   private readonly now: () => number;
+  private readonly box: SecretBox | undefined;
 
   constructor(
     private readonly db: DocSender,
@@ -92,6 +117,13 @@ export class Store {
   ) {
     this.tableName = options.tableName;
     this.now = options.now ?? Date.now;
+    this.box = options.secrets;
+  }
+
+  private secretBox(): SecretBox {
+    if (!this.box)
+      throw new Error('this store was opened without a secret box: node secrets are out of reach');
+    return this.box;
   }
 
   /** dynalite never deletes expired items: a passed ttl reads as absent everywhere. */
@@ -231,22 +263,64 @@ export class Store {
       return item?.value ?? null;
     });
     await withRetry(async () => {
-      const secret = await this.get<{ nodeId: string; secret: string }>(KEYS.secret(nodeId));
+      const secret = await this.get<SecretItem>(KEYS.secret(nodeId));
       if (secret) await this.put(KEYS.secret(nodeId), 'node-secret', secret.value, secret.version, expiredAt);
     });
     return node;
   }
   async getSecret(nodeId: string): Promise<string | null> {
-    const item = await this.get<{ secret: string }>(KEYS.secret(nodeId));
-    return item?.value.secret ?? null;
+    return this.openSecret(nodeId, await this.get(KEYS.secret(nodeId)));
   }
-  /** Written once per node at approval; a second approval keeps the first secret. */
-  async putSecretOnce(nodeId: string, secret: string): Promise<void> {
+  /**
+   * The plaintext of a SECRET item read by `get` or `getMany`. A plaintext item written before secrets
+   * were sealed is sealed and written back first (once; a concurrent writer's version wins).
+   */
+  async openSecret(nodeId: string, item: Versioned<unknown> | null): Promise<string | null> {
+    const value = item?.value as SecretItem | undefined;
+    if (!item || !value) return null;
+    if (value.sealed) return this.secretBox().open(nodeId, value.sealed);
+    if (typeof value.secret !== 'string') return null;
+    const sealed = await this.secretBox().seal(nodeId, value.secret);
     try {
-      await this.put(KEYS.secret(nodeId), 'node-secret', { nodeId, secret }, null);
+      await this.put(KEYS.secret(nodeId), 'node-secret', { nodeId, sealed }, item.version);
     } catch (error) {
       if (!(error instanceof VersionConflict)) throw error;
     }
+    return value.secret;
+  }
+  /** Written once per node at approval, sealed; a second approval keeps the first secret. */
+  async putSecretOnce(nodeId: string, secret: string): Promise<void> {
+    const sealed = await this.secretBox().seal(nodeId, secret);
+    try {
+      await this.put(KEYS.secret(nodeId), 'node-secret', { nodeId, sealed }, null);
+    } catch (error) {
+      if (!(error instanceof VersionConflict)) throw error;
+    }
+  }
+  /**
+   * Binds a verified instance to a node name for good (a conditional create): returns the name it is
+   * bound to, which is `node` unless another name got there first.
+   */
+  async bindInstance(instanceId: string, node: string): Promise<string> {
+    try {
+      await this.put(
+        KEYS.instance(instanceId),
+        'instance-binding',
+        { instanceId, node, boundAt: this.now() },
+        null,
+      );
+      return node;
+    } catch (error) {
+      if (!(error instanceof VersionConflict)) throw error;
+      const bound = await this.get<{ node: string }>(KEYS.instance(instanceId));
+      return bound?.value.node ?? node;
+    }
+  }
+  getEnrollmentToken() {
+    return this.get<StoredEnrollmentToken>(KEYS.enrollmentToken());
+  }
+  putEnrollmentToken(token: StoredEnrollmentToken, expected: number | null) {
+    return this.put(KEYS.enrollmentToken(), 'enrollment-token', token, expected);
   }
   listAlerts() {
     return this.query<AlertRecord>('ALERT');
@@ -291,7 +365,11 @@ export class Store {
   }
   async appendAudit(entry: AuditEntry): Promise<void> {
     const sk = `${new Date(entry.at).toISOString()}#${Math.random().toString(36).slice(2, 10)}`;
-    await this.put(KEYS.audit(sk), 'audit', entry, null, entry.at + 90 * DAY_S * 1000);
+    await this.putAudit(sk, entry, null);
+  }
+  /** An audit entry under a key of the caller's (which sorts by time), rewritten as it grows (`expected`). */
+  putAudit(sk: string, entry: AuditEntry, expected: number | null): Promise<number> {
+    return this.put(KEYS.audit(sk), 'audit', entry, expected, entry.at + 90 * DAY_S * 1000);
   }
   async listAudit(limit: number): Promise<AuditEntry[]> {
     return (await this.query<AuditEntry>('AUDIT', { limit, newestFirst: true })).map((v) => v.value);

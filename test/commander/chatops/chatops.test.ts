@@ -105,7 +105,11 @@ describe('command parser', () => {
       ok: false,
       usage: 'mute <alert|node> <duration>',
     });
-    expect(parseCommand('status now')).toMatchObject({ ok: false, error: 'status: unexpected "now"' });
+    expect(parseCommand('status now')).toMatchObject({
+      ok: false,
+      error: 'status: pin: use `status`, `status pin` or `status unpin` (got "now")',
+    });
+    expect(parseCommand('status pin now')).toMatchObject({ ok: false, error: 'status: unexpected "now"' });
     expect(parseCommand('fialover')).toMatchObject({ ok: false });
     expect(!parseCommand('fialover').ok && (parseCommand('fialover') as { error: string }).error).toContain(
       'Did you mean `failover`?',

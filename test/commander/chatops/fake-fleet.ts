@@ -30,6 +30,13 @@ export class FakeFleet implements FleetOps {
   async fleetStatus() {
     return this.status;
   }
+  async pinStatus(request: { status: FleetStatus; by: Actor }) {
+    this.record('pinStatus', { by: request.by });
+    return { subject: 'status:pinned', pinnedBy: `console:${request.by.userId}` };
+  }
+  async unpinStatus(request: { by: Actor }) {
+    return this.record('unpinStatus', request);
+  }
   async listNodes() {
     return this.status.nodes;
   }
@@ -78,6 +85,13 @@ export class FakeFleet implements FleetOps {
   }
   async removeNode(request: { node: string; by: Actor }) {
     return this.record('removeNode', request);
+  }
+  async upgradePilots(request: { version: string; by: Actor }) {
+    return this.record('upgradePilots', request);
+  }
+  async rotateEnrollmentToken(request: { by: Actor }) {
+    this.record('rotateEnrollmentToken', request);
+    return { token: 'f'.repeat(64) };
   }
   async bondPreview() {
     return {

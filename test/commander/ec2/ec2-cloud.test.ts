@@ -291,7 +291,19 @@ describe('rotateAddress', () => {
       cloud().rotateAddress({ fleet: FLEET, node: 'sentry-a', instanceId: b.instanceId, opKey: 'op-1' }),
     );
     expect(mismatch.kind).toBe('refused');
-    expect(mismatch.message).toContain('is sentry sentry-b, not sentry-a');
+    expect(mismatch.message).toContain('is tagged beam:node=sentry-b, not beam:node=sentry-a');
+    // An instance no approval bound to a node (no beam:node tag) is never rotated.
+    const unbound = emulator.addInstance({
+      name: 'fresh',
+      tags: { 'beam:role': 'sentry', 'beam:managed': 'true', 'beam:fleet': FLEET },
+    });
+    const refused = await cloudError(
+      cloud().rotateAddress({ fleet: FLEET, node: 'fresh', instanceId: unbound.instanceId, opKey: 'op-1' }),
+    );
+    expect(refused).toMatchObject({
+      kind: 'refused',
+      message: expect.stringContaining('carries no beam:node tag, not beam:node=fresh'),
+    });
     expect(emulator.addresses()).toEqual([]);
   });
 
@@ -393,7 +405,7 @@ describe('terminateSentry', () => {
     const untagged = emulator.addInstance({ name: 'web' });
     const ec2 = cloud();
     for (const id of [validator.instanceId, untagged.instanceId]) {
-      const refused = await cloudError(ec2.terminateSentry(FLEET, id));
+      const refused = await cloudError(ec2.terminateSentry(FLEET, id, 'sentry-a'));
       expect(refused.kind).toBe('refused');
       expect(refused.message).toContain(`Refusing to terminate ${id}`);
     }
@@ -401,7 +413,7 @@ describe('terminateSentry', () => {
     const wrong = await cloudError(ec2.terminateSentry(FLEET, a.instanceId, 'sentry-b'));
     expect(wrong).toMatchObject({
       kind: 'refused',
-      message: expect.stringContaining('is sentry sentry-a, not sentry-b'),
+      message: expect.stringContaining('is tagged beam:node=sentry-a, not beam:node=sentry-b'),
     });
     expect(emulator.requests().filter((r) => r.action === 'TerminateInstances')).toEqual([]);
 
@@ -420,11 +432,49 @@ describe('terminateSentry', () => {
     expect(emulator.addresses()).toEqual([]);
     await emulator.idle();
     expect(replaced).toEqual([a.instanceId]);
-    expect((await ec2.terminateSentry(FLEET, a.instanceId)).currentState).toBe('terminated');
+    expect((await ec2.terminateSentry(FLEET, a.instanceId, 'sentry-a')).currentState).toBe('terminated');
     expect(emulator.requests().filter((r) => r.action === 'TerminateInstances')).toHaveLength(1);
 
-    const missing = await cloudError(ec2.terminateSentry(FLEET, 'i-0000000000000dead'));
+    const missing = await cloudError(ec2.terminateSentry(FLEET, 'i-0000000000000dead', 'sentry-a'));
     expect(missing.kind).toBe('not-found');
+  });
+});
+
+describe('describeInstance and bindSentry', () => {
+  it('tags a managed sentry beam:node once, with that one tag key, and never rebinds it', async () => {
+    const fresh = emulator.addInstance({
+      name: 'asg-member',
+      group: 'sentries',
+      tags: { 'beam:role': 'sentry', 'beam:managed': 'true', 'beam:fleet': FLEET },
+    });
+    const ec2 = cloud();
+    expect(await ec2.describeInstance(fresh.instanceId)).toMatchObject({
+      instanceId: fresh.instanceId,
+      node: undefined,
+      privateIp: fresh.privateIp,
+      state: 'running',
+    });
+    expect(await ec2.describeInstance('i-0000000000000dead')).toBeUndefined();
+
+    await ec2.bindSentry(FLEET, fresh.instanceId, 'sentry-7');
+    await ec2.bindSentry(FLEET, fresh.instanceId, 'sentry-7'); // idempotent: no second CreateTags
+    const tagging = emulator.requests().filter((r) => r.action === 'CreateTags');
+    expect(tagging.map((r) => r.params)).toEqual([
+      { 'ResourceId.1': fresh.instanceId, 'Tag.1.Key': 'beam:node', 'Tag.1.Value': 'sentry-7' },
+    ]);
+    expect(emulator.instance(fresh.instanceId).tags['beam:node']).toBe('sentry-7');
+
+    const rebind = await cloudError(ec2.bindSentry(FLEET, fresh.instanceId, 'evil'));
+    expect(rebind).toMatchObject({
+      kind: 'refused',
+      message: expect.stringContaining('bound to that sentry'),
+    });
+    const validator = emulator.addInstance({
+      name: 'val',
+      tags: { 'beam:managed': 'true', 'beam:fleet': FLEET },
+    });
+    expect((await cloudError(ec2.bindSentry(FLEET, validator.instanceId, 'val'))).kind).toBe('refused');
+    expect(emulator.requests().filter((r) => r.action === 'CreateTags')).toHaveLength(1);
   });
 });
 
@@ -468,10 +518,10 @@ describe('terminateSentry after a failure', () => {
       opKey: 'o',
     });
     emulator.failNext('ReleaseAddress', 'InternalError');
-    expect((await cloudError(ec2.terminateSentry(FLEET, a.instanceId))).kind).toBe('transient');
+    expect((await cloudError(ec2.terminateSentry(FLEET, a.instanceId, 'sentry-a'))).kind).toBe('transient');
     expect(beamAddresses().leaked.map((x) => x.allocationId)).toEqual([held.allocationId]);
 
-    const retried = await ec2.terminateSentry(FLEET, a.instanceId);
+    const retried = await ec2.terminateSentry(FLEET, a.instanceId, 'sentry-a');
     expect(retried.released).toEqual([held.allocationId]);
     expect(emulator.addresses()).toEqual([]);
     expect(emulator.requests().filter((r) => r.action === 'TerminateInstances')).toHaveLength(1);

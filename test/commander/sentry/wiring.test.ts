@@ -100,6 +100,7 @@ describe('sentry defence configuration', () => {
     const settings = await settingsFromEnv({
       BEAM_TABLE_NAME: 'beam',
       BEAM_ENROLLMENT_TOKEN: TOKEN,
+      BEAM_KMS_KEY_ID: 'alias/beam-node-secrets',
       BEAM_FLEET: 'mainnet',
       BEAM_SETTINGS_JSON: JSON.stringify({ sentry: { minHealthySentries: 1 } }),
     });
@@ -136,7 +137,7 @@ describe('sentry defence in the commander', () => {
   it('terminates a sentry on request at the next tick, removes it from the registry and re-wires the validator', async () => {
     const c = await makeCommander(dynamo.endpoint, {
       sentry: { fleet: 'wiring', minHealthySentries: 1 },
-      autoApprove: { roles: ['sentry'], requireInstanceId: true },
+      autoApprove: { roles: ['sentry'] },
     });
     const deps: CommanderDeps = { ...c.deps, cloud };
     const tags = { 'beam:managed': 'true', 'beam:fleet': 'wiring', 'beam:role': 'sentry' };
@@ -187,12 +188,13 @@ describe('sentry defence in the commander', () => {
       'Replacing sentry-a: waiting for the new sentry to enroll',
     );
 
-    // The name is free again: a replacement may enroll under it (auto-approved with its instance id).
+    // The name is free again: a replacement may enroll under it (a claimed instance id waits for a
+    // person; a proven one is approved at once, test/security/instance-claim.test.ts).
     const again = await enroll(
       c,
       enrollRequest({ name: 'sentry-a', role: 'sentry', claim: 'd'.repeat(64), instanceId: 'i-new' }),
     );
-    expect(again.body).toMatchObject({ status: 'approved', nodeId: 'sentry-a' });
+    expect(again.body).toMatchObject({ status: 'pending', nodeId: 'sentry-a' });
   });
   it('fails a rotation EC2 refuses: the sentry is started again, and chat offers to try again', async () => {
     const c = await makeCommander(dynamo.endpoint, {
@@ -250,7 +252,11 @@ describe('sentry defence in the commander', () => {
       severity: 'critical',
       title: 'IP rotation of sentry-a failed',
     });
-    expect(c.transport.posts.map((p) => p.message.title)).toContain('IP rotation of sentry-a failed');
+    // Told in sentry-a's alert message (with whatever else is wrong with it).
+    const told = [...c.transport.posts, ...c.transport.updates].map(
+      (m) => `${m.message.title}\n${m.message.text}`,
+    );
+    expect(told.some((t) => t.includes('IP rotation of sentry-a failed'))).toBe(true);
 
     // A newer rotation of that sentry clears the alert (no cooldown in this fleet's settings).
     const retry = await requestRotation(deps, { sentry: 'sentry-a', actor: OPERATOR });

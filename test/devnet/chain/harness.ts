@@ -181,13 +181,16 @@ export async function setup(overrides: Parameters<typeof defaultParams>[0] = {})
             height,
             round: 0,
             blockHash: chain.block(height)!.hash,
-            signatures: chain
-              .validatorSet(height)
-              .map((v) =>
-                absent.has(v.address)
-                  ? null
-                  : { validatorAddress: v.address, timestampMs: now, signature: new Uint8Array(64) },
-              ),
+            signatures: chain.validatorSet(height).map((v) =>
+              absent.has(v.address)
+                ? null
+                : {
+                    blockIdFlag: 'commit' as const,
+                    validatorAddress: v.address,
+                    timestampMs: now,
+                    signature: new Uint8Array(64),
+                  },
+            ),
           };
     now += options.advanceMs ?? BLOCK_MS;
     chain.produceBlock({ timeMs: now, lastCommit, evidence: options.evidence ?? [] });

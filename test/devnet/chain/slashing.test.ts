@@ -61,6 +61,9 @@ describe('devnet chain: slashing', () => {
     expect(info.missedBlocksCounter).toBe(0n);
     expect(Number(info.jailedUntil.seconds) * 1000).toBe(h.timeMs() + 5000);
     expect(h.chain.validatorSet(h.chain.height() + 1).map((v) => v.address)).toEqual([h.cons0]);
+    // Still in the set of the jailing block's commit, but jailed: its miss is not tracked.
+    h.next({ absent: [h.cons1] });
+    expect(signingInfo(h.cons1).missedBlocksCounter).toBe(0n);
 
     const early = await h.deliver(h.val1, [unjail(h.valoper1)]);
     expect(early?.result).toMatchObject({ code: 4, codespace: 'slashing' });

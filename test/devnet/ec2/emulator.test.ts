@@ -13,6 +13,7 @@ import {
   ReleaseAddressCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import { X509Certificate, verify } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Ec2Emulator, type Instance, startEc2Emulator } from '../../../devnet/ec2/emulator.js';
 
@@ -313,6 +314,8 @@ describe('TerminateInstances', () => {
       group: 'sentries',
       tags: { 'beam:role': 'sentry' },
     });
+    // Tagged after launch (as the commander binds a sentry): the group does not pass it on.
+    emulator.tagResource(member.instanceId, { 'beam:node': 'sentry-a' });
     const loner = emulator.addInstance({ name: 'standalone' });
     const eip = await ec2.send(new AllocateAddressCommand({ Domain: 'vpc' }));
     await ec2.send(
@@ -348,6 +351,7 @@ describe('TerminateInstances', () => {
     expect(now.name).toBe('sentry-a-r1');
     expect(now.group).toBe('sentries');
     expect(now.tags['beam:role']).toBe('sentry');
+    expect(now.tags['beam:node']).toBeUndefined();
     expect(emulator.instances().filter((i) => i.group === 'sentries' && i.state === 'running')).toHaveLength(
       1,
     );
@@ -358,6 +362,84 @@ describe('TerminateInstances', () => {
       ec2.send(new TerminateInstancesCommand({ InstanceIds: ['i-0000000000000dead'] })),
     );
     expect(missing.name).toBe('InvalidInstanceID.NotFound');
+  });
+});
+
+describe('instance metadata (IMDSv2)', () => {
+  const imds = (url: string, init: RequestInit = {}) => fetch(url, init);
+  const token = async (instanceId: string) => {
+    const res = await imds(`${emulator.imdsUrl(instanceId)}/latest/api/token`, {
+      method: 'PUT',
+      headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' },
+    });
+    expect(res.status).toBe(200);
+    return res.text();
+  };
+
+  it('serves each instance its identity document, signed with the emulation’s certificate', async () => {
+    const instance = emulator.addInstance({ name: 'sentry-a', privateIp: '127.0.0.7' });
+    const auth = { 'x-aws-ec2-metadata-token': await token(instance.instanceId) };
+    const base = `${emulator.imdsUrl(instance.instanceId)}/latest/dynamic/instance-identity`;
+    const document = await (await imds(`${base}/document`, { headers: auth })).text();
+    const signature = await (await imds(`${base}/signature`, { headers: auth })).text();
+    expect(JSON.parse(document)).toMatchObject({
+      accountId: emulator.accountId,
+      instanceId: instance.instanceId,
+      region: 'us-east-1',
+      availabilityZone: 'us-east-1a',
+      privateIp: '127.0.0.7',
+      pendingTime: `${instance.launchTime.toISOString().slice(0, 19)}Z`,
+    });
+    // As AWS documents it: RSA PKCS#1 v1.5 over SHA-256 of the document's bytes, base64.
+    const certificate = new X509Certificate(emulator.identityCertificate);
+    expect(certificate.verify(certificate.publicKey)).toBe(true);
+    const bytes = Buffer.from(signature.replace(/\s+/g, ''), 'base64');
+    expect(verify('sha256', Buffer.from(document), certificate.publicKey, bytes)).toBe(true);
+    expect(
+      verify('sha256', Buffer.from(document.replace('127.0.0.7', '127.0.0.8')), certificate.publicKey, bytes),
+    ).toBe(false);
+  });
+
+  it('answers only with a session token of that instance, and nothing for a terminated one', async () => {
+    const a = emulator.addInstance({ name: 'a' });
+    const b = emulator.addInstance({ name: 'b' });
+    const doc = (id: string, headers: Record<string, string> = {}) =>
+      imds(`${emulator.imdsUrl(id)}/latest/dynamic/instance-identity/document`, { headers });
+    expect((await doc(a.instanceId)).status).toBe(401); // IMDSv1: refused
+    expect((await doc(a.instanceId, { 'x-aws-ec2-metadata-token': 'forged' })).status).toBe(401);
+    const ofB = await token(b.instanceId);
+    expect((await doc(a.instanceId, { 'x-aws-ec2-metadata-token': ofB })).status).toBe(401);
+    const noTtl = await imds(`${emulator.imdsUrl(a.instanceId)}/latest/api/token`, { method: 'PUT' });
+    expect(noTtl.status).toBe(400);
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [b.instanceId] }));
+    await emulator.idle();
+    expect((await doc(b.instanceId, { 'x-aws-ec2-metadata-token': ofB })).status).toBe(404);
+    expect((await doc('i-0000000000000dead')).status).toBe(404);
+  });
+
+  it('plays the region it is given, with a certificate of its own', async () => {
+    const other = await startEc2Emulator({ region: 'eu-west-1' });
+    try {
+      expect(other.identityCertificate).not.toBe(emulator.identityCertificate);
+      const instance = other.addInstance({});
+      const res = await fetch(`${other.imdsUrl(instance.instanceId)}/latest/api/token`, {
+        method: 'PUT',
+        headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' },
+      });
+      const document = await fetch(
+        `${other.imdsUrl(instance.instanceId)}/latest/dynamic/instance-identity/document`,
+        {
+          headers: { 'x-aws-ec2-metadata-token': await res.text() },
+        },
+      );
+      expect(JSON.parse(await document.text())).toMatchObject({
+        region: 'eu-west-1',
+        availabilityZone: 'eu-west-1a',
+      });
+      expect(other.setPrivateIp(instance.instanceId, '127.0.0.9').privateIp).toBe('127.0.0.9');
+    } finally {
+      await other.stop();
+    }
   });
 });
 
