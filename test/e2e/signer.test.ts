@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestFailover, requestSwitchover } from '../../commander/app/failover-ops.js';
+import { isActive } from '../../commander/failover/index.js';
 import type { RunningCommander } from '../../commander/server/serve.js';
 import { type Devnet, startDevnet } from '../../devnet/index.js';
 import { PilotProcess } from '../../local/pilot-process.js';
@@ -250,10 +251,19 @@ describe('signer mode on the devnet', () => {
     // systemd restarts it (Restart=always): it restores its lease from disk and signs on.
     await waitFor(() => !holder.running, 'the pilot gone');
     holder.start();
-    const holderNow = await waitFor(async () => (await probe.state()).lease.holder, 'a lease holder');
-    await probe.signingAgain(holderNow, from);
+    // Its silence may have started a failover meanwhile: whoever holds the lease once no operation
+    // runs must sign again.
+    const holderNow = await waitFor(
+      async () => {
+        const st = await probe.state();
+        return !isActive(st.op) && st.lease.holder;
+      },
+      'a settled lease holder',
+      { timeoutMs: 60_000 },
+    );
+    await probe.signingAgain(holderNow, from, 60_000);
     probe.noDoubleSign();
-  }, 90_000);
+  }, 150_000);
 
   it('fails over after the primary machine dies, across a commander restart, and the old primary returns as a standby', async () => {
     const holder = (await probe.state()).lease.holder!;
