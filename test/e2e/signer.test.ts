@@ -256,7 +256,7 @@ describe('signer mode on the devnet', () => {
     const holderNow = await waitFor(
       async () => {
         const st = await probe.state();
-        return !isActive(st.op) && st.lease.holder;
+        return isActive(st.op) ? null : st.lease.holder;
       },
       'a settled lease holder',
       { timeoutMs: 60_000 },
