@@ -6,6 +6,10 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES, type Report, signedHeaders } from '../../protocol/index.js';
 import { sampleReport } from '../fixtures/report.js';
 import { waitFor } from '../helpers/wait.js';
+import { CommanderApp } from '../../commander/app/commander-app.js';
+import { buildDeps } from '../../commander/deps.js';
+import { runningDynamo } from '../../commander/server/dynamo.js';
+import { CommanderSettings } from '../../commander/settings.js';
 import { TOKEN, enrollRequest } from './helpers.js';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'beam-commander-'));
@@ -69,6 +73,20 @@ afterAll(() => {
   rmSync(stateDir, { recursive: true, force: true });
 });
 
+/** Approves a pending node as an admin would, in the table of the running `serve`. */
+async function approveThroughTable(name: string): Promise<void> {
+  const db = await runningDynamo(stateDir);
+  if (!db) throw new Error('the running commander holds no embedded DynamoDB');
+  const settings = CommanderSettings.parse({
+    tableName: 'beam',
+    dynamodbEndpoint: db.endpoint,
+    enrollmentToken: TOKEN,
+    secrets: { keyFile: join(stateDir, 'node-secrets.key') },
+  });
+  const deps = buildDeps(settings, { transports: {}, log: { info() {}, warn() {}, error() {} } });
+  await new CommanderApp(deps).approveNode({ kind: 'cli', id: 'test-admin' }, name);
+}
+
 async function postReport(url: string, secret: string, report: Report) {
   const body = JSON.stringify(report);
   const response = await fetch(`${url}/v1/pilot/report`, {
@@ -110,8 +128,17 @@ describe('beam-commander serve', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(request),
     });
-    expect(enrolled.status).toBe(200);
-    const { secret } = (await enrolled.json()) as { secret: string };
+    // A sentry without an EC2 identity document waits for a person: an admin approves it (here
+    // through the running commander's own table and key file), then it collects its secret.
+    expect(enrolled.status).toBe(202);
+    await approveThroughTable('sentry-1');
+    const collected = await fetch(`${first.url}/v1/pilot/enroll`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+    });
+    expect(collected.status).toBe(200);
+    const { secret } = (await collected.json()) as { secret: string };
     const report = (seq: number) =>
       sampleReport({ nodeId: 'sentry-1', role: 'sentry', seq, sentAt: Date.now() });
     const accepted = await postReport(first.url, secret, report(1));
