@@ -15,7 +15,8 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import {
   Architecture,
   Code,
@@ -51,6 +52,7 @@ export const COMMANDER_ENV = {
   telegramBotToken: 'BEAM_TELEGRAM_BOT_TOKEN_SECRET',
   telegramWebhookSecret: 'BEAM_TELEGRAM_WEBHOOK_SECRET_SECRET',
   enrollmentToken: 'BEAM_ENROLLMENT_TOKEN_SECRET',
+  nodeSecretsKey: 'BEAM_KMS_KEY_ID',
 } as const;
 
 export type SecretName =
@@ -74,6 +76,11 @@ export interface CommanderFunction {
   secrets: readonly SecretName[];
   /** Sentry defence's EC2 rights (infra/ec2-policy.ts). */
   ec2: boolean;
+  /**
+   * KMS data keys for node secrets at rest: `seal` creates one (enrollment, approval), `open` reads
+   * one (every signed report and reply). commander/adapters/secrets.
+   */
+  nodeSecrets: 'seal' | 'open' | 'none';
   memorySize: number;
   timeout: Duration;
 }
@@ -92,6 +99,7 @@ export const COMMANDER_FUNCTIONS: Record<keyof CommanderEntries, CommanderFuncti
     table: ['GetItem', 'BatchGetItem', 'PutItem'],
     secrets: ['enrollmentToken', 'slackBotToken', 'telegramBotToken'],
     ec2: false,
+    nodeSecrets: 'seal',
     memorySize: 512,
     timeout: Duration.seconds(15),
   },
@@ -101,6 +109,7 @@ export const COMMANDER_FUNCTIONS: Record<keyof CommanderEntries, CommanderFuncti
     table: ['GetItem', 'Query', 'PutItem'],
     secrets: ['slackSigningSecret', 'slackBotToken', 'telegramBotToken'],
     ec2: false,
+    nodeSecrets: 'seal',
     memorySize: 512,
     timeout: Duration.seconds(15),
   },
@@ -110,6 +119,7 @@ export const COMMANDER_FUNCTIONS: Record<keyof CommanderEntries, CommanderFuncti
     table: ['GetItem', 'Query', 'PutItem'],
     secrets: ['telegramWebhookSecret', 'telegramBotToken', 'slackBotToken'],
     ec2: false,
+    nodeSecrets: 'seal',
     memorySize: 512,
     timeout: Duration.seconds(15),
   },
@@ -119,6 +129,7 @@ export const COMMANDER_FUNCTIONS: Record<keyof CommanderEntries, CommanderFuncti
     table: ['GetItem', 'Query', 'PutItem'],
     secrets: ['slackBotToken', 'telegramBotToken'],
     ec2: true,
+    nodeSecrets: 'none',
     memorySize: 512,
     timeout: Duration.seconds(50),
   },
@@ -157,6 +168,7 @@ export class CommanderStack extends Stack {
   /** The commander's base URL (the API's `$default` stage), for pilots. */
   readonly url: string;
   readonly enrollmentToken: Secret;
+  readonly nodeSecretsKey: Key;
   readonly functions: Record<keyof CommanderEntries, NodejsFunction>;
   readonly alarms: Alarm[] = [];
 
@@ -176,8 +188,15 @@ export class CommanderStack extends Stack {
 
     const secrets = this.createSecrets();
     this.enrollmentToken = secrets.enrollmentToken;
+    // Seals each node's HMAC secret in the table (envelope encryption, one data key per secret).
+    this.nodeSecretsKey = new Key(this, 'NodeSecretsKey', {
+      description: `Beam ${props.fleet}: seals node secrets at rest`,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
 
     const environment = {
+      [COMMANDER_ENV.nodeSecretsKey]: this.nodeSecretsKey.keyArn,
       [COMMANDER_ENV.tableName]: this.table.tableName,
       [COMMANDER_ENV.fleet]: props.fleet,
       [COMMANDER_ENV.autoApproveRoles]: props.autoApproveSentries ? 'sentry' : '',
@@ -268,6 +287,16 @@ export class CommanderStack extends Stack {
     if (spec.ec2) {
       for (const statement of fleetEc2Statements(props.fleet)) role.addToPolicy(statement);
       acknowledgeFleetEc2Wildcards(role);
+    }
+    if (spec.nodeSecrets !== 'none') {
+      // Only data keys bound to a node secret's context (commander/adapters/secrets/box.ts).
+      role.addToPolicy(
+        new PolicyStatement({
+          actions: spec.nodeSecrets === 'seal' ? ['kms:GenerateDataKey', 'kms:Decrypt'] : ['kms:Decrypt'],
+          resources: [this.nodeSecretsKey.keyArn],
+          conditions: { StringLike: { 'kms:EncryptionContext:purpose': 'beam node secret v1 *' } },
+        }),
+      );
     }
     const secretArns: Record<string, string> = {};
     for (const name of spec.secrets) {

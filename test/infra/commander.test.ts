@@ -200,7 +200,10 @@ describe('commander stack', () => {
     for (const fn of Object.values(resourcesOf(template, 'AWS::Lambda::Function'))) {
       const env = (fn.Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
       for (const [name, value] of Object.entries(env)) {
-        if (/^BEAM_.*(SECRET|TOKEN|PASSWORD|KEY)/i.test(name)) {
+        if (name === 'BEAM_KMS_KEY_ID') {
+          // The key that seals node secrets: its ARN, never key material.
+          expect(value).toEqual({ 'Fn::GetAtt': [logicalId(stack.nodeSecretsKey), 'Arn'] });
+        } else if (/^BEAM_.*(SECRET|TOKEN|PASSWORD|KEY)/i.test(name)) {
           expect(name, `${name} must carry a secret's ARN`).toMatch(/_SECRET$/);
           expect(secretRef(value), `${name} must reference a Secrets Manager secret`).toBe(true);
         } else if (typeof value === 'string') {
@@ -265,9 +268,16 @@ describe('commander stack', () => {
       resources: [table],
     });
     const owned = { 'ec2:ResourceTag/beam:managed': 'true', 'ec2:ResourceTag/beam:fleet': FLEET };
+    // Data keys for node secrets, only in a node secret's encryption context.
+    const seal = {
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      resources: [`${logicalId(stack.nodeSecretsKey)}.Arn`],
+      condition: { StringLike: { 'kms:EncryptionContext:purpose': 'beam node secret v1 *' } },
+    };
     expect(policyOf(roleOf('pilot'))).toEqual([
       logs('pilot'),
       ddb('GetItem', 'BatchGetItem', 'PutItem'),
+      seal,
       secret('EnrollmentToken'),
       secret('SlackBotToken'),
       secret('TelegramBotToken'),
@@ -275,6 +285,7 @@ describe('commander stack', () => {
     expect(policyOf(roleOf('slack'))).toEqual([
       logs('slack'),
       ddb('GetItem', 'Query', 'PutItem'),
+      seal,
       secret('SlackSigningSecret'),
       secret('SlackBotToken'),
       secret('TelegramBotToken'),
@@ -282,6 +293,7 @@ describe('commander stack', () => {
     expect(policyOf(roleOf('telegram'))).toEqual([
       logs('telegram'),
       ddb('GetItem', 'Query', 'PutItem'),
+      seal,
       secret('TelegramWebhookSecret'),
       secret('TelegramBotToken'),
       secret('SlackBotToken'),
