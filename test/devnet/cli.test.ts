@@ -141,11 +141,12 @@ describe('devnet up (process) and the control CLI', () => {
       async () => (await peers('sentry-2')).some((p) => p.node_info.id === node('sentry-1').cometNodeId),
       'sentry-1 dialed sentry-2',
     );
-    const uri = await fetch(`${node('sentry-1').rpcUrl}/block?height=1`);
-    expect(
-      ((await uri.json()) as { result: { block: { header: { height: string } } } }).result.block.header
-        .height,
-    ).toBe('1');
+    // URI-style RPC; block 1 commits once more than 2/3 of the power has precommitted it.
+    const block = await waitFor(async () => {
+      const uri = await fetch(`${node('sentry-1').rpcUrl}/block?height=1`);
+      return ((await uri.json()) as { result?: { block: { header: { height: string } } } }).result;
+    }, 'block 1 over URI RPC');
+    expect(block.block.header.height).toBe('1');
   });
 
   it('partitions and heals a node, funds, and reports errors through the CLI', async () => {
