@@ -75,9 +75,12 @@ export class PilotProcess {
     if (this.running) return;
     this.cancelRestart();
     const log = openSync(this.logFile, 'a');
+    // Its own process group: a Ctrl-C meant for the stack must not stop the pilot behind the stack's
+    // back (it would exit cleanly and be restarted as after an upgrade, daemon and all).
     const child = spawn(process.execPath, [this.entry, 'start', '--config', this.configFile], {
       stdio: ['ignore', log, log],
       env: { ...process.env, BEAM_LOG_LEVEL: 'info' },
+      detached: true,
     });
     closeSync(log);
     this.child = child;
