@@ -18,6 +18,7 @@ import { type Devnet, type DevnetNode, startDevnet } from '../devnet/index.js';
 import { type Ec2Emulator, type Instance, startEc2Emulator } from '../devnet/ec2/emulator.js';
 import { pilotConfigFor } from './pilot-config.js';
 import { PilotProcess } from './pilot-process.js';
+import { sweep } from './sweep.js';
 
 /** The autoscaling group the emulated sentries belong to; terminating one starts a replacement. */
 export const SENTRY_GROUP = 'beam-sentries';
@@ -85,6 +86,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
     cleanups.length = 0;
   };
+
+  // Pushed first, so it runs last: nothing started from the stack's folder outlives its stop.
+  cleanups.push(async () => {
+    const left = await sweep(dir);
+    if (left.length > 0) say(`stopped ${left.length} process(es) still running from ${dir}`);
+  });
 
   try {
     say('starting the devnet');

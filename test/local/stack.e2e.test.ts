@@ -18,6 +18,7 @@ import { connectComet } from '@cosmjs/tendermint-rpc';
 import { VoteOption } from 'cosmjs-types/cosmos/gov/v1/gov';
 import { QueryClientImpl as GovV1Query } from 'cosmjs-types/cosmos/gov/v1/query';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processesUnder } from '../../local/sweep.js';
 import { freePortBase } from '../pilot/harness.js';
 import { waitFor } from '../helpers/wait.js';
 import { type ChatLine, ConsoleDriver } from './console-driver.js';
@@ -54,17 +55,7 @@ const MESSAGES: { name: string; title: RegExp; count: number }[] = [
 const MAX_MESSAGES = 20;
 
 /** Processes whose command line names `dir` (pilots, daemons, the stack itself), as `pid cmdline`. */
-async function processesUsing(dir: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const entry of await fs.readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await fs.readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    const stat = await fs.readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    if (cmdline.includes(dir) && !/^\d+ \(.*\) Z/.test(stat))
-      found.push(`${entry} ${cmdline.replaceAll('\0', ' ')}`);
-  }
-  return found;
-}
+const processesUsing = async (dir: string) => (await processesUnder(dir)).map((p) => `${p.pid} ${p.cmdline}`);
 
 describe('the local stack, driven through the console chat', { timeout: 180_000 }, () => {
   let dir: string;
