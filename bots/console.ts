@@ -9,7 +9,7 @@ export function renderConsole(message: ChatMessage, messageId: string): string {
   if (message.text) lines.push(message.text);
   for (const f of message.fields ?? []) lines.push(`  ${f.label}: ${f.value}`);
   if (message.preformatted) lines.push(message.preformatted);
-  if (message.link) lines.push(`${message.link.label}: ${message.link.url}`);
+  for (const l of message.links ?? []) lines.push(`${l.label}: ${l.url}`);
   (message.buttons ?? []).forEach((b, i) => {
     lines.push(`  ${i + 1}) ${b.label}`);
   });

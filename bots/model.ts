@@ -14,6 +14,12 @@ export interface ChatButton {
   style?: 'primary' | 'danger';
 }
 
+/** A link shown with a message: an explorer page of a transaction, proposal, validator or account. */
+export interface ChatLink {
+  url: string;
+  label: string;
+}
+
 export interface ChatField {
   label: string;
   value: string;
@@ -31,8 +37,8 @@ export interface ChatMessage {
   buttons?: ChatButton[];
   /** Small print under the message (who did what, when, links). */
   context?: string;
-  /** A link shown with the message, e.g. an explorer page. */
-  link?: { url: string; label: string };
+  /** Links shown under the message, in order (explorer pages of what it is about). */
+  links?: ChatLink[];
 }
 
 /** Where a message goes: a Slack channel id, a Telegram chat id, or the console. */

@@ -79,6 +79,21 @@ export const Action = z.discriminatedUnion('type', [
   }),
   z.strictObject({
     ...ActionBase,
+    /** `MsgExec(MsgUnjail)` with the hot key, for the validator this pilot watches. */
+    type: z.literal('unjail'),
+  }),
+  z.strictObject({
+    ...ActionBase,
+    /**
+     * Starts (until in the future) or ends (until null) a maintenance window: the pilot neither
+     * restarts nor starts a daemon the operator stopped, and reports the window.
+     */
+    type: z.literal('maintenance'),
+    until: EpochMs.nullable(),
+    reason: z.string().max(200).default(''),
+  }),
+  z.strictObject({
+    ...ActionBase,
     /**
      * Install this release next to the running one and restart into it: the pilot fetches the
      * tarball, checks its sha256 and the bundle's own SHA256SUMS line, lets the new bundle check the

@@ -138,6 +138,44 @@ export const KeyCustody = z.strictObject({
 });
 export type KeyCustody = z.infer<typeof KeyCustody>;
 
+const UpgradeName = z.string().min(1).max(128);
+
+/** A chain upgrade as x/upgrade and cosmovisor name it. */
+export const UpgradePlanFact = z.strictObject({
+  name: UpgradeName,
+  height: z.number().int().positive(),
+  info: z.string().max(2000),
+});
+export type UpgradePlanFact = z.infer<typeof UpgradePlanFact>;
+
+/** The node through chain upgrades: what runs, what is scheduled, whether it is ready. */
+export const UpgradeFacts = z.strictObject({
+  /** The daemon runs under cosmovisor (its command, or the systemd unit it is started by). */
+  cosmovisor: z.boolean(),
+  /** x/upgrade's pending plan (`Query/CurrentPlan`); null when none is scheduled or the read failed. */
+  plan: UpgradePlanFact.nullable(),
+  /**
+   * Whether the pending plan's binary is in place: `cosmovisor/upgrades/<name>/bin/<daemon>` exists
+   * and is executable. Null without a plan, or when the node is not run through cosmovisor.
+   */
+  staged: z.boolean().nullable(),
+  /**
+   * The node stopped at an upgrade's height and waits for the new binary: `data/upgrade-info.json`
+   * names an upgrade above the node's latest block.
+   */
+  halted: UpgradePlanFact.nullable(),
+});
+export type UpgradeFacts = z.infer<typeof UpgradeFacts>;
+
+/** A maintenance window on the node: the pilot leaves the daemon as the operator puts it. */
+export const MaintenanceFact = z.strictObject({
+  until: EpochMs,
+  /** Who set it: the node's operator (`beam-pilot maintenance on`) or Beam (from chat). */
+  by: z.enum(['node', 'commander']),
+  reason: z.string().max(200),
+});
+export type MaintenanceFact = z.infer<typeof MaintenanceFact>;
+
 export const Report = z.strictObject({
   nodeId: NodeId,
   /** Strictly increasing per node across pilot restarts (persisted); the commander drops anything not above the last. */
@@ -151,6 +189,10 @@ export const Report = z.strictObject({
   host: HostFacts,
   sockets: SocketFacts.nullable(),
   custody: KeyCustody.nullable(),
+  /** Null from a pilot that does not know (older releases). */
+  upgrade: UpgradeFacts.nullable().default(null),
+  /** Set while the node is in a maintenance window (its until is in the pilot's clock). */
+  maintenance: MaintenanceFact.nullable().default(null),
   /** Config version the node's config.toml is at (last applied). */
   configVersion: z.string().max(64).nullable(),
   /** Results of actions finished since the last accepted report; re-sent until acknowledged. */

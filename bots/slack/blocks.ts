@@ -9,6 +9,11 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/** A URL inside `<url|label>`: escaped as text, and a `|` (which would end it) percent-encoded. */
+function escapeLinkUrl(url: string): string {
+  return escapeMrkdwn(url).replaceAll('|', '%7C');
+}
+
 /** Block Kit limits: header text 150 characters, section text 3000. */
 const HEADER_MAX = 150;
 const SECTION_MAX = 3000;
@@ -47,10 +52,13 @@ export function renderSlack(message: ChatMessage): { text: string; blocks: Slack
       },
     });
   }
-  if (message.link) {
+  if (message.links?.length) {
     blocks.push({
       type: 'section',
-      text: { type: 'mrkdwn', text: `<${message.link.url}|${escapeMrkdwn(message.link.label)}>` },
+      text: {
+        type: 'mrkdwn',
+        text: message.links.map((l) => `<${escapeLinkUrl(l.url)}|${escapeMrkdwn(l.label)}>`).join(' · '),
+      },
     });
   }
   if (message.buttons?.length) {

@@ -44,8 +44,10 @@ export function renderTelegram(message: ChatMessage): { text: string; reply_mark
     parts.push(message.fields.map((f) => `<b>${escapeHtml(f.label)}:</b> ${escapeHtml(f.value)}`).join('\n'));
   }
   if (message.preformatted) parts.push(`<pre>${escapeHtml(clip(message.preformatted, PRE_MAX))}</pre>`);
-  if (message.link)
-    parts.push(`<a href="${escapeHtml(message.link.url)}">${escapeHtml(message.link.label)}</a>`);
+  if (message.links?.length)
+    parts.push(
+      message.links.map((l) => `<a href="${escapeHtml(l.url)}">${escapeHtml(l.label)}</a>`).join(' · '),
+    );
   if (message.context) parts.push(`<i>${escapeHtml(message.context)}</i>`);
   const text = parts.join('\n\n');
   if (!message.buttons?.length) return { text };

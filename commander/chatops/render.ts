@@ -132,7 +132,7 @@ export function proposalMessage(proposal: ProposalView, buttons: ChatButton[]): 
       { label: 'Our vote', value: proposal.ourVote ?? 'none yet' },
     ],
     buttons,
-    ...(proposal.explorerUrl ? { link: { url: proposal.explorerUrl, label: 'explorer' } } : {}),
+    ...(proposal.explorerUrl ? { links: [{ url: proposal.explorerUrl, label: 'explorer' }] } : {}),
   };
 }
 

@@ -108,7 +108,7 @@ export function proposalMessage(
     severity: intent?.status === 'failed' ? 'warning' : 'info',
     ...(summary ? { text: summary } : {}),
     fields,
-    ...(link ? { link: { url: link, label: 'explorer' } } : {}),
+    ...(link ? { links: [{ url: link, label: 'explorer' }] } : {}),
     context: [note, chainId].filter(Boolean).join(' · '),
   };
   return { message, actions: ended ? [] : voteActions(p.id) };

@@ -298,14 +298,17 @@ describe('Slack route (Bolt AwsLambdaReceiver) against a loopback Slack Web API'
 });
 
 describe('Block Kit rendering', () => {
-  it('renders header, fields, preformatted, link, buttons and context', () => {
+  it('renders header, fields, preformatted, links, buttons and context', () => {
     const { text, blocks } = renderSlack({
       title: 'Proposal 42',
       severity: 'warning',
       text: 'a <b> & c',
       fields: [{ label: 'Ends', value: 'soon' }],
       preformatted: 'NODE  ROLE',
-      link: { url: 'https://explorer.example/42', label: 'explorer' },
+      links: [
+        { url: 'https://explorer.example/42', label: 'proposal' },
+        { url: 'https://explorer.example/tx/A|B', label: 'tx <1>' },
+      ],
       buttons: [{ id: 'x:ok', label: 'Confirm', style: 'primary' }],
       context: 'by ops',
     });
@@ -315,7 +318,13 @@ describe('Block Kit rendering', () => {
       { type: 'section', text: { type: 'mrkdwn', text: 'a &lt;b&gt; &amp; c' } },
       { type: 'section', fields: [{ type: 'mrkdwn', text: '*Ends*\nsoon' }] },
       { type: 'section', text: { type: 'mrkdwn', text: '```NODE  ROLE```' } },
-      { type: 'section', text: { type: 'mrkdwn', text: '<https://explorer.example/42|explorer>' } },
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: '<https://explorer.example/42|proposal> · <https://explorer.example/tx/A%7CB|tx &lt;1&gt;>',
+        },
+      },
       {
         type: 'actions',
         elements: [

@@ -277,7 +277,10 @@ describe('Telegram rendering', () => {
       title: 'A <b> & "c"',
       fields: [{ label: 'x<y', value: '1 & 2' }],
       preformatted: 'a < b',
-      link: { url: 'https://e.example/?a=1&b="2"', label: 'link' },
+      links: [
+        { url: 'https://e.example/?a=1&b="2"', label: 'link' },
+        { url: 'https://e.example/v', label: 'validator' },
+      ],
       context: 'small',
       buttons: [{ id: 'id:ok', label: 'OK' }],
     });
@@ -286,7 +289,7 @@ describe('Telegram rendering', () => {
         '<b>A &lt;b&gt; &amp; &quot;c&quot;</b>',
         '<b>x&lt;y:</b> 1 &amp; 2',
         '<pre>a &lt; b</pre>',
-        '<a href="https://e.example/?a=1&amp;b=&quot;2&quot;">link</a>',
+        '<a href="https://e.example/?a=1&amp;b=&quot;2&quot;">link</a> · <a href="https://e.example/v">validator</a>',
         '<i>small</i>',
       ].join('\n\n'),
     );

@@ -226,10 +226,9 @@ describe('governance on the devnet', () => {
       new RegExp(`^${deadline} \\(in (2 min|11\\d s)\\)$`),
     );
     expect(fieldOf(post.message, 'Our vote')).toBe('not voted');
-    expect(post.message.link).toEqual({
-      url: `https://explorer.example/devnet/proposals/${first}`,
-      label: 'explorer',
-    });
+    expect(post.message.links).toEqual([
+      { url: `https://explorer.example/devnet/proposals/${first}`, label: 'explorer' },
+    ]);
     expect(post.message.buttons?.map((b) => b.label)).toEqual(['Yes', 'No', 'Abstain', 'No with veto']);
     // One message, however many ticks and reports follow.
     await twoTicks();

@@ -36,8 +36,7 @@ function assertClean(message: ChatMessage): void {
     message.text,
     message.context,
     message.preformatted,
-    message.link?.url,
-    message.link?.label,
+    ...(message.links ?? []).flatMap((l) => [l.url, l.label]),
     ...(message.fields ?? []).flatMap((f) => [f.label, f.value]),
     ...(message.buttons ?? []).map((b) => b.label),
   ].filter((t): t is string => t !== undefined);

@@ -113,7 +113,7 @@ describe('proposal messages', () => {
         { label: 'Our vote', value: 'not voted' },
       ]),
     );
-    expect(post!.message.link).toEqual({ url: 'https://explorer.example/proposals/7', label: 'explorer' });
+    expect(post!.message.links).toEqual([{ url: 'https://explorer.example/proposals/7', label: 'explorer' }]);
     expect(post!.actions?.map((a) => a.command)).toEqual([
       'vote 7 yes',
       'vote 7 no',
