@@ -64,6 +64,7 @@ console.log(JSON.stringify({ answer, importMs: t1 - t0, firstAnswerMs: t2 - t1, 
 const ENROLLMENT_TOKEN = 'bench-enrollment-token-0123456789';
 const SLACK_SIGNING_SECRET = randomBytes(16).toString('hex');
 const TELEGRAM_WEBHOOK_SECRET = randomBytes(16).toString('hex');
+const PAGERDUTY_WEBHOOK_SECRET = randomBytes(16).toString('hex');
 
 function httpEvent(method: string, rawPath: string, body: string, headers: Record<string, string>) {
   return {
@@ -155,6 +156,20 @@ function firstRequests(fleet: BenchFleet): Record<FunctionName, FirstRequest> {
         ),
       ok: (a) => status(a) === 200,
     },
+    pagerduty: {
+      what: 'POST /pagerduty/webhook, a signed incident.acknowledged for a key with no open alert (verified, looked up, audited)',
+      event: (i) => {
+        const body = JSON.stringify({
+          event: { id: `cold-${i}`, event_type: 'incident.acknowledged', data: { incident_key: 'none' } },
+        });
+        const signature = createHmac('sha256', PAGERDUTY_WEBHOOK_SECRET).update(body).digest('hex');
+        return httpEvent('POST', '/pagerduty/webhook', body, {
+          'content-type': 'application/json',
+          'x-pagerduty-signature': `v1=${signature}`,
+        });
+      },
+      ok: (a) => status(a) === 200,
+    },
     tick: {
       what: 'one scheduled tick of the fleet',
       event: () => ({ 'detail-type': 'Scheduled Event' }),
@@ -214,6 +229,13 @@ export async function measureBundle(options: { endpoint: string; runs: number })
       pilot: { BEAM_ENROLLMENT_TOKEN: ENROLLMENT_TOKEN },
       slack: { SLACK_SIGNING_SECRET },
       telegram: { TELEGRAM_WEBHOOK_SECRET },
+      // The signing secret as a value, where the stack gives the secret's id.
+      pagerduty: {
+        BEAM_SETTINGS_JSON: JSON.stringify({
+          ...JSON.parse(shared.BEAM_SETTINGS_JSON),
+          paging: { pagerduty: { routingKey: 'B'.repeat(32), webhookSecrets: [PAGERDUTY_WEBHOOK_SECRET] } },
+        }),
+      },
       tick: {},
     };
 

@@ -12,6 +12,7 @@ const FUNCTION_LABEL: Record<FunctionFigure['name'], string> = {
   pilot: 'pilot API',
   slack: 'Slack route',
   telegram: 'Telegram route',
+  pagerduty: 'PagerDuty webhook',
   tick: 'tick',
 };
 

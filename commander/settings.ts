@@ -3,6 +3,7 @@ import { Role } from '../protocol/index.js';
 import { SecretsSettings } from './adapters/secrets/settings.js';
 import { AccessSettings } from './chatops/access.js';
 import { AlertPolicy, PagingSettings } from './alerting/settings.js';
+import { ChainUpgradeSettings } from './chain-upgrade/settings.js';
 import { FailoverSettings } from './failover/settings.js';
 import { GovernanceSettings } from './governance/settings.js';
 import { HealthThresholds } from './domain/health.js';
@@ -55,6 +56,8 @@ export const CommanderSettings = z.strictObject({
   governance: GovernanceSettings.prefault({}),
   /** Pilot versions: the target (drift alert), releases `upgrade pilots <version>` may roll out, timeout. */
   pilot: PilotSettings.prefault({}),
+  /** Chain upgrades (x/upgrade plans): reminder lead times, how long the halt may last, cancellation. */
+  chainUpgrade: ChainUpgradeSettings.prefault({}),
 });
 export type CommanderSettings = z.infer<typeof CommanderSettings>;
 export type CommanderSettingsInput = z.input<typeof CommanderSettings>;

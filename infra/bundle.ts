@@ -14,6 +14,7 @@ export const COMMANDER_ENTRIES = {
   pilot: 'commander/handlers/pilot.ts',
   slack: 'commander/handlers/slack.ts',
   telegram: 'commander/handlers/telegram.ts',
+  pagerduty: 'commander/handlers/pagerduty.ts',
   tick: 'commander/handlers/tick.ts',
 } as const;
 export type CommanderEntries = Record<keyof typeof COMMANDER_ENTRIES, string>;

@@ -1,6 +1,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import {
   type CfnStage,
   HttpApi,
@@ -31,8 +39,11 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
+import type { CommanderSettings } from '../commander/settings.js';
 import { COMMANDER_ENTRIES, type CommanderEntries, LAMBDA_BUNDLE, REPO_ROOT } from './bundle.js';
+import { checkSettings, type SettingsSource, settingsWarnings } from './commander-settings.js';
 import { fleetEc2Statements } from './ec2-policy.js';
+import { environmentBytes, LAMBDA_ENV_LIMIT_BYTES } from './lambda-env.js';
 import { localBundling, requireFiles } from './local-bundling.js';
 
 /** Node 22: the runtime the bundles target (LAMBDA_BUNDLE.target). */
@@ -52,7 +63,10 @@ export const COMMANDER_ENV = {
   telegramBotToken: 'BEAM_TELEGRAM_BOT_TOKEN_SECRET',
   telegramWebhookSecret: 'BEAM_TELEGRAM_WEBHOOK_SECRET_SECRET',
   enrollmentToken: 'BEAM_ENROLLMENT_TOKEN_SECRET',
+  pagerDutyWebhookSecret: 'BEAM_PAGERDUTY_WEBHOOK_SECRET_SECRET',
   nodeSecretsKey: 'BEAM_KMS_KEY_ID',
+  settingsJson: 'BEAM_SETTINGS_JSON',
+  settingsParameter: 'BEAM_SETTINGS_PARAMETER',
 } as const;
 
 export type SecretName =
@@ -60,7 +74,8 @@ export type SecretName =
   | 'slackBotToken'
   | 'telegramBotToken'
   | 'telegramWebhookSecret'
-  | 'enrollmentToken';
+  | 'enrollmentToken'
+  | 'pagerDutyWebhookSecret';
 
 /** The DynamoDB actions the store adapter (commander/adapters/store/store.ts) sends. */
 export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem';
@@ -89,8 +104,9 @@ export interface CommanderFunction {
  * The commander's Lambdas, one per route family, and each one's rights: nothing a route does not
  * call. commander/README.md lists the same. All post to chat (enrollment, failover, alerts,
  * operations), hence the bot tokens everywhere; only the pilot API checks the enrollment token, only
- * each chat route verifies its own platform's requests, only the tick calls EC2. Nobody may
- * UpdateItem, DeleteItem or Scan: every write is a conditional PutItem, and removal is a TTL.
+ * each webhook route (Slack, Telegram, PagerDuty) verifies its own sender's requests, only the tick
+ * calls EC2. Nobody may UpdateItem, DeleteItem or Scan: every write is a conditional PutItem, and
+ * removal is a TTL.
  */
 export const COMMANDER_FUNCTIONS: Record<keyof CommanderEntries, CommanderFunction> = {
   pilot: {
@@ -123,6 +139,16 @@ export const COMMANDER_FUNCTIONS: Record<keyof CommanderEntries, CommanderFuncti
     memorySize: 512,
     timeout: Duration.seconds(15),
   },
+  pagerduty: {
+    id: 'PagerDuty',
+    routes: ['POST /pagerduty/webhook'],
+    table: ['GetItem', 'Query', 'PutItem'],
+    secrets: ['pagerDutyWebhookSecret', 'slackBotToken', 'telegramBotToken'],
+    ec2: false,
+    nodeSecrets: 'none',
+    memorySize: 256,
+    timeout: Duration.seconds(15),
+  },
   tick: {
     id: 'Tick',
     routes: [],
@@ -144,6 +170,7 @@ export const ROUTE_THROTTLES = {
   'POST /v1/pilot/enroll': { rateLimit: 5, burstLimit: 10 },
   'POST /slack/events': { rateLimit: 10, burstLimit: 20 },
   'POST /telegram/webhook': { rateLimit: 10, burstLimit: 20 },
+  'POST /pagerduty/webhook': { rateLimit: 5, burstLimit: 10 },
   default: { rateLimit: 10, burstLimit: 20 },
 } as const satisfies Record<string, ThrottleSettings>;
 
@@ -154,12 +181,17 @@ export interface CommanderStackProps extends StackProps {
   /** Throttle of `POST /v1/pilot/report` (default 100 requests per second, burst 200). */
   pilotThrottle?: ThrottleSettings;
   logRetention: RetentionDays;
-  /** Sentries that prove an EC2 instance id are approved without a chat click (default false). */
+  /**
+   * Sentries that prove their instance (EC2 identity document, `identity.ec2` in the settings) are
+   * approved without a chat click, by the tick once EC2 agrees (default false).
+   */
   autoApproveSentries?: boolean;
   /** E-mail subscribed to an SNS topic that receives the alarms; no topic when absent. */
   alarmEmail?: string;
   /** Lambda entry files relative to the repository root (default COMMANDER_ENTRIES). */
   entries?: CommanderEntries;
+  /** The commander's settings (default: none, i.e. its defaults: no chat destination, nobody allowed). */
+  settings?: SettingsSource;
 }
 
 export class CommanderStack extends Stack {
@@ -171,6 +203,8 @@ export class CommanderStack extends Stack {
   readonly nodeSecretsKey: Key;
   readonly functions: Record<keyof CommanderEntries, NodejsFunction>;
   readonly alarms: Alarm[] = [];
+  /** The settings the Lambdas will run with, as checked at synth; undefined when they come from SSM. */
+  readonly settings: CommanderSettings | undefined;
 
   constructor(scope: Construct, id: string, props: CommanderStackProps) {
     super(scope, id, props);
@@ -195,18 +229,42 @@ export class CommanderStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    const environment = {
+    const settings = props.settings ?? { kind: 'json', json: {}, from: 'beam:settings' };
+    const environment: Record<string, string> = {
       [COMMANDER_ENV.nodeSecretsKey]: this.nodeSecretsKey.keyArn,
       [COMMANDER_ENV.tableName]: this.table.tableName,
       [COMMANDER_ENV.fleet]: props.fleet,
       [COMMANDER_ENV.autoApproveRoles]: props.autoApproveSentries ? 'sentry' : '',
+      ...(settings.kind === 'parameter'
+        ? { [COMMANDER_ENV.settingsParameter]: settings.name }
+        : Object.keys(settings.json).length > 0
+          ? { [COMMANDER_ENV.settingsJson]: JSON.stringify(settings.json) }
+          : {}),
     };
-    const build = (name: keyof CommanderEntries) =>
-      this.commanderFunction(COMMANDER_FUNCTIONS[name], entries[name], props, environment, secrets);
+    // Checked now, as the commander will parse them at cold start: a deploy never ships settings the
+    // commander refuses (those in SSM are checked when read).
+    this.settings = settings.kind === 'json' ? checkSettings(settings, environment) : undefined;
+    if (this.settings) {
+      for (const warning of settingsWarnings(this.settings, props.autoApproveSentries ?? false)) {
+        Annotations.of(this).addWarningV2('beam:settings', `${settings.from}: ${warning}`);
+      }
+    }
+    const build = (name: keyof CommanderEntries) => {
+      const fn = this.commanderFunction(
+        COMMANDER_FUNCTIONS[name],
+        entries[name],
+        props,
+        environment,
+        secrets,
+      );
+      checkEnvironmentSize(fn, settings.from);
+      return fn;
+    };
     this.functions = {
       pilot: build('pilot'),
       slack: build('slack'),
       telegram: build('telegram'),
+      pagerduty: build('pagerduty'),
       tick: build('tick'),
     };
 
@@ -226,6 +284,7 @@ export class CommanderStack extends Stack {
     new CfnOutput(this, 'CommanderUrl', { value: this.url, description: 'commander.url for pilots' });
     new CfnOutput(this, 'SlackRequestUrl', { value: `${this.url}/slack/events` });
     new CfnOutput(this, 'TelegramWebhookUrl', { value: `${this.url}/telegram/webhook` });
+    new CfnOutput(this, 'PagerDutyWebhookUrl', { value: `${this.url}/pagerduty/webhook` });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     for (const [name, secret] of Object.entries(secrets)) {
       new CfnOutput(this, `${name[0]!.toUpperCase()}${name.slice(1)}SecretArn`, { value: secret.secretArn });
@@ -249,13 +308,17 @@ export class CommanderStack extends Stack {
       telegramBotToken: operatorSet('TelegramBotToken', 'Telegram bot token from @BotFather'),
       telegramWebhookSecret: generated('TelegramWebhookSecret', 'Telegram webhook secret token', 64),
       enrollmentToken: generated('EnrollmentToken', 'Fleet enrollment token for new pilots', 48),
+      pagerDutyWebhookSecret: operatorSet(
+        'PagerDutyWebhookSecret',
+        "PagerDuty v3 webhook subscription's signing secret (two, whitespace-separated, while rotating)",
+      ),
     };
     for (const secret of Object.values(secrets)) {
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
         reason:
-          'Slack and Telegram issue their tokens, so AWS cannot rotate them; the webhook secret and the ' +
-          'enrollment token are rotated by the operator (put-secret-value), since a rotation must be ' +
+          'Slack, Telegram and PagerDuty issue their tokens, so AWS cannot rotate them; the webhook secret ' +
+          'and the enrollment token are rotated by the operator (put-secret-value), since a rotation must be ' +
           'coordinated with Telegram setWebhook and with pilots still to enroll.',
       });
     }
@@ -264,7 +327,8 @@ export class CommanderStack extends Stack {
 
   /**
    * A commander Lambda bundled by NodejsFunction with LAMBDA_BUNDLE, its own log group and a role
-   * limited to that log group, its table actions, its secrets and (the tick) the fleet's EC2 resources.
+   * limited to that log group, its table actions, its secrets, the settings parameter (when the settings
+   * are in SSM) and (the tick) the fleet's EC2 resources.
    */
   private commanderFunction(
     spec: CommanderFunction,
@@ -288,6 +352,7 @@ export class CommanderStack extends Stack {
       for (const statement of fleetEc2Statements(props.fleet)) role.addToPolicy(statement);
       acknowledgeFleetEc2Wildcards(role);
     }
+    if (props.settings?.kind === 'parameter') this.grantSettingsParameter(role, props.settings);
     if (spec.nodeSecrets !== 'none') {
       // Only data keys bound to a node secret's context (commander/adapters/secrets/box.ts).
       role.addToPolicy(
@@ -360,10 +425,38 @@ export class CommanderStack extends Stack {
     };
   }
 
+  /**
+   * Settings in SSM: the function may read that one parameter (the extension's GetParameter) and, for
+   * a SecureString under a customer managed key, decrypt with that key only through SSM and only for
+   * that parameter. The AWS managed key aws/ssm needs no grant: its key policy allows SSM's callers.
+   */
+  private grantSettingsParameter(role: Role, settings: Extract<SettingsSource, { kind: 'parameter' }>): void {
+    const parameterArn = this.formatArn({
+      service: 'ssm',
+      resource: 'parameter',
+      resourceName: settings.name.replace(/^\//, ''),
+    });
+    role.addToPolicy(new PolicyStatement({ actions: ['ssm:GetParameter'], resources: [parameterArn] }));
+    if (settings.kmsKeyArn) {
+      role.addToPolicy(
+        new PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [settings.kmsKeyArn],
+          conditions: {
+            StringEquals: {
+              'kms:ViaService': `ssm.${this.region}.amazonaws.com`,
+              'kms:EncryptionContext:PARAMETER_ARN': parameterArn,
+            },
+          },
+        }),
+      );
+    }
+  }
+
   /** The HTTP API: each route to its function, each with its own throttle (ROUTE_THROTTLES). */
   private createApi(logRetention: RetentionDays, pilotThrottle: ThrottleSettings): HttpApi {
     const api = new HttpApi(this, 'Api', {
-      description: 'Beam commander: pilot API, Slack events, Telegram webhook',
+      description: 'Beam commander: pilot API, Slack events, Telegram and PagerDuty webhooks',
       createDefaultStage: false,
     });
     const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
@@ -441,6 +534,22 @@ export class CommanderStack extends Stack {
     }
     alarm('Api5xx', this.api.metricServerError({ period }), 'Beam commander API answered 5xx');
   }
+}
+
+/**
+ * Refuses a function whose environment Lambda would refuse at deploy (over 4 KB): settings that big
+ * belong in SSM, where they share no limit with the stack's variables (4 KB a standard parameter,
+ * 8 KB an advanced one) and stay out of the template.
+ */
+function checkEnvironmentSize(fn: NodejsFunction, settingsFrom: string): void {
+  const { total, byName } = environmentBytes(fn);
+  if (total <= LAMBDA_ENV_LIMIT_BYTES) return;
+  const settingsBytes = byName[COMMANDER_ENV.settingsJson] ?? 0;
+  throw new Error(
+    `Beam CDK context is invalid:\n  context ${settingsFrom}: the ${fn.node.id} Lambda's environment would take about ` +
+      `${total} bytes, over Lambda's ${LAMBDA_ENV_LIMIT_BYTES} (the settings ${settingsBytes} of them): put the settings ` +
+      'in an SSM parameter instead (beam:settingsParameter, a SecureString if they hold secrets)',
+  );
 }
 
 /** The fleet EC2 policy's wildcards, each with the reason it cannot be narrower. */

@@ -15,6 +15,22 @@ const optionalText = z
   .optional()
   .transform((v) => (v === '' ? undefined : v));
 
+/**
+ * A JSON object: as written in cdk.json, or as JSON text on the command line (`-c 'key={…}'`, which
+ * arrives as a string). Text that is no JSON stays a string, for the schema to refuse with its hint.
+ */
+const jsonObject = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => {
+    if (typeof value !== 'string') return value;
+    try {
+      return JSON.parse(value);
+    } catch {
+      return value;
+    }
+  }, schema);
+
+const amiId = z.string().regex(/^ami-[0-9a-f]{8,17}$/, 'use an AMI id such as "ami-0123456789abcdef0"');
+
 export const BeamContext = z.strictObject({
   /** Fleet name: tags every managed resource (`beam:fleet`) and scopes the commander's EC2 rights. */
   'beam:fleet': z
@@ -87,6 +103,52 @@ export const BeamContext = z.strictObject({
       .regex(/^arn:aws[a-z-]*:secretsmanager:/, 'use the full ARN of the enrollment token secret')
       .optional(),
   ),
+  /**
+   * The commander's settings (commander/settings.ts: chat, access, identity, failover, governance,
+   * alerts, …) as a JSON object, checked at synth and passed to every Lambda (infra/commander-settings.ts).
+   */
+  'beam:settings': jsonObject(
+    z.record(z.string(), z.unknown(), { error: 'use a JSON object of commander settings' }),
+  ).default({}),
+  /** The same in a JSON file, relative to the folder `cdk` runs in (where cdk.json is). */
+  'beam:settingsFile': optionalText.pipe(
+    z
+      .string()
+      .regex(/\.json$/, 'use the path of a .json file, e.g. "infra/examples/settings.json"')
+      .optional(),
+  ),
+  /** Or an SSM parameter (String or SecureString) holding that JSON, read by the Lambdas at cold start. */
+  'beam:settingsParameter': optionalText.pipe(
+    z
+      .string()
+      .max(1011)
+      .regex(
+        /^(\/[a-zA-Z0-9_.-]+)+$|^[a-zA-Z0-9_.-]+$/,
+        'use an SSM parameter name such as "/beam/mainnet/settings"',
+      )
+      .optional(),
+  ),
+  /** The customer managed KMS key of a SecureString settings parameter; not needed for aws/ssm. */
+  'beam:settingsParameterKey': optionalText.pipe(
+    z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/,
+        'use the ARN of the KMS key (arn:aws:kms:<region>:<account>:key/<id>), not an alias',
+      )
+      .optional(),
+  ),
+  /**
+   * The example network's AMI per architecture, pinned: a new Amazon Linux release then replaces
+   * no instance. Without one, the latest Amazon Linux 2023 AMI is looked up once and kept in
+   * cdk.context.json (`cdk context --reset` to move on).
+   */
+  'beam:ami': jsonObject(
+    z.strictObject(
+      { arm64: amiId.optional(), x86_64: amiId.optional() },
+      { error: 'use {"arm64": "ami-…", "x86_64": "ami-…"} (the architectures your instance types need)' },
+    ),
+  ).default({}),
 });
 export type BeamContext = z.infer<typeof BeamContext>;
 export const CONTEXT_KEYS = Object.keys(BeamContext.shape) as (keyof BeamContext)[];
@@ -100,7 +162,7 @@ export function parseBeamContext(raw: Record<string, unknown>): BeamContext {
   const result = BeamContext.safeParse(own);
   if (!result.success) {
     const problems = result.error.issues.map((issue) =>
-      issue.code === 'unrecognized_keys'
+      issue.code === 'unrecognized_keys' && issue.path.length === 0
         ? `unknown context key(s) ${issue.keys.join(', ')}: known keys are ${CONTEXT_KEYS.join(', ')}`
         : `context ${issue.path.join('.')}: ${issue.message}`,
     );
@@ -114,6 +176,21 @@ export function parseBeamContext(raw: Record<string, unknown>): BeamContext {
   ) {
     throw new Error(
       'Beam CDK context is invalid:\n  context beam:sentryMin/Desired/Max: use sentryMin <= sentryDesired <= sentryMax',
+    );
+  }
+  const settingsFrom = [
+    Object.keys(ctx['beam:settings']).length > 0 && 'beam:settings',
+    ctx['beam:settingsFile'] && 'beam:settingsFile',
+    ctx['beam:settingsParameter'] && 'beam:settingsParameter',
+  ].filter(Boolean);
+  if (settingsFrom.length > 1) {
+    throw new Error(
+      `Beam CDK context is invalid:\n  context ${settingsFrom.join(' and ')}: give the commander settings one way only`,
+    );
+  }
+  if (ctx['beam:settingsParameterKey'] && !ctx['beam:settingsParameter']) {
+    throw new Error(
+      'Beam CDK context is invalid:\n  context beam:settingsParameterKey: it decrypts beam:settingsParameter: set that too, or remove the key',
     );
   }
   if (Boolean(ctx['beam:commanderUrl']) !== Boolean(ctx['beam:enrollmentTokenSecretArn'])) {

@@ -6,12 +6,14 @@ export const TAG = {
   managed: 'beam:managed',
   fleet: 'beam:fleet',
   role: 'beam:role',
+  node: 'beam:node',
 } as const;
 
 /**
  * The commander's EC2 rights: read everything (EC2's Describe actions support no resource scoping),
- * change only Elastic IPs and instances tagged as this fleet's managed resources, terminate only its
- * sentries, and allocate Elastic IPs only when they are tagged as its own at creation.
+ * change only Elastic IPs and instances tagged as this fleet's managed resources, terminate and bind
+ * (tag `beam:node`, no other key) only its sentries, and allocate Elastic IPs only when they are
+ * tagged as its own at creation.
  */
 export function fleetEc2Statements(fleet: string): PolicyStatement[] {
   // Pseudo parameters even where the stack's region and account are known, so the ARNs (and the
@@ -23,6 +25,9 @@ export function fleetEc2Statements(fleet: string): PolicyStatement[] {
   const ownedExisting = {
     StringEquals: { [`ec2:ResourceTag/${TAG.managed}`]: 'true', [`ec2:ResourceTag/${TAG.fleet}`]: fleet },
   };
+  const ownedSentries = {
+    StringEquals: { ...ownedExisting.StringEquals, [`ec2:ResourceTag/${TAG.role}`]: 'sentry' },
+  };
   return [
     new PolicyStatement({
       sid: 'DescribeFleet',
@@ -31,9 +36,9 @@ export function fleetEc2Statements(fleet: string): PolicyStatement[] {
       resources: ['*'],
     }),
     new PolicyStatement({
-      sid: 'ChangeOwnedAddressesAndInstances',
+      sid: 'ChangeOwnedAddresses',
       effect: Effect.ALLOW,
-      actions: ['ec2:AssociateAddress', 'ec2:DisassociateAddress', 'ec2:ReleaseAddress', 'ec2:CreateTags'],
+      actions: ['ec2:AssociateAddress', 'ec2:DisassociateAddress', 'ec2:ReleaseAddress'],
       // Associate/Disassociate also authorize the instance's network interface, tagged at launch too.
       resources: [elasticIps, instances, networkInterfaces],
       conditions: ownedExisting,
@@ -43,8 +48,17 @@ export function fleetEc2Statements(fleet: string): PolicyStatement[] {
       effect: Effect.ALLOW,
       actions: ['ec2:TerminateInstances'],
       resources: [instances],
+      conditions: ownedSentries,
+    }),
+    new PolicyStatement({
+      // Binding a proven sentry to its node name, the one tag the commander writes on an instance.
+      sid: 'BindOwnedSentries',
+      effect: Effect.ALLOW,
+      actions: ['ec2:CreateTags'],
+      resources: [instances],
       conditions: {
-        StringEquals: { ...ownedExisting.StringEquals, [`ec2:ResourceTag/${TAG.role}`]: 'sentry' },
+        ...ownedSentries,
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG.node] },
       },
     }),
     new PolicyStatement({

@@ -2,7 +2,16 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Duration, RemovalPolicy, Stack, type StackProps, Tags, Validations } from 'aws-cdk-lib';
+import {
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Tags,
+  Token,
+  Validations,
+  cx_api,
+} from 'aws-cdk-lib';
 import { AutoScalingGroup } from 'aws-cdk-lib/aws-autoscaling';
 import {
   AmazonLinuxCpuType,
@@ -16,8 +25,10 @@ import {
   Instance,
   InstanceArchitecture,
   InstanceType,
+  type IMachineImage,
   LaunchTemplate,
   MachineImage,
+  OperatingSystemType,
   Peer,
   Port,
   SecurityGroup,
@@ -57,6 +68,8 @@ export interface NetworkStackProps extends StackProps {
   sentryVolumeGiB: number;
   sentries: { min: number; desired: number; max: number };
   natGateways: number;
+  /** Pinned AMI ids per architecture; an architecture without one uses the AMI cached in context. */
+  ami: { arm64?: string; x86_64?: string };
   logRetention: RetentionDays;
   /** The commander's base URL (a token when it comes from the commander stack). */
   commanderUrl: string;
@@ -79,6 +92,9 @@ export class NetworkStack extends Stack {
 
   constructor(scope: Construct, id: string, props: NetworkStackProps) {
     super(scope, id, props);
+    // The validators' IMDSv2 launch templates are named after the stack too, not after the construct
+    // alone (CDK's default): two fleets' networks in one region would otherwise share the names.
+    this.node.setContext(cx_api.EC2_UNIQUE_IMDSV2_LAUNCH_TEMPLATE_NAME, true);
 
     const flowLogs = new LogGroup(this, 'FlowLogs', {
       retention: props.logRetention,
@@ -188,7 +204,7 @@ export class NetworkStack extends Stack {
         // One validator per availability zone.
         vpcSubnets: { subnets: [this.vpc.privateSubnets[index % this.vpc.privateSubnets.length]!] },
         instanceType: validatorType,
-        machineImage: amazonLinux(validatorType),
+        machineImage: this.machineImage(validatorType, props.ami),
         securityGroup: this.validatorSecurityGroup,
         role: this.instanceRole,
         requireImdsv2: true,
@@ -209,7 +225,7 @@ export class NetworkStack extends Stack {
     const sentryType = new InstanceType(props.sentryInstanceType);
     const launchTemplate = new LaunchTemplate(this, 'SentryLaunchTemplate', {
       instanceType: sentryType,
-      machineImage: amazonLinux(sentryType),
+      machineImage: this.machineImage(sentryType, props.ami),
       securityGroup: this.sentrySecurityGroup,
       role: this.instanceRole,
       requireImdsv2: true,
@@ -247,15 +263,37 @@ export class NetworkStack extends Stack {
         'replaced; ASG notifications would duplicate those messages.',
     });
   }
-}
 
-function amazonLinux(type: InstanceType) {
-  return MachineImage.latestAmazonLinux2023({
-    cpuType:
-      type.architecture === InstanceArchitecture.ARM_64
-        ? AmazonLinuxCpuType.ARM_64
-        : AmazonLinuxCpuType.X86_64,
-  });
+  /**
+   * A fixed AMI for `type`'s architecture, so that a new Amazon Linux release replaces no instance
+   * (a validator's replacement loses its chain state): the pinned id, or the latest Amazon Linux 2023
+   * AMI looked up once at synth and kept in cdk.context.json. Never the SSM parameter resolved at
+   * each deploy, which `latestAmazonLinux2023` uses by default.
+   */
+  private machineImage(type: InstanceType, ami: NetworkStackProps['ami']): IMachineImage {
+    const arm = type.architecture === InstanceArchitecture.ARM_64;
+    const pinned = arm ? ami.arm64 : ami.x86_64;
+    if (pinned) {
+      return {
+        getImage: () => ({
+          imageId: pinned,
+          osType: OperatingSystemType.LINUX,
+          userData: UserData.forLinux(),
+        }),
+      };
+    }
+    if (Token.isUnresolved(this.account) || Token.isUnresolved(this.region)) {
+      throw new Error(
+        `Beam CDK context is invalid:\n  context beam:ami: no ${arm ? 'arm64' : 'x86_64'} AMI for ${type}, and without an ` +
+          'account and region (AWS credentials, or CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION) the latest Amazon Linux ' +
+          `2023 AMI cannot be looked up and kept in cdk.context.json: set beam:ami to {"${arm ? 'arm64' : 'x86_64'}": "ami-…"}`,
+      );
+    }
+    return MachineImage.latestAmazonLinux2023({
+      cpuType: arm ? AmazonLinuxCpuType.ARM_64 : AmazonLinuxCpuType.X86_64,
+      cachedInContext: true,
+    });
+  }
 }
 
 function encryptedRoot(sizeGiB: number): BlockDevice {

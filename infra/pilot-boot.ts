@@ -3,12 +3,15 @@ import path from 'node:path';
 /**
  * The boot script that installs, configures and starts beam-pilot on an instance (Amazon Linux 2023).
  * Pure: it returns shell lines with CDK tokens left in place. The enrollment token is read from
- * Secrets Manager at boot into a root-only file; the script carries only the secret's ARN.
+ * Secrets Manager at boot into a file only the pilot's user can read; the script carries only the
+ * secret's ARN.
  */
 export const PILOT_PATHS = {
   // Where the release's unit (pilot/packaging/beam-pilot.service) expects the config.
   config: '/etc/beam/pilot.toml',
-  enrollmentToken: '/etc/beam/enrollment-token',
+  // In the pilot's state folder, which its unit lets it write: it deletes the token once enrolled
+  // (in /etc/beam it could not, and `beam-pilot doctor` would report the token left behind).
+  enrollmentToken: '/var/lib/beam-pilot/enrollment-token',
   stateDir: '/var/lib/beam-pilot',
   validatorKey: '/etc/beam/priv_validator_key.json',
   staging: '/tmp/beam-pilot',
@@ -51,8 +54,10 @@ export function pilotConfigToml(boot: PilotBoot, nodeName: string): string {
     `role = ${str(boot.role)}`,
     `chain_id = ${str(boot.chainId)}`,
     `state_dir = ${str(PILOT_PATHS.stateDir)}`,
-    // A sentry names its instance at enrollment: auto-approval and sentry defence (rotate, replace) need it.
-    ...(boot.role === 'sentry' ? ['instance_id = "$INSTANCE_ID"'] : []),
+    // A sentry proves its instance with the EC2 identity document (IMDSv2) at enrollment: only that
+    // lets it be approved without a person and bound to its instance for sentry defence. Validators
+    // carry no beam:managed tag, so a proof would be refused; they always wait for an admin anyway.
+    ...(boot.role === 'sentry' ? ['identity = "ec2"'] : []),
     '',
     '[daemon]',
     'mode = "systemd"',
@@ -99,6 +104,8 @@ export function pilotBootScript(boot: PilotBoot): string[] {
     ...nodeName,
     `install -d -m 755 ${path.posix.dirname(PILOT_PATHS.config)}`,
     `install -d -o ${user} -g ${user} ${str(boot.daemonHome)}`,
+    // The unit's StateDirectory, created here first (as systemd would: the user's, 0700) for the token.
+    `install -d -m 700 -o ${user} -g ${user} ${PILOT_PATHS.stateDir}`,
     // The token goes straight from Secrets Manager into a file only the pilot's user can read.
     'umask 077',
     `aws secretsmanager get-secret-value --region ${str(boot.region)} --secret-id ${str(boot.enrollmentTokenSecretArn)} --query SecretString --output text > ${PILOT_PATHS.enrollmentToken}`,

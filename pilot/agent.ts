@@ -2,12 +2,22 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { Server } from 'node:http';
 import pino from 'pino';
-import type { Action, ConfigPatch, KeyCustody, LeaseGrant, Report } from '../protocol/index.js';
+import type {
+  Action,
+  ConfigPatch,
+  KeyCustody,
+  LeaseGrant,
+  MaintenanceFact,
+  Report,
+} from '../protocol/index.js';
 import { type AlertTargets, Latch, sendAlert } from './alerts.js';
 import { type AllowContext, refusal, utcDay } from './allowlist.js';
 import type { ChainCollector } from './chain.js';
+import { collectUpgrade, type UpgradeReading } from './chain-upgrade.js';
 import type { PilotConfig } from './config.js';
+import { type CosmovisorSettings, cosmovisorEnv, cosmovisorSettings } from './cosmovisor.js';
 import { Custody } from './custody.js';
+import { DoubleSignCheck } from './double-sign-check.js';
 import { collectCommits, collectDaemon, hasFreshSignature, StallTracker } from './facts.js';
 import { DEFAULT_FEE_TXS_PER_DAY, feePerTx, feesOn } from './fees.js';
 import { collectHost } from './host.js';
@@ -16,6 +26,7 @@ import { ActionExecutor } from './executor.js';
 import { ActionLedger } from './ledger.js';
 import { LeaseClock, monoNow, shouldFence } from './lease.js';
 import { serveLocal } from './localhttp.js';
+import { describeMaintenance, readMaintenance } from './maintenance.js';
 import { SignerCustody } from './signing.js';
 import { planStandalone } from './standalone.js';
 import { PilotMetrics } from './metrics.js';
@@ -27,6 +38,7 @@ import { readSecret, StateStore, writeSecret } from './state.js';
 import { ProcessSupervisor, type Supervisor, SystemdSupervisor } from './supervisor.js';
 import type { HotSigner } from './tx.js';
 import { PilotReleases } from './upgrade.js';
+import { UpgradeHalt } from './upgrade-halt.js';
 import { PILOT_VERSION } from './version.js';
 
 export { PILOT_VERSION };
@@ -48,6 +60,14 @@ export class Pilot {
   private readonly executor: ActionExecutor;
   /** File mode: the key file moves into the daemon home on promote. */
   private readonly custody: Custody | null;
+  /** Validator nodes: double_sign_check_height through chain upgrades. */
+  private readonly checkHeight: DoubleSignCheck | null;
+  private readonly halt: UpgradeHalt;
+  private readonly cosmovisor: CosmovisorSettings | null;
+  /** The daemon's latest height seen (kept while its RPC is down). */
+  private lastHeight: number | null = null;
+  /** The maintenance window last seen (its start and end are logged). */
+  private maintenance: MaintenanceFact | null = null;
   private readonly stall: StallTracker;
   private signer: HotSigner | null = null;
   private secret: { nodeId: string; secret: string } | null = null;
@@ -106,6 +126,17 @@ export class Pilot {
         ? new Custody({ home: cfg.daemon.home, keyFile: v.key_file, stateDir: cfg.node.state_dir })
         : null;
     this.stall = new StallTracker(v?.stall_after_ms ?? 15_000);
+    this.cosmovisor = cosmovisorSettings(cfg);
+    this.halt = new UpgradeHalt({ store, daemonHome: cfg.daemon.home, supervisor });
+    this.checkHeight =
+      cfg.node.role === 'validator'
+        ? new DoubleSignCheck({
+            store,
+            daemonHome: cfg.daemon.home,
+            writeConfig: (patch) => this.executor.writeConfig(patch),
+            log: (msg) => log.info(msg),
+          })
+        : null;
     this.executor = new ActionExecutor({
       cfg,
       supervisor,
@@ -113,6 +144,7 @@ export class Pilot {
       store,
       custody: this.custody,
       signing,
+      checkHeight: this.checkHeight,
       signer: () => this.signer,
       legacyGov: () => this.chain?.govV1 === false,
       lease: this.lease,
@@ -149,6 +181,9 @@ export class Pilot {
   ): Promise<Pilot> {
     const store = await StateStore.open(cfg.node.state_dir);
     const d = cfg.daemon;
+    const cosmovisor = cosmovisorSettings(cfg);
+    // The supervisor asks the pilot (created below) before it starts the daemon on its own.
+    let pilot: Pilot | null = null;
     const common = {
       desired: store.get().desiredDaemon,
       onDesired: (desired: 'running' | 'stopped') =>
@@ -159,6 +194,8 @@ export class Pilot {
       backoffMaxMs: d.restart_backoff_max_ms,
       stopTimeoutMs: d.stop_timeout_ms,
       log: (msg: string) => log.info(msg),
+      hold: () => pilot?.daemonHold() ?? Promise.resolve(null),
+      ...(cosmovisor ? { env: cosmovisorEnv(cosmovisor) } : {}),
     };
     const supervisor =
       d.mode === 'systemd'
@@ -190,7 +227,18 @@ export class Pilot {
             onSigned: (event) => metrics.observeSign(event),
           })
         : null;
-    return new Pilot(cfg, store, supervisor, log, chain, lease, signing, metrics, options.configFile ?? null);
+    pilot = new Pilot(
+      cfg,
+      store,
+      supervisor,
+      log,
+      chain,
+      lease,
+      signing,
+      metrics,
+      options.configFile ?? null,
+    );
+    return pilot;
   }
 
   /** Safe boot, supervision, local HTTP, and the report and guard loops. */
@@ -300,8 +348,38 @@ export class Pilot {
       lastAcceptedAt: this.lastAcceptedAt,
       leaseRemainingMs: this.lease.remainingMs(),
       refused: this.refused,
+      /** Why the daemon is left down although it should run (maintenance, an upgrade halt). */
+      daemonHeld: this.supervisor.held,
       report: this.lastReport,
     };
+  }
+
+  /**
+   * Why the supervisor must not start the daemon on its own now: a maintenance window, or (without
+   * cosmovisor, which switches binaries itself) an upgrade halt with the same binary still in place.
+   */
+  private async daemonHold(): Promise<string | null> {
+    const window = await this.currentMaintenance();
+    if (window) return describeMaintenance(window);
+    return this.cosmovisor ? null : this.halt.hold(this.lastHeight);
+  }
+
+  /** The maintenance window running now, from its file (read each time: the CLI writes it). */
+  private async currentMaintenance(): Promise<MaintenanceFact | null> {
+    const window = await readMaintenance(this.cfg.node.state_dir, Date.now()).catch((error: Error) => {
+      this.log.warn(error.message);
+      return null;
+    });
+    if (window?.until !== this.maintenance?.until)
+      this.log.info(window ? describeMaintenance(window) : 'maintenance window over');
+    this.maintenance = window;
+    return window;
+  }
+
+  /** After each round's facts: forget a halt the node got past; double_sign_check_height for upgrades. */
+  private async followUpgrade(upgrade: UpgradeReading, height: number | null): Promise<void> {
+    await this.halt.observe(height);
+    await this.checkHeight?.step(upgrade, height);
   }
 
   /** The daemon's chain against node.chain_id, once its RPC answers: a problem, or null (agrees, or not up yet). */
@@ -337,7 +415,10 @@ export class Pilot {
     }
     let next = this.intervalMs();
     try {
-      const report = await this.collect();
+      const { report, upgrade } = await this.gather();
+      await this.followUpgrade(upgrade, report.daemon.height).catch((error: Error) =>
+        this.log.warn(`chain upgrade: ${error.message}`),
+      );
       this.lastReport = report;
       this.metrics.update(report);
       if (this.cfg.commander) next = await this.reportOnce(report);
@@ -352,6 +433,10 @@ export class Pilot {
 
   /** Gathers every fact of one report (seq and results are filled in when sending). */
   async collect(): Promise<Report> {
+    return (await this.gather()).report;
+  }
+
+  private async gather(): Promise<{ report: Report; upgrade: UpgradeReading }> {
     const cfg = this.cfg;
     // Read before any await: the guard may fence meanwhile, and a report must never say
     // "fenced" next to daemon facts from before the stop.
@@ -363,6 +448,14 @@ export class Pilot {
       restarts: this.supervisor.restarts,
     });
     this.stall.observe(daemon.height);
+    if (daemon.height !== null) this.lastHeight = daemon.height;
+    const upgrade = await collectUpgrade({
+      rpc: this.rpc,
+      rpcReachable: daemon.rpcReachable,
+      daemonHome: cfg.daemon.home,
+      cosmovisor: this.cosmovisor,
+      height: this.lastHeight,
+    });
     let chain: Report['chain'] = null;
     const v = cfg.validator;
     if (v) {
@@ -390,6 +483,7 @@ export class Pilot {
               .catch((e: Error) => ({ errors: [`chain queries: ${e.message.slice(0, 300)}`] }))
           : {};
       chain = { ...base, ...extra };
+      chain.errors = [...chain.errors, ...upgrade.errors].slice(0, 20);
     }
     const sockets = summarizeInbound(
       await readTcpTables(),
@@ -428,7 +522,7 @@ export class Pilot {
         signerConnected: null,
       };
     }
-    return {
+    const report: Report = {
       nodeId: cfg.node.name,
       seq: this.store.get().seq + 1,
       sentAt: Date.now(),
@@ -440,9 +534,12 @@ export class Pilot {
       host: await collectHost(cfg.daemon.home),
       sockets,
       custody,
+      upgrade: upgrade.facts,
+      maintenance: await this.currentMaintenance(),
       configVersion: this.store.get().configVersion,
       results: this.ledger.pending().slice(-100),
     };
+    return { report, upgrade };
   }
 
   /** One signed report; returns the delay before the next. Enrolls first when there is no secret. */
@@ -580,7 +677,8 @@ export class Pilot {
   private allowContext(): AllowContext {
     const s = this.store.get();
     const l = this.cfg.limits;
-    const today = utcDay(Date.now());
+    const now = Date.now();
+    const today = utcDay(now);
     const c = this.cfg.chain;
     const fee = c ? feePerTx(c.gas_price, c.gas_limit).amount : 0n;
     return {
@@ -594,10 +692,12 @@ export class Pilot {
       allowVotes: l.allow_votes,
       allowWithdraw: l.allow_withdraw,
       allowUpgrade: l.allow_upgrade,
+      allowUnjail: l.allow_unjail,
       feePerTx: fee,
       maxFeePerDay:
         l.max_fee_per_day !== undefined ? BigInt(l.max_fee_per_day) : fee * DEFAULT_FEE_TXS_PER_DAY,
       feesToday: feesOn(s, today),
+      now,
     };
   }
 

@@ -1,4 +1,5 @@
 import type { Action, Role } from '../protocol/index.js';
+import { windowProblem } from './maintenance.js';
 
 export interface AllowContext {
   role: Role;
@@ -13,10 +14,13 @@ export interface AllowContext {
   allowVotes: boolean;
   allowWithdraw: boolean;
   allowUpgrade: boolean;
+  allowUnjail: boolean;
   /** The fee one hot-key transaction pays (gas_limit × gas_price). */
   feePerTx: bigint;
   maxFeePerDay: bigint;
   feesToday: bigint;
+  /** The pilot's wall clock (maintenance windows end at a wall-clock time). */
+  now: number;
 }
 
 /** Every hot-key transaction pays a fee: none may take the day's fees over `limits.max_fee_per_day`. */
@@ -56,6 +60,12 @@ export function refusal(action: Action, c: AllowContext): string | null {
       }
       return feeRefusal(c);
     }
+    case 'unjail':
+      if (!c.signer)
+        return 'unjail needs chain.hot_mnemonic_file, validator.account_address and validator.operator_address in the config';
+      return c.allowUnjail ? feeRefusal(c) : 'unjail is disabled by limits.allow_unjail';
+    case 'maintenance':
+      return action.until === null ? null : windowProblem(action.until, c.now);
     case 'upgrade-pilot':
     case 'rollback-pilot':
       return c.allowUpgrade ? null : 'pilot upgrades are disabled by limits.allow_upgrade';

@@ -2,6 +2,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
+import type { MaintenanceFact } from '../protocol/index.js';
 import { ConfigError, EXAMPLE_CONFIG, loadConfig } from './config.js';
 import { exists, writeFileAtomic } from './fsx.js';
 import { PILOT_VERSION } from './version.js';
@@ -20,6 +21,7 @@ Commands:
   init      write a commented example config, or (--systemd) the daemon unit's stop-timeout drop-in
   check     check that this build can start with the config (run on a new release before switching)
   grants    print the authz grant commands to run once from the validator account
+  maintenance  on [--for 30m] [--reason TEXT] | off | status: leave the daemon as the operator puts it
   signer    export or import the validator's sign state (priv_validator_state.json)
   version   print the version
 
@@ -43,8 +45,8 @@ beam-pilot init --systemd [--config FILE] [--dir /etc/systemd/system]
 Writes the drop-in <daemon.unit>.d/50-beam-stop-timeout.conf: TimeoutStopSec = daemon.stop_timeout_ms,
 so stopping the daemon (a fence) never waits longer; then run systemctl daemon-reload.`,
   grants: `beam-pilot grants [--config FILE] [--bin gaiad] [--from validator] [--expiration UNIX_SECONDS] [--json]
-Prints the authz grant commands (generic authorization for gov MsgVote and for withdrawing rewards
-and commission; a stake authorization to delegate to the own validator only) that give the hot key
+Prints the authz grant commands (generic authorization for gov MsgVote, for withdrawing rewards
+and commission and for MsgUnjail; a stake authorization to delegate to the own validator only) that give the hot key
 its rights, to run once with the validator account's key. --json prints the same grants as one
 unsigned transaction (for a Ledger or multisig: gaiad tx sign FILE --from validator, then tx broadcast).`,
   signer: `beam-pilot signer state export [--config FILE] [--out FILE]
@@ -54,6 +56,14 @@ signed, in <node.state_dir>/priv_validator_state.json, in CometBFT's own format 
 the TMKMS and Horcrux variants). export prints it, or writes it to --out (mode 0600). import adopts FILE when
 it is higher, says what changed, and refuses a lower state. Stop the pilot first (systemctl stop
 beam-pilot): a running pilot does not re-read the file.`,
+  maintenance: `beam-pilot maintenance on [--for 30m] [--reason TEXT] [--config FILE]
+beam-pilot maintenance off [--config FILE]
+beam-pilot maintenance status [--config FILE]
+on starts a maintenance window (--for: a whole number and a unit s, m, h or d; default 1h, at most
+7d; on again replaces it): until it ends the pilot starts no daemon on its own, so stop and start
+the daemon by hand as the work needs, and its reports carry the window. The running pilot takes it
+at once, without a restart. It ends by itself, or with off; a daemon that should run is then started.
+Run it as the pilot's user: it writes <node.state_dir>/maintenance.json.`,
   version: 'beam-pilot version\nPrints the version.',
 };
 
@@ -148,6 +158,8 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case 'maintenance':
+      return maintenance(configFile, args);
     case 'signer': {
       const [group, verb, source] = args;
       if (group !== 'state' || (verb !== 'export' && verb !== 'import')) {
@@ -209,6 +221,54 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   return 2;
+}
+
+/** `maintenance on|off|status`: the window file in the state folder, which the running pilot reads. */
+async function maintenance(configFile: string, args: string[]): Promise<number> {
+  const verb = args.find((a, i) => !a.startsWith('-') && !/^--(config|for|reason)$/.test(args[i - 1] ?? ''));
+  if (verb !== 'on' && verb !== 'off' && verb !== 'status') {
+    console.error('usage: beam-pilot maintenance on [--for 30m] [--reason TEXT] | off | status');
+    return 2;
+  }
+  const cfg = await loadConfig(configFile);
+  const m = await import('./maintenance.js');
+  const dir = cfg.node.state_dir;
+  // A malformed file is an error for status; on and off replace it.
+  const running = await m.readMaintenance(dir, Date.now()).catch((error: Error) => {
+    if (verb === 'status') throw error;
+    return null;
+  });
+  if (verb === 'status') {
+    console.log(m.describeMaintenance(running));
+    return 0;
+  }
+  let window: MaintenanceFact | null = null;
+  if (verb === 'on') {
+    const reason = option(args, 'reason') ?? '';
+    let length: number;
+    try {
+      length = m.parseDuration(option(args, 'for') ?? (args.includes('--for') ? '' : m.DEFAULT_WINDOW));
+      if (reason.length > 200)
+        throw new Error(`--reason: at most 200 characters (this one has ${reason.length})`);
+    } catch (error) {
+      console.error((error as Error).message);
+      return 2;
+    }
+    window = { until: Date.now() + length, by: 'node', reason };
+  }
+  await m.writeMaintenance(dir, window).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EACCES') throw error;
+    throw new Error(
+      `cannot write ${m.maintenanceFile(dir)}: run it as the pilot's user (sudo -u <user> beam-pilot ...)`,
+    );
+  });
+  if (window)
+    console.log(`${m.describeMaintenance(window)}: the pilot starts no daemon on its own until then`);
+  else
+    console.log(
+      running ? `ended the ${m.describeMaintenance(running)}` : 'no maintenance window was running',
+    );
+  return 0;
 }
 
 /** `init --systemd`: the daemon unit's stop-timeout drop-in, from the config's unit and stop timeout. */

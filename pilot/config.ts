@@ -44,6 +44,26 @@ export const PilotConfig = z.strictObject({
       restart_backoff_ms: Ms.default(1000),
       restart_backoff_max_ms: Ms.default(30_000),
       stop_timeout_ms: Ms.default(10_000),
+      /**
+       * The daemon runs under cosmovisor (`command`, or the unit's ExecStart, is `cosmovisor run start`):
+       * cosmovisor switches binaries at upgrades, and the pilot reports whether the next one is staged.
+       */
+      cosmovisor: z
+        .strictObject({
+          /** DAEMON_NAME: the daemon binary's file name in cosmovisor's bin folders. */
+          name: z
+            .string()
+            .regex(
+              /^[A-Za-z0-9._-]+$/,
+              'use DAEMON_NAME, the file name of the daemon binary in <home>/cosmovisor/genesis/bin/, e.g. "gaiad"',
+            ),
+          /** DAEMON_HOME: the folder holding cosmovisor/ (default daemon.home). */
+          home: z
+            .string()
+            .startsWith('/', 'use DAEMON_HOME, an absolute path (the folder holding cosmovisor/)')
+            .optional(),
+        })
+        .optional(),
     })
     .refine((d) => d.mode !== 'systemd' || d.unit, {
       message: 'mode "systemd" needs unit = "<name>.service"',
@@ -127,6 +147,8 @@ export const PilotConfig = z.strictObject({
        * running as this user. The tarball's sha256 comes with the action; false = upgrades by hand.
        */
       allow_upgrade: z.boolean().default(true),
+      /** Whether the commander may unjail the validator (`MsgExec(MsgUnjail)` with the hot key). */
+      allow_unjail: z.boolean().default(true),
     })
     .default({
       max_delegate_per_action: '0',
@@ -134,6 +156,7 @@ export const PilotConfig = z.strictObject({
       allow_votes: true,
       allow_withdraw: true,
       allow_upgrade: true,
+      allow_unjail: true,
     }),
   /** Where the pilot's releases live (install.sh's layout) and how long a download may take. */
   upgrade: z
@@ -269,6 +292,11 @@ restart_backoff_ms = 1000        # first restart delay after a crash, doubled up
 restart_backoff_max_ms = 30000
 stop_timeout_ms = 10000          # SIGTERM grace before SIGKILL
 
+# Uncomment when the daemon runs under cosmovisor (the unit, or command, runs "cosmovisor run start").
+# [daemon.cosmovisor]
+# name = "gaiad"                 # DAEMON_NAME: the binary's name in <home>/cosmovisor/genesis/bin/
+# home = "/home/gaia/.gaia"      # DAEMON_HOME, when it is not daemon.home
+
 # Remove this section to run standalone (no commander).
 [commander]
 url = "https://beam.example.com" # https; plain http only for a commander on loopback
@@ -309,6 +337,7 @@ allow_votes = true
 allow_withdraw = true
 # max_fee_per_day = "200000"     # hot-key fees per day (gas_price's denom); default: 20 transactions
 allow_upgrade = true             # the commander may install a new pilot release here (sha256-checked)
+allow_unjail = true              # the commander may unjail the validator (hot key, MsgExec(MsgUnjail))
 
 [upgrade]                        # the pilot's own releases (install.sh's layout)
 install_dir = "/usr/local/lib/beam"   # releases/<version>/ and the current link the unit runs

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { parse as parseToml } from 'smol-toml';
 import { request } from 'undici';
 import { ConfigError, loadConfig, type PilotConfig } from './config.js';
+import { cosmovisorSettings } from './cosmovisor.js';
 import { CometKey } from './custody.js';
 import { systemdProblems } from './doctor-systemd.js';
 import { exists, readJsonFile, secretFileProblems } from './fsx.js';
@@ -26,6 +27,7 @@ export async function doctor(configFile: string): Promise<string[]> {
   const checks = await Promise.all([
     stateDirProblems(cfg),
     daemonProblems(cfg),
+    cosmovisorProblems(cfg),
     systemdProblems(cfg, configFile),
     homeProblems(cfg),
     rpcProblems(cfg),
@@ -70,6 +72,21 @@ async function daemonProblems(cfg: PilotConfig): Promise<string[]> {
     return [];
   } catch {
     return [`daemon: unit ${d.unit} is not active: run systemctl start ${d.unit} (or beam-pilot start)`];
+  }
+}
+
+/** `[daemon.cosmovisor]` must name the folders cosmovisor runs from: the pilot checks staged binaries there. */
+async function cosmovisorProblems(cfg: PilotConfig): Promise<string[]> {
+  const c = cosmovisorSettings(cfg);
+  if (!c) return [];
+  const bin = path.join(c.home, 'cosmovisor', 'current', 'bin', c.name);
+  try {
+    await fs.access(bin, constants.X_OK);
+    return [];
+  } catch {
+    return [
+      `daemon.cosmovisor: ${bin} is not an executable file: set name = DAEMON_NAME and home = DAEMON_HOME as cosmovisor has them (or run cosmovisor init <daemon binary>)`,
+    ];
   }
 }
 

@@ -4,10 +4,12 @@ import type { Action, ConfigPatch } from '../protocol/index.js';
 import { utcDay } from './allowlist.js';
 import type { PilotConfig } from './config.js';
 import type { Custody } from './custody.js';
+import type { DoubleSignCheck } from './double-sign-check.js';
 import { countFee, feePerTx } from './fees.js';
 import { writeFileAtomic } from './fsx.js';
 import type { LeaseClock } from './lease.js';
 import type { Outcome } from './ledger.js';
+import { describeMaintenance, readMaintenance, writeMaintenance } from './maintenance.js';
 import { mergeShared } from './peer-lists.js';
 import type { SignerCustody } from './signing.js';
 import type { CometRpc } from './rpc.js';
@@ -27,6 +29,8 @@ export interface ExecutorDeps {
   custody: Custody | null;
   /** Signer mode: the pilot is the daemon's remote signer. */
   signing: SignerCustody | null;
+  /** Validator nodes: consensus.double_sign_check_height through chain upgrades. */
+  checkHeight: DoubleSignCheck | null;
   signer: () => HotSigner | null;
   /** The chain has no gov v1: votes go out as v1beta1 MsgVote. */
   legacyGov?: () => boolean;
@@ -111,6 +115,24 @@ export class ActionExecutor {
       case 'withdraw-rewards':
         await this.payFee();
         return this.tx(await this.d.signer()!.withdraw(action.commission));
+      case 'unjail':
+        // Not jailed, or still within its jail time: the chain's own error is the result.
+        await this.payFee();
+        return this.tx(await this.d.signer()!.unjail());
+      case 'maintenance': {
+        const dir = this.d.cfg.node.state_dir;
+        if (action.until === null) {
+          const ended = await readMaintenance(dir, Date.now()).catch(() => null);
+          await writeMaintenance(dir, null);
+          return {
+            ok: true,
+            message: ended ? `ended the ${describeMaintenance(ended)}` : 'no maintenance window was running',
+          };
+        }
+        const window = { until: action.until, by: 'commander' as const, reason: action.reason };
+        await writeMaintenance(dir, window);
+        return { ok: true, message: describeMaintenance(window) };
+      }
       case 'upgrade-pilot':
       case 'rollback-pilot': {
         const { outcome, restart } =
@@ -166,9 +188,10 @@ export class ActionExecutor {
     await this.d.supervisor.stop();
     const { signHeight } = await custody.installValidatorKey(Math.max(action.minHeight, seen));
     this.d.onKeyChange(true);
-    await this.writeConfig({
-      consensus: { double_sign_check_height: this.d.cfg.validator!.double_sign_check_height },
-    });
+    const configured = this.d.cfg.validator!.double_sign_check_height;
+    // Not while an upgrade is pending: the node must start on the new binary after the halt.
+    const value = this.d.checkHeight ? await this.d.checkHeight.forPromote(configured) : configured;
+    await this.writeConfig({ consensus: { double_sign_check_height: value } });
     await this.d.supervisor.start();
     return {
       ok: true,

@@ -55,8 +55,14 @@ export async function collectDaemon(
     facts.votingPower =
       s.validator_info?.voting_power !== undefined ? String(s.validator_info.voting_power) : null;
     facts.moniker = s.node_info.moniker?.slice(0, 128) ?? null;
-    facts.version = s.node_info.version?.slice(0, 64) ?? null;
-    facts.peers = await rpc.peers().catch(() => null);
+    // The running binary's own version (abci_info), which changes with an upgrade's new binary;
+    // status' node_info.version is CometBFT's.
+    const [version, peers] = await Promise.all([
+      rpc.appVersion().catch(() => null),
+      rpc.peers().catch(() => null),
+    ]);
+    facts.version = version?.slice(0, 64) ?? null;
+    facts.peers = peers;
   } catch {
     // rpcReachable stays false
   }

@@ -8,6 +8,8 @@ export const GRANTED_MSGS = [
   '/cosmos.gov.v1beta1.MsgVote',
   '/cosmos.distribution.v1beta1.MsgWithdrawDelegatorReward',
   '/cosmos.distribution.v1beta1.MsgWithdrawValidatorCommission',
+  // The `unjail` action (limits.allow_unjail): the validator back after downtime, without its key.
+  '/cosmos.slashing.v1beta1.MsgUnjail',
 ];
 
 /** The authz grant commands an operator runs once, from the validator's account, for the hot key. */
@@ -116,7 +118,7 @@ export async function grantCommandsFor(cfg: PilotConfig, options: GrantOutputOpt
   }
   return [
     `# Run once with the validator account's key (${v.account_address ?? 'validator.account_address'}).`,
-    `# The hot key ${acct.address} may then vote, withdraw rewards and commission, and delegate to ${v.operator_address} only.`,
+    `# The hot key ${acct.address} may then vote, withdraw rewards and commission, unjail the validator, and delegate to ${v.operator_address} only.`,
     '# Beam alerts in chat when a grant is missing or about to expire. Ledger or multisig: use --json.',
     '# A chain without gov v1 (Cosmos SDK < 0.46) refuses the /cosmos.gov.v1.MsgVote grant: skip that line.',
     ...grantCommands({

@@ -49,6 +49,14 @@ const ValidatorsResult = z.object({
   total: z.string().or(z.number()).optional(),
 });
 const NetInfoResult = z.object({ n_peers: Uint });
+const AbciInfoResult = z.object({ response: z.object({ version: z.string().optional() }) });
+const AbciQueryResult = z.object({
+  response: z.object({
+    code: z.number().int().optional(),
+    log: z.string().optional(),
+    value: z.string().nullable().optional(),
+  }),
+});
 
 export interface CommitView {
   height: number;
@@ -82,6 +90,21 @@ export class CometRpc {
 
   status(): Promise<CometStatus> {
     return this.call('status', {}, StatusResult);
+  }
+
+  /** The version of the application binary that answers (not CometBFT's, which `status` names). */
+  async appVersion(): Promise<string | null> {
+    return (await this.call('abci_info', {}, AbciInfoResult)).response.version || null;
+  }
+
+  /** An ABCI query (a gRPC query path and its protobuf request); the response's protobuf bytes. */
+  async abciQuery(path: string, data: Uint8Array): Promise<Uint8Array> {
+    const params: Record<string, string> = { path: JSON.stringify(path) };
+    if (data.length > 0) params['data'] = `0x${Buffer.from(data).toString('hex')}`;
+    const { response } = await this.call('abci_query', params, AbciQueryResult);
+    if (response.code)
+      throw new Error(`abci_query ${path}: code ${response.code}: ${response.log ?? ''}`.trim());
+    return Buffer.from(response.value ?? '', 'base64');
   }
 
   async peers(): Promise<number> {

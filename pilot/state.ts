@@ -59,6 +59,31 @@ export const PilotState = z.object({
   claim: z.string().nullable().default(null),
   /** Proposal ids already announced by the standalone alerting. */
   announcedProposals: z.array(z.string()).default([]),
+  /**
+   * The daemon exited halted for this upgrade, run from this executable: it is not started again
+   * from the same one (pilot/upgrade-halt.ts). Forgotten once the node is past the height.
+   */
+  upgradeHalt: z
+    .object({
+      name: z.string(),
+      height: z.number().int().positive(),
+      executable: z.object({
+        path: z.string(),
+        ino: z.number(),
+        size: z.number(),
+        mtimeMs: z.number(),
+      }),
+    })
+    .nullable()
+    .default(null),
+  /**
+   * config.toml's `consensus.double_sign_check_height` the pilot set to 0 for an upgrade at
+   * `upgradeHeight`, and the value it restores past it (pilot/double-sign-check.ts).
+   */
+  doubleSignCheck: z
+    .object({ replaced: z.number().int().positive(), upgradeHeight: z.number().int().positive() })
+    .nullable()
+    .default(null),
 });
 export type PilotState = z.infer<typeof PilotState>;
 

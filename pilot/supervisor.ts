@@ -2,6 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { openSync, closeSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { type ExecutableId, identifyExecutable } from './executable.js';
 import { readJsonFile, writeFileAtomic } from './fsx.js';
 
 const run = promisify(execFile);
@@ -18,9 +19,15 @@ export interface Supervisor {
   /** Restarts after crashes since the pilot started. */
   readonly restarts: number;
   readonly desired: Desired;
+  /** Why a daemon that should run is left down now (see Common.hold); null while none applies. */
+  readonly held: string | null;
+  /** The executable the running (or last) daemon was started from, as it was then; null if unknown. */
+  readonly startedFrom: ExecutableId | null;
+  /** The daemon's executable as it is now (a new binary differs from `startedFrom`). */
+  executable(): Promise<ExecutableId | null>;
   /** Finds out whether the daemon is already up (process mode adopts it); starts nothing. */
   probe(): Promise<boolean>;
-  /** Starts supervising: restarts on crash, and starts the daemon now if it should run. */
+  /** Starts supervising: restarts on crash, and starts the daemon now if it should run (and is not held). */
   begin(): Promise<void>;
   isRunning(): Promise<boolean>;
   start(): Promise<void>;
@@ -38,6 +45,44 @@ interface Common {
   backoffMaxMs: number;
   stopTimeoutMs: number;
   log: (msg: string) => void;
+  /**
+   * Asked before the supervisor starts a daemon on its own (crash restart, pilot start): a reason
+   * leaves it down (a maintenance window, a halt for an upgrade whose binary is not installed yet).
+   * Explicit start and restart requests are not asked.
+   */
+  hold?: () => Promise<string | null>;
+  /** Added to the daemon's environment (process mode), e.g. cosmovisor's DAEMON_NAME and DAEMON_HOME. */
+  env?: Record<string, string>;
+}
+
+/** The supervisor's own starts, gated by `Common.hold`; each change of its answer is logged once. */
+class HoldGate {
+  reason: string | null = null;
+  constructor(private readonly c: Common) {}
+
+  /** Whether a down daemon must stay down now. */
+  async held(): Promise<boolean> {
+    // A hold that cannot be read holds nothing: keeping the daemon up is the default.
+    const reason = this.c.hold
+      ? await this.c.hold().catch((e: Error) => {
+          this.c.log(`cannot tell whether to keep the daemon down (${e.message}): starting it as usual`);
+          return null;
+        })
+      : null;
+    if (reason !== this.reason)
+      this.c.log(
+        reason
+          ? `daemon is down and stays down: ${reason}`
+          : `no longer keeping the daemon down (${this.reason})`,
+      );
+    this.reason = reason;
+    return reason !== null;
+  }
+
+  /** The daemon runs: nothing holds it. */
+  clear(): void {
+    this.reason = null;
+  }
 }
 
 /** Crash-restart scheduling shared by both modes: exponential backoff, reset after a stable run. */
@@ -81,11 +126,14 @@ export class ProcessSupervisor implements Supervisor {
   readonly mode = 'process';
   restarts = 0;
   desired: Desired;
+  startedFrom: ExecutableId | null = null;
   private pid: number | null = null;
   private stopping = false;
+  private watching = false;
   private timer: NodeJS.Timeout | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
   private readonly backoff: Backoff;
+  private readonly gate: HoldGate;
   private readonly pidFile: string;
   private readonly logFile: string;
 
@@ -96,14 +144,25 @@ export class ProcessSupervisor implements Supervisor {
   ) {
     this.desired = c.desired;
     this.backoff = new Backoff(c.backoffMs, c.backoffMaxMs);
+    this.gate = new HoldGate(c);
     this.pidFile = path.join(stateDir, 'daemon.pid');
     this.logFile = path.join(stateDir, 'daemon.log');
+  }
+
+  get held(): string | null {
+    return this.gate.reason;
+  }
+
+  executable(): Promise<ExecutableId | null> {
+    return identifyExecutable(this.command[0] as string);
   }
 
   async probe(): Promise<boolean> {
     const saved = (await readJsonFile(this.pidFile)) as { pid?: number } | undefined;
     if (saved?.pid && (await this.isRunningPid(saved.pid)) && (await this.isOurs(saved.pid))) {
       this.pid = saved.pid;
+      // What it was started from is not known: the executable as it is now stands in for it.
+      this.startedFrom = await this.executable();
       this.c.log(`adopted running daemon pid ${saved.pid}`);
     }
     return this.pid !== null;
@@ -112,7 +171,7 @@ export class ProcessSupervisor implements Supervisor {
   async begin(): Promise<void> {
     this.timer = setInterval(() => void this.watch(), 250);
     this.timer.unref();
-    if (this.desired === 'running' && !this.pid) await this.spawnDaemon();
+    if (this.desired === 'running' && !this.pid && !(await this.gate.held())) await this.spawnDaemon();
   }
 
   private async isOurs(pid: number): Promise<boolean> {
@@ -126,15 +185,18 @@ export class ProcessSupervisor implements Supervisor {
 
   private async spawnDaemon(): Promise<void> {
     const [cmd, ...args] = this.command as [string, ...string[]];
+    this.startedFrom = await this.executable();
     const out = openSync(this.logFile, 'a', 0o600);
     try {
-      const child = spawn(cmd, args, { detached: true, stdio: ['ignore', out, out] });
+      const env = this.c.env ? { ...process.env, ...this.c.env } : process.env;
+      const child = spawn(cmd, args, { detached: true, stdio: ['ignore', out, out], env });
       child.on('error', (e) => this.c.log(`daemon spawn failed: ${e.message}`));
       // Reaps our own child; adopted daemons are reaped by init.
       child.on('exit', () => undefined);
       child.unref();
       if (!child.pid) throw new Error(`cannot start ${cmd}`);
       this.pid = child.pid;
+      this.gate.clear();
       this.backoff.started();
       await writeFileAtomic(this.pidFile, JSON.stringify({ pid: child.pid }));
       this.c.log(`daemon started pid ${child.pid}`);
@@ -144,9 +206,15 @@ export class ProcessSupervisor implements Supervisor {
   }
 
   private async watch(): Promise<void> {
-    if (this.stopping) return;
-    if (this.pid !== null && !(await this.isRunningPid(this.pid))) this.pid = null;
-    this.maybeRestart();
+    if (this.stopping || this.watching) return;
+    this.watching = true;
+    try {
+      if (this.pid !== null && !(await this.isRunningPid(this.pid))) this.pid = null;
+      if (this.pid === null && this.desired === 'running' && !this.restartTimer && !(await this.gate.held()))
+        this.scheduleRestart();
+    } finally {
+      this.watching = false;
+    }
   }
 
   private async isZombie(pid: number): Promise<boolean> {
@@ -157,15 +225,19 @@ export class ProcessSupervisor implements Supervisor {
     }
   }
 
-  private maybeRestart(): void {
-    if (this.pid !== null || this.stopping || this.desired !== 'running' || this.restartTimer) return;
+  private scheduleRestart(): void {
+    if (this.stopping) return;
     const delay = this.backoff.next();
-    this.c.log(`daemon exited; restarting in ${delay} ms`);
-    this.restartTimer = setTimeout(() => {
+    this.c.log(`daemon is not running; starting it in ${delay} ms`);
+    this.restartTimer = setTimeout(async () => {
+      // A hold that began during the delay (e.g. maintenance switched on) still applies.
+      const start =
+        this.desired === 'running' && this.pid === null && !this.stopping && !(await this.gate.held());
       this.restartTimer = null;
-      if (this.desired !== 'running' || this.pid !== null || this.stopping) return;
+      // Detached meanwhile (the pilot closed): it starts nothing any more.
+      if (!start || this.timer === null) return;
       this.restarts++;
-      void this.spawnDaemon().catch((e) => this.c.log(`restart failed: ${(e as Error).message}`));
+      await this.spawnDaemon().catch((e) => this.c.log(`restart failed: ${(e as Error).message}`));
     }, delay);
   }
 
@@ -242,9 +314,14 @@ export class SystemdSupervisor implements Supervisor {
   readonly mode = 'systemd';
   restarts = 0;
   desired: Desired;
+  startedFrom: ExecutableId | null = null;
   private timer: NodeJS.Timeout | null = null;
   private nextAttempt = 0;
+  /** The unit was active at the last look (its start is noticed by polling). */
+  private active = false;
+  private watching = false;
   private readonly backoff: Backoff;
+  private readonly gate: HoldGate;
 
   constructor(
     private readonly unit: string,
@@ -253,29 +330,63 @@ export class SystemdSupervisor implements Supervisor {
   ) {
     this.desired = c.desired;
     this.backoff = new Backoff(c.backoffMs, c.backoffMaxMs);
+    this.gate = new HoldGate(c);
+  }
+
+  get held(): string | null {
+    return this.gate.reason;
+  }
+
+  /** The unit's ExecStart executable (`systemctl show -p ExecStart`); null when systemd does not say. */
+  async executable(): Promise<ExecutableId | null> {
+    const { stdout } = await run(this.systemctl, ['show', '-p', 'ExecStart', '--value', this.unit], {
+      timeout: 5000,
+    }).catch(() => ({ stdout: '' }));
+    const file = /\bpath=([^\s;]+)/.exec(stdout)?.[1];
+    return file ? identifyExecutable(file) : null;
   }
 
   private async ctl(...args: string[]): Promise<void> {
     await run(this.systemctl, [...args, this.unit], { timeout: this.c.stopTimeoutMs + 5000 });
   }
 
-  probe(): Promise<boolean> {
-    return this.isRunning();
+  async probe(): Promise<boolean> {
+    await this.noticeStart();
+    return this.active;
   }
 
   async begin(): Promise<void> {
     this.timer = setInterval(() => void this.watch(), 1000);
     this.timer.unref();
-    if (this.desired === 'running' && !(await this.isRunning())) await this.ctl('start');
+    await this.noticeStart();
+    if (this.desired === 'running' && !this.active && !(await this.gate.held())) await this.ctl('start');
+  }
+
+  /** Polls the unit; a start (by anyone: systemd, the operator) records the executable it started from. */
+  private async noticeStart(): Promise<void> {
+    const active = await this.isRunning();
+    if (active && !this.active) {
+      this.startedFrom = await this.executable();
+      this.gate.clear();
+    }
+    this.active = active;
   }
 
   private async watch(): Promise<void> {
-    if (this.desired !== 'running' || Date.now() < this.nextAttempt || (await this.isRunning())) return;
-    this.nextAttempt = Date.now() + this.backoff.next();
-    this.restarts++;
-    this.c.log(`unit ${this.unit} is not active; starting it`);
-    await this.ctl('start').catch((e) => this.c.log(`systemctl start failed: ${(e as Error).message}`));
-    this.backoff.started();
+    if (this.watching) return;
+    this.watching = true;
+    try {
+      await this.noticeStart();
+      if (this.active || this.desired !== 'running' || Date.now() < this.nextAttempt) return;
+      if (await this.gate.held()) return;
+      this.nextAttempt = Date.now() + this.backoff.next();
+      this.restarts++;
+      this.c.log(`unit ${this.unit} is not active; starting it`);
+      await this.ctl('start').catch((e) => this.c.log(`systemctl start failed: ${(e as Error).message}`));
+      this.backoff.started();
+    } finally {
+      this.watching = false;
+    }
   }
 
   async isRunning(): Promise<boolean> {

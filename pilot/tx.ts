@@ -9,6 +9,7 @@ import {
 import { MsgVote } from 'cosmjs-types/cosmos/gov/v1/tx';
 import { MsgVote as MsgVoteBeta } from 'cosmjs-types/cosmos/gov/v1beta1/tx';
 import { VoteOption as ProtoVoteOption } from 'cosmjs-types/cosmos/gov/v1/gov';
+import { MsgUnjail } from 'cosmjs-types/cosmos/slashing/v1beta1/tx';
 import { MsgDelegate } from 'cosmjs-types/cosmos/staking/v1beta1/tx';
 import type { Coin, VoteOption } from '../protocol/index.js';
 
@@ -98,6 +99,14 @@ export function withdrawMsgs(granter: string, valoper: string, commission: boole
   return msgs;
 }
 
+/** x/slashing's MsgUnjail for the own validator (its operator is the message's signer, the granter). */
+export function unjailMsg(valoper: string) {
+  return {
+    typeUrl: '/cosmos.slashing.v1beta1.MsgUnjail',
+    value: MsgUnjail.encode({ validatorAddr: valoper }).finish(),
+  };
+}
+
 /** Signs and broadcasts authz MsgExec transactions with the hot key. */
 export class HotSigner {
   private client: SigningStargateClient | null = null;
@@ -137,6 +146,10 @@ export class HotSigner {
 
   withdraw(commission: boolean) {
     return this.exec(withdrawMsgs(this.s.granter, this.s.valoper, commission));
+  }
+
+  unjail() {
+    return this.exec([unjailMsg(this.s.valoper)]);
   }
 
   disconnect(): void {

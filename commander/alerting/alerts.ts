@@ -14,6 +14,8 @@ export interface AlertRecord {
   kind: AlertKind;
   nodeId: string;
   chainId: string;
+  /** The validator key a signing alert is about (its [Unjail] button names it); absent on others. */
+  validator?: string;
   severity: FindingSeverity;
   title: string;
   detail: string;
@@ -128,6 +130,7 @@ export function reconcileAlerts(
         kind: finding.kind,
         nodeId: finding.nodeId,
         chainId: finding.chainId,
+        ...(finding.validator ? { validator: finding.validator } : {}),
         ...texts(finding),
         state: 'pending',
         since: now,

@@ -1,11 +1,12 @@
 /**
  * Beam's own actions are expected: while an operation Beam ordered runs (a promotion, a planned
- * demotion, an IP rotation, a replacement, a daemon restart), the health alerts of the nodes it
- * touches wait; the operation's own thread is the only message. A condition still there when the
- * operation is done (or failed) starts its pending time then.
+ * demotion, an IP rotation, a replacement, a daemon restart, a chain upgrade's halt), the health
+ * alerts of the nodes it touches wait; the operation's own thread is the only message. A condition
+ * still there when the operation is done (or failed) starts its pending time then. A maintenance
+ * window people asked for holds its node's alerts the same way.
  */
 import type { Finding } from '../domain/health.js';
-import type { NodeRecord } from '../domain/registry.js';
+import { maintenanceUntil, type NodeRecord } from '../domain/registry.js';
 import { type FailoverState, isActive } from '../failover/state.js';
 import { type SentryDefenceState, activeOps } from '../sentry/state.js';
 import { type AlertKind, NODE_KINDS, SIGNING_KINDS } from './kinds.js';
@@ -76,5 +77,18 @@ export function sentryHolds(state: SentryDefenceState, nodes: readonly NodeRecor
 export function restartHolds(nodes: readonly NodeRecord[]): Hold[] {
   return nodes.flatMap((n) =>
     n.actions.filter((a) => a.type === 'restart-daemon').flatMap((a) => onNode(a.id, n.chainId, n.id)),
+  );
+}
+
+/**
+ * Nodes in a maintenance window (chat's `maintenance <node> <duration>`, or the operator's on the
+ * node): their own alerts wait until it ends, by itself. Not the validator's signing alerts, which
+ * are the key's and not the node's: a signer taken down for maintenance is still news.
+ */
+export function maintenanceHolds(nodes: readonly NodeRecord[], now: number): Hold[] {
+  return nodes.flatMap((n) =>
+    maintenanceUntil(n, now) === null
+      ? []
+      : [{ by: `maintenance:${n.id}`, chainId: n.chainId, nodeId: n.id, kinds: NODE_KINDS }],
   );
 }

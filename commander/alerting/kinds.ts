@@ -35,12 +35,16 @@ export const SENTRY_KINDS = ['flood-held', 'rotation-failed', 'replacement-faile
 /** Pilot versions (upgrade/versions.ts): a pilot behind the fleet's newest or its target version. */
 export const UPGRADE_KINDS = ['pilot-version'] as const;
 
+/** Chain upgrades (chain-upgrade/alerts.ts): a node that will not take a plan by itself, or is not through it. */
+export const CHAIN_UPGRADE_KINDS = ['upgrade-not-staged', 'upgrade-incomplete'] as const;
+
 export const ALERT_KINDS = [
   ...NODE_KINDS,
   ...SIGNING_KINDS,
   ...FAILOVER_KINDS,
   ...SENTRY_KINDS,
   ...UPGRADE_KINDS,
+  ...CHAIN_UPGRADE_KINDS,
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
@@ -82,6 +86,10 @@ export const DEFAULT_PENDING_MS: Readonly<Record<AlertKind, number>> = {
   'replacement-failed': 0,
   // A node upgraded by hand leaves the fleet mixed for minutes: drift is news once it stays.
   'pilot-version': 10 * MIN,
+  // A plan is known days ahead and binaries are staged in the meantime: news once it stays an hour.
+  'upgrade-not-staged': 60 * MIN,
+  // Raised only past the upgrade's settle time, which was its wait.
+  'upgrade-incomplete': 0,
 };
 
 /** Something wrong with a node itself: other nodes' troubles that start meanwhile are blamed on it. */

@@ -23,14 +23,21 @@ function ordered(members: readonly AlertRecord[]): AlertRecord[] {
   );
 }
 
-/** The buttons offered with a group while any member is open (chat commands on the group id). */
+/**
+ * The buttons offered with a group while any member is open (chat commands on the group id), and
+ * [Unjail] for a jailed validator in it (the command asks for a confirmation before it acts).
+ */
 export function groupActions(group: string, members: readonly AlertRecord[]): ChatAction[] {
   const open = members.filter((a) => a.state === 'open');
   if (open.length === 0) return [];
   const ack = open.some((a) => a.acknowledgedBy === null)
     ? [{ label: 'Acknowledge', command: `ack ${group}` }]
     : [];
-  return [...ack, { label: 'Mute 1h', command: `mute ${group} 1h` }];
+  const jailed = [...new Set(open.filter((a) => a.kind === 'jailed').map((a) => a.validator))];
+  const unjail = jailed.flatMap((validator) =>
+    validator ? [{ label: 'Unjail', command: `unjail ${validator}`, style: 'danger' as const }] : [],
+  );
+  return [...ack, { label: 'Mute 1h', command: `mute ${group} 1h` }, ...unjail];
 }
 
 function line(alert: AlertRecord): string {

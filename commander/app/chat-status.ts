@@ -35,6 +35,7 @@ export function nodeSummary(
     ...(view.peers !== null ? { peers: view.peers } : {}),
     ...(signing ? { signing: true } : {}),
     ...(age !== null && age > 2 * clock.reportIntervalMs ? { reportAgeMs: age } : {}),
+    ...(view.maintenanceUntil !== null ? { maintenanceUntil: view.maintenanceUntil } : {}),
   };
 }
 

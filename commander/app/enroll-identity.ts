@@ -20,8 +20,12 @@ function hostOf(p2pAddress: string): string {
   return host.startsWith('[') ? host.slice(1, -1) : host;
 }
 
-/** Why this instance may not be the enrolling node, or null. */
-function instanceProblem(instance: SentryInstance, enroll: EnrollRequest, fleet: string): string | null {
+/** Why this instance may not be the enrolling node, or null; the tick asks it of proven sentries too. */
+export function instanceProblem(
+  instance: SentryInstance,
+  enroll: Pick<EnrollRequest, 'name' | 'role' | 'p2pAddress'>,
+  fleet: string,
+): string | null {
   const tags = instance.tags;
   if (
     tags[BEAM_TAGS.managed] !== 'true' ||
@@ -50,13 +54,16 @@ function instanceProblem(instance: SentryInstance, enroll: EnrollRequest, fleet:
  * Checks an enrollment's identity document: signature, account, region and freshness
  * (commander/identity/document.ts), then EC2's own view of that instance: Beam's fleet tags for the
  * role, running, not bound to another name, and the p2p address its own. Without a document, or on
- * a commander that checks none (no `identity.ec2` or no EC2 adapter), nothing is proven.
+ * a commander that checks none (no `identity.ec2`, or no EC2 adapter here or in the tick), nothing is
+ * proven. Where EC2 is the tick's (`deps.ec2InTick`: the AWS pilot API, which approves nobody), only
+ * the document is checked here; the tick checks the region and EC2's view before it approves or
+ * binds anything (app/proven-sentries.ts).
  */
 export async function proveIdentity(deps: CommanderDeps, enroll: EnrollRequest): Promise<IdentityProof> {
   const presented = enroll.instanceIdentity;
   if (!presented) return { kind: 'none' };
   const trust = deps.settings.identity.ec2;
-  if (!trust || !deps.cloud) {
+  if (!trust || !(deps.cloud || deps.ec2InTick)) {
     deps.log.warn(
       { node: enroll.name },
       'identity document not checked: this commander needs identity.ec2 and its ec2 section (BEAM_FLEET in Lambda); the node waits for an admin',
@@ -69,7 +76,7 @@ export async function proveIdentity(deps: CommanderDeps, enroll: EnrollRequest):
     reason,
   });
   const now = deps.now();
-  const check = verifyIdentityDocument(presented, { ...trust, region: deps.cloud.region }, now);
+  const check = verifyIdentityDocument(presented, { ...trust, region: deps.cloud?.region }, now);
   if (!check.ok) return refused(check.reason);
   const { document } = check;
   if (enroll.instanceId !== null && enroll.instanceId !== document.instanceId) {
@@ -77,6 +84,15 @@ export async function proveIdentity(deps: CommanderDeps, enroll: EnrollRequest):
       `instanceId ${enroll.instanceId} differs from the identity document's ${document.instanceId}: send the document's, or none`,
     );
   }
+  const identity: NodeIdentity = {
+    kind: 'ec2',
+    instanceId: document.instanceId,
+    accountId: document.accountId,
+    region: document.region,
+    pendingTime: document.pendingTime,
+    verifiedAt: now,
+  };
+  if (!deps.cloud) return { kind: 'verified', identity };
   let instance: SentryInstance | undefined;
   try {
     instance = await deps.cloud.describeInstance(document.instanceId);
@@ -87,17 +103,7 @@ export async function proveIdentity(deps: CommanderDeps, enroll: EnrollRequest):
   if (!instance) return refused(`EC2 does not know instance ${document.instanceId} in ${deps.cloud.region}`);
   const problem = instanceProblem(instance, enroll, deps.settings.sentry.fleet);
   if (problem) return refused(problem);
-  return {
-    kind: 'verified',
-    identity: {
-      kind: 'ec2',
-      instanceId: document.instanceId,
-      accountId: document.accountId,
-      region: document.region,
-      pendingTime: document.pendingTime,
-      verifiedAt: now,
-    },
-  };
+  return { kind: 'verified', identity };
 }
 
 /**

@@ -22,8 +22,10 @@ import type { Actor, CommanderDeps } from './context.js';
 import { rotateEnrollmentToken } from './enrollment-token.js';
 import * as failoverOps from './failover-ops.js';
 import * as governanceOps from './governance-ops.js';
+import { setMaintenance } from './maintenance-ops.js';
 import * as sentryOps from './sentry-ops.js';
 import { pinStatus, unpinStatus } from './status-pin.js';
+import { requestUnjail } from './unjail-ops.js';
 import { requestUpgrade } from './upgrade-ops.js';
 
 /** One validator's signing lease as the failover module sees it. */
@@ -259,6 +261,28 @@ export class CommanderFleetOps implements FleetOps {
         summary: `Restart of ${request.node}'s daemon queued (action ${id}); its pilot runs it after its next report.`,
       };
     });
+  }
+
+  maintenance(request: {
+    node: string;
+    durationMs: number | null;
+    reason?: string;
+    by: ChatActor;
+  }): Promise<OperationResult> {
+    return refusalsAsResults(() =>
+      setMaintenance(this.deps, {
+        node: request.node,
+        durationMs: request.durationMs,
+        reason: request.reason ?? '',
+        actor: appActor(request.by),
+      }),
+    );
+  }
+
+  unjail(request: { target: string; by: ChatActor }): Promise<OperationResult> {
+    return refusalsAsResults(() =>
+      requestUnjail(this.deps, { target: request.target, actor: appActor(request.by) }),
+    );
   }
 
   decideNode(request: { node: string; approve: boolean; by: ChatActor }): Promise<OperationResult> {

@@ -1,6 +1,6 @@
 import type { Versioned } from '../adapters/store/store.js';
 import { type Finding, type FirstSigned, type HealthThresholds, findingsFor } from '../domain/health.js';
-import type { NodeRecord } from '../domain/registry.js';
+import { maintenanceUntil, type NodeRecord } from '../domain/registry.js';
 
 export type HealthState = 'healthy' | 'warning' | 'critical' | 'pending' | 'rejected';
 
@@ -21,6 +21,8 @@ export interface NodeView {
   signing: boolean;
   configVersion: string | null;
   desiredConfigVersion: string | null;
+  /** The end of its maintenance window, while one runs. */
+  maintenanceUntil: number | null;
   findings: Finding[];
 }
 
@@ -63,6 +65,7 @@ export function nodeViews(
       signing: n.lastReport?.custody?.holdsValidatorKey ?? false,
       configVersion: n.lastReport?.configVersion ?? null,
       desiredConfigVersion: n.desiredConfig?.version ?? null,
+      maintenanceUntil: maintenanceUntil(n, now),
       findings: f,
     };
   });

@@ -1,14 +1,17 @@
 import { withRetry } from '../adapters/store/store.js';
 import { configActions, configGenerator } from '../domain/node-config.js';
 import { ActionQueueFull, type NodeRecord, queueAction } from '../domain/registry.js';
-import { restartHolds } from '../alerting/holds.js';
+import { maintenanceHolds, restartHolds } from '../alerting/holds.js';
 import type { FinishedOp } from '../alerting/digest.js';
 import { runAlerting } from './alerting.js';
+import { runChainUpgradeTick } from './chain-upgrade-ops.js';
 import type { CommanderDeps } from './context.js';
 import { runFailoverTick } from './failover.js';
 import { runGovernanceTick } from './governance-ops.js';
+import { runMaintenanceTick } from './maintenance-ops.js';
 import { runSentryTick } from './sentry-step.js';
 import { refreshStatusPin } from './status-pin.js';
+import { runUnjailTick } from './unjail-ops.js';
 import { runUpgradeTick } from './upgrade-ops.js';
 
 export interface TickSummary {
@@ -36,7 +39,10 @@ function finishedRestarts(nodes: readonly NodeRecord[], now: number): FinishedOp
   );
 }
 
-/** The scheduled tick: converge configs, run the operations, then alerts, the pinned status and the heartbeat. */
+/**
+ * The scheduled tick: converge configs, run the operations (chain upgrades among them), tell the
+ * pilots' answers to chat requests, then alerts, the pinned status and the heartbeat.
+ */
 export async function runTick(deps: CommanderDeps): Promise<TickSummary> {
   const now = deps.now();
   const nodes = (await deps.store.listNodes()).map((n) => n.value);
@@ -48,12 +54,28 @@ export async function runTick(deps: CommanderDeps): Promise<TickSummary> {
   await runGovernanceTick(deps, nodes);
   // After failover: a pilot roll-out waits while the lease moves.
   const upgrade = await runUpgradeTick(deps, nodes);
+  const chainUpgrade = await runChainUpgradeTick(deps, nodes);
+  // Pilots' answers to what people asked in chat, told where they asked.
+  await runMaintenanceTick(deps, nodes);
+  await runUnjailTick(deps, nodes);
 
   // Operations report their own problems as findings, and hold the alerts of the nodes they work on.
   const alerting = await runAlerting(deps, {
     nodes,
-    findings: [...failover.findings, ...(sentry?.findings ?? []), ...upgrade.findings],
-    holds: [...failover.holds, ...(sentry?.holds ?? []), ...restartHolds(nodes), ...upgrade.holds],
+    findings: [
+      ...failover.findings,
+      ...(sentry?.findings ?? []),
+      ...upgrade.findings,
+      ...chainUpgrade.findings,
+    ],
+    holds: [
+      ...failover.holds,
+      ...(sentry?.holds ?? []),
+      ...restartHolds(nodes),
+      ...upgrade.holds,
+      ...chainUpgrade.holds,
+      ...maintenanceHolds(nodes, now),
+    ],
     finished: [...failover.finished, ...(sentry?.finished ?? []), ...finishedRestarts(nodes, now)],
   });
   await refreshStatusPin(deps);

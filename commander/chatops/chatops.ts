@@ -157,6 +157,11 @@ export class ChatOps {
     const command = parsed?.command;
     const denied = command && this.permission(input, command);
     if (denied) return this.refuse(input, action, denied);
+    // A dangerous command behind a button the commander offered (an alert's [Unjail]) is asked like a
+    // typed one: the press asks, only a [Confirm] acts. The offering message keeps its buttons, so a
+    // cancelled question can be asked again; a confirmation is the only interaction owned by a person.
+    if (command && !owner && COMMANDS[command.name].dangerous(command))
+      return this.askConfirmation(input, `${action} (${line})`, command, actor);
     if (interaction.actOnce && !(await interactions.consume(id, this.now()))) {
       return this.refuse(input, action, 'this button has expired or was already used');
     }
@@ -301,6 +306,18 @@ export class ChatOps {
         );
       case 'restart':
         return operation(`Restart of ${command.node}`, fleet.restart({ node: command.node, by: actor }));
+      case 'maintenance':
+        return operation(
+          command.span === null ? `End of maintenance of ${command.node}` : `Maintenance of ${command.node}`,
+          fleet.maintenance({
+            node: command.node,
+            durationMs: command.span,
+            ...(command.reason ? { reason: command.reason } : {}),
+            by: actor,
+          }),
+        );
+      case 'unjail':
+        return operation(`Unjail of ${command.target}`, fleet.unjail({ target: command.target, by: actor }));
       case 'approve':
       case 'reject': {
         const approve = command.name === 'approve';

@@ -3,16 +3,37 @@ import * as z from 'zod';
 import { NodeId, PilotVersion, VoteOption } from '../../protocol/index.js';
 import type { AccessRole } from './ports.js';
 
+const UNITS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000 } as const;
+const DAY = UNITS.d;
+
+/** `30s`, `15m`, `2h`, `1d` in milliseconds. */
+const durationMs = (text: string) => Number(text.slice(0, -1)) * UNITS[text.slice(-1) as keyof typeof UNITS];
+
+/** Milliseconds as the largest unit that writes them whole (`7200000` → `2h`). */
+function formatDuration(ms: number): string {
+  const [unit, size] = Object.entries(UNITS).find(([, size]) => ms % size === 0) ?? ['s', 1_000];
+  return `${Math.round(ms / size)}${unit}`;
+}
+
 const Duration = z
   .string()
   .regex(/^\d+[smhd]$/, 'use a number and a unit: 30s, 15m, 2h or 1d')
-  .transform((text) => {
-    const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
-      text.slice(-1) as 's' | 'm' | 'h' | 'd'
-    ];
-    return Number(text.slice(0, -1)) * unit;
-  })
-  .refine((ms) => ms > 0 && ms <= 30 * 86_400_000, 'use a duration between 1s and 30d');
+  .transform(durationMs)
+  .refine((ms) => ms > 0 && ms <= 30 * DAY, 'use a duration between 1s and 30d');
+
+/** A maintenance window's length (at most a week: a forgotten window must end), or `off` (null). */
+const MaintenanceSpan = z
+  .string()
+  .regex(/^(off|\d+[smhd])$/, 'use a duration such as 30m, 2h or 1d, or `off`')
+  .transform((text) => (text === 'off' ? null : durationMs(text)))
+  .refine((ms) => ms === null || (ms > 0 && ms <= 7 * DAY), 'use a duration between 1s and 7d');
+
+const UnjailTarget = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9-]{1,128}$/,
+    "use a node name, the validator's consensus address (40 hex) or its valoper address",
+  );
 
 const ProposalId = z.string().regex(/^\d{1,12}$/, 'use the numeric proposal id, e.g. 42');
 const AlertKey = z.string().regex(/^[A-Za-z0-9:._-]{1,128}$/, 'use the alert key shown in the alert message');
@@ -42,6 +63,13 @@ export const CommandSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('rotate-ip'), sentry: NodeId }),
   z.object({ name: z.literal('replace'), sentry: NodeId }),
   z.object({ name: z.literal('restart'), node: NodeId }),
+  z.object({
+    name: z.literal('maintenance'),
+    node: NodeId,
+    span: MaintenanceSpan,
+    reason: z.string().max(200, 'keep the reason under 200 characters').optional(),
+  }),
+  z.object({ name: z.literal('unjail'), target: UnjailTarget }),
   z.object({ name: z.literal('config'), node: NodeId }),
   z.object({ name: z.literal('approve'), node: NodeId }),
   z.object({ name: z.literal('reject'), node: NodeId }),
@@ -188,6 +216,28 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     usage: 'restart <node>',
     summary: "restart a node's daemon (asks for confirmation)",
     fields: positional('node'),
+    role: operator,
+    dangerous: always,
+  },
+  maintenance: {
+    usage: 'maintenance <node> <duration|off> [reason…]',
+    summary:
+      "maintenance for 30m/2h/1d (at most 7d): the node's pilot leaves a daemon you stop alone, its alerts wait, it is no failover target; ends by itself, or with `off` (asks for confirmation)",
+    fields: (words) => {
+      const [node, span, ...reason] = words;
+      if (!node) return 'missing node';
+      if (!span) return 'missing duration (e.g. 2h) or off';
+      return { node, span: span.toLowerCase(), ...(reason.length ? { reason: reason.join(' ') } : {}) };
+    },
+    role: operator,
+    // Like a restart: a typo leaves another node's daemon unsupervised. Ending a window is safe.
+    dangerous: (c) => c.name === 'maintenance' && c.span !== null,
+  },
+  unjail: {
+    usage: 'unjail <validator|node>',
+    summary:
+      "unjail a jailed validator: a validator node's pilot sends MsgExec(MsgUnjail) with its hot key (asks for confirmation)",
+    fields: positional('target'),
     role: operator,
     dangerous: always,
   },
@@ -365,6 +415,15 @@ export function formatCommand(command: Command): string {
       return `${command.name} ${command.opId}`;
     case 'hold':
       return `hold ${command.proposalId}`;
+    case 'maintenance':
+      return [
+        'maintenance',
+        command.node,
+        command.span === null ? 'off' : formatDuration(command.span),
+        ...(command.reason ? [command.reason] : []),
+      ].join(' ');
+    case 'unjail':
+      return `unjail ${command.target}`;
     case 'token':
       return `token ${command.verb}`;
     case 'upgrade':

@@ -28,6 +28,8 @@ export interface NodeSummary {
   signing?: boolean;
   /** How old the facts shown are, when its last report is more than one interval late. */
   reportAgeMs?: number;
+  /** The end of the node's maintenance window (epoch ms), while one runs. */
+  maintenanceUntil?: number;
 }
 
 export interface FleetStatus {
@@ -136,6 +138,18 @@ export interface FleetOps {
   rotateIp(request: { sentry: string; by: Actor }): Promise<OperationResult>;
   replaceSentry(request: { sentry: string; by: Actor }): Promise<OperationResult>;
   restart(request: { node: string; by: Actor }): Promise<OperationResult>;
+  /**
+   * Starts a maintenance window of `durationMs` on a node (its pilot leaves the daemon alone, its
+   * alerts wait), or ends it (null). It ends by itself.
+   */
+  maintenance(request: {
+    node: string;
+    durationMs: number | null;
+    reason?: string;
+    by: Actor;
+  }): Promise<OperationResult>;
+  /** Unjails a validator (named by a node, its consensus or its valoper address) through a pilot's hot key. */
+  unjail(request: { target: string; by: Actor }): Promise<OperationResult>;
   /** Approves (or rejects) a node waiting to join after enrollment. */
   decideNode(request: { node: string; approve: boolean; by: Actor }): Promise<OperationResult>;
   /** Removes a node from the fleet (record, secret, queued actions); its name can enroll again. */

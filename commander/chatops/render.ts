@@ -30,13 +30,23 @@ const num = (n: number | undefined) => (n === undefined ? '-' : String(n));
 /** Config versions are content hashes: the first 10 characters tell them apart. */
 const ver = (v: string | undefined) => (v === undefined ? '-' : `v${v.slice(0, 10)}`);
 
+/** `2026-01-05 14:00 UTC`: when a maintenance window ends. */
+const untilText = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
+function stateCell(n: NodeSummary): string {
+  const seen = n.reportAgeMs === undefined ? '' : ` (seen ${fmtDuration(n.reportAgeMs)} ago)`;
+  const maintenance =
+    n.maintenanceUntil === undefined ? '' : `, maintenance until ${untilText(n.maintenanceUntil)}`;
+  return `${n.state}${seen}${maintenance}`;
+}
+
 function nodeRows(nodes: NodeSummary[]): string {
   return table(
     ['NODE', 'ROLE', 'STATE', 'HEIGHT', 'LAG', 'PEERS'],
     nodes.map((n) => [
       `${n.name}${n.signing ? ' *' : ''}`,
       n.role,
-      n.reportAgeMs === undefined ? n.state : `${n.state} (seen ${fmtDuration(n.reportAgeMs)} ago)`,
+      stateCell(n),
       num(n.height),
       num(n.lag),
       num(n.peers),
@@ -97,6 +107,8 @@ export function nodeMessage(node: NodeDetail, now: number): ChatMessage {
   ];
   if (node.catchingUp !== undefined)
     fields.push({ label: 'Catching up', value: node.catchingUp ? 'yes' : 'no' });
+  if (node.maintenanceUntil !== undefined)
+    fields.push({ label: 'Maintenance', value: `until ${untilText(node.maintenanceUntil)}` });
   if (node.publicIp) fields.push({ label: 'Public IP', value: node.publicIp });
   if (node.diskFreePercent !== undefined)
     fields.push({ label: 'Disk free', value: `${node.diskFreePercent}%` });

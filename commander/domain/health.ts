@@ -4,7 +4,10 @@ import type { NodeRecord } from './registry.js';
 
 export type FindingSeverity = 'info' | 'warning' | 'critical';
 
-/** One thing wrong with a node; `key` is stable across ticks so alerts dedupe on it. */
+/**
+ * One thing wrong with a node, a validator's signing or a chain; `key` is stable across ticks so
+ * alerts dedupe on it.
+ */
 export interface Finding {
   key: string;
   kind: AlertKind;
@@ -23,7 +26,7 @@ export const HealthThresholds = z.strictObject({
   /** Blocks behind the highest of our own nodes on the same chain. */
   heightLagWarn: z.number().int().min(1).default(5),
   heightLagCritical: z.number().int().min(1).default(50),
-  /** Latest block older than this while the daemon is up and synced: the chain (or our view) halted. */
+  /** No block for this long on every node of ours following the chain (up and synced): it halted. */
   chainHaltedMs: z.number().int().min(1000).default(60_000),
   minPeersWarn: z.number().int().min(0).default(2),
   minPeersCritical: z.number().int().min(0).default(0),
@@ -36,7 +39,7 @@ export const HealthThresholds = z.strictObject({
   /** Share of the slashing allowance (window × (1 − minSignedPerWindow)) used, in tiers. */
   missedWindowWarnShare: z.number().min(0).max(1).default(0.25),
   missedWindowCriticalShare: z.number().min(0).max(1).default(0.6),
-  /** Above this share of the network signing, our miss is "solo" (ours alone), not a network stall. */
+  /** With this share of the network signing the latest commit (a commit carries > 2/3), our miss is ours alone. */
   soloMissNetworkShare: z.number().min(0).max(1).default(0.67),
 });
 export type HealthThresholds = z.infer<typeof HealthThresholds>;
@@ -113,19 +116,6 @@ export function evaluateHealth(
       `height ${daemon.height}, our best node is at ${best}`,
     );
   }
-  if (
-    daemon.running &&
-    daemon.catchingUp === false &&
-    daemon.latestBlockTime !== null &&
-    now - daemon.latestBlockTime > thresholds.chainHaltedMs
-  ) {
-    add(
-      'chain-halted',
-      'critical',
-      `${node.id}: no new block`,
-      `latest block ${fmtAgo(now - daemon.latestBlockTime)} at height ${daemon.height ?? '?'}`,
-    );
-  }
   if (daemon.peers !== null && daemon.peers <= thresholds.minPeersWarn) {
     add(
       'low-peers',
@@ -155,7 +145,10 @@ export function evaluateHealth(
   return findings;
 }
 
-/** Findings for every approved node, judged against its siblings on the same chain. */
+/**
+ * Findings for every approved node, judged against its siblings on the same chain; a chain's halt is
+ * listed with each node that follows the chain (one alert: the same key and node everywhere).
+ */
 export function findingsFor(
   nodes: readonly NodeRecord[],
   thresholds: HealthThresholds,
@@ -164,19 +157,77 @@ export function findingsFor(
   firstSigned: FirstSigned,
 ): Map<string, Finding[]> {
   const approved = nodes.filter((n) => n.status === 'approved');
-  return new Map(
-    approved.map((n) => [
-      n.id,
-      evaluateHealth(
-        n,
-        approved.filter((s) => s.chainId === n.chainId),
-        thresholds,
-        reportIntervalMs,
-        now,
-        firstSigned,
-      ),
+  const byChain = new Map<string, NodeRecord[]>();
+  for (const n of approved) {
+    const members = byChain.get(n.chainId);
+    if (members) members.push(n);
+    else byChain.set(n.chainId, [n]);
+  }
+  const halts = new Map(
+    [...byChain].map(([chainId, members]) => [
+      chainId,
+      chainHaltFinding(members, thresholds, reportIntervalMs, now),
     ]),
   );
+  return new Map(
+    approved.map((n) => {
+      const siblings = byChain.get(n.chainId)!;
+      const findings = evaluateHealth(n, siblings, thresholds, reportIntervalMs, now, firstSigned);
+      const halt = halts.get(n.chainId);
+      if (halt && follows(n, thresholds, reportIntervalMs, now)) findings.push(halt);
+      return [n.id, findings];
+    }),
+  );
+}
+
+/** A node reporting now whose daemon runs synced: its latest block time says where the chain is. */
+function follows(node: NodeRecord, t: HealthThresholds, reportIntervalMs: number, now: number): boolean {
+  const daemon = node.lastReport?.daemon;
+  return (
+    node.lastSeen !== null &&
+    now - node.lastSeen <= t.silentIntervals * reportIntervalMs &&
+    daemon?.running === true &&
+    daemon.catchingUp === false &&
+    daemon.latestBlockTime !== null
+  );
+}
+
+/**
+ * The chain halted: every node of ours following it has seen no block for `chainHaltedMs`. One
+ * finding for the chain (`chain:<chainId>:chain-halted`, on the first of those nodes by id). A node
+ * alone without new blocks while its siblings move is behind, which height-lag reports. While a node
+ * says it stopped for an upgrade, the finding names the upgrade (its own thread follows it).
+ */
+export function chainHaltFinding(
+  nodes: readonly NodeRecord[],
+  t: HealthThresholds,
+  reportIntervalMs: number,
+  now: number,
+): Finding | null {
+  const following = nodes
+    .filter((n) => follows(n, t, reportIntervalMs, now))
+    .sort((a, b) => a.id.localeCompare(b.id));
+  const daemons = following.map((n) => n.lastReport!.daemon);
+  const first = following[0];
+  if (!first || daemons.some((d) => now - d.latestBlockTime! <= t.chainHaltedMs)) return null;
+  const latest = Math.max(...daemons.map((d) => d.latestBlockTime!));
+  const height = Math.max(...daemons.map((d) => d.height ?? 0));
+  const upgrade = following.map((n) => n.lastReport!.upgrade?.halted).find((u) => u != null);
+  const agree =
+    following.length === 1
+      ? `our only node following the chain (${first.id}) sees none`
+      : `all ${following.length} of our nodes following the chain agree`;
+  return {
+    key: `chain:${first.chainId}:chain-halted`,
+    kind: 'chain-halted',
+    nodeId: first.id,
+    chainId: first.chainId,
+    severity: upgrade ? 'warning' : 'critical',
+    title: upgrade
+      ? `${first.chainId}: the chain halted for upgrade ${upgrade.name} at height ${upgrade.height}`
+      : `${first.chainId}: the chain halted at height ${height}`,
+    detail: `no block for ${fmtDuration(now - latest)}: ${agree}`,
+  };
 }
 
 type Add = (
@@ -207,18 +258,19 @@ function evaluateSigning(
 
   const streak = missedStreak(chain.recentCommits, firstSignedHeight);
   if (streak >= t.missedBlocksWarn) {
+    // Every commit carries more than 2/3 of the power: commits without us mean the network signs on
+    // and we do not. A network that stops signing commits nothing: that is the chain's halt.
     const share = chain.networkSignedShare;
     const solo = share !== null && share >= t.soloMissNetworkShare;
-    const stall = share !== null && !solo;
     add(
       'missed-blocks',
       streak >= t.missedBlocksCritical || solo ? 'critical' : 'warning',
-      stall
-        ? `${who} missed ${streak} blocks (network-wide stall)`
-        : `${who} missed ${streak} blocks in a row`,
+      `${who} missed ${streak} blocks in a row`,
       share === null
         ? 'network signing share unknown'
-        : `${pct(share)} of the network signed the latest commit${solo ? ': this miss is ours alone' : ''}`,
+        : solo
+          ? `while ${pct(share)} of the network signed: this miss is ours alone`
+          : `${pct(share)} of the network signed the latest commit`,
     );
   }
   if (info?.signedBlocksWindow && info.minSignedPerWindow !== null) {

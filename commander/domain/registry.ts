@@ -20,6 +20,23 @@ export interface NodeIdentity {
   verifiedAt: number;
 }
 
+/**
+ * A maintenance window asked for in chat (`maintenance <node> <duration>`): kept on the node so its
+ * alerts wait at once, before its pilot has the `maintenance` action (and after, whatever it reports).
+ */
+export interface MaintenanceWindow {
+  /** Null when ended from chat (`maintenance <node> off`). */
+  until: number | null;
+  reason: string;
+  /** Who asked (actor label). */
+  by: string;
+  at: number;
+  /** The `maintenance` action that carries it to the pilot. */
+  actionId: string;
+  /** Whether the pilot's answer to that action was told in chat. */
+  told: boolean;
+}
+
 /** The last report as kept on the node: results are dropped and proposal summaries cut to keep the item small. */
 export type ReportSummary = Omit<Report, 'results'>;
 
@@ -56,6 +73,24 @@ export interface NodeRecord {
   recentResults: ActionResult[];
   /** The generated config the pilot should converge to. */
   desiredConfig: DesiredConfig | null;
+  /** The last maintenance window asked for in chat; absent on items written before there were any. */
+  maintenance?: MaintenanceWindow | null;
+}
+
+/**
+ * Until when a node is in maintenance: the window asked for in chat or the one its pilot reports (set
+ * there by its operator, or confirmed), whichever lasts longer; null when neither is running now.
+ */
+export function maintenanceUntil(node: NodeRecord, now: number): number | null {
+  // Node items written before reports carried maintenance have no such field at all.
+  const reported = node.lastReport?.maintenance ?? null;
+  // The pilot states the end in its own clock: what was left of it when the report came counts here.
+  const reportedEnd =
+    reported && node.lastSeen !== null ? node.lastSeen + reported.until - node.lastReport!.sentAt : null;
+  const ends = [node.maintenance?.until ?? null, reportedEnd].filter(
+    (until): until is number => until !== null && until > now,
+  );
+  return ends.length ? Math.max(...ends) : null;
 }
 
 export const MAX_PENDING_ACTIONS = 50;

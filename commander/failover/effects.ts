@@ -22,7 +22,7 @@ export type FailoverEffect =
 
 export const COMMANDER = 'commander';
 
-function iso(ms: number): string {
+export function iso(ms: number): string {
   return new Date(ms).toISOString().replace('.000Z', 'Z');
 }
 

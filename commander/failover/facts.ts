@@ -1,6 +1,6 @@
-import type { Report } from '../../protocol/index.js';
+import type { Report, UpgradePlanFact } from '../../protocol/index.js';
 import type { FailoverSettings } from './settings.js';
-import type { FailoverState, NodeFacts } from './state.js';
+import type { FailoverState, NodeFacts, UpgradeRef } from './state.js';
 
 /** Commits kept per node: enough for the largest N the settings allow. */
 const KEPT_COMMITS = 20;
@@ -42,7 +42,15 @@ export function distil(previous: NodeFacts | undefined, report: Report, now: num
         }
       : null,
     commits,
+    upgradePlan: upgradeRef(report.upgrade?.plan),
+    upgradeHalted: upgradeRef(report.upgrade?.halted),
+    // The pilot states the end in its own clock: what is left of the window counts from now here.
+    maintenanceUntil: report.maintenance ? now + report.maintenance.until - report.sentAt : null,
   };
+}
+
+function upgradeRef(plan: UpgradePlanFact | null | undefined): UpgradeRef | null {
+  return plan ? { name: plan.name, height: plan.height } : null;
 }
 
 export function isFresh(n: NodeFacts | undefined, now: number, s: FailoverSettings): n is NodeFacts {
@@ -64,6 +72,17 @@ export function seesProgress(n: NodeFacts | undefined, now: number, s: FailoverS
     n.height !== null &&
     now - n.heightChangedAt <= s.chainHaltAfterMs
   );
+}
+
+/**
+ * The chain halted, as far as our nodes can tell: at least one fresh node's daemon answers, and none
+ * of them sees the height move. Nodes whose daemon is down or silent tell nothing about the chain.
+ */
+export function chainHalted(state: FailoverState, now: number, s: FailoverSettings): boolean {
+  const watching = Object.values(state.nodes).filter(
+    (n) => isFresh(n, now, s) && n.running && n.rpcReachable && n.height !== null,
+  );
+  return watching.length > 0 && !watching.some((n) => seesProgress(n, now, s));
 }
 
 /** The last N commits this node reports, if they are contiguous and reach its current height. */
@@ -140,15 +159,27 @@ export function holderFailure(state: FailoverState, now: number, s: FailoverSett
   if (n === undefined) return `no report from ${holder}`;
   if (now - n.lastReportAt > s.silentAfterMs)
     return `pilot on ${holder} silent for ${Math.round((now - n.lastReportAt) / 1000)} s`;
+  const expired = now > state.lease.expiresAt ? `lease of ${holder} expired (not renewed)` : null;
+  // Through an upgrade or a halt (and the start-up grace after it) a daemon may be down, restarting
+  // or still through nobody's fault: only a silent pilot, or a lease it let lapse, counts.
+  if (state.pause) return expired;
   if (!n.running) return `daemon on ${holder} is down${seen(n, now, s)}`;
-  if (now > state.lease.expiresAt) return `lease of ${holder} expired (not renewed: unhealthy)`;
+  if (expired) return expired;
   // A daemon just given the lease (adopted or promoted) may still be loading its state: until the
   // lease is startupGraceMs old, only silence, a dead daemon or an expired lease count as failing.
   if (now - state.lease.grantedAt < s.startupGraceMs) return null;
   if (!n.rpcReachable) return `daemon RPC on ${holder} does not answer${seen(n, now, s)}`;
-  if (now - n.heightChangedAt > s.chainHaltAfterMs)
+  // Stalled only behind a chain that moves on: when every node stands still, the chain does.
+  if (now - n.heightChangedAt > s.chainHaltAfterMs && anyAbove(state, n.height, now, s))
     return `daemon on ${holder} is stalled at height ${n.height ?? 'unknown'}${seen(n, now, s)}`;
   return null;
+}
+
+/** Some fresh node reports a height above `height`. */
+function anyAbove(state: FailoverState, height: number | null, now: number, s: FailoverSettings): boolean {
+  return Object.values(state.nodes).some(
+    (n) => isFresh(n, now, s) && n.height !== null && n.height > (height ?? -1),
+  );
 }
 
 /** Whether the holder earns a renewal with this report. */
@@ -159,16 +190,29 @@ export function holderHealthy(state: FailoverState, n: NodeFacts, now: number, s
   return starting && now - n.heightChangedAt <= s.chainHaltAfterMs;
 }
 
-/** Standbys that could take over, best first: running, synced, highest height, most peers. */
+/** The end of the node's maintenance window while it lasts; null otherwise. */
+export function maintenanceUntil(n: NodeFacts | undefined, now: number): number | null {
+  const until = n?.maintenanceUntil ?? null;
+  return until !== null && until > now ? until : null;
+}
+
+/**
+ * A validator node that could sign from now on: fresh, synced, seeing new blocks, and not in
+ * maintenance (its operator may stop or swap its daemon at any moment).
+ */
+export function canTakeOver(n: NodeFacts | undefined, now: number, s: FailoverSettings): n is NodeFacts {
+  return (
+    n?.role === 'validator' &&
+    seesProgress(n, now, s) &&
+    n.catchingUp !== true &&
+    maintenanceUntil(n, now) === null
+  );
+}
+
+/** Standbys that could take over, best first: highest height, then most peers, then name. */
 export function rankStandbys(state: FailoverState, now: number, s: FailoverSettings): string[] {
   return Object.values(state.nodes)
-    .filter(
-      (n) =>
-        n.role === 'validator' &&
-        n.nodeId !== state.lease.holder &&
-        seesProgress(n, now, s) &&
-        n.catchingUp !== true,
-    )
+    .filter((n) => n.nodeId !== state.lease.holder && canTakeOver(n, now, s))
     .sort(
       (a, b) =>
         (b.height ?? 0) - (a.height ?? 0) ||

@@ -6,6 +6,7 @@ export { FailoverSettings, parseFailoverSettings } from './settings.js';
 export type { FailoverSettingsInput } from './settings.js';
 export { PHASES, failoverSubject, initialFailoverState, isActive } from './state.js';
 export type {
+  ChainPause,
   CommitView,
   FailoverOp,
   FailoverState,
@@ -14,5 +15,6 @@ export type {
   OpKind,
   OpPhase,
   OutboxEntry,
+  UpgradeRef,
   ValidatorKey,
 } from './state.js';

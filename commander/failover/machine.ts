@@ -1,6 +1,7 @@
 import type { Action, ActionResult, LeaseGrant, Report } from '../../protocol/index.js';
-import { COMMANDER, chatEffect, type FailoverEffect } from './effects.js';
+import { COMMANDER, chatEffect, type FailoverEffect, iso } from './effects.js';
 import {
+  canTakeOver,
   distil,
   highestKnownHeight,
   holderFailure,
@@ -8,15 +9,16 @@ import {
   isFresh,
   isNewer,
   lastSignedHeight,
+  maintenanceUntil,
   rankStandbys,
   runsWithKey,
   seen,
   signerFloor,
-  seesProgress,
   showsMissing,
   showsSigning,
   trailingMissed,
 } from './facts.js';
+import { describePause, nextPause } from './pause.js';
 import type { FailoverSettings } from './settings.js';
 import {
   type FailoverOp,
@@ -248,6 +250,8 @@ class Run {
     if (to !== undefined && this.s.nodes[to]?.role !== 'validator') {
       return `${to} is not a validator node of ${this.s.validator}.`;
     }
+    const maintenance = to === undefined ? null : maintenanceUntil(this.s.nodes[to], this.now);
+    if (maintenance !== null) return `${to} is in maintenance until ${iso(maintenance)}.`;
     if (kind === 'switchover') {
       if (holder === null) return 'no node holds the lease: use failover.';
       const h = this.s.nodes[holder];
@@ -266,6 +270,7 @@ class Run {
     this.checkModes();
     // External signers (Horcrux, TMKMS) own keys and failover; health alerts still watch signing.
     if (this.cfg.keyMode === 'external') return;
+    this.updatePause();
     this.adopt();
     this.fenceStrays();
     const op = this.s.op;
@@ -285,6 +290,15 @@ class Run {
         `Set [validator] key_mode = "${this.cfg.keyMode}" in ${n.nodeId}'s pilot config (or the commander's failover.keyMode) so both agree; until then its key actions are refused or wrong.`,
       );
     }
+  }
+
+  /** Opens, resumes or ends the chain's pause (pause.ts); each change is audited. */
+  private updatePause(): void {
+    const before = this.s.pause ?? null;
+    const after = nextPause(this.s, this.now, this.cfg);
+    if (after === before) return;
+    this.s.pause = after;
+    this.audit(COMMANDER, 'failover.pause', describePause(before, after));
   }
 
   /**
@@ -341,7 +355,10 @@ class Run {
   }
 
   private detect(): void {
-    const failure = holderFailure(this.s, this.now, this.cfg);
+    // A stopped chain is nobody's failure, and nobody could take over: no failover and no alert
+    // (health reports the halt). Raised alerts resolve.
+    const stopped = this.s.pause != null && this.s.pause.resumedAt === null;
+    const failure = stopped ? null : holderFailure(this.s, this.now, this.cfg);
     const ranked = failure ? rankStandbys(this.s, this.now, this.cfg) : [];
     const target = ranked[0];
     const signing =
@@ -355,13 +372,12 @@ class Run {
       `${holder} looks unhealthy, but the chain shows ${this.s.validator} signing`,
       `${failure}. No failover while the chain shows the validator's signature.`,
     );
-    const halted = failure !== null && !signing && target === undefined;
     this.alert(
       'no-standby',
-      halted,
+      failure !== null && !signing && target === undefined,
       'critical',
       `${holder} is failing and no standby can take over`,
-      `${failure}. No standby reports a running, synced daemon seeing new blocks (is the chain halted?). No failover while that lasts.`,
+      `${failure}. No standby out of maintenance reports a running, synced daemon seeing new blocks. No failover while that lasts.`,
     );
     if (!failure || signing || target === undefined || this.declinedRecently()) return;
     if (!showsMissing(this.s.nodes[target], this.now, this.cfg)) return;
@@ -497,7 +513,9 @@ class Run {
       'unfenced',
       others.length > 0,
       'critical',
-      `Failover held: ${others.map((n) => `${n.nodeId}${seen(n, this.now, this.cfg)}`).join(', ')} still runs with the key`,
+      others.length > 0
+        ? `Failover held: ${others.map((n) => `${n.nodeId}${seen(n, this.now, this.cfg)}`).join(', ')} still runs with the key`
+        : `Failover no longer held: no other node runs with the key`,
       `${op.id} will not promote ${op.to} while another node reports a running daemon with the validator key.`,
     );
     if (others.length > 0) return;
@@ -541,13 +559,21 @@ class Run {
     return fresh ? floor + 1 : null;
   }
 
-  /** Extends the holder's lease on its own report while it is healthy and not being moved. */
+  /**
+   * Extends the holder's lease on its own report while it is healthy, or while the chain is paused
+   * and it holds the key, and it is not being moved.
+   */
   renew(nodeId: string): void {
     const { lease, op } = this.s;
     if (lease.holder !== nodeId) return;
     if (isActive(op) && op.from === nodeId && MOVING.includes(op.phase)) return;
     const n = this.s.nodes[nodeId];
-    if (!n || !holderHealthy(this.s, n, this.now, this.cfg)) return;
+    if (!n) return;
+    // Through an upgrade or a halt no commit happens, so nobody could sign in its place, and the
+    // lease still fences everyone else: keeping it, whatever the daemon does (stopped at the upgrade
+    // height, restarting into a new binary, migrating), costs nothing and spares a fence mid-upgrade.
+    const paused = this.s.pause != null && n.custody?.holdsValidatorKey === true;
+    if (!paused && !holderHealthy(this.s, n, this.now, this.cfg)) return;
     if (lease.expiresAt - this.now >= this.cfg.renewMarginMs) return;
     lease.expiresAt = this.now + this.cfg.leaseDurationMs;
   }
@@ -632,8 +658,7 @@ class Run {
   }
 
   private ready(nodeId: string): boolean {
-    const n = this.s.nodes[nodeId];
-    return n?.role === 'validator' && seesProgress(n, this.now, this.cfg) && n.catchingUp !== true;
+    return canTakeOver(this.s.nodes[nodeId], this.now, this.cfg);
   }
 
   /** A person said [Not now]: do not ask again at once (alerts keep people informed). */

@@ -48,6 +48,36 @@ export interface NodeFacts {
   } | null;
   /** The watched validator's latest commits as this node sees them, ascending by height. */
   commits: CommitView[];
+  /** x/upgrade's pending plan as this node reads it (absent from state written before upgrades). */
+  upgradePlan?: UpgradeRef | null;
+  /** The node stopped at this upgrade's height and waits for the new binary. */
+  upgradeHalted?: UpgradeRef | null;
+  /** Commander time the node's maintenance window ends; absent or null: none. */
+  maintenanceUntil?: number | null;
+}
+
+/** A chain upgrade as x/upgrade names it: the chain's last block before it is `height − 1`. */
+export interface UpgradeRef {
+  name: string;
+  height: number;
+}
+
+/**
+ * The chain stopped, or is about to stop for an upgrade: nobody could take over the signing (no
+ * commits happen), so the holder keeps its lease and nobody fails over. docs/failover.md.
+ */
+export interface ChainPause {
+  /** The upgrade the chain halts for; null for a halt with no upgrade in sight. */
+  upgrade: string | null;
+  /** The first height the chain must commit to be moving again: the plan height, or one above the halt. */
+  height: number;
+  /** Commander time the pause began. */
+  since: number;
+  /**
+   * Commander time one of our nodes first saw `height` committed. From then on the holder has
+   * `startupGraceMs` to sign again (its daemon may still load a new binary); null while stopped.
+   */
+  resumedAt: number | null;
 }
 
 export type OpKind = 'failover' | 'switchover';
@@ -118,6 +148,8 @@ export interface FailoverState extends ValidatorKey {
   outbox: OutboxEntry[];
   /** Keys of alerts currently raised by failover, so each is raised and resolved once. */
   alerts: string[];
+  /** The chain's upgrade or halt in progress (absent from state written before pauses). */
+  pause?: ChainPause | null;
 }
 
 /** A fresh state: no holder yet (the first holder comes by adoption or an operator's failover). */
@@ -132,6 +164,7 @@ export function initialFailoverState(key: ValidatorKey, lease?: Partial<LeaseSta
     fenceSeq: 0,
     outbox: [],
     alerts: [],
+    pause: null,
   };
 }
 

@@ -21,7 +21,7 @@ export function onColdStart<T>(build: () => Promise<T>): () => Promise<T> {
 /**
  * Whether this deployment runs sentry defence, whose EC2 calls the tick Lambda makes: the variables
  * that turn the tick's EC2 adapter on (adapters/ec2/config.ts `ec2ConfigFromEnv`), read here without
- * loading the EC2 client, which the chat functions neither import nor may call.
+ * loading the EC2 client, which the pilot API and chat functions neither import nor may call.
  */
 export function ec2InTick(env: Record<string, string | undefined>): boolean {
   return ['BEAM_FLEET', 'BEAM_EC2_REGION', 'BEAM_EC2_ENDPOINT'].some((name) => Boolean(env[name]?.trim()));

@@ -8,7 +8,7 @@ import { settingsFromEnv } from '../env.js';
 import { ReportEmf, stdoutLine } from '../metrics/emf.js';
 import { timedReports } from '../metrics/observe.js';
 import { createChatTransports, lambdaChat } from './chat-common.js';
-import { onColdStart } from './lambda-init.js';
+import { ec2InTick, onColdStart } from './lambda-init.js';
 import type { HttpEventV2, HttpResultV2 } from './lambda-types.js';
 import { createHttpHandler } from './routes.js';
 
@@ -17,7 +17,13 @@ const ready = onColdStart(async () => {
     settingsFromEnv(process.env),
     lambdaChat(process.env, { slackPostOnly: true }),
   ]);
-  const deps = buildDeps(settings, { transports: createChatTransports(chat.secrets), log: chat.log });
+  // Without EC2 rights this function cannot ask EC2 about an enrolling instance: it checks the
+  // identity document and records the proven instance, and the tick approves and binds the sentry
+  // once EC2 agrees (app/proven-sentries.ts). So nothing is approved here, whatever the policy says.
+  const deps = buildDeps(
+    { ...settings, autoApprove: { roles: [] } },
+    { transports: createChatTransports(chat.secrets), log: chat.log, ec2InTick: ec2InTick(process.env) },
+  );
   // Report latencies go to CloudWatch as EMF lines, one per batch (metrics/emf.ts).
   const reports = new ReportEmf(deps.calls, stdoutLine);
   return timedReports(createHttpHandler(deps), (seconds, status) => reports.observe(seconds, status));

@@ -6,7 +6,7 @@
 import { withRegistryChains } from '../app/chain-registry.js';
 import { createChatOps } from '../app/chatops-factory.js';
 import { buildDeps } from '../deps.js';
-import { extensionSecretFetcher, settingsFromEnv } from '../env.js';
+import { settingsFromEnv } from '../env.js';
 import { chatLogger, chatRefusals, createChatTransports, lambdaChat } from './chat-common.js';
 import { ec2InTick, onColdStart } from './lambda-init.js';
 import type { HttpEventV2, HttpResultV2 } from './lambda-types.js';
@@ -16,7 +16,7 @@ import { createTelegramChatBot } from './telegram-route.js';
 
 const ready = onColdStart(async () => {
   const [settings, chat] = await Promise.all([
-    settingsFromEnv(process.env, extensionSecretFetcher, { enrollmentToken: false }).then(withRegistryChains),
+    settingsFromEnv(process.env, { enrollmentToken: false }).then(withRegistryChains),
     lambdaChat(process.env, { slackPostOnly: true }),
   ]);
   const transports = createChatTransports(chat.secrets);

@@ -29,8 +29,11 @@ export interface DocumentTrust {
   /** PEM of AWS's RSA certificate for `region`. */
   certificate: string;
   accountId: string;
-  /** The fleet's region. */
-  region: string;
+  /**
+   * The fleet's region. Absent where no EC2 adapter names it (the AWS pilot API): the document's own
+   * region is then checked by whoever asks EC2 about the instance (app/proven-sentries.ts).
+   */
+  region: string | undefined;
   maxAgeMs: number;
 }
 
@@ -93,7 +96,7 @@ export function verifyIdentityDocument(
       reason: `the instance runs in AWS account ${document.accountId}, not the fleet's (${trust.accountId}, identity.ec2.accountId)`,
     };
   }
-  if (document.region !== trust.region) {
+  if (trust.region !== undefined && document.region !== trust.region) {
     return {
       ok: false,
       reason: `the instance runs in ${document.region}; this fleet's sentries run in ${trust.region}`,

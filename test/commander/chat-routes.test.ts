@@ -111,7 +111,7 @@ beforeAll(async () => {
     access: {
       slack: {
         teamId: 'T1',
-        users: { UOPS: 'operator', UADMIN: 'admin', UVIEW: 'viewer' },
+        users: { UOPS: 'operator', UOPS2: 'operator', UADMIN: 'admin', UVIEW: 'viewer' },
         chats: ['COPS'],
       },
       telegram: { users: { '1001': 'operator' }, chats: ['-500'] },
@@ -388,7 +388,7 @@ describe('POST /slack/events', () => {
     expect(audited).toMatchObject({ allowed: false, reason: `failed: internal error, ref ${ref}` });
   });
 
-  it('shows the commander’s own ChatAction buttons; a press runs the command as the presser, once', async () => {
+  it('shows the commander’s own ChatAction buttons; a dangerous one asks its presser to confirm, and the confirmation acts once', async () => {
     const before = (await queuedRestarts()).length;
     await deps.chat.post('maintenance:val-1', { title: 'val-1 needs a restart', severity: 'warning' }, [
       { label: 'Restart now', command: 'restart val-1', style: 'danger' },
@@ -399,20 +399,34 @@ describe('POST /slack/events', () => {
     const viewer = click(offered.buttons[0]!, offered.ts, 'UVIEW');
     await send(viewer.body);
     expect(JSON.stringify((await responded(viewer.id)).body)).toContain('needs the operator role');
+    // An operator's press asks them, as the typed command would; nothing runs yet.
+    const asked = slackPosted.filter((p) => p.text === '⚠️ Confirm: restart val-1').length;
     const press = click(offered.buttons[0]!, offered.ts, 'UOPS');
     await send(press.body);
+    const question = await waitFor(
+      () => slackPosted.filter((p) => p.text === '⚠️ Confirm: restart val-1')[asked],
+      'the question',
+    );
+    expect(await queuedRestarts()).toHaveLength(before);
+    // The question is the presser's: another operator's Confirm is refused.
+    const other = click(question.buttons[0]!, question.ts, 'UOPS2');
+    await send(other.body);
+    expect(JSON.stringify((await responded(other.id)).body)).toContain('only uops (UOPS) or an admin can answer this');
+    expect(await queuedRestarts()).toHaveLength(before);
+    const confirm = click(question.buttons[0]!, question.ts, 'UOPS');
+    await send(confirm.body);
     await waitFor(
-      () => slackApi.of('chat.update').find((c) => c.body.ts === offered.ts),
-      'the offered message updated',
+      () => slackApi.of('chat.update').find((c) => c.body.ts === question.ts),
+      'the question updated in place',
     );
     expect(await queuedRestarts()).toHaveLength(before + 1);
-    const twice = click(offered.buttons[0]!, offered.ts, 'UADMIN');
+    const twice = click(question.buttons[0]!, question.ts, 'UOPS');
     await send(twice.body);
     expect(JSON.stringify((await responded(twice.id)).body)).toContain('already used');
     expect(await queuedRestarts()).toHaveLength(before + 1);
     expect(
-      (await chatAudit()).find((e) => e.action.startsWith(`button ${offered.buttons[0]}`) && e.allowed),
-    ).toMatchObject({ userId: 'UOPS', action: `button ${offered.buttons[0]} (restart val-1)` });
+      (await chatAudit()).find((e) => e.action.startsWith(`button ${question.buttons[0]}`) && e.allowed),
+    ).toMatchObject({ userId: 'UOPS' });
   });
 });
 

@@ -5,6 +5,7 @@ import {
   type FirstSigned,
   defaultThresholds,
   evaluateHealth as evaluate,
+  findingsFor,
 } from '../../commander/domain/health.js';
 import { renewOnReport } from '../../commander/domain/lease.js';
 import { configGenerator, desiredConfig } from '../../commander/domain/node-config.js';
@@ -80,7 +81,7 @@ describe('health', () => {
     ]);
   });
 
-  it('tells a solo miss from a network-wide stall, and tiers the downtime allowance', () => {
+  it('calls a miss while the network signs ours alone, and tiers the downtime allowance', () => {
     const commits = [1, 2, 3, 4].map((h) => ({ height: h, signed: h === 1, at: T0 }));
     const signingInfo = {
       missedBlocksCounter: 20,
@@ -92,18 +93,23 @@ describe('health', () => {
     const solo = node({ chain: chain({ recentCommits: commits, networkSignedShare: 0.95, signingInfo }) });
     const soloFindings = evaluateHealth(solo, [solo], t, 5000, T0);
     expect(keys(soloFindings)).toEqual(['missed-blocks/critical', 'missed-window/warning']);
-    expect(soloFindings[0]!.detail).toContain('ours alone');
-    const stall = node({ chain: chain({ recentCommits: commits, networkSignedShare: 0.4 }) });
-    const [stalled] = evaluateHealth(stall, [stall], t, 5000, T0);
-    expect(stalled).toMatchObject({
-      severity: 'warning',
-      title: expect.stringContaining('network-wide stall'),
-    });
+    const [miss] = soloFindings;
+    expect(`${miss!.title} ${miss!.detail}`).toBe(
+      'validator AAAAAAAA missed 3 blocks in a row while 95% of the network signed: this miss is ours alone',
+    );
+    // A commit signed by too little of the set (a share read against the wrong set) is no "stall":
+    // only the streak grades it.
+    const low = node({ chain: chain({ recentCommits: commits, networkSignedShare: 0.4 }) });
+    expect(evaluateHealth(low, [low], t, 5000, T0)).toMatchObject([
+      {
+        severity: 'warning',
+        title: 'validator AAAAAAAA missed 3 blocks in a row',
+        detail: '40% of the network signed the latest commit',
+      },
+    ]);
   });
 
-  it('reports jailed, tombstoned, inactive and a halted chain', () => {
-    const stale = node({ daemon: { ...sampleReport().daemon, latestBlockTime: T0 - 120_000 } });
-    expect(keys(evaluateHealth(stale, [stale], t, 5000, T0))).toEqual(['chain-halted/critical']);
+  it('reports jailed, tombstoned and inactive', () => {
     const jailed = node({ chain: chain({ validator: { jailed: true, status: 'unbonding', tokens: '1' } }) });
     expect(keys(evaluateHealth(jailed, [jailed], t, 5000, T0))).toEqual(['jailed/critical']);
     const out = node({ chain: chain({ validator: { jailed: false, status: 'unbonded', tokens: '1' } }) });
@@ -117,6 +123,68 @@ describe('health', () => {
     };
     const dead = node({ chain: chain({ signingInfo: info }) });
     expect(keys(evaluateHealth(dead, [dead], t, 5000, T0))).toEqual(['tombstoned/critical']);
+  });
+});
+
+describe('chain halt', () => {
+  const STALE = T0 - 120_000;
+  /** An approved node at `height` whose latest block is from `blockAt`. */
+  const at = (id: string, height: number, blockAt: number, overrides: Partial<Report> = {}): NodeRecord => {
+    const daemon = { ...sampleReport().daemon, height, latestBlockTime: blockAt };
+    return { ...node({ daemon, ...overrides }, id), status: 'approved' };
+  };
+  const halts = (nodes: NodeRecord[]) =>
+    [...findingsFor(nodes, t, 5000, T0, signedFromGenesis)].map(
+      ([id, findings]) => [id, findings.filter((f) => f.kind === 'chain-halted')] as const,
+    );
+
+  it('is one finding for the chain when every node following it agrees, down nodes aside', () => {
+    const down = at('val-c', 50, STALE, { daemon: { ...sampleReport().daemon, running: false } });
+    const found = halts([at('val-b', 50, STALE), at('sentry-1', 49, STALE - 1_000), down]);
+    const finding = {
+      key: 'chain:beam-devnet-1:chain-halted',
+      kind: 'chain-halted',
+      nodeId: 'sentry-1',
+      chainId: 'beam-devnet-1',
+      severity: 'critical',
+      title: 'beam-devnet-1: the chain halted at height 50',
+      detail: 'no block for 2 min: all 2 of our nodes following the chain agree',
+    };
+    expect(found).toEqual([
+      ['val-b', [finding]],
+      ['sentry-1', [finding]],
+      ['val-c', []],
+    ]);
+  });
+
+  it('is a node problem when one node alone sees no new blocks while its siblings move', () => {
+    const stuck = at('val-a', 40, STALE);
+    const nodes = [stuck, at('val-b', 60, T0)];
+    expect(halts(nodes)).toEqual([
+      ['val-a', []],
+      ['val-b', []],
+    ]);
+    expect(keys(findingsFor(nodes, t, 5000, T0, signedFromGenesis).get('val-a')!)).toEqual([
+      'height-lag/warning',
+    ]);
+  });
+
+  it('names the upgrade a node halted for, as a warning', () => {
+    const halted = { name: 'v2', height: 51, info: '' };
+    const upgrade = { cosmovisor: true, plan: halted, staged: true, halted };
+    const found = halts([at('val-a', 50, STALE, { upgrade }), at('val-b', 50, STALE)])[0]![1];
+    expect(found[0]).toMatchObject({
+      severity: 'warning',
+      title: 'beam-devnet-1: the chain halted for upgrade v2 at height 51',
+      detail: 'no block for 2 min: all 2 of our nodes following the chain agree',
+    });
+  });
+
+  it('is said by a lone node following the chain, and not before chainHaltedMs', () => {
+    expect(halts([at('val-a', 50, STALE)])[0]![1][0]!.detail).toBe(
+      'no block for 2 min: our only node following the chain (val-a) sees none',
+    );
+    expect(halts([at('val-a', 50, T0 - t.chainHaltedMs)])).toEqual([['val-a', []]]);
   });
 });
 

@@ -1,9 +1,9 @@
 /**
- * The four Lambda entry points, each started with exactly the environment the CDK stack gives it
- * (infra COMMANDER_FUNCTIONS: its secrets by id, read through a loopback stand-in for the Parameters
- * and Secrets extension), on dynalite behind a proxy that records every DynamoDB operation on the
- * wire. What each function reads and calls under its routes' traffic is what infra grants it: no
- * more (it would fail in AWS), no less (a right nobody uses).
+ * The Lambda entry points, each started with exactly the environment the CDK stack gives it (infra
+ * COMMANDER_FUNCTIONS: its secrets by id and the settings by SSM parameter name, read through a
+ * loopback stand-in for the Parameters and Secrets extension), on dynalite behind a proxy that
+ * records every DynamoDB operation on the wire. What each function reads and calls under its routes'
+ * traffic is what infra grants it: no more (it would fail in AWS), no less (a right nobody uses).
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,8 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDER_ENV, COMMANDER_FUNCTIONS, type SecretName } from '../../infra/commander-stack.js';
 import { createDynamoClient } from '../../commander/adapters/store/client.js';
 import { ensureTable } from '../../commander/adapters/store/table.js';
+import type { AlertRecord } from '../../commander/alerting/alerts.js';
+import { buildDeps } from '../../commander/deps.js';
+import { CommanderSettings } from '../../commander/settings.js';
 import { chatSecretsFromEnv } from '../../commander/chat-env.js';
 import { lambdaChat } from '../../commander/handlers/chat-common.js';
+import { handler as pagerDutyHandler } from '../../commander/handlers/pagerduty.js';
 import { handler as pilotHandler } from '../../commander/handlers/pilot.js';
 import { handler as slackHandler } from '../../commander/handlers/slack.js';
 import { handler as telegramHandler } from '../../commander/handlers/telegram.js';
@@ -37,7 +41,9 @@ const TELEGRAM = {
   botToken: '7000111222:AAE-lambdaTokenValue_0123456789abcd',
   webhookSecret: 'lambda-hook-secret-1',
 };
+const PAGERDUTY_SECRET = 'pagerduty-webhook-signing-secret-1';
 const SESSION = 'session-token-for-the-extension';
+const SETTINGS_PARAMETER = '/beam/lambda-functions/settings';
 const PLACEHOLDER = 'Q8z!randomPlaceholderFromCdk#42';
 /** The secret ids the stack hands out (`arn:<name>`), and their values. */
 const SECRETS: Record<SecretName | 'placeholder', string> = {
@@ -46,6 +52,7 @@ const SECRETS: Record<SecretName | 'placeholder', string> = {
   telegramBotToken: TELEGRAM.botToken,
   telegramWebhookSecret: TELEGRAM.webhookSecret,
   enrollmentToken: TOKEN,
+  pagerDutyWebhookSecret: PAGERDUTY_SECRET,
   placeholder: PLACEHOLDER,
 };
 const VALIDATOR = 'A'.repeat(40);
@@ -54,24 +61,20 @@ let db: Awaited<ReturnType<typeof startDynalite>>;
 let proxy: Server;
 let slackApi: Awaited<ReturnType<typeof startFakeApi>>;
 let telegramApi: Awaited<ReturnType<typeof startFakeApi>>;
+let pagerDutyApi: Awaited<ReturnType<typeof startFakeApi>>;
+/** The settings the SSM parameter holds (routing key and all: on AWS a SecureString). */
+let settingsJson: string;
 let extension: Server;
 let ec2: Server;
 let keyDir: string;
 /** Secrets read and DynamoDB operations, by the function whose traffic is running. */
 let current: Fn = 'pilot';
-const secretsRead: Record<Fn, Set<string>> = {
-  pilot: new Set(),
-  slack: new Set(),
-  telegram: new Set(),
-  tick: new Set(),
-};
-const tableOps: Record<Fn, Set<string>> = {
-  pilot: new Set(),
-  slack: new Set(),
-  telegram: new Set(),
-  tick: new Set(),
-};
-const ec2Calls: Record<Fn, string[]> = { pilot: [], slack: [], telegram: [], tick: [] };
+const FNS = Object.keys(COMMANDER_FUNCTIONS) as Fn[];
+const perFunction = <T>(make: () => T) => Object.fromEntries(FNS.map((fn) => [fn, make()])) as Record<Fn, T>;
+const secretsRead = perFunction(() => new Set<string>());
+const parametersRead = perFunction(() => [] as string[]);
+const tableOps = perFunction(() => new Set<string>());
+const ec2Calls = perFunction(() => [] as string[]);
 
 /** An EC2 Query API with no instances and no addresses: enough for a tick of an empty fleet. */
 function emptyEc2(): Server {
@@ -224,8 +227,18 @@ beforeAll(async () => {
       ? { ok: true, result: { message_id: ++messageId, date: 1, chat: { id: -500, type: 'group' } } }
       : { ok: true, result: true },
   );
+  pagerDutyApi = await startFakeApi(() => ({ status: 'success', message: 'Event processed' }));
   extension = createServer((req, res) => {
-    const id = new URL(req.url ?? '/', 'http://x').searchParams.get('secretId') ?? '';
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/systemsmanager/parameters/get') {
+      const name = url.searchParams.get('name') ?? '';
+      parametersRead[current].push(name);
+      const ok = req.headers['x-aws-parameters-secrets-token'] === SESSION && name === SETTINGS_PARAMETER;
+      res.writeHead(ok ? 200 : 400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(ok ? { Parameter: { Name: name, Value: settingsJson } } : { message: 'no' }));
+      return;
+    }
+    const id = url.searchParams.get('secretId') ?? '';
     const name = id.replace(/^arn:/, '') as keyof typeof SECRETS;
     secretsRead[current].add(name);
     const ok = req.headers['x-aws-parameters-secrets-token'] === SESSION && name in SECRETS;
@@ -235,6 +248,17 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => extension.listen(0, '127.0.0.1', resolve));
   ec2 = emptyEc2();
   await new Promise<void>((resolve) => ec2.listen(0, '127.0.0.1', resolve));
+  settingsJson = JSON.stringify({
+    chat: [
+      { platform: 'slack', chat: 'COPS' },
+      { platform: 'telegram', chat: '-500' },
+    ],
+    access: {
+      slack: { teamId: 'T0BEAM', users: { UADMIN: 'admin', UOPS: 'operator' }, chats: ['COPS'] },
+      telegram: { users: { '1001': 'operator' }, chats: ['-500'] },
+    },
+    paging: { pagerduty: { routingKey: 'R'.repeat(32), eventsUrl: `${pagerDutyApi.url}/v2/enqueue` } },
+  });
   keyDir = mkdtempSync(path.join(os.tmpdir(), 'beam-lambda-functions-'));
   writeFileSync(path.join(keyDir, 'node-secrets.key'), randomBytes(32).toString('hex'), { mode: 0o600 });
   base = {
@@ -245,16 +269,7 @@ beforeAll(async () => {
     BEAM_DYNAMODB_ENDPOINT: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
     BEAM_SECRETS_KEY_FILE: path.join(keyDir, 'node-secrets.key'),
     BEAM_LOG_LEVEL: 'fatal',
-    BEAM_SETTINGS_JSON: JSON.stringify({
-      chat: [
-        { platform: 'slack', chat: 'COPS' },
-        { platform: 'telegram', chat: '-500' },
-      ],
-      access: {
-        slack: { teamId: 'T0BEAM', users: { UADMIN: 'admin', UOPS: 'operator' }, chats: ['COPS'] },
-        telegram: { users: { '1001': 'operator' }, chats: ['-500'] },
-      },
-    }),
+    [COMMANDER_ENV.settingsParameter]: SETTINGS_PARAMETER,
     SLACK_BOT_ID: 'B0LAMBDA',
     SLACK_BOT_USER_ID: 'U0LAMBDA',
     SLACK_API_URL: `${slackApi.url}/api/`,
@@ -284,6 +299,7 @@ afterAll(async () => {
   await new Promise<void>((resolve) => ec2?.close(() => resolve()));
   await slackApi?.close();
   await telegramApi?.close();
+  await pagerDutyApi?.close();
   await new Promise<void>((resolve) => extension?.close(() => resolve()));
   await new Promise<void>((resolve) => proxy?.close(() => resolve()));
   await db?.close();
@@ -421,14 +437,78 @@ describe('the Lambda functions, each in its own environment', () => {
     await tickHandler({});
   });
 
+  it('PagerDuty: a signed acknowledgement acknowledges the open alert of its key; a forged one is refused', async () => {
+    // An alert the tick opened and paged (written past the recording proxy: it is no function's call).
+    const seeding = buildDeps(
+      CommanderSettings.parse({
+        tableName: 'lambda-functions',
+        dynamodbEndpoint: db.endpoint,
+        enrollmentToken: TOKEN,
+      }),
+      { log: { info() {}, warn() {}, error() {} } },
+    );
+    const now = Date.now();
+    const alert: AlertRecord = {
+      key: 'node:val-1:daemon-down',
+      kind: 'daemon-down',
+      nodeId: 'val-1',
+      chainId: 'cosmoshub-4',
+      severity: 'critical',
+      title: 'val-1: daemon down',
+      detail: 'the daemon is not running',
+      state: 'open',
+      since: now - 60_000,
+      heldBy: null,
+      openedAt: now - 60_000,
+      group: null,
+      lastNotifiedAt: now - 60_000,
+      notifications: 1,
+      acknowledgedBy: null,
+      acknowledgedAt: null,
+      mutedUntil: null,
+      mutedBy: null,
+      resolvedAt: null,
+      paged: 'triggered',
+    };
+    await seeding.store.putAlert(alert, null);
+    const delivery = JSON.stringify({
+      event: {
+        id: 'evt-1',
+        event_type: 'incident.acknowledged',
+        agent: { summary: 'Alice' },
+        data: { incident_key: alert.key },
+      },
+    });
+    const signed = (secret: string) => ({
+      'content-type': 'application/json',
+      'x-pagerduty-signature': `v1=${createHmac('sha256', secret).update(delivery).digest('hex')}`,
+    });
+    const ack = await coldStart('pagerduty', () =>
+      pagerDutyHandler(httpEvent('POST', '/pagerduty/webhook', delivery, signed(PAGERDUTY_SECRET))),
+    );
+    expect(parseResult(ack)).toMatchObject({ status: 200, body: { ok: true, detail: 'acknowledged' } });
+    expect((await seeding.store.getAlert(alert.key))?.value).toMatchObject({
+      acknowledgedBy: 'pagerduty:Alice',
+      paged: 'acknowledged',
+    });
+    const forged = await pagerDutyHandler(
+      httpEvent('POST', '/pagerduty/webhook', delivery, signed('a-guessed-secret-value')),
+    );
+    expect(forged.statusCode).toBe(401);
+    // PagerDuty knows already: nothing is paged back.
+    expect(pagerDutyApi.calls).toEqual([]);
+  });
+
   it('each read exactly the secrets the stack gives it: the enrollment token only in the pilot API', () => {
-    for (const fn of Object.keys(COMMANDER_FUNCTIONS) as Fn[]) {
+    for (const fn of FNS) {
       expect([...secretsRead[fn]].sort(), fn).toEqual([...COMMANDER_FUNCTIONS[fn].secrets].sort());
+      // The settings: the one parameter, once, at the cold start.
+      expect(parametersRead[fn], fn).toEqual([SETTINGS_PARAMETER]);
     }
   });
 
   it('each called exactly the DynamoDB actions the stack grants it, and EC2 only from the tick', () => {
-    for (const fn of Object.keys(COMMANDER_FUNCTIONS) as Fn[]) {
+    for (const fn of FNS) {
       expect([...tableOps[fn]].sort(), fn).toEqual([...COMMANDER_FUNCTIONS[fn].table].sort());
       // Only the tick has an EC2 client (its bundle alone imports one: test/infra/bundle.test.ts).
       if (!COMMANDER_FUNCTIONS[fn].ec2) expect(ec2Calls[fn], fn).toEqual([]);

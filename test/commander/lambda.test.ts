@@ -76,7 +76,7 @@ describe('Lambda settings from the environment', () => {
           chat: [{ platform: 'slack', chat: 'C1' }],
         }),
       },
-      async (id) => (id.endsWith(':beam') ? TOKEN : 'wrong'),
+      { fetchSecret: async (id) => (id.endsWith(':beam') ? TOKEN : 'wrong') },
     );
     expect(settings).toMatchObject({
       enrollmentToken: TOKEN,
@@ -86,6 +86,46 @@ describe('Lambda settings from the environment', () => {
       chat: [{ platform: 'slack', chat: 'C1', minSeverity: 'info' }],
       thresholds: { silentIntervals: 3 },
     });
+  });
+
+  const base = { BEAM_TABLE_NAME: 'beam', BEAM_ENROLLMENT_TOKEN: TOKEN, BEAM_KMS_KEY_ID: 'alias/beam' };
+
+  it('reads the settings from the SSM parameter it names, never from both a parameter and the variable', async () => {
+    const asked: string[] = [];
+    const settings = await settingsFromEnv(
+      { ...base, BEAM_SETTINGS_PARAMETER: '/beam/mainnet/settings' },
+      {
+        fetchParameter: async (name) => {
+          asked.push(name);
+          return '{"chat":[{"platform":"telegram","chat":"-5"}]}';
+        },
+      },
+    );
+    expect(asked).toEqual(['/beam/mainnet/settings']);
+    expect(settings.chat).toEqual([{ platform: 'telegram', chat: '-5', minSeverity: 'info' }]);
+    await expect(
+      settingsFromEnv({ ...base, BEAM_SETTINGS_PARAMETER: 'p', BEAM_SETTINGS_JSON: '{}' }),
+    ).rejects.toThrow(/set BEAM_SETTINGS_JSON or BEAM_SETTINGS_PARAMETER, not both/);
+    await expect(
+      settingsFromEnv({ ...base, BEAM_SETTINGS_PARAMETER: 'p' }, { fetchParameter: async () => '[1, 2]' }),
+    ).rejects.toThrow(/SSM parameter p must hold a JSON object of settings/);
+    await expect(
+      settingsFromEnv({ ...base, BEAM_SETTINGS_PARAMETER: 'p' }, { fetchParameter: async () => '{"chat":' }),
+    ).rejects.toThrow(/SSM parameter p is not JSON/);
+  });
+
+  it("gives PagerDuty's webhook its signing secrets from their own secret, only where PagerDuty is configured", async () => {
+    const pagerduty = { routingKey: 'R'.repeat(32) };
+    const env = { ...base, BEAM_PAGERDUTY_WEBHOOK_SECRET_SECRET: 'arn:pd' };
+    const fetchSecret = async (id: string) =>
+      id === 'arn:pd' ? `${'a'.repeat(20)}\n${'b'.repeat(20)}\n` : 'x';
+    const settings = await settingsFromEnv(
+      { ...env, BEAM_SETTINGS_JSON: JSON.stringify({ paging: { pagerduty } }) },
+      { fetchSecret },
+    );
+    expect(settings.paging.pagerduty?.webhookSecrets).toEqual(['a'.repeat(20), 'b'.repeat(20)]);
+    // Without PagerDuty settings there is no webhook to verify: the secret is left out.
+    expect((await settingsFromEnv(env, { fetchSecret })).paging.pagerduty).toBeUndefined();
   });
 });
 

@@ -20,7 +20,7 @@ let template: Template;
 type Statement = {
   Action: string | string[];
   Resource: unknown;
-  Condition?: Record<string, Record<string, string>>;
+  Condition?: Record<string, Record<string, string | string[]>>;
 };
 const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 const resourcesOfStatement = (s: Statement) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
@@ -35,7 +35,7 @@ function logicalId(construct: { node: { defaultChild?: unknown } }): string {
   return stack.getLogicalId(construct.node.defaultChild as never);
 }
 
-const NAMES = ['pilot', 'slack', 'telegram', 'tick'] as const;
+const NAMES = ['pilot', 'slack', 'telegram', 'pagerduty', 'tick'] as const;
 const roleOf = (name: (typeof NAMES)[number]) => logicalId(stack.functions[name].role as Role);
 const envOf = (name: (typeof NAMES)[number]) =>
   template.toJSON().Resources[logicalId(stack.functions[name])].Properties.Environment.Variables as Record<
@@ -87,6 +87,7 @@ describe('commander stack', () => {
         `GET /healthz -> ${to('pilot')}`,
         `POST /slack/events -> ${to('slack')}`,
         `POST /telegram/webhook -> ${to('telegram')}`,
+        `POST /pagerduty/webhook -> ${to('pagerduty')}`,
         `POST /v1/pilot/enroll -> ${to('pilot')}`,
         `POST /v1/pilot/report -> ${to('pilot')}`,
       ].sort(),
@@ -104,6 +105,7 @@ describe('commander stack', () => {
         'POST /v1/pilot/enroll': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
         'POST /slack/events': { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
         'POST /telegram/webhook': { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+        'POST /pagerduty/webhook': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
       },
     });
     // Route settings name routes: the stage waits for them.
@@ -124,7 +126,7 @@ describe('commander stack', () => {
 
   it('runs every handler on Node 22 arm64 from ESM bundles, with source maps and their own log groups', () => {
     expect(resourcesOf(template, 'AWS::Lambda::Function')).toSatisfy(
-      (fns: object) => Object.keys(fns).length === 4,
+      (fns: object) => Object.keys(fns).length === NAMES.length,
     );
     for (const fn of NAMES.map((name) => stack.functions[name])) {
       const props = template.toJSON().Resources[logicalId(fn)].Properties;
@@ -185,7 +187,7 @@ describe('commander stack', () => {
 
   it('keeps every secret in Secrets Manager and hands the Lambdas only their ARNs', () => {
     const secrets = resourcesOf(template, 'AWS::SecretsManager::Secret');
-    expect(Object.keys(secrets)).toHaveLength(5);
+    expect(Object.keys(secrets)).toHaveLength(6);
     for (const secret of Object.values(secrets)) expect(secret.Properties!.SecretString).toBeUndefined();
     const generated = Object.entries(secrets).filter(([, s]) => s.Properties!.GenerateSecretString);
     expect(generated.map(([id]) => id).join(' ')).toMatch(
@@ -233,6 +235,7 @@ describe('commander stack', () => {
       pilot: ['enrollmentToken', 'slackBotToken', 'telegramBotToken'],
       slack: ['slackSigningSecret', 'slackBotToken', 'telegramBotToken'],
       telegram: ['telegramWebhookSecret', 'telegramBotToken', 'slackBotToken'],
+      pagerduty: ['pagerDutyWebhookSecret', 'slackBotToken', 'telegramBotToken'],
       tick: ['slackBotToken', 'telegramBotToken'],
     };
     for (const name of NAMES) {
@@ -298,19 +301,37 @@ describe('commander stack', () => {
       secret('TelegramBotToken'),
       secret('SlackBotToken'),
     ]);
+    // No node secrets: a PagerDuty delivery acknowledges alerts and edits their chat messages.
+    expect(policyOf(roleOf('pagerduty'))).toEqual([
+      logs('pagerduty'),
+      ddb('GetItem', 'Query', 'PutItem'),
+      secret('PagerDutyWebhookSecret'),
+      secret('SlackBotToken'),
+      secret('TelegramBotToken'),
+    ]);
+    const ownedSentry = { ...owned, 'ec2:ResourceTag/beam:role': 'sentry' };
     expect(policyOf(roleOf('tick'))).toEqual([
       logs('tick'),
       ddb('GetItem', 'Query', 'PutItem'),
       { actions: ['ec2:DescribeInstances', 'ec2:DescribeAddresses', 'ec2:DescribeTags'], resources: ['*'] },
       {
-        actions: ['ec2:AssociateAddress', 'ec2:DisassociateAddress', 'ec2:ReleaseAddress', 'ec2:CreateTags'],
+        actions: ['ec2:AssociateAddress', 'ec2:DisassociateAddress', 'ec2:ReleaseAddress'],
         resources: ['<arn>', '<arn>', '<arn>'],
         condition: { StringEquals: owned },
       },
       {
         actions: ['ec2:TerminateInstances'],
         resources: ['<arn>'],
-        condition: { StringEquals: { ...owned, 'ec2:ResourceTag/beam:role': 'sentry' } },
+        condition: { StringEquals: ownedSentry },
+      },
+      // Binding a proven sentry: its own sentries only, and the beam:node tag key alone.
+      {
+        actions: ['ec2:CreateTags'],
+        resources: ['<arn>'],
+        condition: {
+          StringEquals: ownedSentry,
+          'ForAllValues:StringEquals': { 'aws:TagKeys': ['beam:node'] },
+        },
       },
       {
         actions: ['ec2:AllocateAddress'],
@@ -388,6 +409,7 @@ describe('commander entries', () => {
     pilot: 'commander/handlers/not-there-pilot.ts',
     slack: 'commander/handlers/not-there-slack.ts',
     telegram: 'commander/handlers/not-there-telegram.ts',
+    pagerduty: 'commander/handlers/not-there-pagerduty.ts',
     tick: 'commander/handlers/not-there-tick.ts',
   };
   it('synthesizes without the handler files while bundling is skipped, at the default 1-minute tick', () => {
@@ -398,7 +420,7 @@ describe('commander entries', () => {
       entries: missingEntries,
     });
     const t = templateOf(missing);
-    t.resourceCountIs('AWS::Lambda::Function', 4);
+    t.resourceCountIs('AWS::Lambda::Function', 5);
     t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
     expect(resourcesOf(t, 'AWS::SNS::Topic')).toEqual({});
   });

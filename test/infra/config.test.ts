@@ -74,6 +74,28 @@ describe('Beam CDK context', () => {
     expect(ctx['beam:commanderUrl']).toBe('https://beam.example.org');
   });
 
+  it('takes objects (AMIs, settings) from cdk.json as objects and from -c as JSON text', () => {
+    const ami = { arm64: 'ami-0a1b2c3d4e5f60718', x86_64: 'ami-0f1e2d3c4b5a69788' };
+    expect(parseBeamContext({ 'beam:ami': JSON.stringify(ami) })['beam:ami']).toEqual(ami);
+    expect(parseBeamContext({ 'beam:ami': ami })['beam:ami']).toEqual(ami);
+    expect(parseBeamContext({ 'beam:settings': '{"chat":[]}' })['beam:settings']).toEqual({ chat: [] });
+    expect(() => parseBeamContext({ 'beam:ami': { arm64: 'ubuntu' } })).toThrow(
+      /context beam:ami\.arm64: use an AMI id such as "ami-0123456789abcdef0"/,
+    );
+    expect(() => parseBeamContext({ 'beam:ami': { aarch64: ami.arm64 } })).toThrow(
+      /context beam:ami: use \{"arm64": "ami-…", "x86_64": "ami-…"\}/,
+    );
+    expect(() => parseBeamContext({ 'beam:settings': 'chat=slack' })).toThrow(
+      /context beam:settings: use a JSON object of commander settings/,
+    );
+    expect(() => parseBeamContext({ 'beam:settingsFile': 'settings.yaml' })).toThrow(
+      /context beam:settingsFile: use the path of a \.json file/,
+    );
+    expect(() => parseBeamContext({ 'beam:settingsParameterKey': 'alias/beam' })).toThrow(
+      /context beam:settingsParameterKey: use the ARN of the KMS key .*, not an alias/,
+    );
+  });
+
   it('is a strict schema over beam: keys only', () => {
     expect(BeamContext.safeParse({ 'beam:nope': 1 }).success).toBe(false);
   });

@@ -1,5 +1,7 @@
+import path from 'node:path';
+import type { App } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildBeamApp } from '../../infra/beam-app.js';
 import type { NetworkStack } from '../../infra/network-stack.js';
 import { parseConfig } from '../../pilot/config.js';
@@ -7,6 +9,7 @@ import { acknowledgements, joinText, nagFindings, offlineApp, resourcesOf, templ
 
 const FLEET = 'testnet';
 const CONSENSUS = '0123456789ABCDEF0123456789ABCDEF01234567';
+const AMI = { arm64: 'ami-0a1b2c3d4e5f60718', x86_64: 'ami-0f1e2d3c4b5a69788' };
 const CONTEXT = {
   'beam:fleet': FLEET,
   'beam:chainId': 'theta-testnet-001',
@@ -15,6 +18,7 @@ const CONTEXT = {
   'beam:sentryDesired': '4',
   'beam:sentryMax': 6,
   'beam:validatorInstanceType': 'm7i.xlarge',
+  'beam:ami': AMI,
 };
 
 let stack: NetworkStack;
@@ -123,8 +127,8 @@ describe('network stack', () => {
       ][0];
       expect(launchDataOf(ltId).MetadataOptions).toEqual({ HttpTokens: 'required' });
     }
-    // x86 instance type, x86 image; arm sentries, arm image.
-    expect(JSON.stringify(instances[0]!.ImageId)).toMatch(/x86/);
+    // x86 instance type, the pinned x86 image (arm sentries: the arm one, below).
+    for (const instance of instances) expect(instance.ImageId).toBe(AMI.x86_64);
   });
 
   it('runs sentries in an autoscaling group sized from context, tagged at launch, instance and ENI alike', () => {
@@ -145,7 +149,7 @@ describe('network stack', () => {
       MetadataOptions: { HttpTokens: 'required' },
       BlockDeviceMappings: [{ Ebs: { Encrypted: true, VolumeType: 'gp3' } }],
     });
-    expect(JSON.stringify(lt.ImageId)).toMatch(/arm64/);
+    expect(lt.ImageId).toBe(AMI.arm64);
     const specs = lt.TagSpecifications as { ResourceType: string; Tags: { Key: string; Value: string }[] }[];
     expect(specs.map((s) => s.ResourceType).sort()).toEqual(['instance', 'network-interface', 'volume']);
     for (const spec of specs) expect(spec.Tags).toContainEqual({ Key: 'beam:managed', Value: 'true' });
@@ -194,9 +198,13 @@ describe('network stack', () => {
           return 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:Enroll-AbCdEf';
         return 'TOKEN';
       });
+      // The token goes into the pilot's state folder, its user's (0700), which it may write: it
+      // deletes the token once enrolled.
+      expect(text).toContain('install -d -m 700 -o gaia -g gaia /var/lib/beam-pilot');
       expect(text).toContain(
-        'aws secretsmanager get-secret-value --region "TOKEN" --secret-id "arn:aws:secretsmanager:eu-west-1:111122223333:secret:Enroll-AbCdEf" --query SecretString --output text > /etc/beam/enrollment-token',
+        'aws secretsmanager get-secret-value --region "TOKEN" --secret-id "arn:aws:secretsmanager:eu-west-1:111122223333:secret:Enroll-AbCdEf" --query SecretString --output text > /var/lib/beam-pilot/enrollment-token',
       );
+      expect(text.indexOf('install -d -m 700')).toBeLessThan(text.indexOf('get-secret-value'));
       expect(text).toMatch(/aws s3 cp "s3:\/\/.*\.zip" \/tmp\/beam-pilot\.zip/);
       // The asset is a pilot release: its install.sh installs the pilot, its unit, the daemon's stop
       // timeout and the polkit rule, after the config is written (it keeps an existing one).
@@ -204,7 +212,7 @@ describe('network stack', () => {
         'sh /tmp/beam-pilot/install.sh --user gaia --unit "gaiad.service" --home "/home/gaia/.gaia"';
       expect(text).toContain(install);
       expect(text.indexOf(install)).toBeGreaterThan(text.lastIndexOf('BEAM_PILOT_TOML'));
-      expect(text).toContain('chown gaia:gaia /etc/beam/enrollment-token');
+      expect(text).toContain('chown gaia:gaia /var/lib/beam-pilot/enrollment-token');
       expect(text).toMatch(/systemctl enable --now beam-pilot\.service$/);
       const toml = /<<BEAM_PILOT_TOML\n([\s\S]*?)\nBEAM_PILOT_TOML/.exec(text)![1]!;
       const name = index < 2 ? (index === 0 ? 'validator-primary' : 'validator-standby') : 'sentry-i-0abc123';
@@ -226,14 +234,18 @@ describe('network stack', () => {
       expect(text).toContain('/latest/meta-data/local-ipv4)');
       expect(config.commander).toMatchObject({
         url: 'https://abc123.execute-api.eu-west-1.amazonaws.com',
-        enrollment_token_file: '/etc/beam/enrollment-token',
+        enrollment_token_file: '/var/lib/beam-pilot/enrollment-token',
       });
+      expect(path.dirname(config.commander!.enrollment_token_file!)).toBe(config.node.state_dir);
       if (index < 2) expect(config.validator?.consensus_address).toBe(CONSENSUS);
       if (index < 2) expect(text).toContain(`NODE_NAME="${name}"`);
+      // A sentry proves its instance with the identity document (approved and bound by the tick);
+      // a validator proves nothing (it carries no beam:managed tag) and waits for an admin.
+      expect(config.node.instance_id).toBeUndefined();
       if (index === 2) {
         expect(text).toContain('NODE_NAME="sentry-$INSTANCE_ID"');
-        expect(config.node.instance_id).toBe('$INSTANCE_ID'); // expanded by the shell's heredoc
-      } else expect(config.node.instance_id).toBeUndefined();
+        expect(config.node.identity).toBe('ec2');
+      } else expect(config.node.identity).toBe('none');
     }
   });
 
@@ -264,3 +276,60 @@ function ltIdOfAsg(): string {
   const asg = Object.values(resourcesOf(template, 'AWS::AutoScaling::AutoScalingGroup'))[0]!.Properties!;
   return (asg.LaunchTemplate as { LaunchTemplateId: { Ref: string } }).LaunchTemplateId.Ref;
 }
+
+describe('network stack AMIs', () => {
+  const AL2023 = /^\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-kernel-.*-(arm64|x86_64)$/;
+  const withoutAmi = { ...CONTEXT, 'beam:ami': {} };
+
+  /** The network stack in a concrete environment, as under the CDK CLI with credentials. */
+  function concrete(context: Record<string, unknown>): NetworkStack {
+    vi.stubEnv('CDK_DEFAULT_ACCOUNT', '111122223333');
+    vi.stubEnv('CDK_DEFAULT_REGION', 'eu-west-1');
+    try {
+      return buildBeamApp(offlineApp(context)).network!;
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  }
+  const imageIds = (network: NetworkStack) => {
+    const t = templateOf(network).toJSON();
+    const ids = Object.values(
+      t.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>,
+    )
+      .flatMap((r) =>
+        r.Type === 'AWS::EC2::Instance'
+          ? [r.Properties.ImageId]
+          : r.Type === 'AWS::EC2::LaunchTemplate'
+            ? [(r.Properties.LaunchTemplateData as { ImageId?: unknown }).ImageId]
+            : [],
+      )
+      .filter((id) => id !== undefined);
+    return { ids, parameters: JSON.stringify(t.Parameters ?? {}) };
+  };
+
+  it('looks the latest Amazon Linux 2023 AMI up once and keeps it in context: no deploy resolves it again', () => {
+    // First synth: nothing cached yet, so CDK asks for the lookups (`cdk synth` then saves the
+    // answers in cdk.context.json and synthesizes again).
+    const first = concrete(withoutAmi);
+    const lookups = ((first.node.root as App).synth().manifest.missing ?? []).filter((m) =>
+      AL2023.test(String((m.props as { parameterName?: string }).parameterName)),
+    );
+    const arch = (m: (typeof lookups)[number]) =>
+      String((m.props as { parameterName: string }).parameterName).endsWith('arm64') ? 'arm64' : 'x86_64';
+    expect(lookups.map(arch).sort()).toEqual(['arm64', 'x86_64']);
+    // With the answers in context, the ids are in the template itself: no SSM parameter to resolve.
+    const cached = Object.fromEntries(lookups.map((m) => [m.key, AMI[arch(m)]]));
+    const { ids, parameters } = imageIds(concrete({ ...withoutAmi, ...cached }));
+    expect(ids.sort()).toEqual([AMI.arm64, AMI.x86_64, AMI.x86_64].sort());
+    expect(parameters).not.toMatch(/AWS::EC2::Image::Id|ami-amazon-linux-latest/);
+  });
+
+  it('uses pinned ids as they are, and without them or an environment refuses to synthesize', () => {
+    const { ids, parameters } = imageIds(buildBeamApp(offlineApp(CONTEXT)).network!);
+    expect(ids.sort()).toEqual([AMI.arm64, AMI.x86_64, AMI.x86_64].sort());
+    expect(parameters).not.toMatch(/AWS::EC2::Image::Id/);
+    expect(() => buildBeamApp(offlineApp({ ...CONTEXT, 'beam:ami': { arm64: AMI.arm64 } }))).toThrow(
+      /context beam:ami: no x86_64 AMI for m7i\.xlarge, and without an account and region .* set beam:ami to \{"x86_64": "ami-…"\}/,
+    );
+  });
+});

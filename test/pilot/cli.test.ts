@@ -113,6 +113,46 @@ describe('beam-pilot CLI', () => {
     expect(dropIn).toMatch(/^\[Service\]\nTimeoutStopSec=7000ms\nSendSIGKILL=yes$/m);
   });
 
+  it('maintenance names a bad flag or verb, and keeps its window in the state folder', async () => {
+    const stateDir = path.join(dir, 'maintenance-state');
+    await fs.mkdir(stateDir);
+    const file = path.join(dir, 'maintenance.toml');
+    await fs.writeFile(
+      file,
+      EXAMPLE_CONFIG.replace('state_dir = "/var/lib/beam-pilot"', `state_dir = "${stateDir}"`),
+    );
+    const maintenance = (...args: string[]) => cli('maintenance', ...args, '--config', file);
+    expect(await maintenance('on', '--for', '8d')).toEqual({
+      code: 2,
+      out: '--for 8d: at most 7d (run it again to extend a window)\n',
+    });
+    expect((await maintenance('on', '--for', '90')).out).toMatch(
+      /^--for 90: use a whole number and a unit s, m, h or d/,
+    );
+    expect((await maintenance('on', '--for')).out).toMatch(/^--for --config: use a whole number/);
+    expect((await maintenance('on', '--reason', 'x'.repeat(201))).out).toMatch(
+      /^--reason: at most 200 characters/,
+    );
+    expect(await maintenance('soon')).toMatchObject({
+      code: 2,
+      out: expect.stringMatching(/^usage: beam-pilot maintenance on/),
+    });
+    expect((await maintenance('status')).out).toBe('no maintenance window\n');
+
+    const on = await maintenance('on'); // 1h by default
+    expect(on.code).toBe(0);
+    const window = JSON.parse(await fs.readFile(path.join(stateDir, 'maintenance.json'), 'utf8'));
+    expect(window).toMatchObject({ by: 'node', reason: '' });
+    expect(window.until - Date.now()).toBeGreaterThan(3_500_000);
+    expect(window.until - Date.now()).toBeLessThanOrEqual(3_600_000);
+    expect((await maintenance('status')).out).toBe(
+      `maintenance window until ${new Date(window.until).toISOString()} (set by the node's operator)\n`,
+    );
+    expect((await maintenance('off')).out).toMatch(/^ended the maintenance window until /);
+    expect((await maintenance('off')).out).toBe('no maintenance window was running\n');
+    expect(await fs.readdir(stateDir)).toEqual([]);
+  });
+
   it('grants prints the authz commands for the hot key', async () => {
     const { DirectSecp256k1HdWallet } = await import('@cosmjs/proto-signing');
     const wallet = await DirectSecp256k1HdWallet.generate(12);

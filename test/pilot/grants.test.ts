@@ -25,11 +25,11 @@ describe('authz grant setup', () => {
       gasPrices: '0.1uatom',
       expiration: 1_900_000_000,
     });
-    expect(lines).toHaveLength(5);
+    expect(lines).toHaveLength(6);
     for (const line of lines) expect(line).toContain('--chain-id c-1 --expiration 1900000000 --gas auto');
   });
 
-  it('builds the grants as one unsigned transaction: generic vote and withdraw grants, delegation to the own validator only', () => {
+  it('builds the grants as one unsigned transaction: generic vote, withdraw and unjail grants, delegation to the own validator only', () => {
     const tx = grantsTx({
       granter: 'cosmos1val',
       grantee: 'cosmos1hot',
@@ -58,6 +58,7 @@ describe('authz grant setup', () => {
         '@type': '/cosmos.authz.v1beta1.GenericAuthorization',
         msg: '/cosmos.distribution.v1beta1.MsgWithdrawValidatorCommission',
       },
+      { '@type': '/cosmos.authz.v1beta1.GenericAuthorization', msg: '/cosmos.slashing.v1beta1.MsgUnjail' },
       {
         '@type': '/cosmos.staking.v1beta1.StakeAuthorization',
         max_tokens: null,
@@ -87,10 +88,15 @@ describe('authz grant setup', () => {
     const lines = await grantCommandsFor(cfg, { bin: 'gaiad', from: 'validator' });
     expect(lines[0]).toBe("# Run once with the validator account's key (cosmos1val).");
     expect(lines[1]).toContain(`The hot key ${hot!.address} may then vote`);
-    expect(lines.filter((l) => l.startsWith('gaiad tx authz grant'))).toHaveLength(5);
+    expect(lines[1]).toContain('unjail the validator');
+    const commands = lines.filter((l) => l.startsWith('gaiad tx authz grant'));
+    expect(commands).toHaveLength(6);
+    expect(commands).toContain(
+      `gaiad tx authz grant ${hot!.address} generic --msg-type /cosmos.slashing.v1beta1.MsgUnjail --from validator --chain-id cosmoshub-4 --gas auto --gas-adjustment 1.5 --gas-prices 0.025uatom`,
+    );
     const [json] = await grantCommandsFor(cfg, { bin: 'gaiad', from: 'validator', json: true });
     const tx = JSON.parse(json!) as { body: { messages: { granter: string; grantee: string }[] } };
-    expect(tx.body.messages).toHaveLength(5);
+    expect(tx.body.messages).toHaveLength(6);
     expect(tx.body.messages[0]).toMatchObject({ granter: 'cosmos1val', grantee: hot!.address });
   });
 });

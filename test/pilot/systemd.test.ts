@@ -10,7 +10,8 @@ import { waitFor } from '../helpers/wait.js';
 
 /**
  * systemd is not available here: a tiny systemctl stand-in manages one "unit" (a sleep process)
- * with the same command-line contract (start, stop, restart, kill, is-active --quiet exit codes).
+ * with the same command-line contract (start, stop, restart, kill, is-active --quiet exit codes, and
+ * show -p ExecStart --value).
  */
 const SYSTEMCTL = `#!/bin/sh
 pidfile="$UNIT_DIR/$(echo "$@" | awk '{print $NF}').pid"
@@ -22,6 +23,7 @@ case "$1" in
   restart) running && kill "$(cat "$pidfile")"; sleep 300 >/dev/null 2>&1 & echo $! > "$pidfile" ;;
   kill) running && kill -9 "$(cat "$pidfile")" ;;
   is-active) running ;;
+  show) [ "$3" = "ExecStart" ] && echo "{ path=$UNIT_DIR/gaiad ; argv[]=$UNIT_DIR/gaiad start ; ignore_errors=no }" ;;
 esac
 `;
 
@@ -71,6 +73,54 @@ describe('systemd supervisor', () => {
     const calls = await fs.readFile(path.join(dir, 'calls.log'), 'utf8');
     expect(calls).toMatch(/^is-active --quiet gaiad\.service$/m);
     expect(calls).toMatch(/^stop gaiad\.service$/m);
+  });
+});
+
+describe('systemd supervisor with a hold', () => {
+  it('records the ExecStart executable a start ran from, and leaves a held unit down', async () => {
+    const bin = path.join(dir, 'gaiad');
+    await fs.writeFile(bin, '#!/bin/sh\n', { mode: 0o755 });
+    let reason: string | null = 'maintenance window';
+    let asked = 0;
+    const held = new SystemdSupervisor(
+      'held.service',
+      {
+        desired: 'running',
+        onDesired: async () => undefined,
+        backoffMs: 100,
+        backoffMaxMs: 400,
+        stopTimeoutMs: 2000,
+        log: () => undefined,
+        hold: async () => {
+          asked++;
+          return reason;
+        },
+      },
+      path.join(dir, 'systemctl'),
+    );
+    try {
+      expect((await held.executable())?.path).toBe(bin);
+      expect(await held.probe()).toBe(false);
+      await held.begin();
+      expect(held.held).toBe('maintenance window');
+      expect(await held.isRunning()).toBe(false);
+      reason = null;
+      await waitFor(
+        async () => (await held.isRunning()) && held.startedFrom?.path === bin,
+        'a start noticed',
+      );
+      expect(held.held).toBeNull();
+
+      reason = 'halted for upgrade "v2"';
+      process.kill(Number(await fs.readFile(path.join(dir, 'held.service.pid'), 'utf8')), 'SIGKILL');
+      await waitFor(() => held.held === reason, 'the hold noticed', { timeoutMs: 10_000 });
+      const seen = asked;
+      await waitFor(() => asked >= seen + 2, 'the watcher asking again', { timeoutMs: 10_000 });
+      expect(await held.isRunning()).toBe(false);
+    } finally {
+      held.detach();
+      await held.stop();
+    }
   });
 });
 

@@ -337,9 +337,11 @@ describe('action ledger, allow-list, lease', () => {
       allowVotes: true,
       allowWithdraw: false,
       allowUpgrade: false,
+      allowUnjail: true,
       feePerTx: 10_000n,
       maxFeePerDay: 30_000n,
       feesToday: 0n,
+      now: 1_000_000,
     };
     const delegate = (amount: string, denom = 'ubeam'): Action => ({
       id: 'd',
@@ -367,6 +369,24 @@ describe('action ledger, allow-list, lease', () => {
       /fee 10000 would exceed limits\.max_fee_per_day 30000 \(already 20001 today\)/,
     );
     expect(refusal(delegate('50'), { ...ctx, feesToday: 25_000n })).toMatch(/max_fee_per_day/);
+    const unjail: Action = { id: 'j', issuedAt: 1, type: 'unjail' };
+    expect(refusal(unjail, ctx)).toBeNull();
+    expect(refusal(unjail, { ...ctx, allowUnjail: false })).toMatch(/limits\.allow_unjail/);
+    expect(refusal(unjail, { ...ctx, signer: false })).toMatch(
+      /unjail needs chain\.hot_mnemonic_file, validator\.account_address and validator\.operator_address/,
+    );
+    expect(refusal(unjail, { ...ctx, feesToday: 25_000n })).toMatch(/max_fee_per_day/);
+    const window = (until: number | null): Action => ({
+      id: 'm',
+      issuedAt: 1,
+      type: 'maintenance',
+      until,
+      reason: '',
+    });
+    expect(refusal(window(ctx.now + 3_600_000), ctx)).toBeNull();
+    expect(refusal(window(null), ctx)).toBeNull();
+    expect(refusal(window(ctx.now), ctx)).toMatch(/is not in the future: send until null to end a window/);
+    expect(refusal(window(ctx.now + 8 * 86_400_000), ctx)).toMatch(/more than 7 days away/);
   });
 
   it('prices a transaction as cosmjs does and counts fees per UTC day', () => {

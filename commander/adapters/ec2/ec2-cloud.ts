@@ -1,21 +1,10 @@
 // CloudPort on @aws-sdk/client-ec2. The SDK retries throttling and 5xx answers (`maxAttempts`);
 // on top of that every operation is idempotent: rotation finds its own address again by the
 // `beam:op` tag, and nothing is released or terminated unless Beam's tags say Beam owns it.
-import {
-  type Address,
-  AllocateAddressCommand,
-  AssociateAddressCommand,
-  CreateTagsCommand,
-  DescribeAddressesCommand,
-  DescribeInstancesCommand,
-  EC2Client,
-  type Filter,
-  type Instance,
-  ReleaseAddressCommand,
-  type Tag,
-  TerminateInstancesCommand,
-} from '@aws-sdk/client-ec2';
+import type * as Ec2 from '@aws-sdk/client-ec2';
+import type { Address, Filter, Instance, Tag } from '@aws-sdk/client-ec2';
 import * as z from 'zod';
+import { requireSdk } from '../require-sdk.js';
 import { toCloudError } from './errors.js';
 import {
   BEAM_TAGS,
@@ -30,6 +19,17 @@ import {
 } from './port.js';
 
 const GROUP_TAG = 'aws:autoscaling:groupName';
+
+/**
+ * The EC2 SDK, loaded with `require` when the first adapter is built (adapters/require-sdk.ts says
+ * why): as an ES import it dominated the tick Lambda's cold init, and a commander without sentry
+ * defence never loads it at all.
+ */
+let sdk: typeof Ec2 | undefined;
+const ec2Sdk = (): typeof Ec2 => {
+  sdk ??= requireSdk('@aws-sdk/client-ec2') as typeof Ec2;
+  return sdk;
+};
 
 export interface Ec2CloudOptions {
   /** AWS region; defaults to AWS_REGION, then AWS_DEFAULT_REGION. */
@@ -114,7 +114,8 @@ function boundTo(instance: SentryInstance, node: string, verb: string): void {
 
 export class Ec2Cloud implements CloudPort {
   readonly region: string;
-  private readonly client: EC2Client;
+  private readonly sdk = ec2Sdk();
+  private readonly client: Ec2.EC2Client;
 
   constructor(options: Ec2CloudOptions = {}) {
     const parsed = optionsSchema.safeParse({
@@ -130,7 +131,7 @@ export class Ec2Cloud implements CloudPort {
       throw new CloudError('invalid', `EC2 adapter options: ${issues}`);
     }
     this.region = parsed.data.region;
-    this.client = new EC2Client({
+    this.client = new this.sdk.EC2Client({
       region: this.region,
       maxAttempts: parsed.data.maxAttempts ?? 3,
       ...(parsed.data.endpoint ? { endpoint: parsed.data.endpoint } : {}),
@@ -163,7 +164,10 @@ export class Ec2Cloud implements CloudPort {
     }
     await this.call('CreateTags', (ec2) =>
       ec2.send(
-        new CreateTagsCommand({ Resources: [instanceId], Tags: [{ Key: BEAM_TAGS.node, Value: node }] }),
+        new this.sdk.CreateTagsCommand({
+          Resources: [instanceId],
+          Tags: [{ Key: BEAM_TAGS.node, Value: node }],
+        }),
       ),
     );
   }
@@ -240,7 +244,7 @@ export class Ec2Cloud implements CloudPort {
     let currentState = instance.state;
     if (instance.state !== 'shutting-down' && instance.state !== 'terminated') {
       const out = await this.call('TerminateInstances', (ec2) =>
-        ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] })),
+        ec2.send(new this.sdk.TerminateInstancesCommand({ InstanceIds: [instanceId] })),
       );
       const change = out.TerminatingInstances?.find((c) => c.InstanceId === instanceId);
       previousState = (change?.PreviousState?.Name ?? instance.state) as SentryState;
@@ -280,7 +284,7 @@ export class Ec2Cloud implements CloudPort {
     }
     const out = await this.call('AllocateAddress', (ec2) =>
       ec2.send(
-        new AllocateAddressCommand({
+        new this.sdk.AllocateAddressCommand({
           Domain: 'vpc',
           TagSpecifications: [
             {
@@ -317,7 +321,7 @@ export class Ec2Cloud implements CloudPort {
   private async associate(allocationId: string, instanceId: string): Promise<string> {
     const out = await this.call('AssociateAddress', (ec2) =>
       ec2.send(
-        new AssociateAddressCommand({
+        new this.sdk.AssociateAddressCommand({
           AllocationId: allocationId,
           InstanceId: instanceId,
           AllowReassociation: false,
@@ -386,7 +390,7 @@ export class Ec2Cloud implements CloudPort {
     let NextToken: string | undefined;
     do {
       const out = await this.call('DescribeInstances', (ec2) =>
-        ec2.send(new DescribeInstancesCommand({ ...input, NextToken })),
+        ec2.send(new this.sdk.DescribeInstancesCommand({ ...input, NextToken })),
       );
       for (const reservation of out.Reservations ?? [])
         found.push(...(reservation.Instances ?? []).map(toSentry));
@@ -397,18 +401,18 @@ export class Ec2Cloud implements CloudPort {
 
   private async describeAddresses(filters?: Filter[], allocationIds?: string[]): Promise<ManagedAddress[]> {
     const out = await this.call('DescribeAddresses', (ec2) =>
-      ec2.send(new DescribeAddressesCommand({ Filters: filters, AllocationIds: allocationIds })),
+      ec2.send(new this.sdk.DescribeAddressesCommand({ Filters: filters, AllocationIds: allocationIds })),
     );
     return (out.Addresses ?? []).map(toManaged);
   }
 
   private async release(allocationId: string): Promise<void> {
     await this.call('ReleaseAddress', (ec2) =>
-      ec2.send(new ReleaseAddressCommand({ AllocationId: allocationId })),
+      ec2.send(new this.sdk.ReleaseAddressCommand({ AllocationId: allocationId })),
     );
   }
 
-  private async call<Output>(action: string, send: (ec2: EC2Client) => Promise<Output>): Promise<Output> {
+  private async call<Output>(action: string, send: (ec2: Ec2.EC2Client) => Promise<Output>): Promise<Output> {
     try {
       return await send(this.client);
     } catch (error) {

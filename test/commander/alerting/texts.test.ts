@@ -1,11 +1,15 @@
 /** The message texts the walkthrough showed wrong, said right. */
 import { describe, expect, it } from 'vitest';
+import { renderMaintenanceAnswer } from '../../../commander/app/maintenance.js';
+import { renderUnjail, settleUnjail } from '../../../commander/app/unjail.js';
+import { chainUpgradeFindings } from '../../../commander/chain-upgrade/alerts.js';
 import { opMessage } from '../../../commander/failover/effects.js';
 import { decideFailover } from '../../../commander/failover/machine.js';
 import { type FailoverOp, initialFailoverState } from '../../../commander/failover/state.js';
 import { GovernanceSettings, resolvePolicy } from '../../../commander/governance/settings.js';
 import { proposalMessage } from '../../../commander/governance/messages.js';
 import type { TrackedProposal } from '../../../commander/governance/state.js';
+import { ETA, facts, H, HOUR, MIN, PLAN, staged, Thread } from '../chain-upgrade/kit.js';
 import { Sim, T0 } from '../failover/sim.js';
 
 describe('facts carry their age, and stale facts start nothing', () => {
@@ -117,5 +121,115 @@ describe('a proposal we voted on', () => {
     };
     expect(autoVote(voted)).toBe('not needed: we voted');
     expect(autoVote({ ...p, ourVote: 'no' })).toBe('not needed: we voted');
+  });
+});
+
+describe('chain upgrades, maintenance and unjail say no null, undefined, NaN or 1970', () => {
+  const bad = /null|undefined|NaN|1970/;
+
+  it('in every phase of the upgrade thread, its reminders and its warnings', () => {
+    const never = (t: number) =>
+      facts(t, {
+        'val-a': { version: null, upgrade: null },
+        'val-b': { upgrade: staged({ cosmovisor: false, staged: null }) },
+        'sentry-a': { upgrade: staged({ staged: false }) },
+      });
+    const thread = new Thread();
+    // Seen with no block time yet, then counted down to the halt.
+    thread.tick(never(ETA - 25 * HOUR), ETA - 25 * HOUR);
+    thread.run(ETA - MIN, 10 * MIN, never);
+    const halted = { height: H - 1, upgrade: staged({ plan: null, staged: null, halted: PLAN }) };
+    thread.tick(
+      facts(ETA, { 'val-a': { ...halted, version: null }, 'val-b': halted, 'sentry-a': { fresh: false } }),
+      ETA,
+    );
+    const findings = [...chainUpgradeFindings(thread.state)];
+    // Past the settle time: a node on the new binary short of the height, a silent one, no signature.
+    const lagging = {
+      'val-a': { height: H + 2, version: 'v2.0.0', signedHeights: [] },
+      'val-b': { height: H - 1, version: 'v2.0.1', upgrade: staged({ plan: null, staged: null }) },
+      'sentry-a': { fresh: false },
+    };
+    thread.tick(facts(ETA + 2 * HOUR, lagging), ETA + 2 * HOUR);
+    findings.push(...chainUpgradeFindings(thread.state));
+    const through = { height: H + 2, signedHeights: [H + 1] };
+    thread.tick(
+      facts(ETA + 3 * HOUR, {
+        'val-a': { ...through, version: 'v2.0.0' },
+        'val-b': { ...through, version: 'v2.0.1' },
+        'sentry-a': { ...through, version: 'v2.0.0', validator: null, signedHeights: [] },
+      }),
+      ETA + 3 * HOUR,
+    );
+    expect(thread.upgrade.phase).toBe('done');
+    const phases = thread.effects.map((e) => e.message.title.replace(/ at height.*| \(.*|:.*/, ''));
+    expect(new Set(phases).size).toBeGreaterThan(1);
+    expect(thread.effects.at(-1)!.message.title).toBe(
+      `Chain upgrade v2 done: every node runs v2.0.0 (sentry-a, val-a), v2.0.1 (val-b), signing again since height ${H + 1}`,
+    );
+    // Cancelled, as the other end.
+    const cancelled = new Thread();
+    const seen = ETA - 26 * HOUR;
+    const gone = { upgrade: staged({ plan: null, staged: null }) };
+    cancelled.tick(facts(seen), seen);
+    cancelled.tick(facts(seen + MIN, { 'val-a': gone, 'val-b': gone, 'sentry-a': gone }), seen + MIN);
+    cancelled.tick(facts(seen + HOUR, { 'val-a': gone, 'val-b': gone, 'sentry-a': gone }), seen + HOUR);
+    expect(cancelled.upgrade.phase).toBe('cancelled');
+    for (const e of [...thread.effects, ...cancelled.effects])
+      expect(JSON.stringify(e.message)).not.toMatch(bad);
+    expect(findings.length).toBeGreaterThan(2);
+    for (const f of findings) expect(JSON.stringify(f)).not.toMatch(bad);
+  });
+
+  it('in maintenance answers and unjail outcomes', () => {
+    const window = {
+      until: T0 + HOUR,
+      reason: '',
+      by: 'console:op',
+      at: T0,
+      actionId: 'maint-val-a-1',
+      told: false,
+    };
+    const result = { id: 'maint-val-a-1', type: 'maintenance', ok: true, finishedAt: T0 };
+    const messages = [
+      renderMaintenanceAnswer('val-a', window, result),
+      renderMaintenanceAnswer('val-a', { ...window, until: null }, result),
+      renderMaintenanceAnswer('val-a', window, { ...result, ok: false }),
+      renderMaintenanceAnswer('val-a', { ...window, until: null }, { ...result, ok: false }),
+    ];
+    const request = {
+      chainId: 'beam-devnet-1',
+      validator: 'A'.repeat(40),
+      id: 'unjail-1',
+      node: 'val-a',
+      requestedBy: 'console:op',
+      at: T0,
+      status: 'queued' as const,
+      txHash: null,
+      height: null,
+      message: null,
+      finishedAt: null,
+    };
+    const ok = settleUnjail(request, { id: 'unjail-1', type: 'unjail', ok: true, finishedAt: T0 }, T0 + MIN)!;
+    const failed = settleUnjail(
+      request,
+      { id: 'unjail-1', type: 'unjail', ok: false, finishedAt: T0 },
+      T0 + MIN,
+    )!;
+    messages.push(
+      renderUnjail(ok),
+      renderUnjail(failed),
+      renderUnjail(settleUnjail(request, undefined, T0 + HOUR)!),
+    );
+    expect(messages.map((m) => m.title)).toEqual([
+      'Maintenance of val-a: confirmed by its pilot',
+      'Maintenance of val-a: ended',
+      'Maintenance of val-a: its pilot refused',
+      'Maintenance of val-a: its pilot refused',
+      'Unjail of validator AAAAAAAA: done',
+      'Unjail of validator AAAAAAAA: FAILED',
+      'Unjail of validator AAAAAAAA: FAILED',
+    ]);
+    for (const m of messages) expect(JSON.stringify(m)).not.toMatch(bad);
   });
 });

@@ -80,6 +80,12 @@ export class FakeFleet implements FleetOps {
   async restart(request: { node: string; by: Actor }) {
     return this.record('restart', request);
   }
+  async maintenance(request: Parameters<FleetOps['maintenance']>[0]) {
+    return this.record('maintenance', request);
+  }
+  async unjail(request: { target: string; by: Actor }) {
+    return this.record('unjail', request);
+  }
   async decideNode(request: { node: string; approve: boolean; by: Actor }) {
     return this.record('decideNode', request);
   }

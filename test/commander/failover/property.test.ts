@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  COMMANDER,
   decideFailover,
   type FailoverEvent,
   type FailoverSettings,
@@ -33,6 +34,10 @@ type Step =
       jitter: number;
       seq: 'next' | 'same' | 'older';
       results: 'none' | 'ok' | 'failed';
+      /** x/upgrade facts: a plan for the next height, halted for it, or none known (`blank`: no RPC). */
+      upgrade: 'none' | 'plan' | 'halted' | 'blank';
+      /** How long the node's maintenance window still runs (0: none). */
+      maintenanceMs: number;
     }
   | { kind: 'tick'; advance: number }
   | { kind: 'confirm' | 'reject'; actor: string }
@@ -61,6 +66,8 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       jitter: fc.integer({ min: 0, max: 500 }),
       seq: fc.constantFrom('next', 'next', 'next', 'same', 'older'),
       results: fc.constantFrom('none', 'ok', 'ok', 'failed'),
+      upgrade: fc.constantFrom('none', 'none', 'none', 'plan', 'halted', 'blank'),
+      maintenanceMs: fc.constantFrom(0, 0, 0, 0, 30_000),
     }),
   },
   {
@@ -90,6 +97,11 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'duplicate' as const }) },
 );
 
+/** The node's latest report put it in a maintenance window that still runs. */
+function inMaintenance(state: FailoverState, nodeId: string, now: number): boolean {
+  return (state.nodes[nodeId]?.maintenanceUntil ?? 0) > now;
+}
+
 /** Who may sign, modelled conservatively from what the commander sent and received. */
 interface Window {
   /** Outbox order of the promote that opened it. */
@@ -114,6 +126,8 @@ class Harness {
   private issued = 0;
   private last: { event: FailoverEvent } | null = null;
   promotes = 0;
+  /** Events decided while the chain stood still (an upgrade or a halt), holder renewals included. */
+  stopped = 0;
   private topEpoch = 1;
 
   /** Each pilot's clock offset, within the ±5 s the settings allow. */
@@ -185,10 +199,22 @@ class Harness {
       if (ok && done.action.type === 'demote' && w && done.order > w.openedBy) w.ended = true;
     }
     const base = sampleReport();
+    const plan = { name: 'v2', height: height + 1, info: '' };
     return sampleReport({
       nodeId,
       seq,
       sentAt,
+      upgrade:
+        s.upgrade === 'blank'
+          ? null
+          : {
+              cosmovisor: true,
+              plan: s.upgrade === 'none' ? null : plan,
+              staged: s.upgrade === 'none' ? null : true,
+              halted: s.upgrade === 'halted' ? plan : null,
+            },
+      maintenance:
+        s.maintenanceMs > 0 ? { until: sentAt + s.maintenanceMs, by: 'node', reason: 'test' } : null,
       chainId: CHAIN,
       daemon: {
         ...base.daemon,
@@ -232,6 +258,14 @@ class Harness {
   private apply(event: FailoverEvent): void {
     this.last = { event };
     const out = decideFailover(this.state, event, this.now, this.settings);
+    const op = out.state.op;
+    const stopped = out.state.pause != null && out.state.pause.resumedAt === null;
+    if (stopped) this.stopped++;
+    if (op !== null && op.id !== this.state.op?.id) {
+      // While the chain stands still nobody fails over on their own, and nobody's target is in maintenance.
+      if (op.requestedBy === COMMANDER) expect(stopped).toBe(false);
+      expect(inMaintenance(out.state, op.to, this.now)).toBe(false);
+    }
     for (const fx of out.effects) {
       if (fx.type !== 'action') continue;
       this.issueOrder.set(fx.action.id, ++this.issued);
@@ -244,6 +278,7 @@ class Harness {
           );
         }
       }
+      expect(inMaintenance(out.state, fx.nodeId, this.now)).toBe(false);
       // Epochs only rise: every promote fences everything issued before it.
       expect(fx.action.epoch).toBeGreaterThan(this.topEpoch);
       this.topEpoch = fx.action.epoch;
@@ -278,6 +313,7 @@ describe.each(KEY_MODES)('failover safety (property), %s mode', (keyMode) => {
     console.log(`failover property seed: ${SEED} (set FAILOVER_SEED to replay)`);
     let promotes = 0;
     let withPromote = 0;
+    let withStop = 0;
     fc.assert(
       fc.property(
         skewsArb,
@@ -287,13 +323,17 @@ describe.each(KEY_MODES)('failover safety (property), %s mode', (keyMode) => {
           for (const s of steps) h.run(s);
           promotes += h.promotes;
           if (h.promotes > 0) withPromote++;
+          if (h.stopped > 0) withStop++;
         },
       ),
       { seed: SEED, numRuns: 500 },
     );
     // The generator must reach promotions, or the property says nothing.
-    console.log(`${keyMode} mode: ${promotes} promotes in ${withPromote} of 500 runs`);
+    console.log(
+      `${keyMode} mode: ${promotes} promotes in ${withPromote} of 500 runs, ${withStop} with the chain stopped`,
+    );
     expect(withPromote).toBeGreaterThan(40);
+    expect(withStop).toBeGreaterThan(40);
   });
 
   it('applying any event twice yields the same state as once', () => {
@@ -319,7 +359,7 @@ describe.each(KEY_MODES)('failover liveness (fault-free schedules), %s mode', (k
         fc.record({
           blockMs: fc.integer({ min: 5, max: 30 }).map((x) => x * 100),
           skews: fc.array(fc.integer({ min: -5_000, max: 5_000 }), { minLength: 3, maxLength: 3 }),
-          plan: fc.constantFrom('steady', 'switchover', 'primary-dies', 'failover-to-c'),
+          plan: fc.constantFrom('steady', 'switchover', 'primary-dies', 'failover-to-c', 'upgrade'),
           at: fc.integer({ min: 1, max: 30 }).map((x) => x * 1_000),
         }),
         ({ blockMs, skews, plan, at }) => {
@@ -331,6 +371,15 @@ describe.each(KEY_MODES)('failover liveness (fault-free schedules), %s mode', (k
           sim.run(at);
           if (plan === 'switchover') sim.apply({ type: 'request-switchover', actor: 'u' });
           if (plan === 'failover-to-c') sim.apply({ type: 'request-failover', actor: 'u', to: 'val-c' });
+          if (plan === 'upgrade') {
+            // The chain stops at the next height; the daemons restart into the new binary meanwhile.
+            sim.upgrade = { name: 'v2', height: sim.tip + 2 };
+            sim.run(at);
+            for (const n of sim.nodes.values()) n.loading = true;
+            sim.run(at);
+            for (const n of sim.nodes.values()) n.loading = false;
+            sim.upgradeReady = true;
+          }
           if (plan === 'primary-dies') {
             const a = sim.node('val-a');
             a.pilotUp = false;
@@ -345,8 +394,10 @@ describe.each(KEY_MODES)('failover liveness (fault-free schedules), %s mode', (k
             switchover: ['val-b', 'val-c'],
             'primary-dies': ['val-b', 'val-c'],
             'failover-to-c': ['val-c'],
+            upgrade: ['val-a'],
           }[plan];
           expect(expected).toContain(sim.state.lease.holder);
+          if (plan === 'upgrade' || plan === 'steady') expect(sim.delivered).toEqual([]);
         },
       ),
       { seed: SEED + 2, numRuns: 40 },

@@ -143,6 +143,8 @@ export interface SimNode {
   fenceOnlyIfNotSigning: boolean;
   /** The pilot refuses key actions (e.g. a broken key file). */
   refuseKeyActions: boolean;
+  /** End of the node's maintenance window (real time), or null. */
+  maintenanceUntil: number | null;
 }
 
 export interface Block {
@@ -163,6 +165,12 @@ export class Sim {
   readonly nodes = new Map<string, SimNode>();
   readonly blocks: Block[] = [];
   halted = false;
+  /**
+   * x/upgrade's plan: the chain commits nothing at its height until `upgradeReady` (more than 2/3 of
+   * the network runs the new binary); nodes report the plan and, at the height below, that they halted.
+   */
+  upgrade: { name: string; height: number } | null = null;
+  upgradeReady = false;
   blockMs = 1_000;
   private nextBlockAt = T0 + 1_000;
   readonly effects: FailoverEffect[] = [];
@@ -209,6 +217,7 @@ export class Sim {
         unacked: [],
         fenceOnlyIfNotSigning: false,
         refuseKeyActions: false,
+        maintenanceUntil: null,
       });
     });
     // A short signed history so that the chain shows the holder signing from the start.
@@ -262,7 +271,8 @@ export class Sim {
     this.now += ms;
     if (this.now >= this.nextBlockAt) {
       this.nextBlockAt += this.blockMs;
-      if (!this.halted) {
+      const atUpgrade = this.upgrade !== null && this.tip + 1 === this.upgrade.height && !this.upgradeReady;
+      if (!this.halted && !atUpgrade) {
         const height = this.tip + 1;
         const signers = [...this.nodes.values()].filter((n) => this.signs(n, height)).map((n) => n.id);
         this.blocks.push({ height, at: this.now, signers });
@@ -345,8 +355,20 @@ export class Sim {
         errors: [],
       },
       custody: custodyFacts(this.keyMode, n, n.leaseExpiresAt, serving(n)),
+      upgrade: serving(n) ? this.upgradeFacts() : null,
+      maintenance:
+        n.maintenanceUntil === null
+          ? null
+          : { until: n.maintenanceUntil + n.skewMs, by: 'node', reason: 'test' },
       results: [...n.unacked],
     });
+  }
+
+  /** What a node running the daemon reads: the pending plan, and whether the chain stopped for it. */
+  private upgradeFacts(): Report['upgrade'] {
+    const plan = this.upgrade && this.tip < this.upgrade.height ? { ...this.upgrade, info: '' } : null;
+    const halted = plan && this.tip === plan.height - 1 ? plan : null;
+    return { cosmovisor: true, plan, staged: plan ? true : null, halted };
   }
 
   report(n: SimNode): void {
