@@ -6,6 +6,7 @@ import { AlertPolicy, PagingSettings } from './alerting/settings.js';
 import { ChainUpgradeSettings } from './chain-upgrade/settings.js';
 import { FailoverSettings } from './failover/settings.js';
 import { GovernanceSettings } from './governance/settings.js';
+import { ExplorerTemplates } from './domain/explorer.js';
 import { HealthThresholds } from './domain/health.js';
 import { IdentitySettings } from './identity/settings.js';
 import { ChatRoute } from './notify/notifier.js';
@@ -56,6 +57,11 @@ export const CommanderSettings = z.strictObject({
   governance: GovernanceSettings.prefault({}),
   /** Pilot versions: the target (drift alert), releases `upgrade pilots <version>` may roll out, timeout. */
   pilot: PilotSettings.prefault({}),
+  /**
+   * Explorer pages per chain id (`${txHash}`, `${proposalId}`, `${validatorAddress}`,
+   * `${accountAddress}` in the URL), over those of chains added with `beam-commander chain add`.
+   */
+  explorers: z.record(z.string(), ExplorerTemplates).default({}),
   /** Chain upgrades (x/upgrade plans): reminder lead times, how long the halt may last, cancellation. */
   chainUpgrade: ChainUpgradeSettings.prefault({}),
 });

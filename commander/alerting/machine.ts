@@ -14,7 +14,8 @@ import { type FinishedOp, digestDueAt, nextPeriod, observeDigest } from './diges
 import { assignGroups, groupChanges } from './groups.js';
 import { type Hold, holdOf } from './holds.js';
 import { STARTUP_KINDS } from './kinds.js';
-import { alertSubject, groupActions, renderAlertGroup } from './messages.js';
+import type { ExplorerTemplates } from '../domain/explorer.js';
+import { alertLinks, alertSubject, groupActions, renderAlertGroup } from './messages.js';
 import { type AlertPolicy, digestFor, pendingFor } from './settings.js';
 import { type AlertingState, type DigestProgress, newDigest, validatorRef } from './state.js';
 
@@ -31,6 +32,8 @@ export interface AlertingInput {
   policy: AlertPolicy;
   reportIntervalMs: number;
   now: number;
+  /** Explorer templates per chain (`settings.explorers`): validator links on signing alerts. */
+  explorers?: Readonly<Record<string, ExplorerTemplates>>;
 }
 
 /** A group's message: posted, or edited in place; `keys` are the alerts whose change asks for it. */
@@ -172,7 +175,12 @@ export function decideAlerting(
       return {
         subject: alertSubject(change.group),
         mode: change.mode,
-        message: renderAlertGroup(change.group, members, now),
+        message: renderAlertGroup(
+          change.group,
+          members,
+          now,
+          alertLinks(members, nodes, input.explorers ?? {}),
+        ),
         actions: groupActions(change.group, members),
         keys: change.keys,
       };

@@ -1,4 +1,6 @@
-import type { ChatMessage, Severity } from '../../bots/model.js';
+import type { ChatLink, ChatMessage, Severity } from '../../bots/model.js';
+import { type ExplorerTemplates, explorerLinks, explorerOf } from '../domain/explorer.js';
+import { type NodeRecord, operatorOf } from '../domain/registry.js';
 import { fmtDuration } from '../domain/health.js';
 import type { ChatAction } from '../notify/notifier.js';
 import { type AlertRecord, severityRank } from './alerts.js';
@@ -40,6 +42,23 @@ export function groupActions(group: string, members: readonly AlertRecord[]): Ch
   return [...ack, { label: 'Mute 1h', command: `mute ${group} 1h` }, ...unjail];
 }
 
+/**
+ * Explorer pages of the validators a group is about: its members name a validator by consensus
+ * address, the explorer wants its operator address, which the nodes watching it report.
+ */
+export function alertLinks(
+  members: readonly AlertRecord[],
+  nodes: readonly NodeRecord[],
+  explorers: Readonly<Record<string, ExplorerTemplates>>,
+): ChatLink[] {
+  const seen = new Set<string>();
+  return members.flatMap((a) => {
+    if (!a.validator || seen.has(a.validator)) return [];
+    seen.add(a.validator);
+    return explorerLinks(explorerOf(explorers, a.chainId), { validator: operatorOf(nodes, a.validator) });
+  });
+}
+
 function line(alert: AlertRecord): string {
   if (alert.state === 'open') return `• ${alert.severity}: ${alert.title} (${alert.detail})`;
   const after =
@@ -50,7 +69,12 @@ function line(alert: AlertRecord): string {
 }
 
 /** Renders a group's current state: one alert as before, several as one line each. */
-export function renderAlertGroup(group: string, members: readonly AlertRecord[], now: number): ChatMessage {
+export function renderAlertGroup(
+  group: string,
+  members: readonly AlertRecord[],
+  now: number,
+  links: readonly ChatLink[] = [],
+): ChatMessage {
   const all = ordered(members.filter((a) => a.openedAt !== null));
   const open = all.filter((a) => a.state === 'open');
   const primary = all[0];
@@ -86,6 +110,7 @@ export function renderAlertGroup(group: string, members: readonly AlertRecord[],
       { label: 'Chain', value: primary.chainId },
       { label: 'Alert', value: group },
     ],
+    ...(links.length ? { links: [...links] } : {}),
     context: notes.join(' · '),
   };
 }

@@ -11,7 +11,7 @@ import { isGroupId } from '../alerting/groups.js';
 import type { Hold } from '../alerting/holds.js';
 import { isAlertKind } from '../alerting/kinds.js';
 import { decideAlerting } from '../alerting/machine.js';
-import { alertSubject, groupActions, renderAlertGroup } from '../alerting/messages.js';
+import { alertLinks, alertSubject, groupActions, renderAlertGroup } from '../alerting/messages.js';
 import { pageTransition } from '../alerting/paging.js';
 import { type AlertingState, initialAlertingState, validatorRef } from '../alerting/state.js';
 import type { Finding, FirstSigned } from '../domain/health.js';
@@ -76,6 +76,7 @@ export async function runAlerting(deps: CommanderDeps, input: AlertingTickInput)
     {
       ...input,
       thresholds: deps.settings.thresholds,
+      explorers: deps.settings.explorers,
       policy: deps.settings.alerts,
       reportIntervalMs: deps.settings.reportIntervalMs,
       now,
@@ -217,12 +218,13 @@ async function renderGroups(deps: CommanderDeps, groups: readonly (string | null
   const wanted = new Set(groups.filter((g): g is string => g !== null));
   if (wanted.size === 0) return;
   const all = (await listAlerts(deps)).map((a) => a.value);
+  const nodes = (await deps.store.listNodes()).map((n) => n.value);
   const now = deps.now();
   for (const group of wanted) {
     const members = all.filter((a) => a.group === group);
     await deps.chat.edit(
       alertSubject(group),
-      renderAlertGroup(group, members, now),
+      renderAlertGroup(group, members, now, alertLinks(members, nodes, deps.settings.explorers)),
       groupActions(group, members),
     );
   }

@@ -5,6 +5,7 @@
  * settings say nothing: the bond denom is the chain's staking token.
  */
 import { ChainFacts } from '../../protocol/chain-registry.js';
+import { templatesOf } from '../domain/explorer.js';
 import { createDocClient, createDynamoClient } from '../adapters/store/client.js';
 import { KEYS, Store, withRetry } from '../adapters/store/store.js';
 import type { CommanderSettings } from '../settings.js';
@@ -39,7 +40,7 @@ export async function listChains(store: Store): Promise<ChainFacts[]> {
 /**
  * The settings with each stored chain's facts under them: a chain's bond denom (governance
  * `chains.<id>.autoBond.denom`) is its staking token unless the settings name one, for the chain or
- * the whole fleet.
+ * the whole fleet; its explorer pages are the registry's where `explorers.<id>` sets none.
  */
 export function withChainDefaults(
   settings: CommanderSettings,
@@ -47,12 +48,14 @@ export function withChainDefaults(
 ): CommanderSettings {
   const governance = settings.governance;
   const perChain = { ...governance.chains };
+  const explorers = { ...settings.explorers };
+  for (const chain of chains) explorers[chain.chainId] = templatesOf(chain, explorers[chain.chainId]);
   for (const chain of chains) {
     const own = perChain[chain.chainId];
     if (own?.autoBond?.denom || governance.autoBond?.denom) continue;
     perChain[chain.chainId] = { ...own, autoBond: { ...own?.autoBond, denom: chain.stakingDenom } };
   }
-  return { ...settings, governance: { ...governance, chains: perChain } };
+  return { ...settings, explorers, governance: { ...governance, chains: perChain } };
 }
 
 /** Reads the stored chains from the settings' table (one query) and layers them under the settings. */

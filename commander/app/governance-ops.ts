@@ -3,13 +3,13 @@
  * operations (vote, hold, bond, policy). Decisions are pure (commander/governance); this module
  * loads facts, persists one state item per chain, then queues pilot actions and talks to chat.
  */
+import { explorerLinks, explorerOf } from '../domain/explorer.js';
 import * as z from 'zod';
 import { describeZodError, VoteOption } from '../../protocol/index.js';
 import { withRetry } from '../adapters/store/store.js';
 import type { BondPreview, OperationResult, PolicyEntry, ProposalView } from '../chatops/ports.js';
 import { type NodeRecord, queueAction } from '../domain/registry.js';
 import { governanceFacts, reportedKeyHolder } from '../governance/facts.js';
-import { explorerLink } from '../governance/messages.js';
 import { bondPlan, type GovernanceEffect, type GovernanceEvent } from '../governance/machine.js';
 import { decideAndSaveGovernance, listGovernanceStates } from '../governance/persistence.js';
 import {
@@ -70,6 +70,7 @@ async function decide(deps: CommanderDeps, nodes: NodeRecord[], chainId: string,
   const out = await decideAndSaveGovernance(deps.store, chainId, event, deps.now(), {
     settings: governanceSettings(deps),
     facts,
+    explorer: explorerOf(deps.settings.explorers, chainId),
   });
   await perform(deps, out.effects);
   return out;
@@ -190,16 +191,16 @@ export async function listProposals(deps: CommanderDeps): Promise<ProposalView[]
   const settings = governanceSettings(deps);
   const views: ProposalView[] = [];
   for (const state of await listGovernanceStates(deps.store)) {
-    const policy = resolvePolicy(settings, state.chainId, state.overrides);
+    const pages = explorerOf(deps.settings.explorers, state.chainId);
     for (const p of Object.values(state.proposals)) {
       if (p.endedAt !== null) continue;
-      const link = explorerLink(policy, p.id);
+      const links = explorerLinks(pages, { proposal: p.id });
       views.push({
         id: p.id,
         title: p.title,
         votingEnd: p.votingEnd ?? 0,
         ...(p.ourVote !== null && p.ourVote !== 'unknown' ? { ourVote: p.ourVote } : {}),
-        ...(link ? { explorerUrl: link } : {}),
+        ...(links.length ? { links } : {}),
       });
     }
   }

@@ -4,13 +4,15 @@
  * the latest request), written with a conditional put before the action is queued: a second click
  * or a replayed confirmation finds the request waiting and queues nothing.
  */
+import { explorerOf } from '../domain/explorer.js';
 import { randomBytes } from 'node:crypto';
 import { type Key, type Store, VersionConflict, withRetry } from '../adapters/store/store.js';
 import type { OperationResult } from '../chatops/ports.js';
-import { type NodeRecord, queueAction } from '../domain/registry.js';
+import { type NodeRecord, operatorOf, queueAction } from '../domain/registry.js';
 import { type Actor, type CommanderDeps, actorLabel } from './context.js';
 import { failoverOverview } from './failover-ops.js';
 import {
+  broadcastProblem,
   grantWarning,
   renderUnjail,
   resolveValidator,
@@ -95,9 +97,18 @@ export async function requestUnjail(
   }
   await queueUnjail(deps.store, unjail);
   const warning = grantWarning(sender, now);
+  // Passed over: the holder whose daemon cannot broadcast (often the very node that failed).
+  const held = holder !== null && holder !== sender.id ? nodes.find((n) => n.id === holder) : undefined;
+  const passedOver = held ? broadcastProblem(held) : null;
+  const who =
+    sender.id === holder
+      ? `${sender.id} (the lease holder)`
+      : passedOver
+        ? `${sender.id} (not ${holder}, the lease holder: ${passedOver})`
+        : sender.id;
   return audit(deps, request.actor, request.target, {
     accepted: true,
-    summary: `${sender.id}${sender.id === holder ? ' (the lease holder)' : ''} sends MsgExec(MsgUnjail) for validator ${short(ref.validator)} with its hot key; the tx hash follows here.${warning ? ` Warning: ${warning}.` : ''}`,
+    summary: `${who} sends MsgExec(MsgUnjail) for validator ${short(ref.validator)} with its hot key; the tx hash follows here.${warning ? ` Warning: ${warning}.` : ''}`,
     operationId: unjail.id,
   });
 }
@@ -124,7 +135,14 @@ export async function runUnjailTick(deps: CommanderDeps, nodes: readonly NodeRec
         return next;
       });
       if (!settled) continue;
-      await deps.chat.update(`operation:${settled.id}`, renderUnjail(settled));
+      await deps.chat.update(
+        `operation:${settled.id}`,
+        renderUnjail(
+          settled,
+          explorerOf(deps.settings.explorers, settled.chainId),
+          operatorOf(nodes, settled.validator),
+        ),
+      );
       await deps.store.appendAudit({
         at: deps.now(),
         actor: 'system:commander',

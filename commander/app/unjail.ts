@@ -3,6 +3,7 @@
  * now, which node's pilot sends it (`MsgExec(MsgUnjail)` with its hot key), and how the request
  * settles from that pilot's result. The glue is unjail-ops.ts.
  */
+import { type ExplorerPages, explorerLinks } from '../domain/explorer.js';
 import type { ChatMessage } from '../../bots/model.js';
 import type { ActionResult } from '../../protocol/index.js';
 import type { NodeRecord } from '../domain/registry.js';
@@ -92,8 +93,28 @@ export function unjailRefusal(nodes: readonly NodeRecord[], ref: ValidatorRef, n
 }
 
 /**
- * The node whose pilot sends the unjail: the lease holder when known, else the approved validator
- * node with a hot key (its report reads grants), one holding the unjail grant first, freshest first.
+ * Whether the node's pilot can broadcast now, as its latest report shows: the hot key sends through
+ * the node's own daemon, which must run and answer RPC.
+ */
+export function canBroadcast(n: NodeRecord): boolean {
+  const daemon = n.lastReport?.daemon;
+  return daemon?.running === true && daemon.rpcReachable === true;
+}
+
+/** Why a node's pilot cannot broadcast now, for people; null when it can. */
+export function broadcastProblem(n: NodeRecord): string | null {
+  if (canBroadcast(n)) return null;
+  const daemon = n.lastReport?.daemon;
+  if (!daemon) return 'it has not reported yet';
+  return daemon.running ? 'its daemon does not answer RPC' : 'its daemon is down';
+}
+
+/**
+ * The node whose pilot sends the unjail: the lease holder when known and its daemon answers, else
+ * the approved validator node with a hot key (its report reads grants) whose daemon answers, one
+ * holding the unjail grant first, freshest first. A jailed validator's holder is often the node that
+ * failed (a hung or stopped daemon): its pilot could not broadcast. With no node able to, the holder
+ * (else the best node with a hot key) still gets it, and its pilot's answer says what went wrong.
  */
 export function unjailSender(
   nodes: readonly NodeRecord[],
@@ -102,13 +123,12 @@ export function unjailSender(
 ): NodeRecord | null {
   const candidates = watchers(nodes, ref);
   const held = candidates.find((n) => n.id === holder);
-  if (held) return held;
+  if (held && canBroadcast(held)) return held;
   const granted = (n: NodeRecord) => Number(chainOf(n)?.grants?.some((g) => g.msgTypeUrl === UNJAIL_GRANT));
-  return (
-    candidates
-      .filter((n) => chainOf(n)?.grants != null)
-      .sort((a, b) => granted(b) - granted(a) || (b.lastSeen ?? 0) - (a.lastSeen ?? 0))[0] ?? null
-  );
+  const hot = candidates
+    .filter((n) => chainOf(n)?.grants != null)
+    .sort((a, b) => granted(b) - granted(a) || (b.lastSeen ?? 0) - (a.lastSeen ?? 0));
+  return hot.find(canBroadcast) ?? held ?? hot[0] ?? null;
 }
 
 /** A warning when the sender's hot key is known to lack the unjail grant (the tx would fail). */
@@ -151,14 +171,20 @@ export function settleUnjail(
  * The outcome, told by editing the request's answer in chat (subject `operation:<id>`, right under
  * the alert's [Unjail] question): the tx hash, or what the pilot said.
  */
-export function renderUnjail(r: SettledUnjail): ChatMessage {
+export function renderUnjail(
+  r: SettledUnjail,
+  explorer: ExplorerPages,
+  operator: string | null,
+): ChatMessage {
   const what = `Unjail of validator ${short(r.validator)}`;
   const context = `${r.chainId} · ${r.id} · requested by ${r.requestedBy}`;
+  const links = explorerLinks(explorer, { tx: r.txHash, validator: operator });
   if (r.status === 'done')
     return {
       title: `${what}: done`,
       severity: 'ok',
       text: `tx ${r.txHash ?? '(no hash reported)'}${r.height !== null ? ` at height ${r.height}` : ''}, sent by ${r.node}`,
+      ...(links.length ? { links } : {}),
       context,
     };
   const grantHint = /authoriz|grant/i.test(r.message ?? '')

@@ -3,7 +3,7 @@
  * API implements these; tests use in-memory doubles. Every mutating call carries the person who asked
  * (`by`) so that the commander can record it with the operation.
  */
-import type { MessageRef, Platform } from '../../bots/model.js';
+import type { ChatLink, MessageRef, Platform } from '../../bots/model.js';
 import type { Role, VoteOption } from '../../protocol/index.js';
 
 export type AccessRole = 'viewer' | 'operator' | 'admin';
@@ -71,7 +71,8 @@ export interface ProposalView {
   /** End of the voting period (epoch ms). */
   votingEnd: number;
   ourVote?: VoteOption;
-  explorerUrl?: string;
+  /** Explorer pages of the proposal. */
+  links?: ChatLink[];
 }
 
 /** What the commander did with a request: started an operation, or refused it (with why). */

@@ -144,7 +144,7 @@ export function proposalMessage(proposal: ProposalView, buttons: ChatButton[]): 
       { label: 'Our vote', value: proposal.ourVote ?? 'none yet' },
     ],
     buttons,
-    ...(proposal.explorerUrl ? { links: [{ url: proposal.explorerUrl, label: 'explorer' }] } : {}),
+    ...(proposal.links?.length ? { links: proposal.links } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
  * chain's explorer templates as the Cosmos chain registry writes them (`${txHash}`,
  * `${proposalId}`, `${validatorAddress}`, `${accountAddress}`). Pure.
  */
+import * as z from 'zod';
 import type { ChatLink } from '../../bots/model.js';
 import type { ChainFacts } from '../../protocol/chain-registry.js';
 
@@ -37,6 +38,25 @@ const KNOWN_PATHS: Record<string, Record<ExplorerPage, string>> = {
   'ping.pub': { tx: '/tx/', proposal: '/gov/', validator: '/staking/', account: '/account/' },
 };
 
+const Template = (page: ExplorerPage, example: string) =>
+  z
+    .string()
+    .regex(/^https?:\/\/\S+$/, `use an http(s) URL such as ${example}`)
+    .refine(
+      (t) => t.includes(PLACEHOLDER[page]),
+      `put ${PLACEHOLDER[page]} where the value goes, e.g. ${example}`,
+    )
+    .optional();
+
+/** `settings.explorers.<chainId>`: the operator's templates, over the chain registry's (`chain add`). */
+export const ExplorerTemplates = z.strictObject({
+  tx: Template('tx', `https://www.mintscan.io/cosmos/tx/${PLACEHOLDER.tx}`),
+  proposal: Template('proposal', `https://www.mintscan.io/cosmos/proposals/${PLACEHOLDER.proposal}`),
+  validator: Template('validator', `https://www.mintscan.io/cosmos/validators/${PLACEHOLDER.validator}`),
+  account: Template('account', `https://www.mintscan.io/cosmos/address/${PLACEHOLDER.account}`),
+});
+export type ExplorerTemplates = z.infer<typeof ExplorerTemplates>;
+
 export const NO_EXPLORER: ExplorerPages = { tx: null, proposal: null, validator: null, account: null };
 
 type RegistryExplorer = ChainFacts['explorers'][number];
@@ -59,7 +79,7 @@ function pageOf(e: RegistryExplorer, page: ExplorerPage): string | null {
  */
 export function explorerPages(
   chain: Pick<ChainFacts, 'explorers'> | undefined,
-  own: Partial<ExplorerPages> = {},
+  own: ExplorerTemplates = {},
 ): ExplorerPages {
   const pick = (page: ExplorerPage) =>
     own[page] ?? (chain?.explorers ?? []).map((e) => pageOf(e, page)).find((p) => p !== null) ?? null;
@@ -69,6 +89,23 @@ export function explorerPages(
     validator: pick('validator'),
     account: pick('account'),
   };
+}
+
+/** A chain's pages in effect: the settings' templates (at start, `chain add`'s registry facts fill them in). */
+export function explorerOf(
+  explorers: Readonly<Record<string, ExplorerTemplates>>,
+  chainId: string,
+): ExplorerPages {
+  return explorerPages(undefined, explorers[chainId]);
+}
+
+/** The pages a registry chain and the operator's templates give, as templates (settings shape). */
+export function templatesOf(
+  chain: Pick<ChainFacts, 'explorers'>,
+  own: ExplorerTemplates = {},
+): ExplorerTemplates {
+  const pages = explorerPages(chain, own);
+  return Object.fromEntries(Object.entries(pages).filter(([, t]) => t !== null)) as ExplorerTemplates;
 }
 
 /** What a message is about, by page. */

@@ -211,3 +211,12 @@ export function queueAction(node: NodeRecord, action: Action): NodeRecord {
   }
   return { ...node, actions: [...node.actions, action] };
 }
+
+/** The operator (valoper) address of a validator, by consensus address, as the nodes watching it report. */
+export function operatorOf(nodes: readonly NodeRecord[], validator: string): string | null {
+  for (const n of nodes) {
+    const chain = n.lastReport?.chain;
+    if (chain?.validatorAddress === validator && chain.operatorAddress) return chain.operatorAddress;
+  }
+  return null;
+}

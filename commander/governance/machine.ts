@@ -2,6 +2,7 @@
  * Governance and staking decisions (design §6), pure: state + event + facts + time → new state +
  * effects (actions for the active validator's pilot, chat posts and updates) + an answer for chat.
  */
+import { type ExplorerPages, explorerLinks } from '../domain/explorer.js';
 import type { ChatMessage } from '../../bots/model.js';
 import type { Action, ActionResult, ChainFacts, VoteOption } from '../../protocol/index.js';
 import type { ChatAction } from '../notify/notifier.js';
@@ -40,6 +41,8 @@ export type GovernanceEffect =
 export interface GovernanceInput {
   settings: GovernanceSettings;
   facts: GovernanceFacts;
+  /** The chain's explorer pages: links on proposals and transactions. */
+  explorer?: ExplorerPages;
 }
 
 export interface GovernanceAnswer {
@@ -161,7 +164,7 @@ class Decision {
     readonly input: GovernanceInput,
     readonly now: number,
   ) {
-    this.policy = resolvePolicy(input.settings, state.chainId, state.overrides);
+    this.policy = resolvePolicy(input.settings, state.chainId, state.overrides, input.explorer);
   }
 
   get facts() {
@@ -611,21 +614,26 @@ function bondMessage(
           { label: 'Kept as fee reserve', value: `${p.reserve}${p.denom}` },
         ]
       : [];
+  const txHash = r !== null && 'txHash' in r ? r.txHash : undefined;
+  const links = explorerLinks(d.policy.explorer, { tx: txHash, validator: p.validator });
   if (r === null)
     return {
       title: `${what}…`,
       severity: 'info',
       fields,
+      ...(links.length ? { links } : {}),
       context: `${d.state.chainId} · ${who} · sent to ${p.nodeId}`,
     };
-  const tx = 'txHash' in r && r.txHash ? `tx ${r.txHash}` : null;
   return {
     title: r.ok ? `${what}: done` : `${what}: FAILED`,
     severity: r.ok ? 'info' : 'warning',
     text: r.ok
-      ? (tx ?? 'done')
+      ? txHash
+        ? `tx ${txHash}`
+        : 'done'
       : `${r.message ?? 'no detail'}${looksLikeGrantError(r.message) ? '\nThe hot key may lack its authz grant: run `beam-pilot grants`.' : ''}`,
     fields,
+    ...(links.length ? { links } : {}),
     context: `${d.state.chainId} · ${who} · ${p.nodeId}`,
   };
 }

@@ -1,3 +1,4 @@
+import { explorerLinks } from '../domain/explorer.js';
 import type { ChatMessage } from '../../bots/model.js';
 import type { VoteOption } from '../../protocol/index.js';
 import type { ChatAction } from '../notify/notifier.js';
@@ -32,10 +33,6 @@ export function voteActions(id: string): ChatAction[] {
 export const holdActions = (id: string): ChatAction[] => [
   { label: 'Hold', command: `hold ${id}`, style: 'danger' },
 ];
-
-export function explorerLink(policy: GovernancePolicy, id: string): string | null {
-  return policy.explorerUrl ? policy.explorerUrl.replaceAll('{id}', id) : null;
-}
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 
@@ -101,14 +98,17 @@ export function proposalMessage(
     fields.push({ label: intent.status === 'failed' ? 'Vote failed' : 'Vote', value: intentLine(intent) });
   const auto = ended ? null : autoVoteText(p, policy);
   if (auto) fields.push({ label: 'Auto-vote', value: auto });
-  const link = explorerLink(policy, p.id);
+  const links = explorerLinks(policy.explorer, {
+    proposal: p.id,
+    tx: intent?.status === 'done' ? intent.txHash : undefined,
+  });
   const summary = p.summary.length > 500 ? `${p.summary.slice(0, 499)}…` : p.summary;
   const message: ChatMessage = {
     title: `${ended ? 'Voting ended: ' : ''}Proposal #${p.id}: ${p.title || '(no title)'}`,
     severity: intent?.status === 'failed' ? 'warning' : 'info',
     ...(summary ? { text: summary } : {}),
     fields,
-    ...(link ? { links: [{ url: link, label: 'explorer' }] } : {}),
+    ...(links.length ? { links } : {}),
     context: [note, chainId].filter(Boolean).join(' · '),
   };
   return { message, actions: ended ? [] : voteActions(p.id) };

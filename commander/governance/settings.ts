@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { type ExplorerPages, NO_EXPLORER } from '../domain/explorer.js';
 import { VoteOption } from '../../protocol/index.js';
 
 const HOUR = 3_600_000;
@@ -32,14 +33,6 @@ const AutoBondFields = {
 
 /** Any subset of the policy: the commander's settings per chain, or what `policy <key> <value>` changed. */
 export const PolicyOverrides = z.strictObject({
-  /** Explorer link of a proposal; `{id}` is replaced by the proposal id. */
-  explorerUrl: z
-    .string()
-    .regex(
-      /^https?:\/\/\S+$/,
-      'use an http(s) URL template such as https://www.mintscan.io/cosmos/proposals/{id}',
-    )
-    .optional(),
   /** Reminders before voting ends while we have not voted, e.g. [86400000] for T−24 h. */
   reminderOffsetsMs: z.array(Ms).max(10).optional(),
   autoVote: z.strictObject(AutoVoteFields).partial().optional(),
@@ -60,7 +53,8 @@ export const GovernanceSettings = PolicyOverrides.extend({
 export type GovernanceSettings = z.infer<typeof GovernanceSettings>;
 
 export interface GovernancePolicy {
-  explorerUrl: string | null;
+  /** The chain's explorer pages (`settings.explorers`, not changeable per proposal policy). */
+  explorer: ExplorerPages;
   reminderOffsetsMs: number[];
   autoVote: { enabled: boolean; option: VoteOption; thresholdMs: number; warnBeforeMs: number };
   autoBond: {
@@ -78,7 +72,7 @@ export interface GovernancePolicy {
 }
 
 export const DEFAULT_POLICY: GovernancePolicy = {
-  explorerUrl: null,
+  explorer: NO_EXPLORER,
   reminderOffsetsMs: [24 * HOUR],
   autoVote: { enabled: false, option: 'abstain', thresholdMs: 6 * HOUR, warnBeforeMs: HOUR },
   autoBond: {
@@ -100,7 +94,7 @@ function apply(policy: GovernancePolicy, o: PolicyOverrides | undefined): Govern
   const defined = <T extends object>(x: T | undefined) =>
     Object.fromEntries(Object.entries(x ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
   return {
-    explorerUrl: o.explorerUrl ?? policy.explorerUrl,
+    explorer: policy.explorer,
     reminderOffsetsMs: o.reminderOffsetsMs ?? policy.reminderOffsetsMs,
     autoVote: { ...policy.autoVote, ...defined(o.autoVote) },
     autoBond: { ...policy.autoBond, ...defined(o.autoBond) },
@@ -114,9 +108,10 @@ export function resolvePolicy(
   settings: GovernanceSettings,
   chainId: string,
   changed: PolicyOverrides = {},
+  explorer: ExplorerPages = NO_EXPLORER,
 ): GovernancePolicy {
   const { enabled: _e, chains, ...base } = settings;
-  return apply(apply(apply(DEFAULT_POLICY, base), chains[chainId]), changed);
+  return apply(apply(apply({ ...DEFAULT_POLICY, explorer }, base), chains[chainId]), changed);
 }
 
 /** Merges a chat change into the stored overrides. */

@@ -411,7 +411,9 @@ describe('POST /slack/events', () => {
     // The question is the presser's: another operator's Confirm is refused.
     const other = click(question.buttons[0]!, question.ts, 'UOPS2');
     await send(other.body);
-    expect(JSON.stringify((await responded(other.id)).body)).toContain('only uops (UOPS) or an admin can answer this');
+    expect(JSON.stringify((await responded(other.id)).body)).toContain(
+      'only uops (UOPS) or an admin can answer this',
+    );
     expect(await queuedRestarts()).toHaveLength(before);
     const confirm = click(question.buttons[0]!, question.ts, 'UOPS');
     await send(confirm.body);

@@ -4,6 +4,7 @@
  * validator reports, the cron tick runs, and /metrics serves what the shipped dashboard and rules
  * use. The Lambda export (EMF lines) is checked on the same commander's figures.
  */
+import { explorerLinks, explorerOf } from '../../commander/domain/explorer.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -102,6 +103,12 @@ describe('a commander configured from the chain registry', () => {
     const governance = running.deps.settings.governance;
     expect(resolvePolicy(governance, 'cosmoshub-4').autoBond.denom).toBe('uatom');
     expect(resolvePolicy(governance, 'osmosis-1').autoBond.denom).toBe('uosmo');
+    // And its explorer: the registry's transaction page, Mintscan's validator page filled in.
+    const osmosis = explorerOf(running.deps.settings.explorers, 'osmosis-1');
+    expect(explorerLinks(osmosis, { tx: 'AA', validator: 'osmovaloper1x' })).toEqual([
+      { url: 'https://www.mintscan.io/osmosis/txs/AA', label: 'transaction' },
+      { url: 'https://www.mintscan.io/osmosis/validators/osmovaloper1x', label: 'validator' },
+    ]);
     // chain list reaches the table through the running serve that holds it.
     const listed: string[] = [];
     await chainCommand('list', undefined, { stateDir }, (l) => listed.push(l));

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: explorer templates hold literal ${…} slots
 /**
  * Governance and staking end to end: a devnet validator (val-a) with its authz grants to the hot key,
  * its pilot (in process), and the real self-hosted commander (embedded dynalite, a tick every second)
@@ -165,8 +166,13 @@ beforeAll(async () => {
           graceMs: 5_000,
           mode: 'confirm',
         },
+        explorers: {
+          [devnet.info.chainId]: {
+            proposal: 'https://explorer.example/devnet/proposals/${proposalId}',
+            tx: 'https://explorer.example/devnet/tx/${txHash}',
+          },
+        },
         governance: {
-          explorerUrl: 'https://explorer.example/devnet/proposals/{id}',
           reminderOffsetsMs: [],
           actionTimeoutMs: 60_000,
           autoBond: { withdraw: false },
@@ -227,7 +233,7 @@ describe('governance on the devnet', () => {
     );
     expect(fieldOf(post.message, 'Our vote')).toBe('not voted');
     expect(post.message.links).toEqual([
-      { url: `https://explorer.example/devnet/proposals/${first}`, label: 'explorer' },
+      { url: `https://explorer.example/devnet/proposals/${first}`, label: 'proposal' },
     ]);
     expect(post.message.buttons?.map((b) => b.label)).toEqual(['Yes', 'No', 'Abstain', 'No with veto']);
     // One message, however many ticks and reports follow.

@@ -6,6 +6,7 @@ import type { Hold } from '../../../commander/alerting/holds.js';
 import { type AlertingOutput, type GroupChat, decideAlerting } from '../../../commander/alerting/machine.js';
 import { AlertPolicy } from '../../../commander/alerting/settings.js';
 import { type AlertingState, initialAlertingState } from '../../../commander/alerting/state.js';
+import type { ExplorerTemplates } from '../../../commander/domain/explorer.js';
 import { type Finding, HealthThresholds } from '../../../commander/domain/health.js';
 import type { NodeRecord } from '../../../commander/domain/registry.js';
 import { sampleReport } from '../../fixtures/report.js';
@@ -92,6 +93,8 @@ export class AlertingRun {
   readonly chat: (GroupChat & { at: number })[] = [];
   readonly policy: AlertPolicy;
   readonly thresholds = HealthThresholds.parse({ minPeersWarn: 1 });
+  /** `settings.explorers`, for the links alert messages carry. */
+  explorers: Record<string, ExplorerTemplates> = {};
 
   constructor(policy: Partial<AlertPolicy> | object = {}) {
     this.policy = AlertPolicy.parse(policy);
@@ -107,6 +110,7 @@ export class AlertingRun {
       policy: this.policy,
       reportIntervalMs: INTERVAL,
       now,
+      explorers: this.explorers,
     });
     this.state = out.state;
     for (const a of out.changed) this.alerts.set(a.key, a);

@@ -245,7 +245,6 @@ describe('rendered messages never show null, undefined, NaN or 1970', () => {
       result: fc.constantFrom('ok', 'failed', 'none'),
     });
     const settings = GovernanceSettings.parse({
-      explorerUrl: 'https://explorer.example/proposals/{id}',
       reminderOffsetsMs: [3_600_000],
       autoVote: { enabled: true, option: 'abstain', thresholdMs: 3_600_000, warnBeforeMs: 3_600_000 },
       autoBond: {

@@ -1,4 +1,5 @@
 /** The message texts the walkthrough showed wrong, said right. */
+import { NO_EXPLORER } from '../../../commander/domain/explorer.js';
 import { describe, expect, it } from 'vitest';
 import { renderMaintenanceAnswer } from '../../../commander/app/maintenance.js';
 import { renderUnjail, settleUnjail } from '../../../commander/app/unjail.js';
@@ -217,9 +218,9 @@ describe('chain upgrades, maintenance and unjail say no null, undefined, NaN or 
       T0 + MIN,
     )!;
     messages.push(
-      renderUnjail(ok),
-      renderUnjail(failed),
-      renderUnjail(settleUnjail(request, undefined, T0 + HOUR)!),
+      renderUnjail(ok, NO_EXPLORER, null),
+      renderUnjail(failed, NO_EXPLORER, 'cosmosvaloper1xyz'),
+      renderUnjail(settleUnjail(request, undefined, T0 + HOUR)!, NO_EXPLORER, null),
     );
     expect(messages.map((m) => m.title)).toEqual([
       'Maintenance of val-a: confirmed by its pilot',

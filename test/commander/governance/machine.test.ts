@@ -1,3 +1,5 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: explorer templates hold literal ${…} slots
+import { explorerPages } from '../../../commander/domain/explorer.js';
 import { describe, expect, it } from 'vitest';
 import type { ActionResult, ChainFacts, ProposalFact, Report } from '../../../protocol/index.js';
 import { type NodeRecord, summarizeReport } from '../../../commander/domain/registry.js';
@@ -69,8 +71,12 @@ function facts(c: ChainFacts | null = chain(), overrides: Partial<GovernanceFact
   };
 }
 
-const settings = (input: Record<string, unknown> = {}) =>
-  GovernanceSettings.parse({ explorerUrl: 'https://explorer.example/proposals/{id}', ...input });
+const settings = (input: Record<string, unknown> = {}) => GovernanceSettings.parse(input);
+const EXPLORER = explorerPages(undefined, {
+  proposal: 'https://explorer.example/proposals/${proposalId}',
+  tx: 'https://explorer.example/tx/${txHash}',
+  validator: 'https://explorer.example/validators/${validatorAddress}',
+});
 
 function run(
   state: GovernanceState,
@@ -79,7 +85,7 @@ function run(
   f: GovernanceFacts = facts(),
   s = settings(),
 ) {
-  return decideGovernance(state, event, now, { settings: s, facts: f });
+  return decideGovernance(state, event, now, { settings: s, facts: f, explorer: EXPLORER });
 }
 
 const tick = { kind: 'tick' } as const;
@@ -113,7 +119,7 @@ describe('proposal messages', () => {
         { label: 'Our vote', value: 'not voted' },
       ]),
     );
-    expect(post!.message.links).toEqual([{ url: 'https://explorer.example/proposals/7', label: 'explorer' }]);
+    expect(post!.message.links).toEqual([{ url: 'https://explorer.example/proposals/7', label: 'proposal' }]);
     expect(post!.actions?.map((a) => a.command)).toEqual([
       'vote 7 yes',
       'vote 7 no',
@@ -175,6 +181,11 @@ describe('votes', () => {
       label: 'Vote',
       value: `No (slack:U1 (alice)): tx ${'AB'.repeat(32)} at height 42`,
     });
+    // The proposal's page and the vote's transaction.
+    expect(card.message.links).toEqual([
+      { url: 'https://explorer.example/proposals/7', label: 'proposal' },
+      { url: `https://explorer.example/tx/${'AB'.repeat(32)}`, label: 'transaction' },
+    ]);
     expect(settled.state.proposals['7']!.ourVote).toBe('no');
     // A lagging read that still says "not voted" does not undo a committed vote.
     expect(run(settled.state, tick, T0 + 6000).state.proposals['7']!.ourVote).toBe('no');
@@ -314,6 +325,9 @@ describe('auto-bond and grants', () => {
     ]);
     const post = chats(bond.effects)[0]!;
     expect(post.message.title).toBe('Delegating 8300stake to cosmosvaloper1xyz…');
+    expect(post.message.links).toEqual([
+      { url: 'https://explorer.example/validators/cosmosvaloper1xyz', label: 'validator' },
+    ]);
   });
 
   it('stays below the threshold, and does not queue a delegation the missing grant would fail', () => {
