@@ -1,4 +1,7 @@
-/** The chain-wide CometBFT RPC methods, answered by the hub at a node's view height. */
+/**
+ * The chain-wide CometBFT RPC methods, answered by the hub at a node's view: its height, and the
+ * oldest block its store still holds (older heights answer CometBFT's "not available" error).
+ */
 import type { ChainApp, Commit } from './chain/types.js';
 import { RpcError, internalError, invalidParams } from './rpcerror.js';
 import {
@@ -16,6 +19,8 @@ export interface ChainView {
   chain: ChainApp;
   /** Latest height this node sees (frozen while partitioned). */
   viewHeight: number;
+  /** The lowest block the node's store holds (0: none); older ones are pruned. */
+  base: number;
   /** The commit for `height`: canonical when the next block holds it, else the signatures seen so far. */
   commitFor(height: number): { commit: Commit | null; canonical: boolean };
 }
@@ -46,6 +51,13 @@ function heightParam(view: ChainView, params: Params): number {
     );
   }
   if (height < 1) throw internalError('height must be greater than 0');
+  return available(view, height);
+}
+
+/** CometBFT's getHeight: a height below the store's base was pruned. */
+function available(view: ChainView, height: number): number {
+  if (height < view.base)
+    throw internalError(`height ${height} is not available, lowest height is ${view.base}`);
   return height;
 }
 
@@ -109,7 +121,7 @@ export function chainRpc(view: ChainView, method: string, params: Params): unkno
     }
     case 'validators': {
       // CometBFT's default is the latest uncommitted height, whose set is known; so is its limit.
-      const height = optInt(params, 'height') || view.viewHeight + 1;
+      const height = available(view, optInt(params, 'height') || view.viewHeight + 1);
       if (height > view.viewHeight + 1)
         throw internalError(
           `height ${height} must be less than or equal to the current blockchain height ${view.viewHeight + 1}`,
@@ -184,9 +196,9 @@ export function chainRpc(view: ChainView, method: string, params: Params): unkno
       };
     }
     case 'devnet_sync_info': {
-      // Before the first block, CometBFT reports height 0 with empty hashes.
+      // Before the first block (or with an empty store), CometBFT reports height 0 with empty hashes.
       const block = view.chain.block(view.viewHeight);
-      const first = view.chain.block(1);
+      const first = view.base >= 1 && view.viewHeight >= 1 ? view.chain.block(view.base) : undefined;
       const genesisTime = rfc3339(0).replace(/\.\d+Z$/, 'Z');
       return {
         latest_block_hash: block ? hex(block.hash) : '',
@@ -195,9 +207,8 @@ export function chainRpc(view: ChainView, method: string, params: Params): unkno
         latest_block_time: block ? rfc3339(block.header.timeMs) : genesisTime,
         earliest_block_hash: first ? hex(first.hash) : '',
         earliest_app_hash: first ? hex(first.header.appHash) : '',
-        earliest_block_height: first ? '1' : '0',
+        earliest_block_height: String(first?.header.height ?? 0),
         earliest_block_time: first ? rfc3339(first.header.timeMs) : genesisTime,
-        catching_up: false,
       };
     }
     default:

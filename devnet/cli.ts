@@ -2,6 +2,7 @@
  * devnet CLI.
  *   up --dir DIR [--validators 1] [--standby 1] [--sentries 3] [--background-validators 20] [--power-share 0.05]
  *      [--block-time-ms 1000] [--port-base 26656] [--control-port 0] [--key-mode file|signer]
+ *      [--retain-blocks 1000] [--snapshot-interval 100] [--blocksync-rate 300]
  *      [--no-start-nodes] [--no-grants] [--reset]
  *   hub --dir DIR [up's options]                       (= up --no-start-nodes)
  *   node [start|version] --home DIR [--binary PATH]    (a node home's daemon; the binary scripts run this)
@@ -20,7 +21,7 @@ import { GENESIS_BINARY, currentBinary, readBinary, stageUpgrade } from './binar
 import { readDevnetInfo } from './info.js';
 
 const USAGE = `usage: devnet <up|hub|node|cosmovisor|stage-upgrade|status|nodes|fund|account|propose|partition|heal|kill|start|flood|add-sentry|block-time|evidence|validators|signatures|background> [options]
-  devnet up --dir DIR [--validators 1] [--standby 1] [--sentries 3] [--background-validators 20] [--power-share 0.05] [--block-time-ms 1000] [--port-base 26656] [--control-port 0] [--key-mode file|signer] [--no-start-nodes] [--no-grants] [--reset]
+  devnet up --dir DIR [--validators 1] [--standby 1] [--sentries 3] [--background-validators 20] [--power-share 0.05] [--block-time-ms 1000] [--port-base 26656] [--control-port 0] [--key-mode file|signer] [--retain-blocks 1000] [--snapshot-interval 100] [--blocksync-rate 300] [--no-start-nodes] [--no-grants] [--reset]
   devnet hub --dir DIR [same options as up]   (up --no-start-nodes)
   devnet node [start|version] --home DIR [--binary PATH]   (default binary: the home's cosmovisor/current one)
   devnet cosmovisor run start --home DIR     (env: DAEMON_HOME, DAEMON_NAME, DAEMON_POLL_INTERVAL, DAEMON_RESTART_AFTER_UPGRADE)
@@ -66,6 +67,9 @@ async function up(args: string[]): Promise<void> {
       'port-base': { type: 'string' },
       'control-port': { type: 'string' },
       'key-mode': { type: 'string' },
+      'retain-blocks': { type: 'string' },
+      'snapshot-interval': { type: 'string' },
+      'blocksync-rate': { type: 'string' },
       'no-start-nodes': { type: 'boolean' },
       'no-grants': { type: 'boolean' },
       reset: { type: 'boolean' },
@@ -87,6 +91,9 @@ async function up(args: string[]): Promise<void> {
     portBase: int(values['port-base'], 'port-base'),
     controlPort: int(values['control-port'], 'control-port'),
     keyMode,
+    retainBlocks: int(values['retain-blocks'], 'retain-blocks'),
+    snapshotInterval: int(values['snapshot-interval'], 'snapshot-interval'),
+    blocksyncRate: int(values['blocksync-rate'], 'blocksync-rate'),
     startNodes: !values['no-start-nodes'],
     grants: !values['no-grants'],
     reset: values.reset,

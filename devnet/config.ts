@@ -1,6 +1,7 @@
 /**
- * The CometBFT files of a devnet node home: config.toml (writer, and the keys the node reads) and
- * config/genesis.json (the node reads its chain id; the chain itself lives in the hub).
+ * The CometBFT files of a devnet node home: config.toml (writer, and the keys the node reads, with
+ * CometBFT's checks of [statesync]) and config/genesis.json (the node reads its chain id; the chain
+ * itself lives in the hub).
  */
 import { parse } from 'smol-toml';
 import * as z from 'zod';
@@ -154,6 +155,55 @@ handshake_timeout = "20s"
 dial_timeout = "3s"
 
 #######################################################
+###         State Sync Configuration Options        ###
+#######################################################
+[statesync]
+# State sync rapidly bootstraps a new node by discovering, fetching, and restoring a state machine
+# snapshot from peers instead of fetching and replaying historical blocks. Requires some peers in
+# the network to take and serve state machine snapshots. State sync is not attempted if the node
+# has any local state (LastBlockHeight > 0). The node will have a truncated block history,
+# starting from the height of the snapshot.
+enable = false
+
+# RPC servers (comma-separated) for light client verification of the synced state machine and
+# retrieval of state data for node bootstrapping. Also needs a trusted height and corresponding
+# header hash obtained from a trusted source, and a period during which validators can be trusted.
+#
+# For Cosmos SDK-based chains, trust_period should usually be about 2/3 of the unbonding time (~2
+# weeks) during which they can be financially punished (slashed) for misbehavior.
+rpc_servers = ""
+trust_height = 0
+trust_hash = ""
+trust_period = "168h0m0s"
+
+# Time to spend discovering snapshots before initiating a restore.
+discovery_time = "15s"
+
+# Temporary directory for state sync snapshot chunks, defaults to the OS tempdir (typically /tmp).
+# Will create a new, randomly named directory within, and remove it when done.
+temp_dir = ""
+
+# The timeout duration before re-requesting a chunk, possibly from a different
+# peer (default: 1 minute).
+chunk_request_timeout = "10s"
+
+# The number of concurrent chunk fetchers to run (default: 1).
+chunk_fetchers = "4"
+
+#######################################################
+###       Block Sync Configuration Options          ###
+#######################################################
+[blocksync]
+
+# Block Sync version to use:
+#
+# In v0.37, v1 and v2 of the block sync protocols were deprecated.
+# Please use v0 instead.
+#
+#   1) "v0" - the default block sync implementation
+version = "v0"
+
+#######################################################
 ###         Consensus Configuration Options         ###
 #######################################################
 [consensus]
@@ -200,14 +250,41 @@ const csv = z
       .filter(Boolean),
   );
 
-/** Durations as CometBFT writes them: "20s", "500ms", "1m". */
+const GO_DURATION_UNITS: Record<string, number> = {
+  h: 3_600_000,
+  m: 60_000,
+  s: 1000,
+  ms: 1,
+  us: 1e-3,
+  µs: 1e-3,
+  ns: 1e-6,
+};
+
+/** Durations as Go's time.ParseDuration reads them ("20s", "500ms", "168h0m0s"), in milliseconds. */
 const duration = z
   .string()
-  .regex(/^\d+(ms|s|m)$/, 'must be a duration such as "500ms", "20s" or "1m"')
+  .regex(/^(0|(\d+(\.\d+)?(h|m|s|ms|us|µs|ns))+)$/, 'must be a duration such as "500ms", "20s" or "168h0m0s"')
   .transform((s) => {
-    const n = Number.parseInt(s, 10);
-    return s.endsWith('ms') ? n : s.endsWith('s') ? n * 1000 : n * 60_000;
+    let ms = 0;
+    for (const [, n, unit] of s.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g))
+      ms += Number(n) * (GO_DURATION_UNITS[unit ?? ''] ?? 0);
+    return ms;
   });
+
+/** [statesync] as CometBFT reads it (durations in ms); `stateSyncProblem` checks it as ValidateBasic. */
+const StateSync = z.object({
+  enable: z.boolean().default(false),
+  rpc_servers: z
+    .string()
+    .default('')
+    .transform((s) => (s.trim() === '' ? [] : s.split(',').map((x) => x.trim()))),
+  trust_height: z.number().int().default(0),
+  trust_hash: z.string().default(''),
+  trust_period: duration.default(168 * 3_600_000),
+  discovery_time: duration.default(15_000),
+  chunk_request_timeout: duration.default(10_000),
+});
+export type StateSyncConfig = z.infer<typeof StateSync>;
 
 export const NodeConfig = z.object({
   moniker: z.string().min(1, 'moniker must name the node'),
@@ -238,6 +315,9 @@ export const NodeConfig = z.object({
   consensus: z.object({ double_sign_check_height: z.number().int().nonnegative().default(0) }).default({
     double_sign_check_height: 0,
   }),
+  /** Where the block store lives (data/blockstore.db), relative to the home. */
+  db_dir: z.string().default('data'),
+  statesync: StateSync.prefault({}),
 });
 export type NodeConfig = z.infer<typeof NodeConfig>;
 
@@ -248,6 +328,31 @@ export function parseNodeConfig(text: string, path: string): NodeConfig {
     throw new Error(`${path}: ${issues}`);
   }
   return parsed.data;
+}
+
+/** Go's hex.DecodeString error for `s`, or null when it decodes. */
+function hexProblem(s: string): string | null {
+  const bad = /[^0-9a-fA-F]/.exec(s)?.[0];
+  if (bad)
+    return `encoding/hex: invalid byte: U+${bad.codePointAt(0)?.toString(16).toUpperCase().padStart(4, '0')} '${bad}'`;
+  return s.length % 2 ? 'encoding/hex: odd length hex string' : null;
+}
+
+/** CometBFT's StateSyncConfig.ValidateBasic: why [statesync] is refused, or null. */
+export function stateSyncProblem(c: StateSyncConfig): string | null {
+  if (!c.enable) return null;
+  if (c.rpc_servers.length === 0) return 'rpc_servers is required';
+  if (c.rpc_servers.length < 2) return 'at least two rpc_servers entries is required';
+  if (c.rpc_servers.some((s) => s === '')) return 'found empty rpc_servers entry';
+  if (c.discovery_time !== 0 && c.discovery_time < 5000)
+    return 'discovery time must be 0s or greater than five seconds';
+  if (c.trust_period <= 0) return 'trusted_period is required';
+  if (c.trust_height <= 0) return 'trusted_height is required';
+  if (c.trust_hash === '') return 'trusted_hash is required';
+  const hex = hexProblem(c.trust_hash);
+  if (hex) return `invalid trusted_hash: ${hex}`;
+  if (c.chunk_request_timeout < 5000) return 'chunk_request_timeout must be at least 5 seconds';
+  return null;
 }
 
 export interface GenesisFileInput {

@@ -8,13 +8,17 @@
  * than 2/3 of the voting power are in; later precommits of its round still join its commit until
  * the next height is proposed (CometBFT's timeout_commit). A round without +2/3 by its end gives
  * way to the next round (and proposer) of the same height: with more than 1/3 offline the chain
- * halts until enough return.
+ * halts until enough return. Every committed block is announced to the nodes (`tip`: the network's
+ * gossip, and the oldest block the network's nodes still serve); each node reports the range of
+ * its block store, which bounds what its RPC sees.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import * as z from 'zod';
 import { ZERO_TIME, timestampToMs } from '../cometbft/canonical.js';
 import { BackgroundValidators } from './background.js';
 import { GENESIS_BINARY } from './binary.js';
+import { DEFAULT_BLOCKSYNC_RATE } from './blocksync.js';
+import { DEFAULT_RETAIN_BLOCKS, type StoreRange, retainHeight } from './blockstore.js';
 import type {
   Block,
   ChainApp,
@@ -64,7 +68,9 @@ export interface NodeSummary {
   partitioned: boolean;
   /** Its consensus stopped at an upgrade (or a binary that cannot run the chain). */
   halted: boolean;
-  /** Height the node sees (frozen while partitioned or halted). */
+  /** In state sync or blocksync: behind, not voting. */
+  catchingUp: boolean;
+  /** Height the node sees: its store's height (frozen while partitioned or halted). */
   viewHeight: number;
   validatorAddress: string | null;
   /** The version of the binary it runs. */
@@ -91,6 +97,8 @@ const Hello = z.object({
   rpcAddress: z.string(),
   p2pAddress: z.string(),
   version: z.string().default(''),
+  /** The node's block store; a link that reports none (a test playing a node) sees the hub's view. */
+  store: z.object({ base: z.number().int(), height: z.number().int() }).optional(),
 });
 const Rpc = z.object({
   m: z.literal('rpc'),
@@ -110,6 +118,13 @@ const VoteMessage = z.object({ m: z.literal('vote'), vote: z.string().base64() }
 const ProposalMessage = z.object({ m: z.literal('proposal'), proposal: z.string().base64() });
 /** The node's consensus stopped at this height (the SDK's pre-blocker error). */
 const HaltMessage = z.object({ m: z.literal('halt'), height: z.number().int().positive() });
+/** The node's block store changed (or it switched between catching up and consensus). */
+const StoreMessage = z.object({
+  m: z.literal('store'),
+  base: z.number().int().nonnegative(),
+  height: z.number().int().nonnegative(),
+  catchingUp: z.boolean(),
+});
 const NodeMessage = z.discriminatedUnion('m', [
   Hello,
   Rpc,
@@ -117,6 +132,7 @@ const NodeMessage = z.discriminatedUnion('m', [
   VoteMessage,
   ProposalMessage,
   HaltMessage,
+  StoreMessage,
 ]);
 
 interface Conn {
@@ -128,6 +144,8 @@ interface Conn {
   version: string;
   rpcAddress: string;
   p2pAddress: string;
+  store: StoreRange | null;
+  catchingUp: boolean;
 }
 
 interface Round extends RoundState {
@@ -156,6 +174,13 @@ export interface HubOptions {
   /** Loopback address for the node link; port 0 picks one. */
   host?: string;
   port?: number;
+  /**
+   * min-retain-blocks of the network's nodes (default 1000; 0 keeps every block): they serve the
+   * blocks from tip - retainBlocks on, so a node further behind finds no one to blocksync from.
+   */
+  retainBlocks?: number;
+  /** Blocks a second a node catching up fetches (default 300), told in the hub's hello. */
+  blocksyncRate?: number;
 }
 
 export class Hub {
@@ -181,6 +206,8 @@ export class Hub {
   private lastTimeMs = 0;
 
   constructor(private readonly options: HubOptions) {
+    if (options.blocksyncRate !== undefined && !(options.blocksyncRate >= 1))
+      throw new Error(`blocksyncRate must be at least 1 block a second, got ${options.blocksyncRate}`);
     this.chain = options.chain;
     this.blockTimeMs = options.blockTimeMs;
     this.background =
@@ -235,14 +262,39 @@ export class Hub {
 
   heal(name: string): void {
     this.partitions.delete(name);
+    const conn = this.conns.get(name);
+    if (conn) sendLine(conn.socket, { t: 'tip', ...this.tipFor(name) });
   }
 
   isPartitioned(name: string): boolean {
     return this.partitions.has(name);
   }
 
+  /** The height a node sees: the network's, frozen while partitioned or halted, within its block store. */
   viewHeight(name: string): number {
+    return Math.min(
+      this.networkHeight(name),
+      this.conns.get(name)?.store?.height ?? Number.POSITIVE_INFINITY,
+    );
+  }
+
+  /** The latest block the network lets a node have: frozen while it is partitioned or halted. */
+  private networkHeight(name: string): number {
     return this.partitions.get(name) ?? this.halted.get(name) ?? this.chain.height();
+  }
+
+  /** The tip announced to a node, with the oldest block the network's nodes still serve (0: no block yet). */
+  private tipFor(name: string): { height: number; base: number } {
+    const tip = this.chain.height();
+    const retention = {
+      minRetainBlocks: this.options.retainBlocks ?? DEFAULT_RETAIN_BLOCKS,
+      snapshotInterval: 0,
+      snapshotKeepRecent: 0,
+    };
+    return {
+      height: this.networkHeight(name),
+      base: tip === 0 ? 0 : Math.max(1, retainHeight(tip, retention)),
+    };
   }
 
   roundState(): RoundState | null {
@@ -257,6 +309,7 @@ export class Hub {
       connected: !c.socket.destroyed,
       partitioned: this.partitions.has(c.name),
       halted: this.halted.has(c.name),
+      catchingUp: c.catchingUp,
       viewHeight: this.viewHeight(c.name),
       validatorAddress: c.address,
       version: c.version,
@@ -327,6 +380,7 @@ export class Hub {
     if (total === 0 || 3 * forBlock <= 2 * total) return;
     r.decided = true;
     this.chain.commitBlock(r.block);
+    for (const conn of this.conns.values()) sendLine(conn.socket, { t: 'tip', ...this.tipFor(conn.name) });
     for (const record of r.records) record.delivered = true;
     this.pendingEvidence = this.pendingEvidence.filter((e) => !r.block.evidence.includes(e));
     this.background.vote(this.chain);
@@ -468,6 +522,8 @@ export class Hub {
           version: msg.version,
           rpcAddress: msg.rpcAddress,
           p2pAddress: msg.p2pAddress,
+          store: msg.store ?? null,
+          catchingUp: false,
         };
         const previous = this.conns.get(msg.name);
         if (previous && previous.socket !== socket) previous.socket.destroy();
@@ -476,7 +532,11 @@ export class Hub {
         this.halted.delete(msg.name);
         sendLine(socket, {
           id: msg.id,
-          result: { chainId: this.chain.params.chainId, height: this.viewHeight(msg.name) },
+          result: {
+            chainId: this.chain.params.chainId,
+            ...this.tipFor(msg.name),
+            blocksyncRate: this.options.blocksyncRate ?? DEFAULT_BLOCKSYNC_RATE,
+          },
         });
         return;
       }
@@ -485,6 +545,11 @@ export class Hub {
       if (msg.m === 'proposal') return this.receiveProposal(conn, msg.proposal);
       if (msg.m === 'halt') {
         this.halted.set(conn.name, Math.min(msg.height - 1, this.chain.height()));
+        return;
+      }
+      if (msg.m === 'store') {
+        conn.store = { base: msg.base, height: msg.height };
+        conn.catchingUp = msg.catchingUp;
         return;
       }
       if (msg.m === 'signedRecently') {
@@ -500,6 +565,7 @@ export class Hub {
     const view: ChainView = {
       chain: this.chain,
       viewHeight: this.viewHeight(name),
+      base: conn.store?.base ?? 1,
       commitFor: (h) => this.commitFor(name, h),
     };
     try {

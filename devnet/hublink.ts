@@ -1,4 +1,7 @@
-/** The node's side of the hub link: request/response by id plus pushes (`round`: take part in a new height). */
+/**
+ * The node's side of the hub link: request/response by id plus pushes (`round`: take part in a new
+ * height; `tip`: the network committed a block).
+ */
 import { connect, type Socket } from 'node:net';
 import { RpcError } from './rpcerror.js';
 import { onLines, parseHostPort, sendLine } from './wire.js';
@@ -6,6 +9,14 @@ import { onLines, parseHostPort, sendLine } from './wire.js';
 export interface HubPush {
   t: string;
   [key: string]: unknown;
+}
+
+/** The hub's answer to hello: the chain, the network's tip, and how fast blocksync goes (blocks/s). */
+export interface HubHello {
+  chainId: string;
+  height: number;
+  base: number;
+  blocksyncRate: number;
 }
 
 /** Keeps one connection to the hub, reconnecting every `retryMs`; `onConnect` runs after each hello. */
@@ -18,9 +29,10 @@ export class HubLink {
 
   constructor(
     private readonly address: string,
-    private readonly hello: Record<string, unknown>,
+    /** The hello body, built at each connection (it carries the node's block store). */
+    private readonly hello: () => Record<string, unknown>,
     private readonly onPush: (push: HubPush) => void,
-    private readonly onConnect: (hello: { chainId: string; height: number }) => void,
+    private readonly onConnect: (hello: HubHello) => void,
     private readonly retryMs = 300,
   ) {}
 
@@ -34,8 +46,8 @@ export class HubLink {
     this.socket = socket;
     socket.setNoDelay(true);
     socket.on('connect', () => {
-      this.request('hello', this.hello).then(
-        (r) => this.onConnect(r as { chainId: string; height: number }),
+      this.request('hello', this.hello()).then(
+        (r) => this.onConnect(r as HubHello),
         () => socket.destroy(),
       );
     });

@@ -6,7 +6,7 @@ import { ControlApi } from './control.js';
 import { submitGrants } from './grants.js';
 import { Hub } from './hub.js';
 import type { DevnetInfo, DevnetNode } from './info.js';
-import { type LayoutOptions, addSentryHome, layoutDevnet, writeDevnetInfo } from './launcher.js';
+import { type LayoutOptions, addSentryHome, layoutDevnet, storePolicy, writeDevnetInfo } from './launcher.js';
 import { parseHostPort } from './wire.js';
 import { NodeProcess } from './processes.js';
 
@@ -30,6 +30,8 @@ export interface DevnetOptions extends LayoutOptions {
   controlPort?: number;
   /** Overrides of the chain's default parameters (slashing window, voting period...). */
   params?: Parameters<typeof defaultParams>[0];
+  /** Blocks a second a node catching up fetches from its peers (default 300). */
+  blocksyncRate?: number;
 }
 
 export interface Devnet {
@@ -46,8 +48,9 @@ export interface Devnet {
   stopNode(name: string): Promise<void>;
   node(name: string): NodeProcess;
   /**
-   * Creates a new sentry home (next free 127.0.0.x, private/unconditional validator ids), records it
-   * in devnet.json and starts it (unless `start: false`: a supervisor such as a pilot starts it then).
+   * Creates a new sentry home (next free 127.0.0.x, private/unconditional validator ids, no chain
+   * data), records it in devnet.json and starts it (unless `start: false`: a supervisor such as a
+   * pilot starts it then, after writing [statesync] when the chain is past the retained blocks).
    * Validators reach it through `dial_peers` or their config.
    */
   addSentry(name?: string, options?: { start?: boolean }): DevnetNode;
@@ -79,11 +82,14 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   });
   const { info, genesis, hubAddress, background } = await layoutDevnet(options, params);
   const chain = createChain(genesis);
+  const store = storePolicy(options);
   const hub = new Hub({
     chain,
     blockTimeMs: info.blockTimeMs,
     background: new BackgroundValidators(background, params.chainId, GENESIS_BINARY),
     ...parseHostPort(hubAddress),
+    retainBlocks: store.retainBlocks,
+    blocksyncRate: options.blocksyncRate,
   });
   const faucet = info.accounts.find((a) => a.name === 'faucet');
   const processes = new Map(
@@ -95,7 +101,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     return p;
   };
   const addSentry = (name?: string, opts: { start?: boolean } = {}) => {
-    const added = addSentryHome(info, hubAddress, name);
+    const added = addSentryHome(info, hubAddress, store, name);
     writeDevnetInfo(info);
     const proc = new NodeProcess(added.name, added.home, added.command, added.cosmovisorCommand);
     processes.set(added.name, proc);

@@ -1,7 +1,8 @@
 /**
- * Lays out a devnet directory: keys, node homes (CometBFT files and cosmovisor's layout), genesis
- * with the layout's validators and the background validators (the rest of the network's voting
- * power, run inside the hub), and devnet.json.
+ * Lays out a devnet directory: keys, node homes (CometBFT files, app.toml and cosmovisor's layout),
+ * genesis with the layout's validators and the background validators (the rest of the network's
+ * voting power, run inside the hub), and devnet.json. Homes start with an empty block store, as
+ * after `init`: a node started on a chain past it catches up (devnet/sync.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { fromBech32, toBech32 } from '@cosmjs/encoding';
 import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
 import type { BackgroundValidator } from './background.js';
+import { renderAppToml } from './apptoml.js';
 import { layoutCosmovisor } from './binary.js';
+import { DEFAULT_RETAIN_BLOCKS } from './blockstore.js';
 import { powerReduction } from './chain/codec.js';
 import type { ChainParams, Genesis } from './chain/types.js';
 import { renderConfigToml, renderGenesisJson } from './config.js';
@@ -43,6 +46,25 @@ export interface LayoutOptions {
   backgroundValidators?: number;
   /** Share of the voting power each of the layout's validators holds beside background validators (default 0.05). */
   powerShare?: number;
+  /** app.toml min-retain-blocks of every node, and of the network's nodes in the hub (default 1000). */
+  retainBlocks?: number;
+  /** app.toml snapshot-interval of the sentries (default 100; validators take none). */
+  snapshotInterval?: number;
+}
+
+/** What every home's app.toml says about blocks and snapshots. */
+export interface StorePolicy {
+  retainBlocks: number;
+  snapshotInterval: number;
+}
+
+export const DEFAULT_SNAPSHOT_INTERVAL = 100;
+
+export function storePolicy(options: LayoutOptions): StorePolicy {
+  return {
+    retainBlocks: options.retainBlocks ?? DEFAULT_RETAIN_BLOCKS,
+    snapshotInterval: options.snapshotInterval ?? DEFAULT_SNAPSHOT_INTERVAL,
+  };
 }
 
 export type KeyMode = 'file' | 'signer';
@@ -222,6 +244,7 @@ export async function layoutDevnet(
   const validatorIds = planned
     .filter((n) => n.role === 'validator')
     .map((n) => nodeIdOf(n.nodeKey.publicKey));
+  const store = storePolicy(options);
   const nodes: DevnetNode[] = planned.map((n) =>
     writeNodeHome({
       ...n,
@@ -234,6 +257,7 @@ export async function layoutDevnet(
       realKeyFile: n.signing ? validators.find((v) => v.name === n.validator)?.keyFile : undefined,
       sentryPeers,
       validatorIds,
+      store,
     }),
   );
 
@@ -272,9 +296,14 @@ interface HomeSpec extends PlannedNode {
   sentryPeers: string[];
   /** Sentries keep these private and unconditional. */
   validatorIds: string[];
+  store: StorePolicy;
 }
 
-/** Writes one node home (config.toml, genesis.json, keys, sign state, cosmovisor's layout) and describes it. */
+/**
+ * Writes one node home (config.toml, app.toml, genesis.json, keys, sign state, cosmovisor's layout;
+ * no block store) and describes it. Sentries take snapshots, as the fleet's full nodes facing the
+ * network would; validators keep their disk for signing.
+ */
 function writeNodeHome(n: HomeSpec): DevnetNode {
   const home = join(n.dir, 'nodes', n.name);
   const isSentry = n.role === 'sentry';
@@ -298,6 +327,13 @@ function writeNodeHome(n: HomeSpec): DevnetNode {
       doubleSignCheckHeight: 0,
       timeoutCommitMs: n.blockTimeMs,
       privValidatorLaddr: signerLaddr ?? '',
+    }),
+  );
+  writeFileSync(
+    join(home, 'config', 'app.toml'),
+    renderAppToml({
+      minRetainBlocks: n.store.retainBlocks,
+      snapshotInterval: isSentry ? n.store.snapshotInterval : 0,
     }),
   );
   copyFileSync(n.genesisFile, join(home, 'config', 'genesis.json'));
@@ -327,9 +363,15 @@ function writeNodeHome(n: HomeSpec): DevnetNode {
 
 /**
  * Adds a sentry home to an existing devnet (e.g. an autoscaling replacement) on the next free
- * loopback address, and records it in `info` (the caller rewrites devnet.json).
+ * loopback address, and records it in `info` (the caller rewrites devnet.json). Like a new machine,
+ * it holds no chain data: started on a chain past the peers' retained blocks, it must state-sync.
  */
-export function addSentryHome(info: DevnetInfo, hubAddress: string, name?: string): DevnetNode {
+export function addSentryHome(
+  info: DevnetInfo,
+  hubAddress: string,
+  store: StorePolicy,
+  name?: string,
+): DevnetNode {
   const portBase = parseHostPort(hubAddress).port - 2;
   const lastIp = Math.max(1, ...info.nodes.map((n) => Number(new URL(n.rpcUrl).hostname.split('.')[3])));
   if (lastIp >= 254) throw new Error('no loopback address left for another node');
@@ -353,6 +395,7 @@ export function addSentryHome(info: DevnetInfo, hubAddress: string, name?: strin
     realKeyFile: undefined,
     sentryPeers: [],
     validatorIds: info.nodes.filter((n) => n.role === 'validator').map((n) => n.cometNodeId),
+    store,
   });
   info.nodes.push(node);
   return node;

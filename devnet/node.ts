@@ -2,25 +2,30 @@
  * `devnet node --home DIR`: a Cosmos-daemon look-alike. Reads the CometBFT files of its home, takes
  * part in each height the hub announces through its private validator (the FilePV in the home, or
  * a remote signer on priv_validator_laddr, as CometBFT), keeps a real p2p listener and peers, and
- * serves CometBFT JSON-RPC; chain-wide queries go to the hub. It runs as a daemon binary (a
- * version and the upgrade handler it registers, devnet/binary.ts) and meets x/upgrade's plans as
- * the SDK's pre-blocker does: a height it cannot execute stops its consensus for good.
+ * serves CometBFT JSON-RPC; chain-wide queries go to the hub, within the node's own block store
+ * (devnet/sync.ts: state sync, blocksync, then consensus; it signs only in consensus). It runs as a
+ * daemon binary (a version and the upgrade handler it registers, devnet/binary.ts) and meets
+ * x/upgrade's plans as the SDK's pre-blocker does: a height it cannot execute stops its consensus
+ * for good.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isAbsolute, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { GetNodeInfoResponse } from 'cosmjs-types/cosmos/base/tendermint/v1beta1/query';
+import * as z from 'zod';
 import { cosmovisorPaths, writeUpgradeInfo } from './binary.js';
 import { COMET_VERSION, b64, pubkeyJson } from './cometjson.js';
 import { cometLog } from './cometlog.js';
-import { type NodeConfig, NodeGenesis, parseNodeConfig } from './config.js';
+import { type NodeConfig, NodeGenesis, parseNodeConfig, stateSyncProblem } from './config.js';
 import { Consensus, RoundPush } from './consensus.js';
-import { HubLink, type HubPush } from './hublink.js';
+import { HubLink, type HubHello, type HubPush } from './hublink.js';
 import { readJsonFile } from './jsonfile.js';
 import { NodeKeyFile, addressOf, keyFromPrivKeyValue, nodeIdOf } from './keys.js';
 import { P2p } from './p2p.js';
 import { type PrivValidator, openPrivValidator } from './privvalidator.js';
 import { RpcError, internalError, invalidParams } from './rpcerror.js';
+import { NodeSync } from './sync.js';
 import { type Binary, type UpgradeHalt, upgradeHalt } from './upgradecheck.js';
 import { parseHostPort } from './wire.js';
 
@@ -28,6 +33,9 @@ import { parseHostPort } from './wire.js';
 export type Fatal = (message: string, code?: number) => void;
 
 const GET_NODE_INFO = '/cosmos.base.tendermint.v1beta1.Service/GetNodeInfo';
+/** How long an RPC request waits for the first hub link. */
+const LINK_WAIT_MS = 3_000;
+const TipPush = z.object({ t: z.literal('tip'), height: z.number().int(), base: z.number().int() });
 /** The hub's answer to abci_info (CometBFT's shape). */
 interface AbciInfo {
   response: {
@@ -44,9 +52,13 @@ export class NodeDaemon {
   readonly validatorAddress: string;
   private readonly hub: HubLink;
   private readonly p2p: P2p;
+  private readonly sync: NodeSync;
   private readonly consensus: Consensus;
   private rpcServer: Server | undefined;
   private linked = false;
+  /** Resolves once the hub answered and the node knows how far behind it is. */
+  private readonly ready: Promise<void>;
+  private markReady: () => void = () => undefined;
   private checkedDoubleSign = false;
   /** The height whose pre-blocker stopped this node's consensus (CometBFT's CONSENSUS FAILURE). */
   private haltedAt: number | null = null;
@@ -61,6 +73,9 @@ export class NodeDaemon {
     private readonly home: string,
     readonly binary: Binary,
   ) {
+    this.ready = new Promise((resolve) => {
+      this.markReady = resolve;
+    });
     this.nodeId = nodeIdOf(nodePubKey);
     this.validatorAddress = addressOf(pv.pubKey);
     const { host, port } = parseHostPort(config.rpc.laddr);
@@ -74,14 +89,15 @@ export class NodeDaemon {
     });
     this.hub = new HubLink(
       config.proxy_app,
-      {
+      () => ({
         name: config.moniker,
         nodeId: this.nodeId,
         pubkey: b64(pv.pubKey),
         rpcAddress: `${host}:${port}`,
         p2pAddress: `${p2pAddr.host}:${p2pAddr.port}`,
         version: binary.version,
-      },
+        store: this.sync.range,
+      }),
       (push) => this.onPush(push),
       (hello) => void this.onHubConnected(hello),
     );
@@ -91,6 +107,16 @@ export class NodeDaemon {
       maxInbound: config.p2p.max_num_inbound_peers,
       handshakeTimeoutMs: config.p2p.handshake_timeout,
       unconditionalIds: config.p2p.unconditional_peer_ids,
+      serve: (peer, body) => this.sync.serve(peer, body),
+      onPeer: (peer) => this.sync.onPeer(peer),
+    });
+    this.sync = new NodeSync({
+      home,
+      config,
+      chainId,
+      p2p: this.p2p,
+      report: (store, catchingUp) => this.hub.send({ m: 'store', ...store, catchingUp }),
+      fatal: (message) => onFatal(message),
     });
   }
 
@@ -103,6 +129,8 @@ export class NodeDaemon {
     const configPath = join(home, 'config', 'config.toml');
     if (!existsSync(configPath)) throw new Error(`${configPath}: file not found (is --home right?)`);
     const config = parseNodeConfig(readFileSync(configPath, 'utf8'), configPath);
+    const stateSync = stateSyncProblem(config.statesync);
+    if (stateSync) throw new Error(`error in config file: error in [statesync] section: ${stateSync}`);
     const nodeKey = keyFromPrivKeyValue(readJsonFile(path(config.node_key_file), NodeKeyFile).priv_key.value);
     const chainId = readJsonFile(path(config.genesis_file), NodeGenesis).chain_id;
     const pv = await openPrivValidator(config, home, chainId);
@@ -122,6 +150,7 @@ export class NodeDaemon {
   }
 
   async stop(): Promise<void> {
+    this.sync.stop();
     this.hub.stop();
     await this.p2p.stop();
     await this.pv.close();
@@ -131,7 +160,7 @@ export class NodeDaemon {
     );
   }
 
-  private async onHubConnected(hello: { chainId: string }): Promise<void> {
+  private async onHubConnected(hello: HubHello): Promise<void> {
     if (hello.chainId !== this.chainId) {
       return this.onFatal(
         `Error: the chain behind proxy_app is ${hello.chainId}, but genesis.json says chain_id ${this.chainId}`,
@@ -139,7 +168,11 @@ export class NodeDaemon {
     }
     // A halted node stays halted across a hub reconnect: its view stays frozen.
     if (this.haltedAt !== null) this.hub.send({ m: 'halt', height: this.haltedAt });
-    if (this.linked) return;
+    if (this.linked) {
+      this.hub.send({ m: 'store', ...this.sync.range, catchingUp: this.sync.catchingUp });
+      this.sync.onTip(hello);
+      return;
+    }
     this.linked = true;
     const checkBlocks = this.config.consensus.double_sign_check_height;
     if (checkBlocks > 0) {
@@ -154,6 +187,9 @@ export class NodeDaemon {
       }
     }
     this.checkedDoubleSign = true;
+    // Before any await: a node at the tip is in consensus before the hub's next round push.
+    this.sync.start(hello, hello.blocksyncRate);
+    this.markReady();
     this.p2p.setNetwork(this.chainId);
     try {
       await this.p2p.listen();
@@ -166,7 +202,14 @@ export class NodeDaemon {
   }
 
   private onPush(push: HubPush): void {
-    if (push.t !== 'round' || !this.checkedDoubleSign || this.haltedAt !== null) return;
+    const tip = TipPush.safeParse(push);
+    if (tip.success) {
+      this.sync.onTip(tip.data);
+      return;
+    }
+    // A node catching up does not take part in consensus.
+    if (push.t !== 'round' || !this.checkedDoubleSign || this.haltedAt !== null || this.sync.catchingUp)
+      return;
     const parsed = RoundPush.safeParse(push);
     if (!parsed.success) return;
     const round = parsed.data;
@@ -197,18 +240,23 @@ export class NodeDaemon {
   }
 
   private async localRpc(method: string, params: Record<string, unknown>): Promise<unknown> {
+    if (method === 'health') return {};
+    // Until the hub answered, the node does not know its place in the chain: a request waits a little.
+    if (!this.checkedDoubleSign) {
+      const unlinked = delay(LINK_WAIT_MS, 'unlinked', { ref: false });
+      if ((await Promise.race([this.ready, unlinked])) === 'unlinked')
+        throw internalError('not connected to the chain (hub unreachable)');
+    }
     switch (method) {
-      case 'health':
-        return {};
       case 'status': {
-        const sync = await this.hub.request('rpc', { method: 'devnet_sync_info', params: {} });
+        const sync = (await this.hub.request('rpc', { method: 'devnet_sync_info', params: {} })) as object;
         const vals = (await this.hub.request('rpc', { method: 'validators', params: { per_page: 100 } })) as {
           validators: { address: string; voting_power: string }[];
         };
         const power = vals.validators.find((v) => v.address === this.validatorAddress)?.voting_power ?? '0';
         return {
           node_info: this.nodeInfo((await this.abciInfo()).response.app_version),
-          sync_info: sync,
+          sync_info: { ...sync, catching_up: this.sync.catchingUp },
           validator_info: {
             address: this.validatorAddress,
             pub_key: pubkeyJson(this.pv.pubKey),

@@ -2,11 +2,16 @@
  * The node's p2p port: real TCP. Any connection is accepted; one that sends the Beam devnet
  * handshake line within `handshake_timeout` becomes a peer (inbound peers capped by
  * `max_num_inbound_peers`, unconditional ids exempt); anything else is closed at the timeout,
- * so floods occupy real sockets as they would on CometBFT.
+ * so floods occupy real sockets as they would on CometBFT. Peers then exchange requests and
+ * answers, `{rq: id, body}` → `{rs: id, body}` (CometBFT's blocksync and state sync channels: block
+ * store ranges, blocks, snapshots, chunks), answered by `serve`.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import * as z from 'zod';
 import { onLines, parseHostPort, sendLine } from './wire.js';
+
+const Request = z.object({ rq: z.number().int(), body: z.unknown() });
+const Answer = z.object({ rs: z.number().int(), body: z.unknown() });
 
 const Handshake = z.object({
   beamDevnetP2p: z.literal(1),
@@ -32,6 +37,17 @@ export interface P2pOptions {
   handshakeTimeoutMs: number;
   unconditionalIds: string[];
   retryMs?: number;
+  /** Answers a peer's request (undefined: no answer, the asker times out). */
+  serve?: (peer: Peer, body: unknown) => unknown;
+  /** A peer joined (CometBFT's AddPeer: reactors greet it). */
+  onPeer?: (peer: Peer) => void;
+}
+
+interface Pending {
+  peerId: string;
+  resolve: (body: unknown) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
 }
 
 export class P2p {
@@ -39,6 +55,8 @@ export class P2p {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly dialing = new Map<string, NodeJS.Timeout | null>();
+  private readonly pending = new Map<number, Pending>();
+  private nextRequest = 1;
   private stopped = false;
 
   constructor(private readonly options: P2pOptions) {}
@@ -80,8 +98,30 @@ export class P2p {
     attempt();
   }
 
+  /** Asks a peer; rejects when it does not answer within `timeoutMs` or leaves. */
+  request(peerId: string, body: unknown, timeoutMs: number): Promise<unknown> {
+    const peer = this.peers.get(peerId);
+    if (!peer) return Promise.reject(new Error(`peer ${peerId} is not connected`));
+    const rq = this.nextRequest++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.settle(rq, new Error(`peer ${peerId} did not answer`)), timeoutMs);
+      this.pending.set(rq, { peerId, resolve, reject, timer });
+      sendLine(peer.socket, { rq, body });
+    });
+  }
+
+  private settle(rq: number, outcome: { body: unknown } | Error): void {
+    const p = this.pending.get(rq);
+    if (!p) return;
+    this.pending.delete(rq);
+    clearTimeout(p.timer);
+    if (outcome instanceof Error) p.reject(outcome);
+    else p.resolve(outcome.body);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const rq of [...this.pending.keys()]) this.settle(rq, new Error('p2p stopped'));
     for (const t of this.dialing.values()) if (t) clearTimeout(t);
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
@@ -95,16 +135,21 @@ export class P2p {
     this.sockets.add(socket);
     socket.on('close', () => {
       this.sockets.delete(socket);
-      for (const [id, p] of this.peers) if (p.socket === socket) this.peers.delete(id);
+      for (const [id, p] of this.peers) {
+        if (p.socket !== socket) continue;
+        this.peers.delete(id);
+        for (const [rq, q] of this.pending)
+          if (q.peerId === id) this.settle(rq, new Error(`peer ${id} left`));
+      }
     });
     socket.on('error', () => socket.destroy());
     const timeout = setTimeout(() => socket.destroy(), this.options.handshakeTimeoutMs);
     socket.on('close', () => clearTimeout(timeout));
     const hello = () => sendLine(socket, { beamDevnetP2p: 1, ...this.options.self });
     if (outbound) hello();
-    let shaken = false;
+    let peer: Peer | undefined;
     onLines(socket, (raw) => {
-      if (shaken) return;
+      if (peer) return this.receive(peer, raw);
       const parsed = Handshake.safeParse(raw);
       if (!parsed.success || parsed.data.network !== this.options.self.network) return void socket.destroy();
       const info = parsed.data;
@@ -112,16 +157,24 @@ export class P2p {
       const full = !outbound && !unconditional && this.inboundCount() >= this.options.maxInbound;
       if (full || this.peers.has(info.id) || (expectedId && info.id !== expectedId))
         return void socket.destroy();
-      shaken = true;
       clearTimeout(timeout);
       if (!outbound) hello();
-      this.peers.set(info.id, {
-        info,
-        outbound,
-        remoteIp: socket.remoteAddress ?? '',
-        socket,
-        since: Date.now(),
-      });
+      peer = { info, outbound, remoteIp: socket.remoteAddress ?? '', socket, since: Date.now() };
+      this.peers.set(info.id, peer);
+      this.options.onPeer?.(peer);
     });
+  }
+
+  private receive(peer: Peer, raw: unknown): void {
+    const answer = Answer.safeParse(raw);
+    if (answer.success) {
+      if (this.pending.get(answer.data.rs)?.peerId === peer.info.id)
+        this.settle(answer.data.rs, { body: answer.data.body });
+      return;
+    }
+    const request = Request.safeParse(raw);
+    if (!request.success) return;
+    const body = this.options.serve?.(peer, request.data.body);
+    if (body !== undefined) sendLine(peer.socket, { rs: request.data.rq, body });
   }
 }
