@@ -46,6 +46,10 @@ export function distil(previous: NodeFacts | undefined, report: Report, now: num
     upgradeHalted: upgradeRef(report.upgrade?.halted),
     // The pilot states the end in its own clock: what is left of the window counts from now here.
     maintenanceUntil: report.maintenance ? now + report.maintenance.until - report.sentAt : null,
+    // Only a node that read the validator on chain has a say (sentries do not read it).
+    ...(report.chain?.validator
+      ? { validatorOut: report.chain.validator.jailed || report.chain.signingInfo?.tombstoned === true }
+      : {}),
   };
 }
 

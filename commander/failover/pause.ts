@@ -30,6 +30,14 @@ export function nextPause(state: FailoverState, now: number, s: FailoverSettings
   const pause = state.pause ?? null;
   const known = highestKnownHeight(state);
   if (pause === null) return opening(state, known, now, s);
+  if (pause.jailed && pause.resumedAt === null) {
+    // Resumed on positive evidence only: fresh nodes read the validator back in the set. From the
+    // next height on, the holder's signature ends the pause.
+    const back = freshReads(state, now, s);
+    return back.length > 0 && back.every((n) => n.validatorOut === false)
+      ? { ...pause, height: known + 1, resumedAt: now }
+      : pause;
+  }
   if (pause.resumedAt === null && known < pause.height) {
     const upgrade = pause.upgrade === null ? upgradeAt(state, now, s) : null;
     return upgrade ? { ...pause, upgrade: upgrade.name, height: upgrade.height } : pause;
@@ -45,10 +53,17 @@ export function nextPause(state: FailoverState, now: number, s: FailoverSettings
   return pause.resumedAt === null ? { ...pause, resumedAt } : pause;
 }
 
-/** A pause beginning now: an upgrade due, or a halt; null when the chain moves. */
+/** Fresh nodes that read the validator's standing on chain. */
+function freshReads(state: FailoverState, now: number, s: FailoverSettings) {
+  return Object.values(state.nodes).filter((n) => isFresh(n, now, s) && n.validatorOut !== undefined);
+}
+
+/** A pause beginning now: an upgrade due, the validator jailed, or a halt; null when all is moving. */
 function opening(state: FailoverState, known: number, now: number, s: FailoverSettings): ChainPause | null {
   const upgrade = upgradeAt(state, now, s);
   if (upgrade) return { upgrade: upgrade.name, height: upgrade.height, since: now, resumedAt: null };
+  if (freshReads(state, now, s).some((n) => n.validatorOut === true))
+    return { upgrade: null, jailed: true, height: known + 1, since: now, resumedAt: null };
   return chainHalted(state, now, s)
     ? { upgrade: null, height: known + 1, since: now, resumedAt: null }
     : null;
@@ -58,9 +73,16 @@ function opening(state: FailoverState, known: number, now: number, s: FailoverSe
 export function describePause(before: ChainPause | null, after: ChainPause | null): string {
   const pause = after ?? before;
   if (pause === null) return '';
-  const what = pause.upgrade === null ? 'chain halt' : `upgrade ${pause.upgrade}`;
+  const what = pause.jailed
+    ? 'validator jailed'
+    : pause.upgrade === null
+      ? 'chain halt'
+      : `upgrade ${pause.upgrade}`;
   if (after === null) return `${what} over: failover rules apply again`;
   if (after.resumedAt !== null)
-    return `${what}: height ${after.height} committed; the holder has the start-up grace to sign again`;
+    return after.jailed
+      ? `${what}: back in the active set; the holder has the start-up grace to sign again`
+      : `${what}: height ${after.height} committed; the holder has the start-up grace to sign again`;
+  if (after.jailed) return `${what}: nobody can sign for it; the holder keeps its lease, no failover`;
   return `${what}: waiting for height ${after.height}; the holder keeps its lease, no failover`;
 }

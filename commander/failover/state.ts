@@ -54,6 +54,11 @@ export interface NodeFacts {
   upgradeHalted?: UpgradeRef | null;
   /** Commander time the node's maintenance window ends; absent or null: none. */
   maintenanceUntil?: number | null;
+  /**
+   * The chain, as this node reads it, has the validator jailed or tombstoned: out of the active set,
+   * so no node of ours can sign for it (absent from state written before).
+   */
+  validatorOut?: boolean;
 }
 
 /** A chain upgrade as x/upgrade names it: the chain's last block before it is `height − 1`. */
@@ -69,6 +74,11 @@ export interface UpgradeRef {
 export interface ChainPause {
   /** The upgrade the chain halts for; null for a halt with no upgrade in sight. */
   upgrade: string | null;
+  /**
+   * Not the chain but the validator stopped: jailed (or tombstoned), it cannot sign, so missing
+   * signatures are nobody's failure and a failover would only move a lease nobody can use.
+   */
+  jailed?: boolean;
   /** The first height the chain must commit to be moving again: the plan height, or one above the halt. */
   height: number;
   /** Commander time the pause began. */

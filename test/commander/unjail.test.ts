@@ -3,6 +3,7 @@ import type { ChatButton, MessageRef } from '../../bots/model.js';
 import { runTick } from '../../commander/app/tick.js';
 import {
   UNJAIL_GRANT,
+  broadcastProblem,
   resolveValidator,
   settleUnjail,
   type UnjailRequest,
@@ -34,7 +35,12 @@ const jailed = (grants: ChainFacts['grants'] = [grant]): ReportOver => ({
 });
 
 describe('which validator, which node', () => {
-  const node = (id: string, chain: Partial<ChainFacts> | null, lastSeen = 1000): NodeRecord =>
+  const node = (
+    id: string,
+    chain: Partial<ChainFacts> | null,
+    lastSeen = 1000,
+    daemon = { running: true, rpcReachable: true },
+  ): NodeRecord =>
     ({
       id,
       chainId: 'c-1',
@@ -42,6 +48,7 @@ describe('which validator, which node', () => {
       status: 'approved',
       lastSeen,
       lastReport: chain && {
+        daemon,
         chain: { validatorAddress: VALIDATOR, operatorAddress: VALOPER, grants: null, ...chain },
       },
     }) as unknown as NodeRecord;
@@ -71,6 +78,26 @@ describe('which validator, which node', () => {
     expect(unjailSender(nodes, ref, null)?.id).toBe('val-c');
     expect(unjailSender(nodes.slice(0, 2), ref, null)?.id).toBe('val-b');
     expect(unjailSender(nodes.slice(0, 1), ref, null)).toBeNull();
+  });
+
+  it('passes over a holder whose daemon cannot broadcast (hung or down), for a node whose daemon answers', () => {
+    const ref = { chainId: 'c-1', validator: VALIDATOR };
+    const hung = { running: true, rpcReachable: false };
+    const down = { running: false, rpcReachable: false };
+    const holder = node('val-a', { grants: [grant] }, 3000, hung);
+    const standby = node('val-b', { grants: [] }, 1000);
+    expect(broadcastProblem(holder)).toBe('its daemon does not answer RPC');
+    expect(broadcastProblem(node('val-x', {}, 1000, down))).toBe('its daemon is down');
+    expect(broadcastProblem(standby)).toBeNull();
+    // The standby sends it, although its grant is not known and the holder's is.
+    expect(unjailSender([holder, standby], ref, 'val-a')?.id).toBe('val-b');
+    // Among the others too, a node whose daemon answers goes first.
+    const granted = node('val-c', { grants: [grant] }, 5000, down);
+    expect(unjailSender([holder, granted, standby], ref, 'val-a')?.id).toBe('val-b');
+    expect(unjailSender([granted, standby], ref, null)?.id).toBe('val-b');
+    // Nobody can: the holder still gets it (its pilot's answer tells), else the best node with a hot key.
+    expect(unjailSender([holder, node('val-b', { grants: [] }, 1000, down)], ref, 'val-a')?.id).toBe('val-a');
+    expect(unjailSender([granted, node('val-b', { grants: [] }, 9000, down)], ref, null)?.id).toBe('val-c');
   });
 
   it('refuses what the chain would refuse: not jailed, tombstoned, jailed for a while yet', () => {
@@ -265,5 +292,16 @@ describe('a jailed validator in chat', () => {
       severity: 'warning',
       text: `val-a: ${refusal}`,
     });
+  });
+
+  it("sends through the standby when the lease holder's daemon does not answer, and says why", async () => {
+    f.c.clock.advance(5_000);
+    await f.reportAll({ 'val-a': { ...jailed(), daemon: { rpcReachable: false } }, 'val-b': jailed([]) });
+    const { answer } = await f.confirm('op', 'unjail val-a');
+    expect(answer.message.text).toBe(
+      "val-b (not val-a, the lease holder: its daemon does not answer RPC) sends MsgExec(MsgUnjail) for validator CCCCCCCC with its hot key; the tx hash follows here. Warning: val-b's hot key holds no grant for /cosmos.slashing.v1beta1.MsgUnjail: run `beam-pilot grants` and submit it, or the tx fails.",
+    );
+    const onB = (await f.c.store.getNode('val-b'))!.value.actions.filter((a) => a.type === 'unjail');
+    expect(onB).toMatchObject([{ id: expect.stringMatching(/^unjail-/) }]);
   });
 });

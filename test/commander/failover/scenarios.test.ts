@@ -288,6 +288,33 @@ describe.each(KEY_MODES)('%s mode', (keyMode) => {
       expect(sim.state.pause).toMatchObject({ upgrade: 'v2', height: sim.tip + 1, resumedAt: null });
     });
 
+    it('a jailed validator: nobody can sign for it, so the holder keeps its lease and nothing fails over; unjailed, it signs again', () => {
+      const sim = newSim(['val-a', 'val-b']);
+      sim.jailed = false;
+      sim.run(5_000);
+      const epoch = sim.state.lease.epoch;
+      sim.jailed = true; // the chain goes on without the validator
+      holdThrough(sim, 'val-a', 60_000);
+      expect(sim.state.pause).toMatchObject({ jailed: true, resumedAt: null });
+      expect(sim.state.op).toBeNull();
+      expect(sim.delivered).toEqual([]);
+      expect(raised(sim)).toEqual([]);
+      sim.jailed = false; // unjailed from chat
+      sim.runUntil(() => sim.state.pause === null, 30_000, 'the end of the jail pause');
+      holdThrough(sim, 'val-a', 10_000);
+      expect(sim.state.lease).toMatchObject({ holder: 'val-a', epoch });
+      expect(sim.blocks.at(-1)?.signers).toEqual(['val-a']);
+      const audit = sim.effects.flatMap((f) =>
+        f.type === 'audit' && f.action === 'failover.pause' ? [f.detail] : [],
+      );
+      expect(audit).toEqual([
+        'validator jailed: nobody can sign for it; the holder keeps its lease, no failover',
+        'validator jailed: back in the active set; the holder has the start-up grace to sign again',
+        'validator jailed over: failover rules apply again',
+      ]);
+      expectNoDoubleSign(sim);
+    });
+
     it('a halt of the network (its power offline): the holder keeps its lease through a daemon crash; no failover, no alert', () => {
       const sim = newSim(['val-a', 'val-b']);
       sim.run(5_000);

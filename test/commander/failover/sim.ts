@@ -171,6 +171,11 @@ export class Sim {
    */
   upgrade: { name: string; height: number } | null = null;
   upgradeReady = false;
+  /**
+   * x/slashing's verdict on the validator as the nodes read it: null reads nothing (sentry-like
+   * reports); jailed, the chain goes on without it and nobody's signature counts.
+   */
+  jailed: boolean | null = null;
   blockMs = 1_000;
   private nextBlockAt = T0 + 1_000;
   readonly effects: FailoverEffect[] = [];
@@ -274,7 +279,9 @@ export class Sim {
       const atUpgrade = this.upgrade !== null && this.tip + 1 === this.upgrade.height && !this.upgradeReady;
       if (!this.halted && !atUpgrade) {
         const height = this.tip + 1;
-        const signers = [...this.nodes.values()].filter((n) => this.signs(n, height)).map((n) => n.id);
+        const signers = this.jailed
+          ? []
+          : [...this.nodes.values()].filter((n) => this.signs(n, height)).map((n) => n.id);
         this.blocks.push({ height, at: this.now, signers });
       }
     }
@@ -345,7 +352,10 @@ export class Sim {
         operatorAddress: null,
         recentCommits: this.commits(n),
         signingInfo: null,
-        validator: null,
+        validator:
+          this.jailed === null
+            ? null
+            : { jailed: this.jailed, status: this.jailed ? 'unbonding' : 'bonded', tokens: '1' },
         networkSignedShare: null,
         balances: [],
         rewards: [],
