@@ -21,6 +21,7 @@ const GENERIC_GRANTS = [
   '/cosmos.gov.v1beta1.MsgVote',
   '/cosmos.distribution.v1beta1.MsgWithdrawDelegatorReward',
   '/cosmos.distribution.v1beta1.MsgWithdrawValidatorCommission',
+  '/cosmos.slashing.v1beta1.MsgUnjail',
 ];
 
 export function grantMessages(granter: string, grantee: string, validatorOperator: string) {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { DirectSecp256k1HdWallet } from '@cosmjs/proto-signing';
 import { GasPrice, SigningStargateClient } from '@cosmjs/stargate';
 import { GenericAuthorization } from 'cosmjs-types/cosmos/authz/v1beta1/authz';
-import { MsgGrant } from 'cosmjs-types/cosmos/authz/v1beta1/tx';
+import { MsgGrant, MsgRevoke } from 'cosmjs-types/cosmos/authz/v1beta1/tx';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Action } from '../../protocol/index.js';
@@ -85,49 +85,49 @@ afterAll(async () => {
 
 describe('unjail', () => {
   it("passes the chain's refusals through: no MsgUnjail grant, then a validator that is not jailed", async () => {
-    await waitFor(
-      () => last()?.chain?.validator?.status === 'bonded' && last()?.chain?.grants,
-      'val-a bonded',
+    const UNJAIL = '/cosmos.slashing.v1beta1.MsgUnjail';
+    const granted = () => last()?.chain?.grants?.some((g) => g.msgTypeUrl === UNJAIL);
+    await waitFor(() => last()?.chain?.validator?.status === 'bonded' && granted(), 'val-a bonded, granted');
+    const v = devnet.info.validators[0]!;
+    const hot = devnet.info.accounts.find((a) => a.name === 'hot')!;
+    /** A transaction from the validator's own account, as its operator sends one. */
+    const fromValidator = async (typeUrl: string, value: unknown) => {
+      const wallet = await DirectSecp256k1HdWallet.fromMnemonic(v.accountMnemonic, { prefix: 'cosmos' });
+      const client = await SigningStargateClient.connectWithSigner(devnet.info.nodes[0]!.rpcUrl, wallet, {
+        gasPrice: GasPrice.fromString(`0.025${devnet.info.denom}`),
+      });
+      try {
+        expect((await client.signAndBroadcast(v.accountAddress, [{ typeUrl, value }], 'auto')).code).toBe(0);
+      } finally {
+        client.disconnect();
+      }
+    };
+
+    // The operator took the grant back: the chain refuses the hot key.
+    await fromValidator(
+      '/cosmos.authz.v1beta1.MsgRevoke',
+      MsgRevoke.fromPartial({ granter: v.accountAddress, grantee: hot.address, msgTypeUrl: UNJAIL }),
     );
-    expect(last()!.chain!.grants!.map((g) => g.msgTypeUrl)).not.toContain(
-      '/cosmos.slashing.v1beta1.MsgUnjail',
-    );
+    await waitFor(() => granted() === false, 'the revocation reported');
     const ungranted = await run({ id: 'unjail-ungranted', issuedAt: Date.now(), type: 'unjail' });
     expect(ungranted.ok).toBe(false);
     expect(ungranted.message).toMatch(/authorization not found/);
 
     // What `beam-pilot grants` tells the operator to run, from the validator's account.
-    const v = devnet.info.validators[0]!;
-    const hot = devnet.info.accounts.find((a) => a.name === 'hot')!;
-    const wallet = await DirectSecp256k1HdWallet.fromMnemonic(v.accountMnemonic, { prefix: 'cosmos' });
-    const client = await SigningStargateClient.connectWithSigner(devnet.info.nodes[0]!.rpcUrl, wallet, {
-      gasPrice: GasPrice.fromString(`0.025${devnet.info.denom}`),
-    });
-    try {
-      const msg = '/cosmos.slashing.v1beta1.MsgUnjail';
-      const grant = MsgGrant.fromPartial({
+    await fromValidator(
+      '/cosmos.authz.v1beta1.MsgGrant',
+      MsgGrant.fromPartial({
         granter: v.accountAddress,
         grantee: hot.address,
         grant: {
           authorization: {
             typeUrl: '/cosmos.authz.v1beta1.GenericAuthorization',
-            value: GenericAuthorization.encode({ msg }).finish(),
+            value: GenericAuthorization.encode({ msg: UNJAIL }).finish(),
           },
         },
-      });
-      const tx = await client.signAndBroadcast(
-        v.accountAddress,
-        [{ typeUrl: '/cosmos.authz.v1beta1.MsgGrant', value: grant }],
-        'auto',
-      );
-      expect(tx.code).toBe(0);
-    } finally {
-      client.disconnect();
-    }
-    await waitFor(
-      () => last()?.chain?.grants?.some((g) => g.msgTypeUrl === '/cosmos.slashing.v1beta1.MsgUnjail'),
-      'the grant reported',
+      }),
     );
+    await waitFor(granted, 'the grant reported');
 
     const notJailed = await run({ id: 'unjail-not-jailed', issuedAt: Date.now(), type: 'unjail' });
     expect(notJailed.ok).toBe(false);
