@@ -11,6 +11,7 @@ import { loadFailover } from '../../commander/app/failover.js';
 import type { FailoverState } from '../../commander/failover/index.js';
 import { type RunningCommander, ServeConfig, serve } from '../../commander/server/serve.js';
 import type { FailoverSettingsInput } from '../../commander/failover/index.js';
+import type { CommanderSettingsInput } from '../../commander/settings.js';
 import type { RecordingTransport } from '../commander/helpers.js';
 import type { Devnet } from '../../devnet/index.js';
 import { waitFor } from '../helpers/wait.js';
@@ -70,13 +71,15 @@ export class Link {
 
 /**
  * The self-hosted commander of a failover test: pilots report every 500 ms and enroll with `token`;
- * its table lives in `dir/commander`, so a restart keeps every item.
+ * its table lives in `dir/commander`, so a restart keeps every item. `settings` adds to (or
+ * overrides) the commander settings, e.g. `access` for a test that talks in chat.
  */
 export function serveCommander(
   dir: string,
   token: string,
   failover: FailoverSettingsInput,
   chat: RecordingTransport,
+  settings: Partial<CommanderSettingsInput> = {},
 ): Promise<RunningCommander> {
   return serve(
     ServeConfig.parse({
@@ -90,6 +93,7 @@ export function serveCommander(
         enrollRetryMs: 200,
         chat: [{ platform: 'console', chat: 'ops' }],
         failover,
+        ...settings,
       },
     }),
     { transports: { console: chat } },
