@@ -2,6 +2,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'smol-toml';
+import { DAEMON_NAME } from '../devnet/binary.js';
 import type { DevnetInfo } from '../devnet/index.js';
 import { type PilotConfig, parseConfig } from '../pilot/config.js';
 
@@ -23,6 +24,11 @@ export interface PilotConfigOptions {
   /** The instance metadata service of the node's emulated EC2 instance: the pilot proves it (identity "ec2"). */
   imdsUrl?: string;
   reportIntervalMs?: number;
+  /**
+   * Run the daemon through cosmovisor (the node's `cosmovisorCommand`, `[daemon.cosmovisor] name =
+   * "devnetd"`): cosmovisor switches binaries at a chain upgrade's halt.
+   */
+  cosmovisor?: boolean;
   /** Keys merged into each section after the defaults, e.g. `{ validator: { stall_after_ms: 1500 } }`. */
   extra?: Record<string, Record<string, unknown>>;
 }
@@ -60,8 +66,9 @@ export async function pilotConfigFor(
     },
     daemon: {
       mode: 'process',
-      command: node.command,
+      command: opts.cosmovisor ? node.cosmovisorCommand : node.command,
       home: node.home,
+      ...(opts.cosmovisor ? { cosmovisor: { name: DAEMON_NAME } } : {}),
       rpc_url: node.rpcUrl,
       p2p_port: Number(p2pPort),
       p2p_host: p2pHost,

@@ -154,11 +154,16 @@ function advance(
   return false;
 }
 
-function readiness(u: TrackedUpgrade, n: UpgradeNodeFacts): Readiness {
+/**
+ * A node's readiness from its latest report. A report that does not name the plan (sent before the
+ * plan passed, or its plan read failed) changes nothing known: what the node told before stands.
+ */
+function readiness(u: TrackedUpgrade, n: UpgradeNodeFacts, prior: Readiness | undefined): Readiness {
   const facts = n.upgrade;
   if (!facts) return 'unknown';
   if (!facts.cosmovisor) return 'manual';
-  if (facts.plan?.name !== u.name || facts.staged === null) return 'unknown';
+  if (facts.plan?.name !== u.name || facts.staged === null)
+    return prior === 'staged' || prior === 'not-staged' ? prior : 'unreported';
   return facts.staged ? 'staged' : 'not-staged';
 }
 
@@ -174,7 +179,7 @@ function follow(u: TrackedUpgrade, facts: ChainUpgradeFacts, halting: boolean): 
     const prior = u.nodes[n.id];
     const version = n.version ?? prior?.before ?? null;
     const before = halting ? (prior?.before ?? null) : version;
-    nodes[n.id] = { role: n.role, before, version, ready: readiness(u, n), step: 'old' };
+    nodes[n.id] = { role: n.role, before, version, ready: readiness(u, n, prior?.ready), step: 'old' };
   }
   u.nodes = nodes;
   const fresh = facts.nodes.filter((n) => n.fresh);

@@ -34,6 +34,7 @@ const READY: Record<NodeProgress['ready'], string> = {
   staged: 'binary staged',
   'not-staged': 'binary NOT staged for cosmovisor',
   manual: 'not under cosmovisor: install the binary by hand at the halt',
+  unreported: 'staging not reported yet',
   unknown: 'staging unknown (its pilot does not tell)',
 };
 
@@ -41,6 +42,7 @@ const READY_MARK: Record<NodeProgress['ready'], string> = {
   staged: '✓',
   'not-staged': '✗',
   manual: '!',
+  unreported: '…',
   unknown: '?',
 };
 
@@ -91,6 +93,22 @@ export function readinessWarnings(u: TrackedUpgrade): string[] {
   ];
 }
 
+/**
+ * What the thread and its reminders say about readiness: the warnings, the nodes whose staging is
+ * not known yet, or that every node has the binary staged (only when that is what the nodes told).
+ */
+function readinessLines(u: TrackedUpgrade): string[] {
+  const unknown = Object.entries(u.nodes)
+    .filter(([, p]) => p.ready === 'unreported' || p.ready === 'unknown')
+    .map(([id]) => id)
+    .sort();
+  const lines = [
+    ...readinessWarnings(u),
+    ...(unknown.length ? [`Staging not known yet: ${unknown.join(', ')}.`] : []),
+  ];
+  return lines.length ? lines : ['Every node has the binary staged.'];
+}
+
 /** `v2.0.0`, or `v2.0.0 (val-a, val-b), v2.0.1 (sentry-a)` when our nodes run several. */
 function newVersions(u: TrackedUpgrade): string {
   const by = new Map<string, string[]>();
@@ -139,10 +157,8 @@ function severity(u: TrackedUpgrade): Severity {
 
 function body(u: TrackedUpgrade): string {
   switch (u.phase) {
-    case 'scheduled': {
-      const warnings = readinessWarnings(u);
-      return warnings.length ? warnings.join('\n') : 'Every node has the binary staged.';
-    }
+    case 'scheduled':
+      return readinessLines(u).join('\n');
     case 'upgrading':
       return "Health alerts of this chain's nodes wait while the chain upgrades: this message follows it.";
     case 'incomplete':
@@ -187,7 +203,7 @@ export function renderReminder(chainId: string, u: TrackedUpgrade, now: number):
     severity: warnings.length ? 'warning' : 'info',
     text: [
       `The chain halts for it at height ${u.height} (${whenText(u.eta, now)}).`,
-      ...(warnings.length ? warnings : ['Every node has the binary staged.']),
+      ...readinessLines(u),
     ].join('\n'),
     context: chainId,
   };

@@ -8,8 +8,12 @@ import type { Role } from '../../protocol/index.js';
 /** scheduled → upgrading (halted at its height) → done, or incomplete past the settle time (→ done); or cancelled. */
 export type UpgradePhase = 'scheduled' | 'upgrading' | 'incomplete' | 'done' | 'cancelled';
 
-/** Whether a node will take the upgrade by itself: the binary is staged for cosmovisor, or not. */
-export type Readiness = 'staged' | 'not-staged' | 'manual' | 'unknown';
+/**
+ * Whether a node will take the upgrade by itself: the binary is staged for cosmovisor, or not;
+ * `unreported`: its pilot tells, but its latest report does not name the plan yet (sent before the
+ * plan passed, or its plan read failed); `unknown`: its pilot does not tell (an older release).
+ */
+export type Readiness = 'staged' | 'not-staged' | 'manual' | 'unreported' | 'unknown';
 
 /** A node through the halt: still on its old binary, on the new one (waiting for the chain), past the height on it. */
 export type Step = 'old' | 'new' | 'done' | 'silent';

@@ -130,6 +130,32 @@ describe('a plan is announced once, with its estimated time', () => {
     );
   });
 
+  it('tells a node whose report does not name the plan yet from an older pilot, and claims no staging it was not told', () => {
+    // The plan passed between two reports of val-a: the thread is announced from the others'.
+    const thread = new Thread();
+    thread.now = T0 - 2 * MIN;
+    thread.tick(withoutPlan(thread.now));
+    thread.tick(withoutPlan(T0 - MIN), T0 - MIN);
+    thread.tick(facts(T0, { 'val-a': noPlan, 'sentry-a': { upgrade: null } }), T0);
+    const [announcement] = thread.effects;
+    expect(announcement!.message.preformatted).toBe(
+      [
+        '? sentry-a  v1.0.0, staging unknown (its pilot does not tell)',
+        '… val-a     v1.0.0, staging not reported yet',
+        '✓ val-b     v1.0.0, binary staged',
+      ].join('\n'),
+    );
+    expect(announcement!.message.text).toBe('Staging not known yet: sentry-a, val-a.');
+    expect(announcement!.message.severity).toBe('info');
+    // Its next report names the plan: edited in.
+    thread.tick(facts(T0 + MIN, { 'sentry-a': { upgrade: null } }), T0 + MIN);
+    expect(thread.effects.at(-1)!.message.preformatted).toContain('✓ val-a     v1.0.0, binary staged');
+    // A later report without the plan (a failed read) takes back nothing it told.
+    thread.tick(facts(T0 + 2 * MIN, { 'val-a': noPlan, 'sentry-a': { upgrade: null } }), T0 + 2 * MIN);
+    expect(thread.upgrade.nodes['val-a']!.ready).toBe('staged');
+    expect(thread.effects).toHaveLength(2);
+  });
+
   it('counts down coarsely', () => {
     expect(
       [2 * 86_400_000, 26 * HOUR, 2 * HOUR, 118 * MIN, 62 * MIN, 16 * MIN, 14.5 * MIN, 10_000].map(roughSpan),
