@@ -4,7 +4,8 @@
  * at start: a node a few blocks behind catches up at once), and switches to consensus once it holds
  * the highest block any peer has. Peers are its p2p peers (their store ranges) and the
  * network's nodes; a block no peer holds any more (pruned) stalls it for good, which the devnet logs
- * every 10 s (CometBFT waits silently).
+ * every 10 s (CometBFT waits silently). A block the node cannot execute (x/upgrade's pre-blocker)
+ * stops the pool there: CometBFT's poolRoutine panics.
  */
 import { cometLog } from './cometlog.js';
 
@@ -29,8 +30,11 @@ export interface BlocksyncOptions {
   /** The store's height. */
   height(): number;
   sources(): BlockSource[];
-  /** Saves the next block (executes it: snapshots are taken). */
-  deliver(height: number): void;
+  /**
+   * Executes and saves the next block (snapshots are taken); false when the node could not execute
+   * it (x/upgrade's pre-blocker): the pool stops there for good.
+   */
+  deliver(height: number): boolean;
   /** After a batch of blocks: persist, report. */
   progress(): void;
   caughtUp(): void;
@@ -88,12 +92,17 @@ export class Blocksync {
     try {
       const to = await source.fetch(height + 1, Math.min(source.height, height + count));
       if (!this.timer) return;
+      let delivered = height;
       for (let h = height + 1; h <= to; h++) {
-        this.o.deliver(h);
+        if (!this.o.deliver(h)) {
+          this.stop();
+          break;
+        }
+        delivered = h;
         this.count(h, maxPeerHeight);
       }
-      this.budget -= Math.max(0, to - height);
-      if (to > height) this.o.progress();
+      this.budget -= delivered - height;
+      if (delivered > height) this.o.progress();
     } catch {
       // The peer left or did not answer: the next tick asks whoever holds the block then.
     } finally {

@@ -211,6 +211,11 @@ export function chainRpc(view: ChainView, method: string, params: Params): unkno
         earliest_block_time: first ? rfc3339(first.header.timeMs) : genesisTime,
       };
     }
+    case 'devnet_block_hash': {
+      // The hash of a block a node fetched and could not execute (its blocksync panic names it).
+      const block = chain.block(optInt(params, 'height') ?? 0);
+      return { hash: block ? hex(block.hash) : '' };
+    }
     default:
       throw new RpcError(
         -32601,

@@ -13,6 +13,7 @@ import { b64 } from './cometjson.js';
 import { cometLog, voteString } from './cometlog.js';
 import type { PrivValidator } from './privvalidator.js';
 import { blockIdOf, isBlockPrecommit, nilBlockId } from './signatures.js';
+import { UpgradeStatusSchema } from './upgradecheck.js';
 
 const hexBytes = z
   .string()
@@ -32,11 +33,7 @@ export const RoundPush = z.object({
   /** The app's vote extension (base64) for a non-nil precommit; null while extensions are off. */
   extension: z.string().base64().nullable(),
   /** x/upgrade's state before this height: the node's binary checks it as the SDK's pre-blocker does. */
-  upgrade: z.object({
-    plan: z.object({ name: z.string(), height: z.number().int(), info: z.string() }).nullable(),
-    applied: z.object({ name: z.string(), height: z.number().int() }).nullable(),
-    appVersion: z.number().int().nonnegative(),
-  }),
+  upgrade: UpgradeStatusSchema,
 });
 export type RoundPush = z.infer<typeof RoundPush>;
 

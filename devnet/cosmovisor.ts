@@ -3,8 +3,10 @@
  * folder. It runs `current/bin/<DAEMON_NAME>` with the arguments after `run`, polls
  * `data/upgrade-info.json`, and when it names an upgrade other than the current one: stops the
  * daemon, points `current` at `upgrades/<name>` (the binary must be staged there: downloads are
- * off), records the plan in `upgrades/<name>/upgrade-info.json` and starts the daemon again. It
- * exits with the daemon's code when the daemon exits on its own, and passes SIGTERM/SIGINT on.
+ * off), records the plan in `upgrades/<name>/upgrade-info.json` and starts the daemon again. A
+ * daemon that exits with an error (x/upgrade's panic in blocksync) is switched the same way when
+ * upgrade-info.json names a new upgrade; otherwise cosmovisor exits with the daemon's code when the
+ * daemon exits on its own. It passes SIGTERM/SIGINT on.
  *
  * Environment, as cosmovisor's: DAEMON_HOME (default: the --home argument), DAEMON_NAME (devnetd),
  * DAEMON_POLL_INTERVAL (ms, 300), DAEMON_RESTART_AFTER_UPGRADE (true), DAEMON_SHUTDOWN_GRACE (ms, 10000).
@@ -64,14 +66,22 @@ export async function runCosmovisor(args: string[]): Promise<void> {
     const running = spawn(paths.currentBin, args, { stdio: 'inherit' });
     child = running;
     const exited = new Promise<number>((done) => running.once('exit', (code) => done(code ?? 1)));
-    const upgrade = await watch(paths, env.DAEMON_POLL_INTERVAL, exited);
-    if (!upgrade) return process.exit(stopping ? 0 : await exited);
-    log('daemon shutting down in an attempt to restart', { upgrade: upgrade.name });
-    running.kill('SIGTERM');
-    const killer = setTimeout(() => running.kill('SIGKILL'), env.DAEMON_SHUTDOWN_GRACE);
-    await exited;
-    clearTimeout(killer);
-    if (stopping) return process.exit(0);
+    let upgrade = await watch(paths, env.DAEMON_POLL_INTERVAL, exited);
+    if (upgrade) {
+      log('daemon shutting down in an attempt to restart', { upgrade: upgrade.name });
+      running.kill('SIGTERM');
+      const killer = setTimeout(() => running.kill('SIGKILL'), env.DAEMON_SHUTDOWN_GRACE);
+      await exited;
+      clearTimeout(killer);
+      if (stopping) return process.exit(0);
+    } else {
+      const code = await exited;
+      // x/upgrade's panic (blocksync) can end the daemon before a poll saw upgrade-info.json: a
+      // daemon that failed is checked once more, as cosmovisor's WaitForUpgradeOrExit does.
+      upgrade = stopping || code === 0 ? null : pendingUpgrade(paths);
+      if (!upgrade) return process.exit(stopping ? 0 : code);
+      log('daemon exited with an upgrade pending', { upgrade: upgrade.name, code });
+    }
     switchTo(paths, upgrade);
     if (env.DAEMON_RESTART_AFTER_UPGRADE === 'false') {
       log('upgrade detected, DAEMON_RESTART_AFTER_UPGRADE is off: exiting', { upgrade: upgrade.name });

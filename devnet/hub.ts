@@ -9,8 +9,9 @@
  * the next height is proposed (CometBFT's timeout_commit). A round without +2/3 by its end gives
  * way to the next round (and proposer) of the same height: with more than 1/3 offline the chain
  * halts until enough return. Every committed block is announced to the nodes (`tip`: the network's
- * gossip, and the oldest block the network's nodes still serve); each node reports the range of
- * its block store, which bounds what its RPC sees.
+ * gossip, the oldest block the network's nodes still serve, and x/upgrade's history, which each
+ * node's pre-blocker checks every block it executes against); each node reports the range of its
+ * block store, which bounds what its RPC sees.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import * as z from 'zod';
@@ -26,6 +27,7 @@ import type {
   CommitSig,
   DoubleSignEvidence,
   SignedKind,
+  UpgradeChange,
   UpgradeStatus,
   ValidatorSetEntry,
 } from './chain/types.js';
@@ -283,17 +285,23 @@ export class Hub {
     return this.partitions.get(name) ?? this.halted.get(name) ?? this.chain.height();
   }
 
-  /** The tip announced to a node, with the oldest block the network's nodes still serve (0: no block yet). */
-  private tipFor(name: string): { height: number; base: number } {
+  /**
+   * The tip announced to a node, with the oldest block the network's nodes still serve (0: no block
+   * yet) and x/upgrade's history up to the block after it: what the node's pre-blocker checks each
+   * block it executes against, as its own app state would tell it.
+   */
+  private tipFor(name: string): { height: number; base: number; upgrades: UpgradeChange[] } {
     const tip = this.chain.height();
     const retention = {
       minRetainBlocks: this.options.retainBlocks ?? DEFAULT_RETAIN_BLOCKS,
       snapshotInterval: 0,
       snapshotKeepRecent: 0,
     };
+    const height = this.networkHeight(name);
     return {
-      height: this.networkHeight(name),
+      height,
       base: tip === 0 ? 0 : Math.max(1, retainHeight(tip, retention)),
+      upgrades: this.chain.upgradeHistory().filter((c) => c.height <= height + 1),
     };
   }
 
@@ -435,7 +443,9 @@ export class Hub {
    * Asks the validator nodes of the height's set to take part, each once per round: the proposer's
    * nodes at once (to propose), the others once the proposal is out. A partitioned node saw no
    * proposal: it is told to vote nil at once (its votes are recorded, never counted). A halted
-   * node is not asked.
+   * node is not asked. Every other node (a sentry, a node whose key is not in the set) follows the
+   * height as a full node does: the proposal reaches it once out (`proposal`, with x/upgrade's
+   * state, which its pre-blocker checks as a validator's does), never while partitioned.
    */
   private ask(r: Round): void {
     const set = this.chain.validatorSet(r.height);
@@ -443,9 +453,15 @@ export class Hub {
       ? b64(voteExtensionFor(r.height))
       : null;
     for (const conn of this.conns.values()) {
+      if (r.asked.has(conn.name) || this.halted.has(conn.name)) continue;
       const validatorIndex = set.findIndex((v) => v.address === conn.address);
-      if (validatorIndex < 0 || r.asked.has(conn.name) || this.halted.has(conn.name)) continue;
       const partitioned = this.partitions.has(conn.name);
+      if (validatorIndex < 0) {
+        if (partitioned || !r.proposed) continue;
+        r.asked.add(conn.name);
+        sendLine(conn.socket, { t: 'proposal', height: r.height, round: r.round, upgrade: r.upgrade });
+        continue;
+      }
       const proposer = conn.address === r.proposer;
       if (!partitioned && !proposer && !r.proposed) continue;
       r.asked.add(conn.name);

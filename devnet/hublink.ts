@@ -1,8 +1,9 @@
 /**
  * The node's side of the hub link: request/response by id plus pushes (`round`: take part in a new
- * height; `tip`: the network committed a block).
+ * height; `proposal`: a full node sees a new height's proposal; `tip`: the network committed a block).
  */
 import { connect, type Socket } from 'node:net';
+import type { UpgradeChange } from './chain/types.js';
 import { RpcError } from './rpcerror.js';
 import { onLines, parseHostPort, sendLine } from './wire.js';
 
@@ -11,11 +12,15 @@ export interface HubPush {
   [key: string]: unknown;
 }
 
-/** The hub's answer to hello: the chain, the network's tip, and how fast blocksync goes (blocks/s). */
+/**
+ * The hub's answer to hello: the chain, the network's tip (with x/upgrade's history up to the block
+ * after it), and how fast blocksync goes (blocks/s).
+ */
 export interface HubHello {
   chainId: string;
   height: number;
   base: number;
+  upgrades: UpgradeChange[];
   blocksyncRate: number;
 }
 

@@ -5,8 +5,9 @@
  * serves CometBFT JSON-RPC; chain-wide queries go to the hub, within the node's own block store
  * (devnet/sync.ts: state sync, blocksync, then consensus; it signs only in consensus). It runs as a
  * daemon binary (a version and the upgrade handler it registers, devnet/binary.ts) and meets
- * x/upgrade's plans as the SDK's pre-blocker does: a height it cannot execute stops its consensus
- * for good.
+ * x/upgrade's plans as the SDK's pre-blocker does, before every block it executes, whether it
+ * signs or not: a height it cannot execute stops its consensus for good (CONSENSUS FAILURE, RPC
+ * up), or, in blocksync, ends the process as CometBFT's blocksync panics.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -15,6 +16,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { GetNodeInfoResponse } from 'cosmjs-types/cosmos/base/tendermint/v1beta1/query';
 import * as z from 'zod';
 import { cosmovisorPaths, writeUpgradeInfo } from './binary.js';
+import type { UpgradeStatus } from './chain/types.js';
 import { COMET_VERSION, b64, pubkeyJson } from './cometjson.js';
 import { cometLog } from './cometlog.js';
 import { type NodeConfig, NodeGenesis, parseNodeConfig, stateSyncProblem } from './config.js';
@@ -26,7 +28,13 @@ import { P2p } from './p2p.js';
 import { type PrivValidator, openPrivValidator } from './privvalidator.js';
 import { RpcError, internalError, invalidParams } from './rpcerror.js';
 import { NodeSync } from './sync.js';
-import { type Binary, type UpgradeHalt, upgradeHalt } from './upgradecheck.js';
+import {
+  type Binary,
+  type UpgradeHalt,
+  UpgradeHistorySchema,
+  UpgradeStatusSchema,
+  upgradeHalt,
+} from './upgradecheck.js';
 import { parseHostPort } from './wire.js';
 
 /** Ends the process: exit code 1 for a start error, 2 for a panic (as Go exits). */
@@ -35,7 +43,20 @@ export type Fatal = (message: string, code?: number) => void;
 const GET_NODE_INFO = '/cosmos.base.tendermint.v1beta1.Service/GetNodeInfo';
 /** How long an RPC request waits for the first hub link. */
 const LINK_WAIT_MS = 3_000;
-const TipPush = z.object({ t: z.literal('tip'), height: z.number().int(), base: z.number().int() });
+const TipPush = z.object({
+  t: z.literal('tip'),
+  height: z.number().int(),
+  base: z.number().int(),
+  upgrades: UpgradeHistorySchema,
+});
+/** A new height's proposal reached this node (a full node's consensus follows the height). */
+const ProposalPush = z.object({
+  t: z.literal('proposal'),
+  height: z.number().int().positive(),
+  round: z.number().int().nonnegative(),
+  /** x/upgrade's state before this height. */
+  upgrade: UpgradeStatusSchema,
+});
 /** The hub's answer to abci_info (CometBFT's shape). */
 interface AbciInfo {
   response: {
@@ -60,7 +81,7 @@ export class NodeDaemon {
   private readonly ready: Promise<void>;
   private markReady: () => void = () => undefined;
   private checkedDoubleSign = false;
-  /** The height whose pre-blocker stopped this node's consensus (CometBFT's CONSENSUS FAILURE). */
+  /** The height whose pre-blocker stopped this node (CometBFT's CONSENSUS FAILURE, or blocksync's panic). */
   private haltedAt: number | null = null;
   private appliedLogged = 0;
 
@@ -117,6 +138,7 @@ export class NodeDaemon {
       p2p: this.p2p,
       report: (store, catchingUp) => this.hub.send({ m: 'store', ...store, catchingUp }),
       fatal: (message) => onFatal(message),
+      preBlock: (height, upgrade, blocksync) => this.preBlock(height, upgrade, blocksync),
     });
   }
 
@@ -208,35 +230,72 @@ export class NodeDaemon {
       return;
     }
     // A node catching up does not take part in consensus.
-    if (push.t !== 'round' || !this.checkedDoubleSign || this.haltedAt !== null || this.sync.catchingUp)
+    if (!this.checkedDoubleSign || this.haltedAt !== null || this.sync.catchingUp) return;
+    if (push.t === 'proposal') {
+      const parsed = ProposalPush.safeParse(push);
+      if (parsed.success) this.preBlock(parsed.data.height, parsed.data.upgrade, false);
       return;
+    }
+    if (push.t !== 'round') return;
     const parsed = RoundPush.safeParse(push);
     if (!parsed.success) return;
     const round = parsed.data;
-    const halt = upgradeHalt(this.binary, round.upgrade, round.height);
-    if (halt) {
-      this.halt(halt, round.height);
-      return;
-    }
-    const plan = round.upgrade.plan;
-    if (plan && plan.height <= round.height && this.appliedLogged !== round.height) {
-      this.appliedLogged = round.height;
-      cometLog('info', `applying upgrade "${plan.name}" at height: ${plan.height}`, { module: 'x/upgrade' });
-    }
-    this.consensus.onRound(round);
+    if (this.preBlock(round.height, round.upgrade, false)) this.consensus.onRound(round);
   }
 
   /**
-   * The pre-blocker's error: upgrade-info.json first (for cosmovisor), the log lines, then consensus
-   * stops for good while RPC and p2p stay up, as a Cosmos daemon after a consensus failure. The hub
-   * freezes this node's view below the height.
+   * x/upgrade's pre-blocker at `height`, with its state before that block: true when this binary
+   * executes the block. It runs when a height's consensus reaches the node (a validator asked to
+   * sign, a full node seeing the proposal) and before each block the node executes (consensus or
+   * blocksync), so every node halts at a plan height its binary cannot run, signing or not.
+   */
+  private preBlock(height: number, upgrade: UpgradeStatus, blocksync: boolean): boolean {
+    if (this.haltedAt !== null) return false;
+    const halt = upgradeHalt(this.binary, upgrade, height);
+    if (halt) {
+      if (blocksync) this.panicInBlocksync(halt, height);
+      else this.halt(halt, height);
+      return false;
+    }
+    const plan = upgrade.plan;
+    if (plan && plan.height <= height && this.appliedLogged !== height) {
+      this.appliedLogged = height;
+      cometLog('info', `applying upgrade "${plan.name}" at height: ${plan.height}`, { module: 'x/upgrade' });
+    }
+    return true;
+  }
+
+  /**
+   * The pre-blocker's error in consensus: upgrade-info.json first (for cosmovisor), the log lines,
+   * then consensus stops for good while RPC and p2p stay up, as a Cosmos daemon after a consensus
+   * failure. The store stays below the height, and the hub freezes this node's view there.
    */
   private halt(halt: UpgradeHalt, height: number): void {
     this.haltedAt = height;
+    this.sync.halt();
     if (halt.needed) writeUpgradeInfo(cosmovisorPaths(this.home).upgradeInfo, halt.needed);
     cometLog('error', halt.message, { module: 'x/upgrade' });
     cometLog('error', 'CONSENSUS FAILURE!!!', { module: 'consensus', height, err: halt.message });
     this.hub.send({ m: 'halt', height });
+  }
+
+  /**
+   * The pre-blocker's error in blocksync: upgrade-info.json first, the log lines, then CometBFT's
+   * blocksync panics (`Failed to process committed block`) and the process exits 2, its store
+   * below the height (cosmovisor, seeing upgrade-info.json after the exit, switches binaries).
+   */
+  private panicInBlocksync(halt: UpgradeHalt, height: number): void {
+    this.haltedAt = height;
+    this.sync.halt();
+    if (halt.needed) writeUpgradeInfo(cosmovisorPaths(this.home).upgradeInfo, halt.needed);
+    cometLog('error', halt.message, { module: 'x/upgrade' });
+    cometLog('error', 'error in proxyAppConn.FinalizeBlock', { module: 'state', err: halt.message });
+    const panic = (hash: string) =>
+      this.onFatal(`panic: Failed to process committed block (${height}:${hash}): ${halt.message}`, 2);
+    this.hub.request('rpc', { method: 'devnet_block_hash', params: { height } }).then(
+      (answer) => panic((answer as { hash?: string }).hash ?? ''),
+      () => panic(''),
+    );
   }
 
   private async localRpc(method: string, params: Record<string, unknown>): Promise<unknown> {

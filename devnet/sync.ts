@@ -2,7 +2,9 @@
  * How a node's block store keeps up with the chain. At start (the hub's hello gives the network's
  * tip): an empty store with [statesync] enable restores a snapshot first; then blocksync from peers
  * while behind; then consensus, where each block the hub announces (standing for the network's
- * gossip) is saved as it commits. Every saved block may take a snapshot (app.toml [state-sync]). The
+ * gossip) is saved as it commits. Each block goes through the app's pre-blocker first (x/upgrade's
+ * state before it, from the history the hub's tips carry): one the node cannot execute stops the
+ * store below it for good. Every saved block may take a snapshot (app.toml [state-sync]). The
  * node answers its peers (its range, blocks, snapshots, chunks) and reports its range and whether it
  * is catching up to the hub, which bounds the node's RPC by it.
  */
@@ -10,6 +12,7 @@ import { isAbsolute, join } from 'node:path';
 import { readAppConfig } from './apptoml.js';
 import { type BlockSource, Blocksync } from './blocksync.js';
 import { BlockStore, type StoreRange } from './blockstore.js';
+import type { UpgradeChange, UpgradeStatus } from './chain/types.js';
 import { cometLog } from './cometlog.js';
 import type { NodeConfig } from './config.js';
 import { LightClient } from './lightclient.js';
@@ -17,15 +20,20 @@ import type { P2p, Peer } from './p2p.js';
 import { SnapshotStore } from './snapshots.js';
 import { StateSync } from './statesync.js';
 import { BlocksAnswer, StatusAnswer, SyncRequest } from './syncmessages.js';
+import { upgradeAt } from './upgradecheck.js';
 
 /** CometBFT asks peers for their range every 10 s; the devnet every second, for tests' sake. */
 const STATUS_INTERVAL_MS = 1_000;
 const PEER_TIMEOUT_MS = 5_000;
 
-/** The network's latest block and the lowest one its nodes still serve. */
+/**
+ * The network's latest block, the lowest one its nodes still serve, and x/upgrade's history up to
+ * the block after the latest (the state each block's pre-blocker sees).
+ */
 export interface NetworkTip {
   height: number;
   base: number;
+  upgrades: readonly UpgradeChange[];
 }
 
 export interface NodeSyncOptions {
@@ -37,12 +45,20 @@ export interface NodeSyncOptions {
   report(store: StoreRange, catchingUp: boolean): void;
   /** Ends the process (a state sync that cannot start, as CometBFT's OnStart error). */
   fatal(message: string): void;
+  /**
+   * The app's pre-blocker before block `height` executes, with x/upgrade's state then (`blocksync`:
+   * the block comes through blocksync, else through consensus); false: the node cannot execute it,
+   * and its store stops below it for good.
+   */
+  preBlock(height: number, upgrade: UpgradeStatus, blocksync: boolean): boolean;
 }
 
 export class NodeSync {
   /** CometBFT starts in blocksync (or state sync): catching up until it knows better. */
   private mode: 'statesync' | 'blocksync' | 'consensus' = 'blocksync';
-  private network: NetworkTip = { height: 0, base: 0 };
+  private network: NetworkTip = { height: 0, base: 0, upgrades: [] };
+  /** A block could not execute: the store stays below it. */
+  private halted = false;
   private rate = 0;
   private readonly store: BlockStore;
   private readonly snapshots: SnapshotStore;
@@ -87,14 +103,26 @@ export class NodeSync {
   /** A block the network committed (or the tip again after a hub reconnect). */
   onTip(tip: NetworkTip): void {
     this.see(tip);
-    if (this.mode !== 'consensus' || this.network.height <= this.store.height) return;
-    for (let h = this.store.height + 1; h <= this.network.height; h++) this.commit(h);
+    if (this.mode !== 'consensus' || this.halted || this.network.height <= this.store.height) return;
+    for (let h = this.store.height + 1; h <= this.network.height; h++) if (!this.commit(h)) break;
     this.persist();
+  }
+
+  /**
+   * The node stopped executing blocks (the pre-blocker refused one, here or in consensus): the store
+   * stays where it is, blocksync stops.
+   */
+  halt(): void {
+    if (this.halted) return;
+    this.halted = true;
+    this.blocksync?.stop();
+    clearInterval(this.statusTimer);
   }
 
   /** A tip announced earlier (a hello answered before a push) must not take the network back. */
   private see(tip: NetworkTip): void {
-    if (tip.height >= this.network.height) this.network = { height: tip.height, base: tip.base };
+    if (tip.height >= this.network.height)
+      this.network = { height: tip.height, base: tip.base, upgrades: tip.upgrades };
   }
 
   onPeer(peer: Peer): void {
@@ -175,6 +203,7 @@ export class NodeSync {
   }
 
   private startBlocksync(stateSynced: boolean): void {
+    if (this.halted) return;
     this.mode = 'blocksync';
     this.report();
     for (const id of this.o.p2p.peers.keys()) this.askRange(id);
@@ -200,10 +229,20 @@ export class NodeSync {
     this.onTip(this.network);
   }
 
-  /** The block store saves the block and the app commits it: a snapshot may be due. */
-  private commit(height: number): void {
+  /**
+   * The app executes the block (its pre-blocker first: false, and the node halts below it), the
+   * block store saves it and the app commits it: a snapshot may be due.
+   */
+  private commit(height: number): boolean {
+    if (this.halted) return false;
+    const upgrade = upgradeAt(this.network.upgrades, height);
+    if (!this.o.preBlock(height, upgrade, this.mode !== 'consensus')) {
+      this.halt();
+      return false;
+    }
     this.store.append(height);
     this.snapshots.onCommit(height);
+    return true;
   }
 
   private persist(): void {
@@ -225,12 +264,20 @@ export class NodeSync {
     );
   }
 
-  /** Connected p2p peers with a known range, then the network's nodes (through the hub). */
+  /**
+   * Connected p2p peers with a known range, then the network's nodes (through the hub). Blocks above
+   * the network's tip the node has heard of wait for it (x/upgrade's state is known up to there).
+   */
   private sources(): BlockSource[] {
+    const { base, height } = this.network;
     const peers: BlockSource[] = [...this.peerRanges]
       .filter(([id]) => this.o.p2p.peers.has(id))
-      .map(([id, range]) => ({ id, ...range, fetch: (from, to) => this.fetchFromPeer(id, from, to) }));
-    const { base, height } = this.network;
+      .map(([id, range]) => ({
+        id,
+        base: range.base,
+        height: Math.min(range.height, height),
+        fetch: (from, to) => this.fetchFromPeer(id, from, to),
+      }));
     const network: BlockSource = {
       id: 'network',
       base,

@@ -31,6 +31,7 @@ import type {
   DoubleSignEvidence,
   Genesis,
   IndexedTx,
+  UpgradeChange,
 } from './types.js';
 import { applyDueUpgrade, upgradeStatus } from './upgrade.js';
 import { updateValidatorSet, validatorsHash } from './valset.js';
@@ -75,6 +76,8 @@ export function createChain(genesis: Genesis): ChainApp {
   const txIndex = new Map<string, IndexedTx>();
   const txsByHeight = new Map<number, IndexedTx[]>();
   const prefix = genesis.params.bech32Prefix;
+  /** x/upgrade's state before each block, as changes: what a node's pre-blocker sees at any height. */
+  const upgradeHistory: UpgradeChange[] = [{ height: 1, status: upgradeStatus(state) }];
 
   function setAt(height: number): ValidatorSet {
     const latest = state.height + 1;
@@ -164,6 +167,9 @@ export function createChain(genesis: Genesis): ChainApp {
     const heightBytes = new TextEncoder().encode(String(height));
     appHash = sha256(concat([appHash, heightBytes, ...delivered.map((t) => t.hash)]));
     signatureCache.clear();
+    const upgrade = upgradeStatus(state);
+    if (JSON.stringify(upgrade) !== JSON.stringify(upgradeHistory.at(-1)?.status))
+      upgradeHistory.push({ height: height + 1, status: upgrade });
     // CometBFT's recheck: what the block did not take stays in the mempool if it still passes.
     checkState = cloneState(state);
     const taken = new Set(block.txs.map((tx) => toHex(sha256(tx))));
@@ -224,6 +230,7 @@ export function createChain(genesis: Genesis): ChainApp {
     blockEvents: (height) => blockEvents.get(height) ?? [],
     info: () => ({ appVersion: state.upgrade.appVersion, lastBlockAppHash: appHash }),
     upgrade: () => upgradeStatus(state),
+    upgradeHistory: () => upgradeHistory,
     txResult: (hash) => txIndex.get(toHex(hash)),
     searchTxs: (query) => searchIndexedTxs(query, txIndex, txsByHeight),
     query: (path, data) =>

@@ -172,6 +172,15 @@ export interface UpgradeStatus {
   appVersion: number;
 }
 
+/**
+ * x/upgrade's state before block `height` executes (what its pre-blocker sees there), and before
+ * every later block up to the next change: a node that executes blocks checks each against it.
+ */
+export interface UpgradeChange {
+  height: number;
+  status: UpgradeStatus;
+}
+
 export type AbciEventList = TxResult['events'];
 
 export interface QueryResult {
@@ -224,7 +233,10 @@ export interface ChainApp {
   blockEvents(height: number): AbciEventList;
   /** ABCI Info: the app version and the app hash after the latest block. */
   info(): { appVersion: number; lastBlockAppHash: Uint8Array };
+  /** x/upgrade's state now: before the next block. */
   upgrade(): UpgradeStatus;
+  /** x/upgrade's state before each block since genesis, as its changes (the first at height 1), oldest first. */
+  upgradeHistory(): readonly UpgradeChange[];
   txResult(hash: Uint8Array): IndexedTx | undefined;
   /** Txs of one block or matching a CometBFT query subset: `tx.hash='…'`, `tx.height=N`, `message.sender='…'`. */
   searchTxs(query: string): IndexedTx[];

@@ -2,7 +2,7 @@
  * x/upgrade: gov's MsgSoftwareUpgrade and MsgCancelUpgrade (authority: the gov module account), the
  * plan applied at its height by the pre-blocker, and the CurrentPlan / AppliedPlan / Authority
  * queries. The chain itself always holds the upgrade handler: whether a validator's binary does is
- * the node's business (devnet/upgrades.ts), and the hub's commit rule turns that into the halt.
+ * the node's business (devnet/upgradecheck.ts), and the hub's commit rule turns that into the halt.
  */
 import {
   MsgCancelUpgradeResponse,

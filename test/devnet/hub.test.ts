@@ -23,6 +23,8 @@ import type { RoundPush } from '../../devnet/consensus.js';
 import { Hub } from '../../devnet/hub.js';
 import { type Ed25519Key, addressOf, generateEd25519, signEd25519 } from '../../devnet/keys.js';
 import { blockIdOf, nilBlockId, voteExtensionFor } from '../../devnet/signatures.js';
+import { upgradeAt } from '../../devnet/upgradecheck.js';
+import type { UpgradeChange } from '../../devnet/chain/index.js';
 import { onLines, sendLine } from '../../devnet/wire.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -36,6 +38,8 @@ type Round = Omit<RoundPush, 'block'> & { block: { hash: string } | null };
 /** A node as the hub sees it: hello, round pushes in, signed messages and RPC out. */
 class FakeNode {
   readonly rounds: Round[] = [];
+  /** Every other push: `tip`, `proposal` (a full node's view of a height). */
+  readonly pushes: { t: string; [key: string]: unknown }[] = [];
   private readonly replies = new Map<number, (result: unknown) => void>();
   private nextId = 1;
 
@@ -51,7 +55,8 @@ class FakeNode {
       if (m.t === 'round') {
         this.rounds.push(m as Round);
         if (this.autopilot) this.takePart(m as Round);
-      } else if (m.id !== undefined) this.replies.get(m.id)?.(m.result);
+      } else if (m.t) this.pushes.push(m as { t: string });
+      else if (m.id !== undefined) this.replies.get(m.id)?.(m.result);
     });
   }
 
@@ -73,6 +78,10 @@ class FakeNode {
       p2pAddress: '127.0.0.1:2',
     });
     return node;
+  }
+
+  send(message: Record<string, unknown>): void {
+    sendLine(this.socket, message);
   }
 
   request(m: string, body: Record<string, unknown>): Promise<unknown> {
@@ -373,7 +382,7 @@ describe('hub consensus with background validators', () => {
     );
   });
 
-  it('halts at an upgrade height until more than 2/3 run the upgrade: held background validators and a node switching', async () => {
+  it('halts at an upgrade height until more than 2/3 run the upgrade: held background validators, a node switching, full nodes told x/upgrade with each proposal and tip', async () => {
     const { hub, keys, join } = await startHub(1, { background: 20, votingPeriodMs: 1 });
     const node = await join('v0-a', keys[0]!);
     node.autopilot = true;
@@ -402,8 +411,23 @@ describe('hub consensus with background validators', () => {
     hub.background.vote(hub.chain);
     // 7 held (665 of 2000) and the node stopped: 1235 is not +2/3; with the node's 100 it is.
     hub.background.hold(7);
+    // A full node (its key is no validator's) and one cut off from the network.
+    const sentry = await join('sentry', generateEd25519());
+    const cutOff = await join('cut-off', generateEd25519());
+    hub.partition('cut-off');
     await stepTo(hub, node, planHeight - 1);
-    expect(hub.chain.upgrade().plan).toEqual({ name: 'v2', height: planHeight, info: 'v2 info' });
+    const plan = { name: 'v2', height: planHeight, info: 'v2 info' };
+    expect(hub.chain.upgrade().plan).toEqual(plan);
+    // x/upgrade's state before each block: the genesis one, the plan from the block after the vote.
+    const history = hub.chain.upgradeHistory();
+    expect(history.map((c) => c.status.plan)).toEqual([null, plan]);
+    // Every tip carries it, up to the block after the tip: what a node's pre-blocker checks.
+    type Tip = { t: 'tip'; height: number; upgrades: UpgradeChange[] };
+    const tipOf = (n: FakeNode, height: number) =>
+      waitFor(() => n.pushes.find((p): p is Tip => p.t === 'tip' && p.height === height), `${height}'s tip`);
+    expect(upgradeAt((await tipOf(sentry, planHeight - 1)).upgrades, planHeight).plan).toEqual(plan);
+    // A partitioned node's tips stay at its partition, and so does what it knows of x/upgrade.
+    expect((await tipOf(cutOff, 2)).upgrades).toEqual(history.slice(0, 1));
     node.autopilot = false;
     // The node stands for a daemon that halted at the plan height: asked, it does not sign.
     const own = addressOf(node.key.publicKey);
@@ -414,6 +438,16 @@ describe('hub consensus with background validators', () => {
     expect(hub.chain.height()).toBe(planHeight - 1);
     const asked = await node.round(planHeight, hub.roundState()?.round);
     expect(asked.upgrade.plan).toEqual({ name: 'v2', height: planHeight, info: 'v2 info' });
+    // The full node sees the height's proposal, with x/upgrade's state its pre-blocker checks; the
+    // partitioned one sees none, and a validator node is asked to sign instead.
+    const proposalFor = (n: FakeNode) => n.pushes.find((p) => p.t === 'proposal' && p.height === planHeight);
+    await waitFor(() => proposalFor(sentry), 'the proposal reaching the full node');
+    expect(proposalFor(sentry)).toMatchObject({ upgrade: { plan, applied: null, appVersion: 0 } });
+    expect(cutOff.pushes.filter((p) => p.t === 'proposal')).toEqual([]);
+    expect(node.pushes.filter((p) => p.t === 'proposal')).toEqual([]);
+    // It halts there (its pre-blocker): its view stays below the plan height, and it is asked no more.
+    sentry.send({ m: 'halt', height: planHeight });
+    await waitFor(() => hub.nodes().find((n) => n.name === 'sentry')?.halted, 'the full node halted');
     expect(hub.background.list().filter((b) => b.version === 'v2')).toHaveLength(13);
     node.autopilot = true;
     await stepTo(hub, node, planHeight);
@@ -426,6 +460,18 @@ describe('hub consensus with background validators', () => {
     expect(held.every((b) => b.version === GENESIS_BINARY.version)).toBe(true);
     const commit = hub.chain.block(planHeight + 1);
     expect(commit).toBeUndefined();
+    expect(hub.chain.upgradeHistory().at(-1)).toEqual({
+      height: planHeight + 1,
+      status: { plan: null, applied: { name: 'v2', height: planHeight }, appVersion: 1 },
+    });
+    expect(hub.nodes().find((n) => n.name === 'sentry')).toMatchObject({
+      halted: true,
+      viewHeight: planHeight - 1,
+    });
+    expect(sentry.pushes.filter((p) => p.t === 'tip' && (p.height as number) >= planHeight)).toEqual([]);
+    const proposals = sentry.pushes.filter((p) => p.t === 'proposal').length;
+    hub.step();
+    expect(sentry.pushes.filter((p) => p.t === 'proposal')).toHaveLength(proposals);
     hub.background.release();
     await stepTo(hub, node, planHeight + 2);
     const last = hub.chain.block(planHeight + 2)!.lastCommit!;

@@ -82,21 +82,25 @@ describe('blocksync', () => {
     height,
     fetch: async (from, to) => (from >= base ? Math.min(to, height) : from - 1),
   });
-  const run = (sources: BlockSource[], rate: number, start = 0) => {
+  /** `refuse`: the first height the node cannot execute (its pre-blocker). */
+  const run = (sources: BlockSource[], rate: number, start = 0, refuse = Number.POSITIVE_INFINITY) => {
     const delivered: number[] = [];
+    let progress = 0;
     let caughtUp = false;
     const sync = new Blocksync({
       rate,
       height: () => delivered.at(-1) ?? start,
       sources: () => sources,
-      deliver: (h) => delivered.push(h),
-      progress: () => undefined,
+      deliver: (h) => h < refuse && delivered.push(h) > 0,
+      progress: () => {
+        progress = delivered.at(-1) ?? start;
+      },
       caughtUp: () => {
         caughtUp = true;
       },
     });
     sync.start(false);
-    return { delivered, caughtUp: () => caughtUp, sync };
+    return { delivered, caughtUp: () => caughtUp, progress: () => progress, sync };
   };
 
   it('fetches a second of blocks at once, then at most `rate` a second, in order, then switches to consensus', async () => {
@@ -134,6 +138,17 @@ describe('blocksync', () => {
       /No peer has the block we need +module=blocksync height=1 max_peer_height=100 lowest_peer_base=60 peers=1/,
     );
     stalled.sync.stop();
+  });
+
+  it('stops for good at a block the node cannot execute, the blocks below it kept', async () => {
+    vi.useFakeTimers();
+    vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const halted = run([network(1, 300)], 100, 0, 150);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(halted.delivered).toEqual(Array.from({ length: 149 }, (_, i) => i + 1));
+    // The batch that met the refused block was persisted up to the block before it.
+    expect(halted.progress()).toBe(149);
+    expect(halted.caughtUp()).toBe(false);
   });
 });
 

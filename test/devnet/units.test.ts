@@ -26,7 +26,7 @@ import { DoubleSignDetector, type VerifiedSignature } from '../../devnet/evidenc
 import { FilePV } from '../../devnet/filepv.js';
 import { addressOf, generateEd25519, keyFromPrivKeyValue, privValidatorKeyJson } from '../../devnet/keys.js';
 import { INITIAL_STATE, checkHRS, readPrivState, writePrivState } from '../../devnet/privstate.js';
-import { upgradeHalt } from '../../devnet/upgradecheck.js';
+import { upgradeAt, upgradeHalt } from '../../devnet/upgradecheck.js';
 import {
   blockIdOf,
   nilBlockId,
@@ -279,6 +279,27 @@ describe('x/upgrade pre-blocker', () => {
       needed: null,
     });
     expect(upgradeHalt(v2, applied, 101)).toBeNull();
+  });
+
+  it("reads x/upgrade's state before any height from the chain's history of it", () => {
+    const none = { plan: null, applied: null, appVersion: 0 };
+    const history = [
+      { height: 1, status: none },
+      { height: 40, status: pending },
+      { height: 101, status: applied },
+    ];
+    expect(upgradeAt(history, 1)).toEqual(none);
+    expect(upgradeAt(history, 39)).toEqual(none);
+    expect(upgradeAt(history, 40)).toEqual(pending);
+    expect(upgradeAt(history, 100)).toEqual(pending);
+    expect(upgradeAt(history, 101)).toEqual(applied);
+    expect(upgradeAt(history, 5000)).toEqual(applied);
+    expect(upgradeAt([], 7)).toEqual(none);
+    // Blocksync through the plan height on each binary: the genesis one stops at 100, v2 before it.
+    const firstHalt = (binary: typeof genesis) =>
+      Array.from({ length: 200 }, (_, i) => i + 1).find((h) => upgradeHalt(binary, upgradeAt(history, h), h));
+    expect(firstHalt(genesis)).toBe(100);
+    expect(firstHalt(v2)).toBe(40);
   });
 });
 

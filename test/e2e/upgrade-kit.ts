@@ -25,7 +25,6 @@ import { requestFailover } from '../../commander/app/failover-ops.js';
 import type { ChatOps } from '../../commander/chatops/chatops.js';
 import type { FailoverSettingsInput } from '../../commander/failover/index.js';
 import { type RunningCommander, ServeConfig, serve } from '../../commander/server/serve.js';
-import { cosmovisorPaths, readUpgradeInfo, writeUpgradeInfo } from '../../devnet/binary.js';
 import { type Devnet, type KeyMode, startDevnet } from '../../devnet/index.js';
 import { PilotProcess } from '../../local/pilot-process.js';
 import type { Report, ReportReply } from '../../protocol/index.js';
@@ -343,28 +342,6 @@ export class UpgradeWorld {
     return { id: proposalId, height };
   }
 
-  /**
-   * The devnet halts only the nodes of the validator set at a plan's height (its hub pushes rounds,
-   * which carry x/upgrade's state, to them alone), where a real full node's old binary meets the
-   * plan in its pre-blocker too. A file-mode standby runs with its own key, a full node: once the
-   * signer halted, write its upgrade-info.json as x/upgrade would, so that its cosmovisor switches.
-   * Nodes that halted by themselves are left alone.
-   */
-  async haltFullNodes(height: number): Promise<void> {
-    const upgradeInfo = (node: string) => cosmovisorPaths(this.home(node)).upgradeInfo;
-    await waitFor(
-      () => readUpgradeInfo(upgradeInfo('val-a'))?.name === UPGRADE,
-      'val-a halted by its pre-blocker',
-    );
-    for (const node of NODES) {
-      if (readUpgradeInfo(upgradeInfo(node))?.name === UPGRADE) continue;
-      console.log(
-        `${node} is no validator of the set: the devnet never halts it; writing its upgrade-info.json`,
-      );
-      writeUpgradeInfo(upgradeInfo(node), { name: UPGRADE, height, info: INFO });
-    }
-  }
-
   /** The proposal's message, once posted. */
   proposalMessage(id: string): Promise<{ ref: MessageRef; message: ChatMessage }> {
     return waitFor(
@@ -575,7 +552,6 @@ export async function upgradeThroughChat(
       () => world.thread().some((m) => /upgrade in progress/.test(m.title)),
       'the thread saying the upgrade is in progress',
     );
-    await world.haltFullNodes(proposal.height);
     for (const node of NODES)
       await waitFor(() => world.report(node)?.daemon.version === NEW_VERSION, `${node} on ${NEW_VERSION}`);
     const halt = await waitFor(async () => {
