@@ -57,6 +57,15 @@ export function addFleet(app: App, ctx: BeamContext): FleetStacks {
     daemonUnit: ctx['beam:daemonUnit'],
     daemonHome: ctx['beam:daemonHome'],
     daemonUser: ctx['beam:daemonUser'],
+    ...(ctx['beam:daemonBinaryUrl']
+      ? {
+          daemonBinary: {
+            url: ctx['beam:daemonBinaryUrl'],
+            sha256: ctx['beam:daemonBinarySha256'],
+            path: ctx['beam:daemonBinaryPath'] as string,
+          },
+        }
+      : {}),
     validatorConsensusAddress: consensusAddress,
     validatorInstanceType: ctx['beam:validatorInstanceType'],
     sentryInstanceType: ctx['beam:sentryInstanceType'],

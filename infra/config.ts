@@ -1,5 +1,6 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as z from 'zod';
+import { daemonBinaryProblems } from './pilot-boot.js';
 
 const RETENTION_DAYS = Object.values(RetentionDays).filter(
   (v): v is number => typeof v === 'number' && v > 0,
@@ -55,6 +56,26 @@ export const BeamContext = z.strictObject({
     .string()
     .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'use a Linux user name such as "gaia"')
     .default('gaia'),
+  /**
+   * The chain binary a new sentry installs before its daemon's first start (then it state-syncs): a
+   * chain-registry `codebase.binaries` URL, its sha256 (unless the URL ends in ?checksum=sha256:…),
+   * and the executable the daemon unit runs, inside beam:daemonHome. Checked together at synth.
+   */
+  'beam:daemonBinaryUrl': optionalText.pipe(
+    z.url('use the https URL of the chain binary, e.g. a chain registry codebase.binaries value').optional(),
+  ),
+  'beam:daemonBinarySha256': optionalText.pipe(
+    z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'use the 64 hex characters sha256sum prints for the binary')
+      .optional(),
+  ),
+  'beam:daemonBinaryPath': optionalText.pipe(
+    z
+      .string()
+      .regex(/^\/[\w./-]*$/, 'use an absolute path inside beam:daemonHome')
+      .optional(),
+  ),
   'beam:validatorInstanceType': z.string().min(1).default('m7g.xlarge'),
   'beam:sentryInstanceType': z.string().min(1).default('m7g.large'),
   'beam:validatorVolumeGiB': z.coerce.number().int().min(20).max(16_384).default(500),
@@ -193,6 +214,15 @@ export function parseBeamContext(raw: Record<string, unknown>): BeamContext {
       'Beam CDK context is invalid:\n  context beam:settingsParameterKey: it decrypts beam:settingsParameter: set that too, or remove the key',
     );
   }
+  const binary = daemonBinaryProblems(
+    {
+      url: ctx['beam:daemonBinaryUrl'],
+      sha256: ctx['beam:daemonBinarySha256'],
+      path: ctx['beam:daemonBinaryPath'],
+    },
+    ctx['beam:daemonHome'],
+  );
+  if (binary.length > 0) throw new Error(`Beam CDK context is invalid:\n  ${binary.join('\n  ')}`);
   if (Boolean(ctx['beam:commanderUrl']) !== Boolean(ctx['beam:enrollmentTokenSecretArn'])) {
     throw new Error(
       'Beam CDK context is invalid:\n  context beam:commanderUrl and beam:enrollmentTokenSecretArn: set both (network ' +

@@ -44,7 +44,13 @@ import type { Construct } from 'constructs';
 import { REPO_ROOT } from './bundle.js';
 import { TAG } from './ec2-policy.js';
 import { localBundling, requireFiles } from './local-bundling.js';
-import { PILOT_INSTALL_SCRIPT, type PilotBoot, pilotBootScript } from './pilot-boot.js';
+import {
+  DAEMON_RPC_PORT,
+  type DaemonBinary,
+  PILOT_INSTALL_SCRIPT,
+  type PilotBoot,
+  pilotBootScript,
+} from './pilot-boot.js';
 
 export const P2P_PORT = 26656;
 
@@ -61,6 +67,8 @@ export interface NetworkStackProps extends StackProps {
   daemonUnit: string;
   daemonHome: string;
   daemonUser: string;
+  /** The chain binary a new sentry installs before it state-syncs; none: the AMI brings it. */
+  daemonBinary?: DaemonBinary;
   validatorConsensusAddress: string;
   validatorInstanceType: string;
   sentryInstanceType: string;
@@ -119,6 +127,7 @@ export class NetworkStack extends Stack {
 
     this.sentrySecurityGroup = new SecurityGroup(this, 'SentrySecurityGroup', {
       vpc: this.vpc,
+      // Kept as first deployed (a new description replaces the group); the RPC rule below came later.
       description: 'Beam sentries: CometBFT p2p from anywhere, nothing else',
       allowAllOutbound: true,
     });
@@ -127,6 +136,13 @@ export class NetworkStack extends Stack {
       Port.tcp(P2P_PORT),
       'CometBFT p2p from the network',
     );
+    // A new sentry state-syncs: its light client checks the trust against the RPC of two or more
+    // healthy nodes (sentries and validators, on their private addresses), nobody else's.
+    this.sentrySecurityGroup.addIngressRule(
+      this.sentrySecurityGroup,
+      Port.tcp(DAEMON_RPC_PORT),
+      'CometBFT RPC from the other sentries: state sync of new sentries',
+    );
     Validations.of(this.sentrySecurityGroup).acknowledge({
       id: 'AwsSolutions-EC23',
       reason: 'A sentry exists to accept p2p connections from the public network, on the p2p port only.',
@@ -134,6 +150,7 @@ export class NetworkStack extends Stack {
 
     this.validatorSecurityGroup = new SecurityGroup(this, 'ValidatorSecurityGroup', {
       vpc: this.vpc,
+      // Kept as first deployed (a new description replaces the group); the RPC rule below came later.
       description: 'Beam validators: p2p with the sentries only',
       allowAllOutbound: false,
     });
@@ -141,6 +158,11 @@ export class NetworkStack extends Stack {
       this.sentrySecurityGroup,
       Port.tcp(P2P_PORT),
       'p2p from sentries',
+    );
+    this.validatorSecurityGroup.addIngressRule(
+      this.sentrySecurityGroup,
+      Port.tcp(DAEMON_RPC_PORT),
+      'CometBFT RPC from sentries: state sync of new sentries',
     );
     this.validatorSecurityGroup.addEgressRule(
       this.sentrySecurityGroup,
@@ -191,6 +213,7 @@ export class NetworkStack extends Stack {
           region: this.region,
           assetUrl: pilotAsset.s3ObjectUrl,
           consensusAddress: role === 'validator' ? props.validatorConsensusAddress : undefined,
+          daemonBinary: role === 'sentry' ? props.daemonBinary : undefined,
         }),
       );
       return userData;

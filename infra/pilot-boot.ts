@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { registryBinary } from '../protocol/chain-registry.js';
 
 /**
  * The boot script that installs, configures and starts beam-pilot on an instance (Amazon Linux 2023).
@@ -20,6 +21,19 @@ export const PILOT_PATHS = {
 /** The pilot asset (a zip) is a pilot release folder (`npm run release`); this script installs it. */
 export const PILOT_INSTALL_SCRIPT = 'install.sh';
 
+/** CometBFT's RPC port: every node's pilot offers it (private address) for new sentries' state sync. */
+export const DAEMON_RPC_PORT = 26657;
+
+/** The chain binary a new sentry installs before its daemon's first start (`[daemon.binary]`). */
+export interface DaemonBinary {
+  /** A chain-registry `codebase.binaries` value (https), `?checksum=sha256:<hex>` and all. */
+  url: string;
+  /** Needed unless the URL carries the checksum. */
+  sha256?: string;
+  /** The executable the daemon unit runs, inside the daemon home (the pilot may write only there). */
+  path: string;
+}
+
 export interface PilotBoot {
   role: 'validator' | 'sentry';
   /** Beam's name for the node; absent for sentries, which are named after their instance id. */
@@ -36,6 +50,55 @@ export interface PilotBoot {
   assetUrl: string;
   /** Validators only: the validator's consensus address (40 hex). */
   consensusAddress?: string;
+  /** Sentries only: the chain binary a new instance installs (checked by `daemonBinaryProblems`). */
+  daemonBinary?: DaemonBinary;
+}
+
+/**
+ * What the pilot would refuse in `[daemon.binary]` from context, checked at synth: one `context key:
+ * fix` line each. The boot script's heredoc expands `$`, backticks and backslashes, so a URL must
+ * not hold them; the pilot runs as the daemon's user with write access to the daemon home only.
+ */
+export function daemonBinaryProblems(
+  binary: { url?: string; sha256?: string; path?: string },
+  daemonHome: string,
+): string[] {
+  if (!binary.url) {
+    return binary.sha256 || binary.path
+      ? [
+          'context beam:daemonBinaryUrl: missing: set the binary URL (a chain registry codebase.binaries value), or remove beam:daemonBinarySha256 and beam:daemonBinaryPath',
+        ]
+      : [];
+  }
+  const problems: string[] = [];
+  const registry = registryBinary(binary.url);
+  if ('problem' in registry) problems.push(`context beam:daemonBinaryUrl: ${registry.problem}`);
+  else {
+    if (!registry.url.startsWith('https://'))
+      problems.push('context beam:daemonBinaryUrl: use an https:// URL');
+    if (/[$`\\]/.test(binary.url)) {
+      problems.push(
+        'context beam:daemonBinaryUrl: the boot script would expand $, ` and \\: percent-encode them (%24, %60, %5C)',
+      );
+    }
+    const sha256 = binary.sha256?.toLowerCase();
+    if (!sha256 && !registry.sha256) {
+      problems.push(
+        'context beam:daemonBinarySha256: missing: the sha256 of the binary (sha256sum), unless beam:daemonBinaryUrl ends in ?checksum=sha256:<hex>',
+      );
+    } else if (sha256 && registry.sha256 && sha256 !== registry.sha256) {
+      problems.push(
+        `context beam:daemonBinarySha256: differs from beam:daemonBinaryUrl's ?checksum=sha256:${registry.sha256}: keep one of them`,
+      );
+    }
+  }
+  const inside = binary.path ? path.posix.relative(daemonHome, binary.path) : '';
+  if (!binary.path || inside === '' || inside.startsWith('..') || path.posix.isAbsolute(inside)) {
+    problems.push(
+      `context beam:daemonBinaryPath: ${binary.path ? `${binary.path} is outside` : 'missing: the executable beam:daemonUnit runs, inside'} beam:daemonHome (${daemonHome}), where the pilot may write, e.g. ${path.posix.join(daemonHome, 'cosmovisor', 'genesis', 'bin', 'gaiad')}`,
+    );
+  }
+  return problems;
 }
 
 /** The daemon's priv_validator_laddr, which the pilot dials as its remote signer. */
@@ -64,11 +127,20 @@ export function pilotConfigToml(boot: PilotBoot, nodeName: string): string {
     `unit = ${str(boot.daemonUnit)}`,
     `home = ${str(boot.daemonHome)}`,
     'p2p_host = "$PRIVATE_IP"',
+    // New sentries state-sync against the fleet's RPC, on the private address (the security groups
+    // let sentries reach it; the daemon's rpc.laddr must listen there, e.g. tcp://0.0.0.0:26657).
+    `state_sync_rpc_url = "http://$PRIVATE_IP:${DAEMON_RPC_PORT}"`,
+    ...(boot.role === 'sentry' && boot.daemonBinary ? binaryToml(boot.daemonBinary) : []),
     '',
     '[commander]',
     `url = ${str(boot.commanderUrl)}`,
     `enrollment_token_file = ${str(PILOT_PATHS.enrollmentToken)}`,
   ];
+  if (boot.role === 'sentry') {
+    // A replacement sentry boots with no chain data: it waits for the commander's state-sync action
+    // (the trust from the fleet's healthy nodes) before its daemon's first start.
+    lines.push('', '[bootstrap]', 'state_sync = true');
+  }
   if (boot.role === 'validator') {
     if (!boot.consensusAddress) throw new Error('a validator pilot needs consensusAddress');
     lines.push(
@@ -82,6 +154,17 @@ export function pilotConfigToml(boot: PilotBoot, nodeName: string): string {
     );
   }
   return lines.join('\n');
+}
+
+/** `[daemon.binary]`: the pilot installs it (sha256-checked) before the daemon's first start. */
+function binaryToml(binary: DaemonBinary): string[] {
+  return [
+    '',
+    '[daemon.binary]',
+    `url = ${str(binary.url)}`,
+    ...(binary.sha256 ? [`sha256 = ${str(binary.sha256.toLowerCase())}`] : []),
+    `path = ${str(binary.path)}`,
+  ];
 }
 
 export function pilotBootScript(boot: PilotBoot): string[] {

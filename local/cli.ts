@@ -166,8 +166,10 @@ async function main(argv: string[]): Promise<number> {
     await stack.stop();
     process.exit(0);
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // `on`, not `once`: Ctrl-C reaches npm, tsx and this process alike, and tsx relays it once more; a
+  // second SIGINT with no handler would kill the stack halfway through its stop, daemons left behind.
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   if (consoleChat) {
     await consoleChat.done;
     await stop();

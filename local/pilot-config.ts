@@ -29,6 +29,10 @@ export interface PilotConfigOptions {
    * "devnetd"`): cosmovisor switches binaries at a chain upgrade's halt.
    */
   cosmovisor?: boolean;
+  /** Other nodes state-sync against this node's RPC (`daemon.state_sync_rpc_url` = its RPC URL). */
+  serveStateSync?: boolean;
+  /** An empty block store waits for the commander's state-sync action (`[bootstrap] state_sync`). */
+  bootstrapStateSync?: boolean;
   /** Keys merged into each section after the defaults, e.g. `{ validator: { stall_after_ms: 1500 } }`. */
   extra?: Record<string, Record<string, unknown>>;
 }
@@ -70,6 +74,7 @@ export async function pilotConfigFor(
       home: node.home,
       ...(opts.cosmovisor ? { cosmovisor: { name: DAEMON_NAME } } : {}),
       rpc_url: node.rpcUrl,
+      ...(opts.serveStateSync ? { state_sync_rpc_url: node.rpcUrl } : {}),
       p2p_port: Number(p2pPort),
       p2p_host: p2pHost,
       restart_backoff_ms: 200,
@@ -80,6 +85,7 @@ export async function pilotConfigFor(
     // The pilot's own releases (upgrade-pilot): PilotProcess runs `current` from here once one is installed.
     upgrade: { install_dir: path.join(stateDir, 'lib') },
     sockets: { flood_inbound_total: 40, flood_syn_recv: 40, flood_per_remote: 40 },
+    ...(opts.bootstrapStateSync ? { bootstrap: { state_sync: true } } : {}),
   };
   if (opts.commanderUrl) {
     const tokenFile = path.join(stateDir, 'enrollment-token');

@@ -82,7 +82,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   prepareDir(dir, options.reset ?? false);
   const reportIntervalMs = options.reportIntervalMs ?? 1000;
   const cleanups: (() => Promise<void>)[] = [];
+  let stopping = false;
   const stopAll = async () => {
+    stopping = true;
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
     cleanups.length = 0;
   };
@@ -109,6 +111,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       startBlocks: false,
       // A window long enough that a failover's few missed blocks never jail the validator.
       params: { slashing: { signedBlocksWindow: 400 } },
+      // Sentries snapshot often, so that a replacement state-syncs within seconds, not minutes.
+      snapshotInterval: 20,
     });
     cleanups.push(() => devnet.stop());
 
@@ -116,10 +120,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const tokenFile = path.join(dir, 'enrollment-token');
     writeFileSync(tokenFile, token, { mode: 0o600 });
     const pilots = new Map<string, PilotProcess>();
+    /** Sentries the autoscaling group launched as replacements: they start with no chain data. */
+    const replacements = new Set<string>();
     const instances = new Map<string, string>();
     let commanderUrl = '';
 
     const startPilot = async (nodeName: string): Promise<PilotProcess> => {
+      // A replacement instance launched while the stack stops gets no pilot behind the stop's back.
+      if (stopping) throw new Error(`the local stack is stopping: no pilot for ${nodeName}`);
       const existing = pilots.get(nodeName);
       if (existing) {
         existing.start();
@@ -131,6 +139,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         commanderUrl,
         enrollmentTokenFile: tokenFile,
         reportIntervalMs,
+        // Every daemon runs under cosmovisor, as operators run them: `chaos upgrade` switches binaries.
+        cosmovisor: true,
+        // Every node serves state sync; a replacement sentry waits for it rather than blocksync.
+        serveStateSync: true,
+        bootstrapStateSync: replacements.has(nodeName),
         // A sentry proves its instance through the emulated metadata service, as on EC2; a validator
         // waits for an operator's approval whatever it says.
         ...(instanceId && role === 'sentry' ? { imdsUrl: ec2.imdsUrl(instanceId) } : {}),
@@ -162,6 +175,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       // a pilot that proves the instance and enrolls it (the commander tags it beam:node).
       onReplacementLaunched: async (instance: Instance) => {
         const node: DevnetNode = devnet.addSentry(undefined, { start: false });
+        replacements.add(node.name);
         instances.set(node.name, instance.instanceId);
         ec2.setPrivateIp(instance.instanceId, hostOf(node.p2pAddress));
         ec2.tagResource(instance.instanceId, { Name: node.name });

@@ -44,16 +44,24 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-/** SIGTERM to every process under `dir`, SIGKILL to those still there after `graceMs`. Returns what it found. */
-export async function sweep(dir: string, graceMs = 3000): Promise<StackProcess[]> {
-  const left = await processesUnder(dir);
-  for (const p of left) {
-    signal(p.pid, 'SIGCONT'); // a SIGSTOPped daemon (a chaos "hang") cannot act on SIGTERM
-    signal(p.pid, 'SIGTERM');
+/**
+ * SIGTERM to every process under `dir`, SIGKILL to those still there after `graceMs`; again while
+ * new ones appear (a pilot on its way out may still have started a daemon). Returns what it found.
+ */
+export async function sweep(dir: string, graceMs = 3000, rounds = 5): Promise<StackProcess[]> {
+  const found = new Map<number, StackProcess>();
+  for (let round = 0; round < rounds; round++) {
+    const left = await processesUnder(dir);
+    if (left.length === 0) break;
+    for (const p of left) {
+      found.set(p.pid, p);
+      signal(p.pid, 'SIGCONT'); // a SIGSTOPped daemon (a chaos "hang") cannot act on SIGTERM
+      signal(p.pid, 'SIGTERM');
+    }
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline && (await processesUnder(dir)).length > 0)
+      await new Promise((r) => setTimeout(r, 50));
+    for (const p of await processesUnder(dir)) signal(p.pid, 'SIGKILL');
   }
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && (await processesUnder(dir)).length > 0)
-    await new Promise((r) => setTimeout(r, 50));
-  for (const p of await processesUnder(dir)) signal(p.pid, 'SIGKILL');
-  return left;
+  return [...found.values()];
 }

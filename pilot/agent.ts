@@ -11,6 +11,7 @@ import type {
   Report,
 } from '../protocol/index.js';
 import { type AlertTargets, Latch, sendAlert } from './alerts.js';
+import { BinaryKeeper, binarySpec } from './binary-install.js';
 import { type AllowContext, refusal, utcDay } from './allowlist.js';
 import type { ChainCollector } from './chain.js';
 import { collectUpgrade, type UpgradeReading } from './chain-upgrade.js';
@@ -28,6 +29,7 @@ import { LeaseClock, monoNow, shouldFence } from './lease.js';
 import { serveLocal } from './localhttp.js';
 import { describeMaintenance, readMaintenance } from './maintenance.js';
 import { SignerCustody } from './signing.js';
+import { Bootstrap, snapshotInterval } from './state-sync.js';
 import { planStandalone } from './standalone.js';
 import { PilotMetrics } from './metrics.js';
 import { readTcpTables, summarizeInbound } from './procnet.js';
@@ -64,6 +66,10 @@ export class Pilot {
   private readonly checkHeight: DoubleSignCheck | null;
   private readonly halt: UpgradeHalt;
   private readonly cosmovisor: CosmovisorSettings | null;
+  /** `[daemon.binary]`: the chain binary put in place before the daemon starts. */
+  private readonly binary: BinaryKeeper | null;
+  /** State sync of a node that starts with an empty block store. */
+  private readonly bootstrap: Bootstrap;
   /** The daemon's latest height seen (kept while its RPC is down). */
   private lastHeight: number | null = null;
   /** The maintenance window last seen (its start and end are logged). */
@@ -128,6 +134,16 @@ export class Pilot {
     this.stall = new StallTracker(v?.stall_after_ms ?? 15_000);
     this.cosmovisor = cosmovisorSettings(cfg);
     this.halt = new UpgradeHalt({ store, daemonHome: cfg.daemon.home, supervisor });
+    const binary = binarySpec(cfg);
+    this.binary = binary
+      ? new BinaryKeeper(binary, { info: (msg) => log.info(msg), error: (msg) => log.error(msg) })
+      : null;
+    this.bootstrap = new Bootstrap({
+      home: cfg.daemon.home,
+      enabled: cfg.bootstrap.state_sync,
+      store,
+      log: (msg) => log.info(msg),
+    });
     this.checkHeight =
       cfg.node.role === 'validator'
         ? new DoubleSignCheck({
@@ -161,6 +177,8 @@ export class Pilot {
         this.switched = true;
         this.onSwitched();
       },
+      bootstrap: this.bootstrap,
+      binaryProblem: () => this.binary?.problem ?? null,
     });
     const a = cfg.alerts;
     this.alertTargets = a
@@ -247,6 +265,10 @@ export class Pilot {
     const wrong = await this.checkNetwork();
     if (wrong) throw new Error(`refusing to start: ${wrong}`);
     const running = await this.supervisor.probe();
+    // Before the supervisor may start the daemon: its binary (installed in the background, the daemon
+    // held meanwhile), and whether it waits for state sync.
+    this.binary?.begin();
+    await this.bootstrap.begin(running);
     const saved = this.store.get().lease;
     if (saved?.holder && saved.expiresAtWall > Date.now())
       this.lease.restore(saved.epoch, saved.expiresAtWall, Date.now());
@@ -361,6 +383,8 @@ export class Pilot {
   private async daemonHold(): Promise<string | null> {
     const window = await this.currentMaintenance();
     if (window) return describeMaintenance(window);
+    const waiting = this.binary?.problem ?? this.bootstrap.hold();
+    if (waiting) return waiting;
     return this.cosmovisor ? null : this.halt.hold(this.lastHeight);
   }
 
@@ -415,6 +439,7 @@ export class Pilot {
     }
     let next = this.intervalMs();
     try {
+      this.binary?.retryIfDue();
       const { report, upgrade } = await this.gather();
       await this.followUpgrade(upgrade, report.daemon.height).catch((error: Error) =>
         this.log.warn(`chain upgrade: ${error.message}`),
@@ -449,6 +474,11 @@ export class Pilot {
     });
     this.stall.observe(daemon.height);
     if (daemon.height !== null) this.lastHeight = daemon.height;
+    daemon.stateSyncRpcUrl = cfg.daemon.state_sync_rpc_url ?? null;
+    daemon.snapshotInterval = await snapshotInterval(cfg.daemon.home);
+    await this.bootstrap
+      .observe(daemon, this.store.get().beamPeers)
+      .catch((error: Error) => this.log.warn(`state sync: ${error.message}`));
     const upgrade = await collectUpgrade({
       rpc: this.rpc,
       rpcReachable: daemon.rpcReachable,
@@ -536,6 +566,7 @@ export class Pilot {
       custody,
       upgrade: upgrade.facts,
       maintenance: await this.currentMaintenance(),
+      bootstrap: this.bootstrap.facts(),
       configVersion: this.store.get().configVersion,
       results: this.ledger.pending().slice(-100),
     };
@@ -698,6 +729,7 @@ export class Pilot {
         l.max_fee_per_day !== undefined ? BigInt(l.max_fee_per_day) : fee * DEFAULT_FEE_TXS_PER_DAY,
       feesToday: feesOn(s, today),
       now,
+      stateSyncRefusal: this.binary?.failed ?? this.bootstrap.refusal(),
     };
   }
 

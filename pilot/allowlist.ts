@@ -21,6 +21,8 @@ export interface AllowContext {
   feesToday: bigint;
   /** The pilot's wall clock (maintenance windows end at a wall-clock time). */
   now: number;
+  /** Why a state-sync action may not run now (the node is not waiting for one, or has no binary), or null. */
+  stateSyncRefusal: string | null;
 }
 
 /** Every hot-key transaction pays a fee: none may take the day's fees over `limits.max_fee_per_day`. */
@@ -69,6 +71,8 @@ export function refusal(action: Action, c: AllowContext): string | null {
     case 'upgrade-pilot':
     case 'rollback-pilot':
       return c.allowUpgrade ? null : 'pilot upgrades are disabled by limits.allow_upgrade';
+    case 'state-sync':
+      return c.stateSyncRefusal;
     default:
       return null;
   }

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 
 /**
  * sha256 digests and SHA256SUMS files (`sha256sum` format: `<64 hex>  <name>` per line), so that a
@@ -7,6 +8,18 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 
 export function sha256Hex(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/** The sha256 of a file, read as a stream (chain binaries are hundreds of MB); null when it does not exist. */
+export async function sha256OfFile(file: string): Promise<string | null> {
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  return hash.digest('hex');
 }
 
 /** Two hex digests name the same bytes: compared as bytes, not as text in some letter case. */

@@ -1,4 +1,4 @@
-import { isIPv4 } from 'node:net';
+import { isLoopbackHost } from '../protocol/release.js';
 
 /**
  * Why the pilot will not talk to this commander URL, or null. Enrollment replies carry the node
@@ -15,8 +15,7 @@ export function commanderUrlProblem(url: string): string | null {
   if (parsed.protocol === 'https:') return null;
   if (parsed.protocol !== 'http:') return `use https:// (not ${parsed.protocol}//)`;
   const host = parsed.hostname.toLowerCase();
-  const loopback = host === 'localhost' || host === '[::1]' || (isIPv4(host) && host.startsWith('127.'));
-  return loopback
+  return isLoopbackHost(host)
     ? null
     : `http:// is refused for ${host}: the enrollment reply carries the node secret and reports steer the node, so use https://${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname} (plain http only for a commander on loopback: 127.0.0.0/8, [::1], localhost)`;
 }

@@ -2,8 +2,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import * as z from 'zod';
-import { ChainId, KeyMode, NodeId, P2pHost, Role } from '../protocol/index.js';
+import { ChainId, KeyMode, NodeId, P2pHost, Role, RpcServerUrl } from '../protocol/index.js';
+import { resolveBinary } from './binary-install.js';
 import { commanderUrlProblem } from './commander-url.js';
+import { cosmovisorSettings } from './cosmovisor.js';
 
 const Ms = z.number().int().positive();
 const Amount = z.string().regex(/^\d+$/, 'use a whole number of base units as a string, e.g. "1000000"');
@@ -64,6 +66,29 @@ export const PilotConfig = z.strictObject({
             .optional(),
         })
         .optional(),
+      /**
+       * The chain binary the pilot puts in place before it starts the daemon (a new machine has none):
+       * downloaded from `url` when `path` is missing or has another sha256, checked, then renamed into
+       * place with mode 0755 (pilot/binary-install.ts).
+       */
+      binary: z
+        .strictObject({
+          /** A chain-registry `codebase.binaries` value; its `?checksum=sha256:<hex>` counts as `sha256`. */
+          url: Url,
+          sha256: z
+            .string()
+            .regex(/^[0-9a-fA-F]{64}$/, 'use the 64 hex characters sha256sum prints for the binary')
+            .optional(),
+          /** Default with [daemon.cosmovisor]: <cosmovisor home>/cosmovisor/genesis/bin/<name>. */
+          path: z.string().startsWith('/', 'use an absolute path: the executable the daemon runs').optional(),
+          download_timeout_ms: Ms.default(600_000),
+        })
+        .optional(),
+      /**
+       * The URL the fleet's other nodes reach this node's RPC at (its private address; `rpc.laddr`
+       * must listen there): reported, so that new nodes state-sync against it. Unset: it serves none.
+       */
+      state_sync_rpc_url: RpcServerUrl.optional(),
     })
     .refine((d) => d.mode !== 'systemd' || d.unit, {
       message: 'mode "systemd" needs unit = "<name>.service"',
@@ -169,6 +194,16 @@ export const PilotConfig = z.strictObject({
       download_timeout_ms: Ms.default(120_000),
     })
     .default({ install_dir: '/usr/local/lib/beam', download_timeout_ms: 120_000 }),
+  /** How a node that starts with an empty block store catches up (pilot/state-sync.ts). */
+  bootstrap: z
+    .strictObject({
+      /**
+       * Wait for the commander's state-sync action (trust height, hash and RPC servers from the
+       * fleet's healthy nodes) before the first start of a daemon whose block store is empty.
+       */
+      state_sync: z.boolean().default(false),
+    })
+    .default({ state_sync: false }),
   sockets: z
     .strictObject({
       flood_inbound_total: z.number().int().positive().default(200),
@@ -254,6 +289,16 @@ export function parseConfig(text: string, file: string): PilotConfig {
         "validator.signer_laddr: missing: signer mode needs the daemon's priv_validator_laddr (unix:///…/priv_validator.sock)",
       );
   }
+  const binary = cfg.daemon.binary;
+  if (binary) {
+    const spec = resolveBinary(binary, cosmovisorSettings(cfg));
+    if ('problems' in spec) problems.push(...spec.problems);
+  }
+  if (cfg.bootstrap.state_sync && !cfg.commander) {
+    problems.push(
+      'bootstrap.state_sync: needs a [commander]: the trust height and hash come from it (or set it to false)',
+    );
+  }
   if (problems.length > 0) throw new ConfigError(file, problems);
   return cfg;
 }
@@ -291,11 +336,23 @@ p2p_port = 26656
 restart_backoff_ms = 1000        # first restart delay after a crash, doubled up to the max
 restart_backoff_max_ms = 30000
 stop_timeout_ms = 10000          # SIGTERM grace before SIGKILL
+# state_sync_rpc_url = "http://10.0.1.12:26657"   # where the fleet's other nodes reach this node's RPC
+                                 # (rpc.laddr must listen there): new nodes state-sync against it
 
 # Uncomment when the daemon runs under cosmovisor (the unit, or command, runs "cosmovisor run start").
 # [daemon.cosmovisor]
 # name = "gaiad"                 # DAEMON_NAME: the binary's name in <home>/cosmovisor/genesis/bin/
 # home = "/home/gaia/.gaia"      # DAEMON_HOME, when it is not daemon.home
+
+# The chain binary the pilot installs before it starts the daemon (a new machine has none): checked
+# against its sha256 at every start, downloaded again when missing or different.
+# [daemon.binary]
+# url = "https://github.com/cosmos/gaia/releases/download/v19.0.0/gaiad-v19.0.0-linux-amd64"
+#                                # a chain registry codebase.binaries value; its ?checksum=sha256:<hex> counts
+# sha256 = "<64 hex>"            # sha256sum of the binary
+# path = "/home/gaia/.gaia/cosmovisor/genesis/bin/gaiad"   # the executable the daemon runs
+#                                # (default with [daemon.cosmovisor]: <home>/cosmovisor/genesis/bin/<name>)
+# download_timeout_ms = 600000
 
 # Remove this section to run standalone (no commander).
 [commander]
@@ -329,6 +386,10 @@ gas_limit = 400000
 broadcast_poll_interval_ms = 3000
 broadcast_timeout_ms = 60000
 query_chain = true
+
+[bootstrap]                      # a node that starts with an empty block store (a new machine)
+state_sync = false               # true: wait for the commander's state-sync action (trust height and hash
+                                 # from the fleet's healthy nodes) before the daemon's first start
 
 [limits]                         # what any commander may ask of this node
 max_delegate_per_action = "0"    # base units; 0 forbids delegations

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseToml } from 'smol-toml';
 import { request } from 'undici';
+import { binaryProblem, binarySpec } from './binary-install.js';
 import { ConfigError, loadConfig, type PilotConfig } from './config.js';
 import { cosmovisorSettings } from './cosmovisor.js';
 import { CometKey } from './custody.js';
@@ -26,6 +27,7 @@ export async function doctor(configFile: string): Promise<string[]> {
   }
   const checks = await Promise.all([
     stateDirProblems(cfg),
+    binaryProblems(cfg),
     daemonProblems(cfg),
     cosmovisorProblems(cfg),
     systemdProblems(cfg, configFile),
@@ -49,6 +51,13 @@ async function stateDirProblems(cfg: PilotConfig): Promise<string[]> {
       `node.state_dir ${dir} is missing or not writable: run mkdir -p ${dir} && chmod 700 ${dir} as the pilot's user`,
     ];
   }
+}
+
+/** `[daemon.binary]`: the file at its path must be the binary its sha256 names. */
+async function binaryProblems(cfg: PilotConfig): Promise<string[]> {
+  const spec = binarySpec(cfg);
+  const problem = spec ? await binaryProblem(spec) : null;
+  return problem ? [`daemon.binary: ${problem}`] : [];
 }
 
 async function daemonProblems(cfg: PilotConfig): Promise<string[]> {

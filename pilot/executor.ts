@@ -19,6 +19,7 @@ import { parse as parseToml } from 'smol-toml';
 import { editToml, patchEdits } from './toml-edit.js';
 import type { HotSigner } from './tx.js';
 import type { PilotReleases } from './upgrade.js';
+import type { Bootstrap } from './state-sync.js';
 
 export interface ExecutorDeps {
   cfg: PilotConfig;
@@ -43,6 +44,10 @@ export interface ExecutorDeps {
   releases: PilotReleases;
   /** Told when `current` names another release than this process runs: the pilot exits to be restarted. */
   onReleaseSwitched: () => void;
+  /** State sync of a node that started with an empty block store. */
+  bootstrap: Bootstrap;
+  /** Why the daemon's binary is not in place yet (`[daemon.binary]`), or null. */
+  binaryProblem: () => string | null;
 }
 
 /** What each action does to the daemon, its files, its key and the chain. */
@@ -141,6 +146,15 @@ export class ActionExecutor {
             : await this.d.releases.rollback(action.version);
         if (restart) this.d.onReleaseSwitched();
         return outcome;
+      }
+      case 'state-sync': {
+        const outcome = await this.d.bootstrap.apply(action);
+        // Without its binary yet, the supervisor starts the daemon as soon as it is installed.
+        const waiting = this.d.binaryProblem();
+        if (waiting === null) await sup.start();
+        const then =
+          waiting === null ? 'daemon started' : `the daemon starts once its binary is in place (${waiting})`;
+        return { ...outcome, message: `${outcome.message}; ${then}` };
       }
     }
   }

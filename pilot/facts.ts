@@ -40,6 +40,7 @@ export async function collectDaemon(
     votingPower: null,
     moniker: null,
     version: null,
+    latestBlockHash: null,
   };
   if (!base.running) return facts;
   try {
@@ -49,6 +50,9 @@ export async function collectDaemon(
     const blockTime = Date.parse(s.sync_info.latest_block_time);
     facts.latestBlockTime = blockTime > 0 ? blockTime : null; // genesis reports 0001-01-01
     facts.catchingUp = s.sync_info.catching_up;
+    // Empty before the first block (and with an empty store).
+    const hash = s.sync_info.latest_block_hash?.toUpperCase() ?? '';
+    facts.latestBlockHash = /^[0-9A-F]{64}$/.test(hash) ? hash : null;
     facts.cometNodeId = /^[0-9a-f]{40}$/.test(s.node_info.id) ? s.node_info.id : null;
     const addr = s.validator_info?.address?.toUpperCase();
     facts.consensusAddress = addr && /^[0-9A-F]{40}$/.test(addr) ? addr : null;

@@ -13,11 +13,16 @@ export async function writeFileAtomic(file: string, data: string, mode = 0o600):
     await handle.close();
   }
   await fs.rename(tmp, file);
-  const dir = await fs.open(path.dirname(file), 'r');
+  await syncDir(path.dirname(file));
+}
+
+/** Makes a rename in `dir` durable: without it a crash may bring back the old name. */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
   try {
-    await dir.sync();
+    await handle.sync();
   } finally {
-    await dir.close();
+    await handle.close();
   }
 }
 

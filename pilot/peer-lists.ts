@@ -12,7 +12,7 @@ export const SHARED_LISTS = ['p2p.persistent_peers', 'p2p.unconditional_peer_ids
 export type BeamEntries = Record<string, string[]>;
 
 /** The node id an entry is about: `<id>@host:port` or a bare id. */
-const nodeIdOf = (entry: string) => (entry.split('@')[0] as string).toLowerCase();
+export const nodeIdOf = (entry: string) => (entry.split('@')[0] as string).toLowerCase();
 
 /** CometBFT's comma-joined list as entries. */
 export function splitList(value: unknown): string[] {

@@ -16,6 +16,7 @@ const StatusResult = z.object({
     version: z.string().optional(),
   }),
   sync_info: z.object({
+    latest_block_hash: z.string().optional(),
     latest_block_height: Uint,
     latest_block_time: z.string(),
     catching_up: z.boolean(),

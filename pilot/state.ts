@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod';
-import { ActionResult } from '../protocol/index.js';
+import { ActionResult, BootstrapState } from '../protocol/index.js';
 import { readJsonFile, writeFileAtomic } from './fsx.js';
 
 /** Executed action ids (see ActionLedger): the recent ones by name, the older ones as a watermark. */
@@ -82,6 +82,20 @@ export const PilotState = z.object({
    */
   doubleSignCheck: z
     .object({ replaced: z.number().int().positive(), upgradeHeight: z.number().int().positive() })
+    .nullable()
+    .default(null),
+  /**
+   * State sync of a node that started with an empty block store (pilot/state-sync.ts); `addedPeers`:
+   * the snapshot peers it put into p2p.persistent_peers, taken out again once synced.
+   */
+  bootstrap: z
+    .object({
+      state: BootstrapState,
+      since: z.number().int().nonnegative(),
+      trustHeight: z.number().int().positive().nullable(),
+      syncedAt: z.number().int().nonnegative().nullable(),
+      addedPeers: z.array(z.string()),
+    })
     .nullable()
     .default(null),
 });

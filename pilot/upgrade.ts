@@ -12,6 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { parseSums, sameDigest, sha256Hex, sumProblems } from './checksums.js';
+import { download } from './download.js';
 import type { Outcome } from './ledger.js';
 import { readTar } from './tar.js';
 import { PILOT_VERSION } from './version.js';
@@ -46,16 +47,10 @@ async function fetchRelease(source: string, timeoutMs: number): Promise<Buffer> 
     if (size > MAX_TARBALL_BYTES) throw new Error(`${source} is ${size} bytes: not a release tarball`);
     return fs.readFile(source);
   }
-  const res = await fetch(source, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
-  if (!res.ok || !res.body) throw new Error(`GET ${source} answered HTTP ${res.status}`);
   const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body) {
-    size += chunk.length;
-    if (size > MAX_TARBALL_BYTES)
-      throw new Error(`${source} is over ${MAX_TARBALL_BYTES} bytes: not a release tarball`);
+  await download(source, { timeoutMs, maxBytes: MAX_TARBALL_BYTES, what: 'a release tarball' }, (chunk) => {
     chunks.push(Buffer.from(chunk));
-  }
+  });
   return Buffer.concat(chunks);
 }
 

@@ -3,6 +3,7 @@ import { Coin, describeZodError, EpochMs, VoteOption } from './common.js';
 import { ConfigPatch } from './config.js';
 import { PeerAddress } from './p2p.js';
 import { PilotVersion, ReleaseSource, Sha256Hex } from './release.js';
+import { BlockHash, GoDuration, RpcServerUrl } from './state-sync.js';
 
 /** Unique per node; the pilot executes an id at most once, ever. */
 export const ActionId = z
@@ -109,6 +110,26 @@ export const Action = z.discriminatedUnion('type', [
     /** Switch back to this installed release (checked against its SHA256SUMS), restarting if needed. */
     type: z.literal('rollback-pilot'),
     version: PilotVersion,
+  }),
+  z.strictObject({
+    ...ActionBase,
+    /**
+     * For a node waiting with an empty block store: the pilot writes config.toml's [statesync] (enable,
+     * rpc_servers, trust_height, trust_hash, trust_period) and `peers` into p2p.persistent_peers, then
+     * starts the daemon, which restores a snapshot a peer offers and blocksyncs to the tip.
+     */
+    type: z.literal('state-sync'),
+    /** CometBFT's light client takes the first that answers as primary, the others as witnesses. */
+    rpcServers: z
+      .array(RpcServerUrl)
+      .min(2, 'list at least two RPC servers: CometBFT checks the trust against a witness')
+      .max(10),
+    trustHeight: z.number().int().positive(),
+    /** The hash of the block at trustHeight. */
+    trustHash: BlockHash,
+    trustPeriod: GoDuration,
+    /** Nodes that take snapshots (app.toml snapshot-interval), dialed as persistent peers while syncing. */
+    peers: z.array(PeerAddress).max(MAX_DIAL_PEERS).default([]),
   }),
 ]);
 export type Action = z.infer<typeof Action>;

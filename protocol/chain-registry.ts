@@ -182,3 +182,24 @@ export function parseChainRegistry(text: string, file: string): ChainFacts {
     binaries: c.codebase?.binaries ?? {},
   };
 }
+
+/**
+ * A `codebase.binaries` value as the registry writes it: the download URL, optionally with
+ * go-getter's `?checksum=sha256:<hex>` (what cosmovisor reads). Returns the URL to download (that
+ * parameter is go-getter's, not the server's) and the sha256, or the problem with the checksum.
+ */
+export function registryBinary(value: string): { url: string; sha256: string | null } | { problem: string } {
+  if (!URL.canParse(value))
+    return { problem: 'use a full URL such as https://github.com/…/gaiad-linux-amd64' };
+  const url = new URL(value);
+  const checksum = url.searchParams.get('checksum');
+  if (checksum === null) return { url: value, sha256: null };
+  const match = /^sha256:([0-9a-fA-F]{64})$/.exec(checksum);
+  if (!match) {
+    return {
+      problem: `?checksum=${checksum.slice(0, 80)}: Beam checks sha256: write ?checksum=sha256:<64 hex>, as the chain registry does`,
+    };
+  }
+  url.searchParams.delete('checksum');
+  return { url: url.toString(), sha256: (match[1] as string).toLowerCase() };
+}

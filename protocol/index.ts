@@ -7,3 +7,4 @@ export * from './report.js';
 export * from './lease.js';
 export * from './reply.js';
 export * from './signing.js';
+export * from './state-sync.js';

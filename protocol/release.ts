@@ -18,6 +18,12 @@ export const Sha256Hex = z
   .string()
   .regex(/^[0-9a-f]{64}$/, 'use the 64 lowercase hex characters of the tarball line in SHA256SUMS');
 
+/** Whether a URL's hostname is this machine: 127.0.0.0/8, [::1] or localhost (plain http is taken only from there). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return host === 'localhost' || host === '[::1]' || (isIPv4(host) && host.startsWith('127.'));
+}
+
 /**
  * Why a pilot must not fetch a release from here, or null. The tarball is code the pilot will run:
  * its sha256 is checked whatever the source, and plain http is taken only from this machine.
@@ -31,9 +37,7 @@ export function releaseSourceProblem(source: string): string | null {
   }
   const url = new URL(source);
   if (url.protocol === 'https:') return null;
-  const host = url.hostname.toLowerCase();
-  const loopback = host === 'localhost' || host === '[::1]' || (isIPv4(host) && host.startsWith('127.'));
-  return url.protocol === 'http:' && loopback
+  return url.protocol === 'http:' && isLoopbackHost(url.hostname)
     ? null
     : `use https:// (plain http only on loopback), or an absolute path on the node, not ${url.protocol}//${url.host}`;
 }

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { ChainId, Coin, CometNodeId, EpochMs, NodeId, Role, VoteOption } from './common.js';
 import { ActionResult } from './actions.js';
+import { BlockHash, BootstrapFacts, RpcServerUrl } from './state-sync.js';
 
 const Height = z.number().int().nonnegative();
 const HexAddress = z.string().regex(/^[0-9A-F]{40}$/, 'use the 40-hex-character uppercase consensus address');
@@ -24,6 +25,12 @@ export const DaemonFacts = z.strictObject({
   votingPower: z.string().regex(/^\d+$/).nullable(),
   moniker: z.string().max(128).nullable(),
   version: z.string().max(64).nullable(),
+  /** The hash of the block at `height` (/status `latest_block_hash`): a state-sync trust. Absent from older pilots. */
+  latestBlockHash: BlockHash.nullable().optional(),
+  /** Where the fleet's other nodes reach this node's RPC for state sync (`daemon.state_sync_rpc_url`); null: it serves none. */
+  stateSyncRpcUrl: RpcServerUrl.nullable().optional(),
+  /** app.toml `[state-sync] snapshot-interval`: above 0, the node offers snapshots to its p2p peers. */
+  snapshotInterval: z.number().int().nonnegative().nullable().optional(),
 });
 export type DaemonFacts = z.infer<typeof DaemonFacts>;
 
@@ -193,6 +200,8 @@ export const Report = z.strictObject({
   upgrade: UpgradeFacts.nullable().default(null),
   /** Set while the node is in a maintenance window (its until is in the pilot's clock). */
   maintenance: MaintenanceFact.nullable().default(null),
+  /** A node that started with an empty block store and state-syncs (`[bootstrap] state_sync`); else null. */
+  bootstrap: BootstrapFacts.nullable().default(null),
   /** Config version the node's config.toml is at (last applied). */
   configVersion: z.string().max(64).nullable(),
   /** Results of actions finished since the last accepted report; re-sent until acknowledged. */

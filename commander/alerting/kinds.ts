@@ -38,6 +38,9 @@ export const UPGRADE_KINDS = ['pilot-version'] as const;
 /** Chain upgrades (chain-upgrade/alerts.ts): a node that will not take a plan by itself, or is not through it. */
 export const CHAIN_UPGRADE_KINDS = ['upgrade-not-staged', 'upgrade-incomplete'] as const;
 
+/** A node waiting for state sync that the commander cannot start (sentry/bootstrap.ts). */
+export const BOOTSTRAP_KINDS = ['state-sync-blocked'] as const;
+
 export const ALERT_KINDS = [
   ...NODE_KINDS,
   ...SIGNING_KINDS,
@@ -45,6 +48,7 @@ export const ALERT_KINDS = [
   ...SENTRY_KINDS,
   ...UPGRADE_KINDS,
   ...CHAIN_UPGRADE_KINDS,
+  ...BOOTSTRAP_KINDS,
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
@@ -90,6 +94,8 @@ export const DEFAULT_PENDING_MS: Readonly<Record<AlertKind, number>> = {
   'upgrade-not-staged': 60 * MIN,
   // Raised only past the upgrade's settle time, which was its wait.
   'upgrade-incomplete': 0,
+  // A fleet just starting has no fresh report for a moment: news once it stays.
+  'state-sync-blocked': MIN,
 };
 
 /** Something wrong with a node itself: other nodes' troubles that start meanwhile are blamed on it. */

@@ -188,7 +188,6 @@ async function proposalRequest(
 
 /** Proposals in voting period, soonest end first. */
 export async function listProposals(deps: CommanderDeps): Promise<ProposalView[]> {
-  const settings = governanceSettings(deps);
   const views: ProposalView[] = [];
   for (const state of await listGovernanceStates(deps.store)) {
     const pages = explorerOf(deps.settings.explorers, state.chainId);

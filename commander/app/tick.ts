@@ -9,6 +9,7 @@ import type { CommanderDeps } from './context.js';
 import { runFailoverTick } from './failover.js';
 import { runGovernanceTick } from './governance-ops.js';
 import { runMaintenanceTick } from './maintenance-ops.js';
+import { runBootstrapTick } from './sentry-bootstrap.js';
 import { runSentryTick } from './sentry-step.js';
 import { refreshStatusPin } from './status-pin.js';
 import { runUnjailTick } from './unjail-ops.js';
@@ -49,6 +50,8 @@ export async function runTick(deps: CommanderDeps): Promise<TickSummary> {
   const configsQueued = await convergeConfigs(deps, nodes);
   // After convergence: a sentry removed or re-addressed here reaches the configs on the next tick.
   const sentry = await runSentryTick(deps, nodes);
+  // New nodes with an empty block store: their state-sync trust from the fleet's healthy nodes.
+  const bootstrap = await runBootstrapTick(deps, nodes);
   const failover = await runFailoverTick(deps);
   // After failover: votes and bonds go to the node that holds the lease now.
   await runGovernanceTick(deps, nodes);
@@ -67,6 +70,7 @@ export async function runTick(deps: CommanderDeps): Promise<TickSummary> {
       ...(sentry?.findings ?? []),
       ...upgrade.findings,
       ...chainUpgrade.findings,
+      ...bootstrap.findings,
     ],
     holds: [
       ...failover.holds,
@@ -75,6 +79,7 @@ export async function runTick(deps: CommanderDeps): Promise<TickSummary> {
       ...upgrade.holds,
       ...chainUpgrade.holds,
       ...maintenanceHolds(nodes, now),
+      ...bootstrap.holds,
     ],
     finished: [...failover.finished, ...(sentry?.finished ?? []), ...finishedRestarts(nodes, now)],
   });

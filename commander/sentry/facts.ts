@@ -46,11 +46,17 @@ export function isHealthy(
   );
 }
 
-/** Why a sentry needs replacing now (silent pilot or daemon down while wanted up), or null. */
+/**
+ * Why a sentry needs replacing now (silent pilot or daemon down while wanted up), or null. A new
+ * sentry waiting for state sync keeps its daemon down on purpose: another instance would wait too
+ * (what stops it is a finding of sentry/bootstrap.ts).
+ */
 export function unhealthyCause(node: NodeRecord, now: number, settings: SentrySettings): string | null {
   if (!isFresh(node, now, settings)) return 'pilot silent';
-  const daemon = node.lastReport?.daemon;
-  if (daemon && daemon.desired === 'running' && !daemon.running) return 'daemon down';
+  const report = node.lastReport;
+  const waiting = report?.bootstrap?.state === 'awaiting-state-sync';
+  if (report && report.daemon.desired === 'running' && !report.daemon.running && !waiting)
+    return 'daemon down';
   return null;
 }
 

@@ -14,6 +14,8 @@
  * - A report handler may also call `decideAndSave(..., { type: 'report', report }, ..., {
  *   issueCloudCalls: false })` after `applyReport` and fold `applyNodeEffects(node, out.effects)` into
  *   the node's own put (`nodesTouched` lists the others); Beam decides in the tick instead.
+ * - State sync of new nodes (`bootstrap.ts`, any role): `planStateSync(node, nodes, now, settings)` per
+ *   node waiting for it, `bootstrapHolds` for the tick's alerts (commander/app/sentry-bootstrap.ts).
  * - Effects: `action` / `desired-config` → the node's record; `public-address` → the node's
  *   `publicAddress`; `remove-node` → node and secret items expire; `chat` → `chat.post`/`chat.update`
  *   (subject, message); `alert` → logged (the tick's alerts come from `sentryFindings(state, nodes)`);
@@ -57,4 +59,6 @@ export { decideAndSave, loadSentryState, saveSentryState, sentryStateKey } from 
 export type { StoredSentryState } from './persistence.js';
 export { applyNodeEffects, nodesTouched } from './registry-effects.js';
 export { decideAndSettle } from './settle.js';
+export { bootstrapHolds, planStateSync, stateSyncFinding } from './bootstrap.js';
+export type { StateSyncAction, StateSyncPlan } from './bootstrap.js';
 export type { Settled } from './settle.js';

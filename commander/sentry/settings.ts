@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { describeZodError } from '../../protocol/index.js';
+import { describeZodError, GoDuration } from '../../protocol/index.js';
 
 const Ms = z.number().int().positive();
 const Count = z.number().int().nonnegative();
@@ -54,6 +54,15 @@ export const SentrySettings = z
     replacementWaitMs: Ms.default(15 * 60_000),
     /** Finished operations kept in the state for status and chat. */
     keepFinishedOps: z.number().int().min(0).max(200).default(20),
+    /**
+     * The trust_period of state-sync actions (sentry/bootstrap.ts): CometBFT's default; keep it under
+     * the chain's unbonding time (about 2/3 of it), as CometBFT advises.
+     */
+    stateSyncTrustPeriod: GoDuration.default('168h0m0s'),
+    /** A node whose pilot failed or refused a state-sync action gets another after this long. */
+    stateSyncRetryMs: Ms.default(5 * 60_000),
+    /** How long a node's health alerts wait for its state sync (from when it started waiting). */
+    stateSyncHoldMs: Ms.default(60 * 60_000),
   })
   .superRefine((s, ctx) => {
     if (s.cloudRetryMaxMs < s.cloudRetryBaseMs) {

@@ -76,18 +76,34 @@ describe('network stack', () => {
     template.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway' });
   });
 
-  it('lets validators be reached only by sentries on p2p 26656', () => {
+  it('lets validators be reached only by sentries: p2p 26656, and RPC 26657 for state sync', () => {
     const validatorSg = id(stack.validatorSecurityGroup);
     const sentrySg = id(stack.sentrySecurityGroup);
     const rules = ingressRules().filter((r) => r.group === validatorSg);
-    expect(rules).toHaveLength(1);
-    expect(rules[0]!.rule).toMatchObject({
-      IpProtocol: 'tcp',
-      FromPort: 26656,
-      ToPort: 26656,
-      SourceSecurityGroupId: { 'Fn::GetAtt': [sentrySg, 'GroupId'] },
-    });
-    expect(rules[0]!.rule.CidrIp).toBeUndefined();
+    expect(rules.map((r) => r.rule.FromPort).sort()).toEqual([26656, 26657]);
+    for (const { rule } of rules) {
+      expect(rule).toMatchObject({
+        IpProtocol: 'tcp',
+        ToPort: rule.FromPort,
+        SourceSecurityGroupId: { 'Fn::GetAtt': [sentrySg, 'GroupId'] },
+      });
+      expect(rule.CidrIp).toBeUndefined();
+    }
+  });
+
+  it("lets sentries reach each other's RPC 26657 (a new sentry state-syncs), nobody else", () => {
+    const sentrySg = id(stack.sentrySecurityGroup);
+    const rpc = ingressRules().filter((r) => r.group === sentrySg && r.rule.FromPort === 26657);
+    expect(rpc).toEqual([
+      {
+        group: sentrySg,
+        rule: expect.objectContaining({
+          IpProtocol: 'tcp',
+          ToPort: 26657,
+          SourceSecurityGroupId: { 'Fn::GetAtt': [sentrySg, 'GroupId'] },
+        }),
+      },
+    ]);
   });
 
   it('opens p2p 26656 to the world on sentries and nothing else to the world, SSH nowhere', () => {
@@ -217,7 +233,7 @@ describe('network stack', () => {
       const toml = /<<BEAM_PILOT_TOML\n([\s\S]*?)\nBEAM_PILOT_TOML/.exec(text)![1]!;
       const name = index < 2 ? (index === 0 ? 'validator-primary' : 'validator-standby') : 'sentry-i-0abc123';
       // What the shell's heredoc expands, from the instance metadata.
-      const expanded = toml.replace('$NODE_NAME', name).replace('$PRIVATE_IP', '10.0.1.17');
+      const expanded = toml.replace('$NODE_NAME', name).replaceAll('$PRIVATE_IP', '10.0.1.17');
       expect(toml).toContain('p2p_host = "$PRIVATE_IP"');
       const config = parseConfig(expanded, '/etc/beam/pilot.toml');
       expect(config.node).toMatchObject({
@@ -230,7 +246,11 @@ describe('network stack', () => {
         unit: 'gaiad.service',
         home: '/home/gaia/.gaia',
         p2p_host: '10.0.1.17', // peers dial the private address
+        // New sentries state-sync against every node's RPC on its private address.
+        state_sync_rpc_url: 'http://10.0.1.17:26657',
       });
+      // Only sentries are replaced with an empty disk: they wait for state sync; validators never do.
+      expect(config.bootstrap.state_sync).toBe(index === 2);
       expect(text).toContain('/latest/meta-data/local-ipv4)');
       expect(config.commander).toMatchObject({
         url: 'https://abc123.execute-api.eu-west-1.amazonaws.com',

@@ -342,6 +342,7 @@ describe('action ledger, allow-list, lease', () => {
       maxFeePerDay: 30_000n,
       feesToday: 0n,
       now: 1_000_000,
+      stateSyncRefusal: null,
     };
     const delegate = (amount: string, denom = 'ubeam'): Action => ({
       id: 'd',
