@@ -15,7 +15,7 @@ import { selfSignedCertificate } from '../../devnet/ec2/x509.js';
 import { buildBeamApp } from '../../infra/beam-app.js';
 import { REPO_ROOT } from '../../infra/bundle.js';
 import { COMMANDER_ENV, type CommanderStack } from '../../infra/commander-stack.js';
-import { offlineApp, resourcesOf, templateOf } from './synth.js';
+import { deployedEnv, lambdaEnvironments, offlineApp, resourcesOf, templateOf } from './synth.js';
 
 const EXAMPLE = 'infra/examples/settings.json';
 const example = JSON.parse(readFileSync(path.join(REPO_ROOT, EXAMPLE), 'utf8'));
@@ -23,28 +23,6 @@ const TOKEN = 'fleet-token-0123456789abcdef';
 
 function synth(context: Record<string, unknown>): CommanderStack {
   return buildBeamApp(offlineApp({ 'beam:fleet': 'mainnet', ...context })).commander;
-}
-
-/** Every function's environment as the template has it, by logical id. */
-function environments(stack: CommanderStack): Record<string, Record<string, unknown>> {
-  return Object.fromEntries(
-    Object.entries(resourcesOf(templateOf(stack), 'AWS::Lambda::Function')).map(([id, fn]) => [
-      id,
-      (fn.Properties!.Environment as { Variables: Record<string, unknown> }).Variables,
-    ]),
-  );
-}
-
-/** What CloudFormation fills in at deploy, as recognizable text: `Ref` and `Fn::GetAtt` become `deployed-<id>`. */
-function deployed(env: Record<string, unknown>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(env).map(([name, value]) => {
-      if (typeof value === 'string') return [name, value];
-      const ref = (value as { Ref?: string }).Ref;
-      const att = (value as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
-      return [name, `deployed-${ref ?? att?.[0]}`];
-    }),
-  );
 }
 
 /**
@@ -69,11 +47,11 @@ describe('commander settings from context', () => {
   it('the example settings file is what every Lambda loads at cold start, exactly as checked at synth', async () => {
     const stack = synth({ 'beam:settingsFile': EXAMPLE });
     expect(stack.settings).toMatchObject({ chat: example.chat, access: { slack: example.access.slack } });
-    const envs = environments(stack);
+    const envs = lambdaEnvironments(stack);
     expect(Object.keys(envs)).toHaveLength(5);
     for (const [id, env] of Object.entries(envs)) {
       expect(JSON.parse(env[COMMANDER_ENV.settingsJson] as string), id).toEqual(example);
-      const loaded = await load(deployed(env));
+      const loaded = await load(deployedEnv(env));
       expect(portable(loaded), id).toEqual(portable(stack.settings!));
       // The deploy's own table and key, not stand-ins.
       expect(loaded.tableName, id).toBe(
@@ -185,7 +163,7 @@ describe('commander settings in an SSM parameter', () => {
   it('names the parameter to every Lambda, which may get that one parameter and nothing else of SSM', () => {
     const stack = synth({ 'beam:settingsParameter': NAME });
     expect(stack.settings).toBeUndefined();
-    for (const [id, env] of Object.entries(environments(stack))) {
+    for (const [id, env] of Object.entries(lambdaEnvironments(stack))) {
       expect(env[COMMANDER_ENV.settingsParameter], id).toBe(NAME);
       expect(env[COMMANDER_ENV.settingsJson], id).toBeUndefined();
     }
@@ -221,8 +199,8 @@ describe('commander settings in an SSM parameter', () => {
     const fromFile = synth({ 'beam:settingsFile': EXAMPLE }).settings!;
     const stack = synth({ 'beam:settingsParameter': NAME });
     const asked: string[] = [];
-    for (const env of Object.values(environments(stack))) {
-      const loaded = await load(deployed(env), async (name) => {
+    for (const env of Object.values(lambdaEnvironments(stack))) {
+      const loaded = await load(deployedEnv(env), async (name) => {
         asked.push(name);
         return JSON.stringify(example);
       });

@@ -62,3 +62,28 @@ export function joinText(
   if (base64 !== undefined) return joinText(base64, render);
   return render(value);
 }
+
+/** Every Lambda function's environment variables as the template has them, by logical id. */
+export function lambdaEnvironments(stack: Stack): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(
+    Object.entries(resourcesOf(templateOf(stack), 'AWS::Lambda::Function')).map(([id, fn]) => [
+      id,
+      (fn.Properties!.Environment as { Variables: Record<string, unknown> }).Variables,
+    ]),
+  );
+}
+
+/**
+ * An environment as CloudFormation fills it in at deploy, as recognizable text: `Ref` and
+ * `Fn::GetAtt` become `deployed-<logical id>` (a table name, a secret or key ARN).
+ */
+export function deployedEnv(env: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).map(([name, value]) => {
+      if (typeof value === 'string') return [name, value];
+      const ref = (value as { Ref?: string }).Ref;
+      const att = (value as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
+      return [name, `deployed-${ref ?? att?.[0]}`];
+    }),
+  );
+}
