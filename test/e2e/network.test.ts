@@ -86,7 +86,11 @@ beforeAll(async () => {
   });
   expect(devnet.hub.background.list()).toHaveLength(20);
   probe = new FailoverProbe(devnet, devnet.info.validators[0]!.consensusAddress, () => commander);
-  commander = await serveCommander(dir, TOKEN, FAILOVER, chat);
+  commander = await serveCommander(dir, TOKEN, FAILOVER, chat, {
+    // Reports every 500 ms: 10 intervals before a pilot counts as silent on a loaded machine; the
+    // halt alert after 10 s of no block rather than a minute, to keep the test short.
+    thresholds: { silentIntervals: 10, chainHaltedMs: 10_000 },
+  });
   const tokenFile = path.join(dir, 'enrollment-token');
   await fs.writeFile(tokenFile, TOKEN, { mode: 0o600 });
   for (const name of ['val-a', 'val-b']) {
@@ -169,7 +173,7 @@ describe('Beam on a network of many validators', () => {
         () =>
           said()
             .slice(messages)
-            .find((m) => /the chain halted at height/.test(m.title)),
+            .find((m) => /the chain halted at height/.test(`${m.title}\n${m.text ?? ''}`)),
         'Beam saying the chain halted',
         { timeoutMs: 90_000 },
       ),
