@@ -16,10 +16,21 @@ import { type FuzzFigures, runFuzz } from './fuzz.js';
 import { type SignerFigure, signerLatency } from './signer.js';
 import { type LatencyFigure, type LoadFigure, load, reportLatency } from './load.js';
 import { type PilotFootprint, pilotFootprint } from './pilot-footprint.js';
+import { type ReplacementBench, measureSentryReplacement } from './sentry-replacement.js';
 import { type FleetFigures, measureStorePath } from './store-path.js';
 import { renderTable } from './table.js';
 
-const SECTIONS = ['store', 'latency', 'load', 'bundle', 'pilot', 'signer', 'failover', 'fuzz'] as const;
+const SECTIONS = [
+  'store',
+  'latency',
+  'load',
+  'bundle',
+  'pilot',
+  'signer',
+  'failover',
+  'replacement',
+  'fuzz',
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 export interface BenchResults {
@@ -43,6 +54,7 @@ export interface BenchResults {
     pilot?: PilotFootprint[];
     signer?: SignerFigure;
     failover?: FailoverBench;
+    replacement?: ReplacementBench;
     fuzz?: FuzzFigures;
   };
   errors: Record<string, string>;
@@ -146,6 +158,13 @@ async function main() {
   await section('failover', 'failover figures and chaos soak (seeded fault schedules)', async () => {
     results.figures.failover = measureFailover({ schedules: quick ? 100 : 500, seed });
   });
+  await section(
+    'replacement',
+    'sentry replacement end to end (devnet, EC2 emulation, real pilots)',
+    async () => {
+      results.figures.replacement = await measureSentryReplacement({ runs: quick ? 1 : 2, log });
+    },
+  );
   await section('fuzz', 'fuzzing (test/fuzz)', async () => {
     results.figures.fuzz = await runFuzz({ runs: quick ? 1000 : 10_000, seed, log });
   });

@@ -3,6 +3,7 @@ import type { FailoverFigures } from '../test/commander/failover/faults.js';
 import { type FunctionFigure, PILOT_GOALS } from './bundle.js';
 import type { ModeFigures } from './failover.js';
 import type { BenchResults } from './run.js';
+import type { ReplacementBench } from './sentry-replacement.js';
 
 const ms = (v: number | null | undefined) => (v === null || v === undefined ? '–' : `${v} ms`);
 const yes = (ok: boolean) => (ok ? 'met' : '**not met**');
@@ -93,6 +94,7 @@ export function renderTable(r: BenchResults): string {
     ]);
   }
   for (const m of f.failover?.modes ?? []) rows.push(...failoverRows(m));
+  if (f.replacement) rows.push(replacementRow(f.replacement));
   if (f.fuzz) {
     const z = f.fuzz;
     rows.push([
@@ -157,6 +159,19 @@ function failoverRows(m: ModeFigures): Row[] {
         .map(([k, v]) => `${k} ${v}${soak.struck[k] === undefined ? '' : ` (struck ${soak.struck[k]})`}`)
         .join(', ')}`,
     ],
+  ];
+}
+
+/** The goal: what Beam takes beyond its replaceAfterMs wait (a policy, 10 min shipped). */
+function replacementRow(b: ReplacementBench): Row {
+  const sec = (v: number | null) => (v === null ? '–' : `${v} s`);
+  const p = b.stepsP50;
+  const c = b.settings;
+  return [
+    'Sentry replacement (kill → replacement serving peers at the tip)',
+    `p50 ${b.totalS.p50} s (runs ${b.runs.map((r) => `${r.totalS} s`).join(', ')}) with replaceAfterMs ${b.replaceAfterMs / 1000} s; with the shipped ${b.shippedReplaceAfterMs / 60_000} min ≈ ${(b.shippedTotalS / 60).toFixed(1)} min. Steps, p50: termination ${sec(p.termination)}, launch ${sec(p.launch)}, enrollment ${sec(p.enrollment)} (binary installed ${sec(p.binaryInstall)} after launch, meanwhile), state-sync action ${sec(p.stateSyncAction)}, daemon started ${sec(p.daemonStart)}, snapshot restored ${sec(p.stateSync)}, catch-up ${sec(p.catchUp)}, dialled by the validators and at the tip ${sec(p.serving)}`,
+    `≤ replaceAfterMs + ${b.goal.afterWaitS / 60} min: ${yes(b.goal.met)}`,
+    `${b.runs.length} kill(s) of a sentry's machine; devnet with ${c.fleet}, ${c.blockTimeMs / 1000} s blocks, snapshots every ${c.snapshotInterval} blocks (the devnet restores only one at or above the trust height); EC2 emulation, the autoscaling group launching after ${c.replacementDelayMs / 1000} s (AWS's launch and boot not modelled); the shipped settings but replaceAfterMs: self-hosted tick every 15 s, reports ${c.reportIntervalMs / 1000} s, freshReportMs ${c.freshReportMs / 1000} s (termination = freshReportMs + replaceAfterMs + up to a tick); bundled pilots, daemons under cosmovisor, a ${c.binaryBytes}-byte binary from loopback (sha256 checked), state sync discovery 15 s`,
   ];
 }
 
