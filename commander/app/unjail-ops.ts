@@ -66,7 +66,9 @@ export async function requestUnjail(
   const holder =
     (await failoverOverview(deps)).find((o) => o.chainId === ref.chainId && o.validator === ref.validator)
       ?.holder ?? null;
-  const sender = unjailSender(nodes, ref, holder);
+  // Fresh: within the silence threshold health uses for a pilot.
+  const freshMs = deps.settings.thresholds.silentIntervals * deps.settings.reportIntervalMs;
+  const sender = unjailSender(nodes, ref, holder, (n) => n.lastSeen !== null && now - n.lastSeen <= freshMs);
   if (!sender)
     return refuse(
       `no validator node of ${short(ref.validator)} has a hot key to send MsgUnjail: give one a hot key (chain.hot_mnemonic_file) and its grants (\`beam-pilot grants\`)`,

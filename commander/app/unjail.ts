@@ -110,7 +110,8 @@ export function broadcastProblem(n: NodeRecord): string | null {
 }
 
 /**
- * The node whose pilot sends the unjail: the lease holder when known and its daemon answers, else
+ * The node whose pilot sends the unjail: the lease holder when known and its fresh report says its
+ * daemon answers (a hung daemon slows its pilot's reports: the last one may predate the hang), else
  * the approved validator node with a hot key (its report reads grants) whose daemon answers, one
  * holding the unjail grant first, freshest first. A jailed validator's holder is often the node that
  * failed (a hung or stopped daemon): its pilot could not broadcast. With no node able to, the holder
@@ -120,15 +121,18 @@ export function unjailSender(
   nodes: readonly NodeRecord[],
   ref: ValidatorRef,
   holder: string | null,
+  /** Whether a node's latest report is recent enough to go by: stale facts choose nobody. */
+  fresh: (n: NodeRecord) => boolean = () => true,
 ): NodeRecord | null {
   const candidates = watchers(nodes, ref);
   const held = candidates.find((n) => n.id === holder);
-  if (held && canBroadcast(held)) return held;
+  const able = (n: NodeRecord) => fresh(n) && canBroadcast(n);
+  if (held && able(held)) return held;
   const granted = (n: NodeRecord) => Number(chainOf(n)?.grants?.some((g) => g.msgTypeUrl === UNJAIL_GRANT));
   const hot = candidates
     .filter((n) => chainOf(n)?.grants != null)
     .sort((a, b) => granted(b) - granted(a) || (b.lastSeen ?? 0) - (a.lastSeen ?? 0));
-  return hot.find(canBroadcast) ?? held ?? hot[0] ?? null;
+  return hot.find(able) ?? held ?? hot[0] ?? null;
 }
 
 /** A warning when the sender's hot key is known to lack the unjail grant (the tx would fail). */

@@ -98,6 +98,12 @@ describe('which validator, which node', () => {
     // Nobody can: the holder still gets it (its pilot's answer tells), else the best node with a hot key.
     expect(unjailSender([holder, node('val-b', { grants: [] }, 1000, down)], ref, 'val-a')?.id).toBe('val-a');
     expect(unjailSender([granted, node('val-b', { grants: [] }, 9000, down)], ref, null)?.id).toBe('val-c');
+    // A holder whose latest report says its daemon answers, but is stale (a hung daemon slows its
+    // pilot's reports), is passed over for a node with fresh facts.
+    const stale = node('val-a', { grants: [grant] }, 3000);
+    const recent = (n: NodeRecord) => n.id !== 'val-a';
+    expect(unjailSender([stale, standby], ref, 'val-a')?.id).toBe('val-a');
+    expect(unjailSender([stale, standby], ref, 'val-a', recent)?.id).toBe('val-b');
   });
 
   it('refuses what the chain would refuse: not jailed, tombstoned, jailed for a while yet', () => {

@@ -16,6 +16,26 @@ import type { RecordingTransport } from '../commander/helpers.js';
 import type { Devnet } from '../../devnet/index.js';
 import { waitFor } from '../helpers/wait.js';
 
+/**
+ * Signer-mode timings for a 500 ms report loop on one machine: the old signer refuses at its
+ * lease's end by its own clock, so the fencing delay is a signature's persist-and-send, and the
+ * grace only has to cover it, the clock skew and a report's collection and delivery.
+ */
+export const SIGNER_FAILOVER = {
+  keyMode: 'signer' as const,
+  reportIntervalMs: 500,
+  leaseDurationMs: 3_000,
+  renewMarginMs: 2_000,
+  silentAfterMs: 1_500,
+  chainHaltAfterMs: 1_500,
+  startupGraceMs: 6_000,
+  pilotFenceDelayMs: 500,
+  maxClockSkewMs: 500,
+  graceMs: 2_000,
+  missedCommitsForFailover: 3,
+  mode: 'auto' as const,
+};
+
 /** Forwards a pilot's requests to the commander, unless cut off (a partition between them only). */
 export class Link {
   blocked = false;

@@ -48,7 +48,7 @@ import { RecordingTransport } from '../commander/helpers.js';
 import { approveOnEnrollment } from '../helpers/approve.js';
 import { waitFor } from '../helpers/wait.js';
 import { freePortBase, type PilotSetup, pilotConfigFor } from '../pilot/harness.js';
-import { FailoverProbe, serveCommander } from './failover-kit.js';
+import { FailoverProbe, SIGNER_FAILOVER, serveCommander } from './failover-kit.js';
 
 // The commander runs in this process: its tick log stays out of the test's output.
 process.env.BEAM_LOG_LEVEL ??= 'warn';
@@ -63,21 +63,8 @@ const BLOCK_MS = 300;
 const SLASHING = { signedBlocksWindow: 60, minSignedPerWindow: 0.5, downtimeJailMs: 10_000 };
 const UNJAIL_GRANT = '/cosmos.slashing.v1beta1.MsgUnjail';
 
-/** Signer-mode timings for a 500 ms report loop (as signer.test.ts), asking before any failover. */
-const FAILOVER = {
-  keyMode: 'signer' as const,
-  reportIntervalMs: 500,
-  leaseDurationMs: 3_000,
-  renewMarginMs: 2_000,
-  silentAfterMs: 1_500,
-  chainHaltAfterMs: 1_500,
-  startupGraceMs: 6_000,
-  pilotFenceDelayMs: 500,
-  maxClockSkewMs: 500,
-  graceMs: 2_000,
-  missedCommitsForFailover: 3,
-  mode: 'confirm' as const,
-};
+/** The shared signer-mode timings, asking before any failover. */
+const FAILOVER = { ...SIGNER_FAILOVER, mode: 'confirm' as const };
 /**
  * Commander settings beside failover: console users `op` (operator) and `look` (viewer), in chat `ops`
  * where Beam posts. A hung daemon makes each of val-a's reports wait out its pilot's 3 s RPC timeout:

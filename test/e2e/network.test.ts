@@ -19,27 +19,11 @@ import { RecordingTransport } from '../commander/helpers.js';
 import { approveOnEnrollment } from '../helpers/approve.js';
 import { waitFor } from '../helpers/wait.js';
 import { freePortBase, pilotConfigFor } from '../pilot/harness.js';
-import { FailoverProbe, Link, serveCommander } from './failover-kit.js';
+import { FailoverProbe, Link, SIGNER_FAILOVER, serveCommander } from './failover-kit.js';
 
 const TOKEN = 'e2e-network-enrollment-token-01';
 const ACTOR = { kind: 'console' as const, id: 'e2e' };
 const BLOCK_MS = 300;
-
-/** Signer-mode timings for a 500 ms report loop (as test/e2e/signer.test.ts). */
-const FAILOVER = {
-  keyMode: 'signer' as const,
-  reportIntervalMs: 500,
-  leaseDurationMs: 3_000,
-  renewMarginMs: 2_000,
-  silentAfterMs: 1_500,
-  chainHaltAfterMs: 1_500,
-  startupGraceMs: 6_000,
-  pilotFenceDelayMs: 500,
-  maxClockSkewMs: 500,
-  graceMs: 2_000,
-  missedCommitsForFailover: 3,
-  mode: 'auto' as const,
-};
 
 let dir: string;
 let devnet: Devnet;
@@ -86,7 +70,7 @@ beforeAll(async () => {
   });
   expect(devnet.hub.background.list()).toHaveLength(20);
   probe = new FailoverProbe(devnet, devnet.info.validators[0]!.consensusAddress, () => commander);
-  commander = await serveCommander(dir, TOKEN, FAILOVER, chat, {
+  commander = await serveCommander(dir, TOKEN, SIGNER_FAILOVER, chat, {
     // Reports every 500 ms: 10 intervals before a pilot counts as silent on a loaded machine; the
     // halt alert after 10 s of no block rather than a minute, to keep the test short.
     thresholds: { silentIntervals: 10, chainHaltedMs: 10_000 },
@@ -184,7 +168,7 @@ describe('Beam on a network of many validators', () => {
     const during = await probe.state();
     expect(during.lease).toMatchObject({ holder, epoch });
     expect(during.op?.kind === 'failover' && during.op.phase !== 'done').toBe(false);
-    expect(Date.now()).toBeLessThan(during.lease.expiresAt + FAILOVER.leaseDurationMs);
+    expect(Date.now()).toBeLessThan(during.lease.expiresAt + SIGNER_FAILOVER.leaseDurationMs);
     // No failover thread and no failover alert: a halt is nobody's fault.
     const posted = chat.posts.slice(posts).map((p) => text(p.message));
     expect(posted.join('\n')).not.toMatch(/no standby|is failing|^Failover/im);

@@ -20,31 +20,11 @@ import { RecordingTransport } from '../commander/helpers.js';
 import { approveOnEnrollment } from '../helpers/approve.js';
 import { waitFor } from '../helpers/wait.js';
 import { freePortBase, type PilotSetup, pilotConfigFor } from '../pilot/harness.js';
-import { FailoverProbe, Link, serveCommander } from './failover-kit.js';
+import { FailoverProbe, Link, SIGNER_FAILOVER, serveCommander } from './failover-kit.js';
 
 const TOKEN = 'e2e-signer-enrollment-token-0123';
 const ACTOR = { kind: 'console' as const, id: 'e2e' };
 const BLOCK_MS = 300;
-
-/**
- * Signer-mode timings for a 500 ms report loop on one machine: the old signer refuses at its
- * lease's end by its own clock, so the fencing delay is a signature's persist-and-send, and the
- * grace only has to cover it, the clock skew and a report's collection and delivery.
- */
-const FAILOVER = {
-  keyMode: 'signer' as const,
-  reportIntervalMs: 500,
-  leaseDurationMs: 3_000,
-  renewMarginMs: 2_000,
-  silentAfterMs: 1_500,
-  chainHaltAfterMs: 1_500,
-  startupGraceMs: 6_000,
-  pilotFenceDelayMs: 500,
-  maxClockSkewMs: 500,
-  graceMs: 2_000,
-  missedCommitsForFailover: 3,
-  mode: 'auto' as const,
-};
 
 let dir: string;
 let devnet: Devnet;
@@ -55,7 +35,7 @@ const setups = new Map<string, PilotSetup>();
 const pilots = new Map<string, PilotProcess>();
 const links = new Map<string, Link>();
 
-const startCommander = () => serveCommander(dir, TOKEN, FAILOVER, chat);
+const startCommander = () => serveCommander(dir, TOKEN, SIGNER_FAILOVER, chat);
 
 const pilot = (name: string) => pilots.get(name)!;
 const signal = (pid: number | undefined, sig: NodeJS.Signals) => {
@@ -142,8 +122,12 @@ describe('signer mode on the devnet', () => {
     await standby('val-a');
     await standby('val-b');
     const from = probe.height();
-    const answer = await requestFailover(commander.deps, { to: 'val-a', actor: ACTOR });
-    expect(answer).toMatchObject({ accepted: true });
+    // Accepted once the commander sees val-a synced and following new blocks (a daemon just started
+    // may still be catching up).
+    await waitFor(
+      async () => (await requestFailover(commander.deps, { to: 'val-a', actor: ACTOR })).accepted,
+      'the first promotion accepted',
+    );
     await probe.signingAgain('val-a', from);
     // Both daemons ask for every height; only the lease holder's pilot signs.
     const later = probe.height();
@@ -161,7 +145,7 @@ describe('signer mode on the devnet', () => {
     const missed = await probe.signingAgain('val-b', from);
     console.log(`signer-mode switchover: ${missed} missed blocks at ${BLOCK_MS} ms per block`);
     // The demote's result goes back at once and the target reports every 500 ms during the move.
-    expect(missed).toBeLessThanOrEqual(Math.ceil((2 * FAILOVER.reportIntervalMs) / BLOCK_MS) + 1);
+    expect(missed).toBeLessThanOrEqual(Math.ceil((2 * SIGNER_FAILOVER.reportIntervalMs) / BLOCK_MS) + 1);
     const s = await waitFor(async () => {
       const st = await probe.state();
       return st.op?.phase === 'done' ? st : null;
